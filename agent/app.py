@@ -1,0 +1,96 @@
+"""The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from agent import handlers
+from agent.http_util import error_response, errors_middleware
+from agent.metrics import AgentMetrics
+from agent.order_store import SCHEMA as AGENT_SCHEMA
+from agent.orders import OrderService, utcnow
+from agent.program_source import ProgramSource, program_from_settings
+from agent.state import (
+    CLOUD,
+    METRICS,
+    ORDERS,
+    OUTBOX,
+    PROGRAM,
+    RUNTIME,
+    SETTINGS,
+    CloudStatus,
+    Runtime,
+)
+from config import AgentSettings
+from sync.outbox import Outbox
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OPEN_PATHS = frozenset({"/health"})
+
+
+def _auth_middleware(token: str) -> Middleware:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in OPEN_PATHS:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return error_response(
+                    401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
+                )
+        return await handler(request)
+
+    return auth
+
+
+@web.middleware
+async def _metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    resp = await handler(request)
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    metrics = request.app[METRICS]
+    metrics.http_latency.labels(request.method, name).observe(time.perf_counter() - start)
+    metrics.http_requests.labels(request.method, name, str(resp.status)).inc()
+    return resp
+
+
+def build_app(
+    settings: AgentSettings, *, clock: Callable[[], datetime] = utcnow
+) -> web.Application:
+    """The agent's app; its database and background parts open in ``cleanup_ctx``."""
+    token = settings.agent.token.get_secret_value()
+    middlewares: list[Middleware] = [errors_middleware, _metrics_middleware]
+    if token:
+        middlewares.insert(1, _auth_middleware(token))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
+    app[SETTINGS] = settings
+    app[METRICS] = AgentMetrics()
+    app[CLOUD] = CloudStatus()
+    app[RUNTIME] = Runtime(started_at=time.time())
+    app[PROGRAM] = ProgramSource(program_from_settings(settings.program))
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        path = settings.agent.data_dir / "agent.db"
+        outbox = await Outbox.open(path, extra_schema=AGENT_SCHEMA)
+        app[OUTBOX] = outbox
+        app[ORDERS] = OrderService(settings, outbox, app[PROGRAM], clock=clock)
+        log.info("agent database at %s", path)
+        try:
+            yield
+        finally:
+            await outbox.close()
+
+    app.cleanup_ctx.append(database)
+    handlers.add_routes(app)
+    return app
+
+
+__all__ = ["build_app"]

@@ -1,0 +1,134 @@
+"""Receipt-QR claim tokens (pure): minted offline by the agent, verified by the cloud.
+
+Layout, 30 bytes, big-endian, then RFC 4648 base32 upper-case without padding (48 characters,
+all inside the QR alphanumeric set):
+
+    version u8 | device u32 | order_ref 8 bytes | stamps u16 | issued u32 (unix s) |
+    ttl u16 (hours) | mac 9 bytes = HMAC-SHA256(secret, first 21 bytes)[:9]
+
+``order_ref`` is the first 8 bytes of SHA-256 of the POS's ``order_id``, so the cloud can match a
+claim to the agent's "receipt QR issued" event whichever arrives first, without the id in the QR.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+VERSION = 1
+_BODY = struct.Struct(">BI8sHIH")
+_MAC_LEN = 9
+TOKEN_BYTES = _BODY.size + _MAC_LEN
+TOKEN_CHARS = 48
+_NOT_OURS = "this code is not a Stampedge receipt code"
+
+
+class TokenProblem(StrEnum):
+    """Why a token did not verify; each is shown to the customer in plain words."""
+
+    MALFORMED = "malformed"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_DEVICE = "unknown_device"
+    BAD_SIGNATURE = "bad_signature"
+    EXPIRED = "expired"
+
+
+class TokenError(ValueError):
+    """A token that does not verify, with its ``problem``."""
+
+    def __init__(self, problem: TokenProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class ClaimToken(BaseModel):
+    """What a receipt QR says: which device, which order, how many stamps, until when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: int
+    order_ref: str  # 16 hex characters
+    stamps: int
+    issued_at: datetime
+    expires_at: datetime
+
+
+def order_ref(order_id: str) -> str:
+    """The 8-byte reference of a POS order id, as 16 hex characters."""
+    return hashlib.sha256(order_id.encode()).digest()[:8].hex()
+
+
+def _mac(secret: str, body: bytes) -> bytes:
+    return hmac.new(secret.encode(), body, hashlib.sha256).digest()[:_MAC_LEN]
+
+
+def mint(
+    *, secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+) -> tuple[str, ClaimToken]:
+    """Mint the token for one order; returns the text for the QR and what it says."""
+    issued = int(now.timestamp())
+    body = _BODY.pack(
+        VERSION,
+        device_id,
+        bytes.fromhex(order_ref(order_id)),
+        min(stamps, 0xFFFF),
+        issued,
+        ttl_hours,
+    )
+    text = base64.b32encode(body + _mac(secret, body)).decode("ascii")
+    return text, _claim(device_id, order_ref(order_id), min(stamps, 0xFFFF), issued, ttl_hours)
+
+
+def _claim(device: int, ref: str, stamps: int, issued: int, ttl: int) -> ClaimToken:
+    at = datetime.fromtimestamp(issued, UTC)
+    return ClaimToken(
+        device_id=device,
+        order_ref=ref,
+        stamps=stamps,
+        issued_at=at,
+        expires_at=at + timedelta(hours=ttl),
+    )
+
+
+def _decode(text: str) -> bytes:
+    clean = text.strip().upper()
+    if len(clean) != TOKEN_CHARS:
+        raise TokenError(TokenProblem.MALFORMED, _NOT_OURS)
+    try:
+        raw = base64.b32decode(clean)
+    except (binascii.Error, ValueError) as err:
+        raise TokenError(TokenProblem.MALFORMED, _NOT_OURS) from err
+    if raw[0] != VERSION:
+        raise TokenError(TokenProblem.UNSUPPORTED_VERSION, "this receipt code is of a newer kind")
+    return raw
+
+
+def peek_device(text: str) -> int:
+    """The device a token claims to come from, before its signature is checked."""
+    raw = _decode(text)
+    device: int = _BODY.unpack(raw[: _BODY.size])[1]
+    return device
+
+
+def verify(text: str, *, secret: str, now: datetime) -> ClaimToken:
+    """Check a token's signature and expiry; raise ``TokenError`` with a distinct problem."""
+    raw = _decode(text)
+    body, mac = raw[: _BODY.size], raw[_BODY.size :]
+    if not secret or not hmac.compare_digest(mac, _mac(secret, body)):
+        raise TokenError(TokenProblem.BAD_SIGNATURE, "this receipt code is not genuine")
+    _, device, ref, stamps, issued, ttl = _BODY.unpack(body)
+    claim = _claim(device, ref.hex(), stamps, issued, ttl)
+    if now >= claim.expires_at:
+        raise TokenError(TokenProblem.EXPIRED, "this receipt code has expired")
+    return claim
+
+
+def claim_url(base: str, token: str, *, uppercase: bool = True) -> str:
+    """The URL printed in the QR; upper-cased so the whole QR stays in alphanumeric mode."""
+    url = base + token
+    return url.upper() if uppercase else url

@@ -1,0 +1,97 @@
+"""The ``stampedge`` command: demo, agent, queue; the cloud and printer parts add theirs."""
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from config import AgentSettings, ConfigError, load_agent_settings
+
+EXTENSIONS = ("sync.cloud.cli", "printers.cli")
+
+
+def _agent_settings(args: argparse.Namespace) -> AgentSettings:
+    return load_agent_settings(args.config)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from agent.logs import setup_logging
+    from agent.server import run_agent
+
+    settings = _agent_settings(args)
+    setup_logging(json_lines=settings.agent.log_json)
+    asyncio.run(run_agent(settings))
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from agent.queue_cli import run_queue_command
+
+    return asyncio.run(run_queue_command(_agent_settings(args), args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    return run_demo(Path(args.dir), agent_port=args.agent_port, cloud_port=args.cloud_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stampedge", description="Stamp-card loyalty: edge agent and cloud store."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="cloud + agent on embedded SQLite under ./var/")
+    demo.add_argument("--dir", default="./var", help="where the demo keeps its files")
+    demo.add_argument("--agent-port", type=int, default=8787)
+    demo.add_argument("--cloud-port", type=int, default=8788)
+    demo.set_defaults(func=cmd_demo)
+
+    agent = sub.add_parser("agent", help="run the edge agent")
+    agent.add_argument("--config", type=Path, help="agent.toml")
+    agent.set_defaults(func=cmd_agent)
+
+    queue = sub.add_parser("queue", help="look at and act on the agent's outbox")
+    queue.add_argument("action", choices=["status", "list", "retry", "dead"], help="what to do")
+    queue.add_argument("--config", type=Path, help="agent.toml")
+    queue.add_argument("--json", action="store_true", help="machine-readable output")
+    queue.add_argument("--state", choices=["pending", "sent", "acked", "dead"], default=None)
+    queue.add_argument("--limit", type=int, default=50)
+    queue.add_argument("ids", nargs="*", help="event ids (retry: default all dead ones)")
+    queue.set_defaults(func=cmd_queue)
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stampedge`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as err:
+        print(f"stampedge: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def print_json(value: object) -> None:
+    """Pretty JSON on stdout."""
+    print(json.dumps(value, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

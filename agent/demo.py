@@ -1,0 +1,136 @@
+"""``stampedge demo``: the whole system on one machine on embedded SQLite under ``./var/``.
+
+On first start it provisions a business, a branch and a device in the cloud store and writes the
+agent's config; on later starts it reuses them. The printer is a file printer (``.bin`` plus a PNG
+preview per receipt) so nothing needs hardware.
+"""
+
+import asyncio
+import importlib
+import json
+import logging
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agent.logs import setup_logging
+from agent.server import serve, wait_for_stop
+from config import load_agent_settings
+
+log = logging.getLogger(__name__)
+
+
+def _agent_toml(var: Path, agent_port: int, cloud_port: int, link: dict[str, Any]) -> str:
+    return f"""# Written by `stampedge demo`.
+[agent]
+listen = "127.0.0.1:{agent_port}"
+data_dir = "{var / "agent"}"
+mode = "receipt_qr"
+
+[cloud]
+url = "http://127.0.0.1:{cloud_port}"
+device_key = "{link["device_key"]}"
+device_secret = "{link["device_secret"]}"
+claim_base_url = "HTTP://127.0.0.1:{cloud_port}/C/"
+
+[program]
+rule = "by_amount"
+step = "10.00"
+goal = 10
+currency = "EUR"
+
+[printer]
+kind = "file"
+path = "{var / "receipts"}"
+"""
+
+
+async def _provision_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], Any]:
+    """Start the cloud store if it is installed; provision on first start."""
+    try:
+        cloud_app = importlib.import_module("sync.cloud.app")
+        provision = importlib.import_module("sync.cloud.provision")
+        store_mod = importlib.import_module("sync.cloud.store")
+        build_cloud_app = cloud_app.build_cloud_app
+        init_business = provision.init_business
+        open_store = store_mod.open_store
+    except (ModuleNotFoundError, AttributeError):
+        return {"device_key": "", "device_secret": secrets.token_urlsafe(32)}, None
+    from config import load_cloud_settings
+
+    cloud_settings = load_cloud_settings(
+        None,
+        {
+            "cloud": {
+                "listen": f"127.0.0.1:{cloud_port}",
+                "database": f"sqlite:///{var / 'cloud.db'}",
+                "public_url": f"http://127.0.0.1:{cloud_port}",
+            }
+        },
+    )
+    provision_file = var / "demo-provision.json"
+    store = await open_store(cloud_settings.cloud.database)
+    if provision_file.exists():
+        link = json.loads(provision_file.read_text())
+    else:
+        link = await init_business(
+            store,
+            business="Demo Cafe",
+            branch="Main Street",
+            rule="by_amount",
+            step=Decimal("10"),
+            goal=10,
+        )
+        provision_file.write_text(json.dumps(link, default=str, indent=2))
+        provision_file.chmod(0o600)
+    runner = await serve(
+        build_cloud_app(cloud_settings, store=store), "127.0.0.1", cloud_port, what="cloud"
+    )
+    return link, (runner, store)
+
+
+async def _demo(var: Path, agent_port: int, cloud_port: int) -> None:
+    link, cloud = await _provision_cloud(var, cloud_port)
+    agent_toml = var / "agent.toml"
+    if cloud is not None or not agent_toml.exists():
+        agent_toml.write_text(_agent_toml(var, agent_port, cloud_port, link))
+        agent_toml.chmod(0o600)
+    settings = load_agent_settings(agent_toml)
+    from agent.app import build_app
+
+    runner = await serve(build_app(settings), "127.0.0.1", agent_port, what="agent")
+    lines = [
+        "Stampedge demo is running (Ctrl-C to stop).",
+        f"  agent API:    http://127.0.0.1:{agent_port}/v1/orders",
+        f"  status page:  http://127.0.0.1:{agent_port}/",
+    ]
+    if cloud is not None:
+        lines.append(f"  cloud store:  http://127.0.0.1:{cloud_port}/health")
+        if "admin_key" in link:
+            lines.append(f"  admin key:    in {var / 'demo-provision.json'}")
+    else:
+        lines.append("  cloud store:  not installed in this build; the agent queues events")
+    lines += [
+        f"  agent config: {agent_toml}",
+        "Try:",
+        f"  curl -s -X POST http://127.0.0.1:{agent_port}/v1/orders "
+        '-H \'Content-Type: application/json\' -d \'{"order_id": "A-1", "total": "23.50"}\'',
+    ]
+    print("\n".join(lines), flush=True)
+    try:
+        await wait_for_stop()
+    finally:
+        await runner.cleanup()
+        if cloud is not None:
+            cloud_runner, store = cloud
+            await cloud_runner.cleanup()
+            await store.close()
+
+
+def run_demo(var: Path, *, agent_port: int = 8787, cloud_port: int = 8788) -> int:
+    """Run the demo until Ctrl-C."""
+    setup_logging()
+    var.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_demo(var.resolve(), agent_port, cloud_port))
+    return 0

@@ -1,0 +1,196 @@
+"""HTTP handlers of the agent and the route table the OpenAPI document is built from."""
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from agent.http_util import json_answer, read_model
+from agent.models import (
+    CloudHealth,
+    CustomersAnswer,
+    CustomerView,
+    DeviceHealth,
+    ErrorAnswer,
+    HealthAnswer,
+    OrderAnswer,
+    OrderRequest,
+    OutboxHealth,
+    ScanAnswer,
+    ScannerHealth,
+    ScanRequest,
+    VoidAnswer,
+    VoidRequest,
+)
+from agent.openapi import Operation, build_openapi
+from agent.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
+from agent.status_page import render_status_page
+from drivers.card_code import is_card_code
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+VERSION = "0.1.0"
+
+
+async def post_order(request: web.Request) -> web.StreamResponse:
+    req = await read_model(request, OrderRequest)
+    status, answer = await request.app[ORDERS].place(req)
+    request.app[METRICS].orders.labels("created" if status == 201 else "repeat").inc()
+    return json_answer(answer, status)
+
+
+async def void_order(request: web.Request) -> web.StreamResponse:
+    req = await read_model(request, VoidRequest, optional=True)
+    answer = await request.app[ORDERS].void(request.match_info["order_id"], req)
+    return json_answer(answer)
+
+
+async def post_scan(request: web.Request) -> web.StreamResponse:
+    req = await read_model(request, ScanRequest)
+    code = req.code.strip()
+    kind = "card" if is_card_code(code) else "number" if code.isdigit() and len(code) == 6 else None
+    answer = ScanAnswer(
+        scan_id=uuid.uuid4().hex,
+        outcome="recorded" if kind else "rejected",
+        kind=kind,
+        reason=None if kind else "not a card code or a six-digit card number",
+    )
+    await request.app[OUTBOX].write(
+        [
+            (
+                "INSERT INTO scans (scan_id, code, kind, till, source, outcome, reason, "
+                "created_at) VALUES (?, ?, ?, ?, 'api', ?, ?, ?)",
+                (answer.scan_id, code, kind, req.till, answer.outcome, answer.reason, time.time()),
+            )
+        ]
+    )
+    request.app[METRICS].scans.labels(answer.outcome).inc()
+    return json_answer(answer, 200 if kind else 422)
+
+
+async def get_customers(request: web.Request) -> web.StreamResponse:
+    q = request.query.get("q", "").strip()
+    if not q or len(q) > 254:
+        return json_answer(CustomersAnswer(source="cache", customers=[]), 200)
+    online = request.app[RUNTIME].customer_lookup
+    if online is not None:
+        found = await online.lookup(q)
+        if found is not None:
+            return json_answer(
+                CustomersAnswer(
+                    source="cloud", customers=[CustomerView.model_validate(c) for c in found]
+                )
+            )
+    rows = await request.app[OUTBOX].fetchall(
+        "SELECT * FROM cards WHERE card_code = ? OR number = ? OR email = ? "
+        "OR name LIKE ? ESCAPE '\\' LIMIT 20",
+        (q.upper(), q, q.lower(), "%" + q.replace("%", "\\%").replace("_", "\\_") + "%"),
+    )
+    return json_answer(
+        CustomersAnswer(
+            source="cache", customers=[CustomerView.model_validate(dict(r)) for r in rows]
+        )
+    )
+
+
+async def health_answer(app: web.Application) -> HealthAnswer:
+    """The ``/health`` figures (also used by the status page)."""
+    counts = await app[OUTBOX].counts()
+    cloud = app[CLOUD]
+    runtime = app[RUNTIME]
+    scanners = [ScannerHealth.model_validate(s.health()) for s in runtime.scanners]
+    printer = DeviceHealth(state="disabled", detail="no printer configured")
+    degraded = counts.dead > 0 or any(s.state not in ("ok", "listening") for s in scanners)
+    return HealthAnswer(
+        status="degraded" if degraded else "ok",
+        version=VERSION,
+        uptime_s=round(time.time() - runtime.started_at, 3),
+        outbox=OutboxHealth(**counts.model_dump()),
+        cloud=CloudHealth(
+            reachable=cloud.reachable, last_sync_at=cloud.last_sync_at, last_error=cloud.last_error
+        ),
+        printer=printer,
+        scanners=scanners,
+    )
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    return json_answer(await health_answer(request.app))
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    m = request.app[METRICS]
+    m.set_outbox(await request.app[OUTBOX].counts())
+    return web.Response(body=m.render(), content_type="text/plain", charset="utf-8")
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
+    doc = build_openapi(
+        "Stampedge agent", VERSION, OPERATIONS, bearer=bearer, error_model=ErrorAnswer
+    )
+    return web.json_response(doc)
+
+
+async def status_page(request: web.Request) -> web.StreamResponse:
+    html = render_status_page(await health_answer(request.app), await request.app[ORDERS].recent())
+    return web.Response(text=html, content_type="text/html")
+
+
+ROUTES: list[tuple[Operation, Handler]] = [
+    (
+        Operation(
+            "POST",
+            "/v1/orders",
+            "Record a paid check: stamps, receipt QR or identified customer",
+            {201: OrderAnswer, 200: OrderAnswer, 409: ErrorAnswer, 503: ErrorAnswer},
+            request=OrderRequest,
+            tags=("orders",),
+        ),
+        post_order,
+    ),
+    (
+        Operation(
+            "POST",
+            "/v1/orders/{order_id}/void",
+            "Take a check's stamps back",
+            {200: VoidAnswer, 404: ErrorAnswer, 503: ErrorAnswer},
+            request=VoidRequest,
+            request_required=False,
+            tags=("orders",),
+        ),
+        void_order,
+    ),
+    (
+        Operation(
+            "POST",
+            "/v1/scans",
+            "A card scanned by staff or at a kiosk",
+            {200: ScanAnswer, 422: ScanAnswer},
+            request=ScanRequest,
+            tags=("scans",),
+        ),
+        post_scan,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/customers",
+            "Look a customer up by card code, number, email or name",
+            {200: CustomersAnswer},
+            query={"q": {"required": False, "schema": {"type": "string"}}},
+            tags=("customers",),
+        ),
+        get_customers,
+    ),
+    (Operation("GET", "/health", "Health", {200: HealthAnswer}, auth=False), health),
+    (Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}), metrics),
+    (Operation("GET", "/openapi.json", "This document", {200: "application/json"}), openapi),
+    (Operation("GET", "/", "Status page", {200: "text/html"}), status_page),
+]
+OPERATIONS: list[Operation] = [op for op, _ in ROUTES]
+
+
+def add_routes(app: web.Application) -> None:
+    for op, handler in ROUTES:
+        app.router.add_route(op.method, op.path, handler)

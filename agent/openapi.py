@@ -1,0 +1,107 @@
+"""An OpenAPI 3.1 document built from the pydantic models the handlers validate with."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+Body = type[BaseModel] | str | None  # a model, a media type such as "image/png", or no body
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented route."""
+
+    method: str
+    path: str
+    summary: str
+    responses: dict[int, Body]
+    request: type[BaseModel] | None = None
+    request_required: bool = True
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    auth: bool = True
+    tags: tuple[str, ...] = ()
+
+
+def _path_params(path: str) -> list[dict[str, Any]]:
+    params = []
+    for part in path.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1].split(":")[0]
+            params.append(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+    return params
+
+
+def build_openapi(
+    title: str, version: str, ops: list[Operation], *, bearer: bool, error_model: type[BaseModel]
+) -> dict[str, Any]:
+    """The document for ``ops``; every error status refers to ``error_model``."""
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(error_model, "serialization")]
+    for op in ops:
+        if op.request is not None:
+            wanted.append((op.request, "validation"))
+        for body in op.responses.values():
+            if isinstance(body, type):
+                wanted.append((body, "serialization"))
+    unique = list(dict.fromkeys(wanted))
+    refs, defs = models_json_schema(unique, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        doc: dict[str, Any] = {"summary": op.summary, "operationId": _op_id(op)}
+        if op.tags:
+            doc["tags"] = list(op.tags)
+        params = _path_params(op.path) + [
+            {"name": k, "in": "query", **v} for k, v in op.query.items()
+        ]
+        if params:
+            doc["parameters"] = params
+        if op.request is not None:
+            doc["requestBody"] = {
+                "required": op.request_required,
+                "content": {"application/json": {"schema": refs[(op.request, "validation")]}},
+            }
+        doc["responses"] = {
+            str(status): _response(status, body, refs) for status, body in op.responses.items()
+        }
+        err_ref = refs[(error_model, "serialization")]
+        for status in (400, 413, 422) if op.request else (400,):
+            doc["responses"].setdefault(str(status), _error(status, err_ref))
+        if op.auth and bearer:
+            doc["security"] = [{"bearer": []}]
+            doc["responses"].setdefault("401", _error(401, err_ref))
+        paths.setdefault(op.path, {})[op.method.lower()] = doc
+    out: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": defs.get("$defs", {})},
+    }
+    if bearer:
+        out["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    return out
+
+
+def _op_id(op: Operation) -> str:
+    clean = op.path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+    return f"{op.method.lower()}_{clean or 'root'}".replace(".", "_").replace("|", "_")
+
+
+def _error(status: int, ref: dict[str, Any]) -> dict[str, Any]:
+    return {"description": f"error {status}", "content": {"application/json": {"schema": ref}}}
+
+
+def _response(
+    status: int, body: Body, refs: Mapping[tuple[Any, JsonSchemaMode], Any]
+) -> dict[str, Any]:
+    if body is None:
+        return {"description": str(status)}
+    if isinstance(body, str):
+        return {"description": str(status), "content": {body: {"schema": {"type": "string"}}}}
+    return {
+        "description": str(status),
+        "content": {"application/json": {"schema": refs[(body, "serialization")]}},
+    }

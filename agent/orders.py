@@ -1,0 +1,335 @@
+"""Order orchestration: rules, receipt-QR minting, idempotency and one durable write per check."""
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from agent import claim_token
+from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
+from agent.models import ClaimInfo, OrderAnswer, OrderRequest, PrintInfo, VoidAnswer, VoidRequest
+from agent.program_source import ProgramSource
+from agent.rules import stamps_for
+from config import AgentSettings
+from drivers.card_code import is_card_code
+from sync.errors import OutboxFullError, SyncError
+from sync.outbox import NewEvent, Outbox, Stmt
+from sync.protocol import (
+    AttachPayload,
+    CustomerRef,
+    EventType,
+    OrderPayload,
+    VoidPayload,
+    payload_hash,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PrinterHook(Protocol):
+    """What the order path needs from the printer side (see ``agent.printing``)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def plan_order_receipt(
+        self, answer: OrderAnswer, *, expires_at: datetime | None, now: datetime
+    ) -> tuple[PrintInfo, list[Stmt]]: ...
+
+    def wake(self) -> None: ...
+
+
+class AutopilotHook(Protocol):
+    """A card scanned at a till before its check closed (see the scanner channel)."""
+
+    def take_pending(self, till: str | None, now: datetime) -> CustomerRef | None: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
+    """Card codes upper-case and checked, emails lower-case; ``InvalidInput`` if bad."""
+    if ref is None:
+        return None
+    if ref.card is not None:
+        code = ref.card.strip().upper()
+        if not is_card_code(code):
+            raise InvalidInput("not a valid card code", field="customer.card")
+        return CustomerRef(card=code)
+    if ref.email is not None:
+        return CustomerRef(email=ref.email.strip().lower())
+    return ref
+
+
+def _body_hash(req: OrderRequest) -> str:
+    body = req.model_dump(mode="json", by_alias=True)
+    body["total"] = format(req.total.normalize(), "f")
+    return payload_hash("order", body)
+
+
+class OrderService:
+    """Turns paid checks and voids into durable events and answers for the POS."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        db: Outbox,
+        program: ProgramSource,
+        *,
+        printer: PrinterHook | None = None,
+        autopilot: AutopilotHook | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.program = program
+        self.printer = printer
+        self.autopilot = autopilot
+        self.clock = clock
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextmanager
+    def _lock_entry(self, key: str) -> Iterator[asyncio.Lock]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            yield lock
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _write(self, events: list[NewEvent], extra: list[Stmt]) -> None:
+        try:
+            await self.db.append(events, extra)
+        except OutboxFullError as err:
+            raise Unavailable(str(err), code="disk_full") from err
+        except SyncError as err:
+            raise Unavailable(str(err), code="not_recorded") from err
+
+    async def place(self, req: OrderRequest) -> tuple[int, OrderAnswer]:
+        """Record a paid check; ``(201, answer)`` the first time, ``(200, same)`` on a repeat."""
+        body_hash = _body_hash(req)
+        with self._lock_entry(req.order_id) as lock:
+            async with lock:
+                row = await self.db.fetchone(
+                    "SELECT body_hash, answer FROM orders WHERE order_id = ?", (req.order_id,)
+                )
+                if row is not None:
+                    if row["body_hash"] != body_hash:
+                        raise Conflict(
+                            f"order {req.order_id} was already recorded with another body",
+                            field="order_id",
+                            code="order_conflict",
+                        )
+                    return 200, OrderAnswer.model_validate_json(row["answer"])
+                return 201, await self._record(req, body_hash)
+
+    async def _record(self, req: OrderRequest, body_hash: str) -> OrderAnswer:
+        now = self.clock()
+        program = self.program.current
+        currency = req.currency or program.currency
+        if currency != program.currency:
+            raise InvalidInput(
+                f"this branch's program counts {program.currency}, not {currency}",
+                field="currency",
+                code="currency_mismatch",
+            )
+        customer = normalize_customer(req.customer)
+        autopilot = False
+        if customer is None and self.autopilot is not None:
+            customer = self.autopilot.take_pending(req.till, now)
+            autopilot = customer is not None
+        stamps = stamps_for(program, req.total)
+        want_qr = req.receipt_qr if req.receipt_qr is not None else self._qr_by_default()
+        claim: ClaimInfo | None = None
+        order_ref: str | None = None
+        if customer is not None:
+            event_type = EventType.ORDER_STAMPED
+        elif want_qr and stamps > 0:
+            event_type = EventType.RECEIPT_QR_ISSUED
+            claim, order_ref = self._mint(req.order_id, stamps, now)
+        else:
+            event_type = EventType.ORDER_RECORDED
+        answer = OrderAnswer(
+            order_id=req.order_id,
+            stamps=stamps,
+            rule=program.rule,
+            total=str(req.total),
+            currency=currency,
+            till=req.till,
+            customer=customer,
+            autopilot=autopilot,
+            claim=claim,
+            recorded_at=now,
+        )
+        extra: list[Stmt] = []
+        if self._should_print(req, claim):
+            assert self.printer is not None
+            answer.print, extra = self.printer.plan_order_receipt(
+                answer, expires_at=claim.expires_at if claim else None, now=now
+            )
+        payload = OrderPayload(
+            order_id=req.order_id,
+            total=req.total,
+            currency=currency,
+            till=req.till,
+            stamps=stamps,
+            rule=program.rule,
+            customer=customer,
+            order_ref=order_ref,
+            claim_expires_at=claim.expires_at if claim else None,
+        )
+        event = NewEvent(
+            event_id=uuid.uuid4(),
+            type=event_type,
+            payload=payload.model_dump(mode="json", exclude_none=True),
+            device_time=now,
+        )
+        order_row: Stmt = (
+            "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
+            "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                req.order_id,
+                body_hash,
+                answer.model_dump_json(),
+                req.till,
+                customer.model_dump_json(exclude_none=True) if customer else None,
+                stamps,
+                str(event_type),
+                now.timestamp(),
+            ),
+        )
+        await self._write([event], [order_row, *extra])
+        if answer.print is not None and self.printer is not None:
+            self.printer.wake()
+        return answer
+
+    def _qr_by_default(self) -> bool:
+        return self.settings.agent.mode == "receipt_qr"
+
+    def _should_print(self, req: OrderRequest, claim: ClaimInfo | None) -> bool:
+        if self.printer is None or not self.printer.enabled:
+            return False
+        if req.print_receipt is not None:
+            return req.print_receipt
+        return claim is not None
+
+    def _mint(self, order_id: str, stamps: int, now: datetime) -> tuple[ClaimInfo, str]:
+        link = self.settings.cloud
+        token, claim = claim_token.mint(
+            secret=link.device_secret.get_secret_value(),
+            device_id=link.device_id,
+            order_id=order_id,
+            stamps=stamps,
+            now=now,
+            ttl_hours=self.settings.agent.claim_ttl_hours,
+        )
+        url = claim_token.claim_url(link.claim_base_url, token, uppercase=link.uppercase_claim_url)
+        return ClaimInfo(url=url, expires_at=claim.expires_at), claim.order_ref
+
+    async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
+        """Take a check's stamps back; voiding twice answers the first void again."""
+        with self._lock_entry(order_id) as lock:
+            async with lock:
+                row = await self.db.fetchone(
+                    "SELECT stamps, void_answer FROM orders WHERE order_id = ?", (order_id,)
+                )
+                if row is None:
+                    raise NotFound(
+                        f"no order {order_id} was recorded by this agent",
+                        field="order_id",
+                        code="unknown_order",
+                    )
+                if row["void_answer"] is not None:
+                    return VoidAnswer.model_validate_json(row["void_answer"])
+                now = self.clock()
+                answer = VoidAnswer(order_id=order_id, stamps=row["stamps"], voided_at=now)
+                event = NewEvent(
+                    event_id=uuid.uuid4(),
+                    type=EventType.ORDER_VOIDED,
+                    payload=VoidPayload(order_id=order_id, reason=req.reason).model_dump(
+                        mode="json", exclude_none=True
+                    ),
+                    device_time=now,
+                )
+                stmt: Stmt = (
+                    "UPDATE orders SET voided_at = ?, void_answer = ? WHERE order_id = ?",
+                    (now.timestamp(), answer.model_dump_json(), order_id),
+                )
+                await self._write([event], [stmt])
+                return answer
+
+    async def attach_latest(
+        self, till: str | None, customer: CustomerRef, now: datetime, window_s: float
+    ) -> str | None:
+        """Autopilot: give the till's latest check without a customer (within the window) to
+        ``customer``; its receipt QR stops being claimable. Returns the order id, or None."""
+        since = (now - timedelta(seconds=window_s)).timestamp()
+        row = await self.db.fetchone(
+            "SELECT order_id FROM orders WHERE till IS ? AND customer IS NULL "
+            "AND voided_at IS NULL AND created_at >= ? AND created_at <= ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (till, since, now.timestamp()),
+        )
+        if row is None:
+            return None
+        order_id: str = row["order_id"]
+        with self._lock_entry(order_id) as lock:
+            async with lock:
+                current = await self.db.fetchone(
+                    "SELECT answer, customer, voided_at FROM orders WHERE order_id = ?",
+                    (order_id,),
+                )
+                if current is None or current["customer"] or current["voided_at"]:
+                    return None
+                answer = OrderAnswer.model_validate_json(current["answer"])
+                answer.customer, answer.claim, answer.autopilot = customer, None, True
+                event = NewEvent(
+                    event_id=uuid.uuid4(),
+                    type=EventType.ORDER_ATTACHED,
+                    payload=AttachPayload(
+                        order_id=order_id, customer=customer, till=till
+                    ).model_dump(mode="json", exclude_none=True),
+                    device_time=now,
+                )
+                stmt: Stmt = (
+                    "UPDATE orders SET customer = ?, attached_at = ?, answer = ? "
+                    "WHERE order_id = ?",
+                    (
+                        customer.model_dump_json(exclude_none=True),
+                        now.timestamp(),
+                        answer.model_dump_json(),
+                        order_id,
+                    ),
+                )
+                await self._write([event], [stmt])
+                return order_id
+
+    async def recent(self, limit: int = 20) -> list[dict[str, object]]:
+        """The latest checks, newest first, for the status page."""
+        rows = await self.db.fetchall(
+            "SELECT order_id, till, stamps, event_type, created_at, voided_at, customer "
+            "FROM orders ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            {
+                "order_id": r["order_id"],
+                "till": r["till"],
+                "stamps": r["stamps"],
+                "kind": r["event_type"],
+                "created_at": datetime.fromtimestamp(r["created_at"], UTC).isoformat(),
+                "voided": r["voided_at"] is not None,
+                "customer": json.loads(r["customer"]) if r["customer"] else None,
+            }
+            for r in rows
+        ]

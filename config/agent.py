@@ -1,0 +1,147 @@
+"""The agent's settings: ``[agent]``, ``[cloud]``, ``[program]``, ``[printer]``, ``[[scanner]]``."""
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.listen import is_loopback, split_listen
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentSection(_Section):
+    """``[agent]``: where the POS reaches the agent and where it keeps its data."""
+
+    listen: str = "127.0.0.1:8787"
+    token: SecretStr = SecretStr("")
+    data_dir: Path = Path("./var/agent")
+    mode: Literal["receipt_qr", "identified"] = "receipt_qr"
+    branch_timezone: str = "UTC"
+    claim_ttl_hours: int = Field(default=24 * 30, ge=1, le=65535)
+    autopilot_window_s: float = Field(default=120.0, gt=0)
+    kiosk_cooldown_s: float = Field(default=600.0, ge=0)
+    acked_retention_days: float = Field(default=7.0, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    log_json: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_ok(cls, v: str) -> str:
+        split_listen(v)
+        return v
+
+    @property
+    def host(self) -> str:
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_listen(self.listen)[1]
+
+
+class CloudLink(_Section):
+    """``[cloud]`` in the agent's file: the link to the cloud store and the QR signing secret."""
+
+    url: str = "http://127.0.0.1:8788"
+    device_key: SecretStr = SecretStr("")
+    device_secret: SecretStr = SecretStr("")
+    claim_base_url: str = "http://127.0.0.1:8788/c/"
+    uppercase_claim_url: bool = True
+    timeout_s: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=500, ge=1, le=500)
+    sync_interval_s: float = Field(default=5.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+
+    @property
+    def device_id(self) -> int:
+        """The device number carried in the device key (``sk_<device>_<random>``); 0 if none."""
+        parts = self.device_key.get_secret_value().split("_")
+        if len(parts) >= 3 and parts[0] == "sk" and parts[1].isdigit():
+            return int(parts[1])
+        return 0
+
+
+class ProgramSettings(_Section):
+    """``[program]``: the offline default rule until the cloud sends the branch's program."""
+
+    rule: Literal["per_order", "by_amount"] = "by_amount"
+    step: Decimal = Field(default=Decimal("10.00"), gt=0)
+    stamps_per_order: int = Field(default=1, ge=0, le=1000)
+    min_total: Decimal | None = Field(default=None, ge=0)
+    max_stamps_per_order: int | None = Field(default=None, ge=0)
+    goal: int = Field(default=10, ge=1, le=1000)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+
+class PrinterSettings(_Section):
+    """``[printer]``: the receipt printer beside the till."""
+
+    kind: Literal["network", "serial", "usb", "file", "none"] = "none"
+    address: str = "127.0.0.1:9100"
+    device: str = "/dev/ttyUSB0"
+    baudrate: int = Field(default=9600, gt=0)
+    flow_control: Literal["none", "dsrdtr", "xonxoff", "rtscts"] = "none"
+    vendor_id: int = 0
+    product_id: int = 0
+    path: Path = Path("./var/agent/receipts")
+    profile: str = "default"
+    qr: Literal["auto", "native", "image", "star"] = "auto"
+    qr_module_size: int = Field(default=4, ge=1, le=16)
+    qr_error_correction: Literal["L", "M", "Q", "H"] = "M"
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    write_timeout_s: float = Field(default=5.0, gt=0)
+    status_timeout_s: float = Field(default=0.5, gt=0)
+    job_ttl_s: float = Field(default=3600.0, gt=0)
+    header: str = ""
+    footer_text: str = "Scan for your stamps"
+    code_page: str = "CP858"  # python-escpos profile code page name; CP437 if the model lacks it
+    require_status: bool = True  # a printer that stays silent to DLE EOT fails the job (no_answer)
+    status_poll_s: float = Field(default=60.0, ge=0)  # idle status check for /health; 0 = off
+
+
+class ScannerSettings(_Section):
+    """One ``[[scanner]]``: a barcode scanner at a till or kiosk."""
+
+    kind: Literal["serial", "hid", "tcp"] = "serial"
+    device: str = "/dev/ttyACM0"
+    address: str = "127.0.0.1:9200"
+    baudrate: int = Field(default=9600, gt=0)
+    suffix: Literal["\r", "\n", "\r\n"] = "\r"
+    layout: str = "us"
+    grab: bool = True
+    till: str = "till-1"
+    mode: Literal["autopilot", "kiosk"] = "autopilot"
+
+
+class AgentSettings(BaseSettings):
+    """All of the agent's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STAMPEDGE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    agent: AgentSection = AgentSection()
+    cloud: CloudLink = CloudLink()
+    program: ProgramSettings = ProgramSettings()
+    printer: PrinterSettings = PrinterSettings()
+    scanner: list[ScannerSettings] = []
+
+    @model_validator(mode="after")
+    def _safe(self) -> "AgentSettings":
+        if not is_loopback(self.agent.host) and not self.agent.token.get_secret_value():
+            raise ValueError(
+                "agent.token: required when agent.listen is not a loopback address "
+                f"({self.agent.listen}); set a token or listen on 127.0.0.1"
+            )
+        secret = self.cloud.device_secret.get_secret_value()
+        if self.agent.mode == "receipt_qr" and len(secret) < 16:
+            raise ValueError(
+                "cloud.device_secret: receipt_qr mode signs QR codes with it; "
+                "give at least 16 characters (stampedge cloud init prints one)"
+            )
+        return self

@@ -1,0 +1,49 @@
+"""The cloud store's settings: ``[cloud]`` in ``cloud.toml``."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.listen import split_listen
+
+
+class CloudSection(BaseModel):
+    """``[cloud]``: where the store listens and which database it uses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = "127.0.0.1:8788"
+    database: str = "sqlite:///./var/cloud.db"
+    public_url: str = "http://127.0.0.1:8788"
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    log_json: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_ok(cls, v: str) -> str:
+        split_listen(v)
+        return v
+
+    @field_validator("database")
+    @classmethod
+    def _database_ok(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("expected sqlite:///PATH or postgresql://user@host/db")
+        return v
+
+    @property
+    def host(self) -> str:
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_listen(self.listen)[1]
+
+
+class CloudSettings(BaseSettings):
+    """All of the cloud store's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STAMPEDGE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    cloud: CloudSection = CloudSection()

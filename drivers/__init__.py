@@ -1,0 +1,1 @@
+"""Scanner sources (serial, HID keyboard wedge, TCP), card-code reading and debouncing."""

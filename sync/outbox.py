@@ -1,0 +1,362 @@
+"""The durable outbox: every event is on disk (WAL, ``synchronous=FULL``) before anyone is told.
+
+All writes go through one writer task that commits whatever requests are waiting in one
+``BEGIN IMMEDIATE`` transaction (group commit), so throughput is not one fsync per request.
+Statements of the same shape in a group run as one ``executemany``. If a group fails, each
+request is retried alone so that one bad request never fails its neighbours. Reads use a
+second connection; WAL lets them run beside the writer.
+"""
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID
+
+import aiosqlite
+from pydantic import BaseModel
+
+from sync.errors import OutboxFullError, SyncError
+from sync.protocol import canonical_json, payload_hash
+
+Stmt = tuple[str, tuple[Any, ...]]
+State = Literal["pending", "sent", "acked", "dead"]
+MAX_GROUP = 512
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        payload_hash TEXT NOT NULL,
+        device_time TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sent', 'acked', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        acked_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at, seq)",
+    "CREATE INDEX IF NOT EXISTS outbox_acked ON outbox (state, acked_at)",
+]
+
+INSERT_EVENT = (
+    "INSERT INTO outbox (event_id, type, payload, payload_hash, device_time, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+class NewEvent(BaseModel):
+    """An event to make durable."""
+
+    event_id: UUID
+    type: str
+    payload: dict[str, Any]
+    device_time: datetime
+
+
+class OutboxRow(BaseModel):
+    """An event as stored, with its delivery state."""
+
+    seq: int
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    payload_hash: str
+    device_time: str
+    state: State
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    created_at: float
+
+
+class OutboxCounts(BaseModel):
+    """The figures ``/health`` and ``stampedge queue status`` show."""
+
+    pending: int = 0
+    sent: int = 0
+    acked: int = 0
+    dead: int = 0
+    oldest_pending_age_s: float | None = None
+
+
+def event_statement(event: NewEvent, now: float) -> Stmt:
+    """The INSERT that stores one event (idempotent on ``event_id``)."""
+    payload = canonical_json(event.payload)
+    return (
+        INSERT_EVENT,
+        (
+            str(event.event_id),
+            event.type,
+            payload,
+            payload_hash(event.type, json.loads(payload)),
+            event.device_time.astimezone(UTC).isoformat(),
+            now,
+        ),
+    )
+
+
+class _Write:
+    __slots__ = ("fut", "stmts")
+
+    def __init__(self, stmts: list[Stmt], fut: "asyncio.Future[None]") -> None:
+        self.stmts = stmts
+        self.fut = fut
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    text = str(err).lower()
+    return isinstance(err, sqlite3.OperationalError) and (
+        "full" in text or "disk i/o" in text or "no space" in text
+    )
+
+
+class Outbox:
+    """The agent's SQLite database: the outbox table plus tables other modules register."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._w = writer
+        self._r = reader
+        self._queue: asyncio.Queue[_Write | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.groups_committed = 0
+        self.writes_committed = 0
+        self._listeners: list[asyncio.Event] = []
+
+    @classmethod
+    async def open(cls, path: Path, *, extra_schema: Iterable[str] = ()) -> "Outbox":
+        """Open (creating if needed) the database at ``path`` and start the writer."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            writer = await aiosqlite.connect(path, isolation_level=None)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            for conn in (writer, reader):
+                await conn.execute("PRAGMA busy_timeout = 5000")
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await writer.execute("PRAGMA synchronous = FULL")
+            await reader.execute("PRAGMA query_only = 1")
+            await writer.execute("BEGIN IMMEDIATE")
+            for ddl in [*SCHEMA, *extra_schema]:
+                await writer.execute(ddl)
+            # Events left 'sent' by a crash have an unknown outcome: send them again
+            # (the cloud is idempotent on event ids).
+            await writer.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent'")
+            await writer.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise SyncError(f"cannot open the outbox at {path}: {err}") from err
+        box = cls(path, writer, reader)
+        box._task = asyncio.create_task(box._writer_loop(), name="outbox-writer")
+        return box
+
+    async def close(self) -> None:
+        """Finish queued writes, stop the writer and close both connections."""
+        if self._task is not None:
+            await self._queue.put(None)
+            await self._task
+            self._task = None
+        await self._w.close()
+        await self._r.close()
+
+    def subscribe(self) -> asyncio.Event:
+        """An event set after every commit that stored something (the uploader waits on it)."""
+        ev = asyncio.Event()
+        self._listeners.append(ev)
+        return ev
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def write(self, stmts: Sequence[Stmt]) -> None:
+        """Run ``stmts`` in one durable transaction shared with concurrent writers."""
+        if self._task is None or self._task.done():
+            raise SyncError("the outbox is closed")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Write(list(stmts), fut))
+        await fut
+
+    async def append(self, events: Sequence[NewEvent], extra: Sequence[Stmt] = ()) -> None:
+        """Store ``events`` (and ``extra`` statements) durably; returns after the commit."""
+        now = time.time()
+        await self.write([*(event_statement(e, now) for e in events), *extra])
+
+    async def _writer_loop(self) -> None:
+        stop = False
+        while not stop:
+            first = await self._queue.get()
+            if first is None:
+                break
+            group = [first]
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    stop = True
+                    break
+                group.append(nxt)
+            await self._commit_group(group)
+
+    async def _commit_group(self, group: list[_Write]) -> None:
+        try:
+            await self._run([s for w in group for s in w.stmts])
+        except sqlite3.Error as err:
+            if len(group) == 1 or _is_disk_full(err):
+                self._fail(group, err)
+                return
+            for w in group:  # isolate the bad request; the others still commit
+                try:
+                    await self._run(w.stmts)
+                except sqlite3.Error as one_err:
+                    self._fail([w], one_err)
+                else:
+                    self._done([w])
+            return
+        self._done(group)
+
+    async def _run(self, stmts: list[Stmt]) -> None:
+        by_sql: dict[str, list[tuple[Any, ...]]] = {}
+        for sql, params in stmts:
+            by_sql.setdefault(sql, []).append(params)
+        await self._w.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in by_sql.items():
+                if len(rows) == 1:
+                    await self._w.execute(sql, rows[0])
+                else:
+                    await self._w.executemany(sql, rows)
+            await self._w.execute("COMMIT")
+        except BaseException:
+            if self._w.in_transaction:
+                await self._w.execute("ROLLBACK")
+            raise
+
+    def _done(self, group: list[_Write]) -> None:
+        self.groups_committed += 1
+        self.writes_committed += len(group)
+        for w in group:
+            if not w.fut.done():
+                w.fut.set_result(None)
+        for ev in self._listeners:
+            ev.set()
+
+    @staticmethod
+    def _fail(group: list[_Write], err: sqlite3.Error) -> None:
+        exc: SyncError
+        if _is_disk_full(err):
+            exc = OutboxFullError(f"the agent's disk is full; nothing was recorded ({err})")
+        else:
+            exc = SyncError(f"could not record: {err}")
+        for w in group:
+            if not w.fut.done():
+                w.fut.set_exception(exc)
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query on the reader connection."""
+        self._r.row_factory = sqlite3.Row
+        async with self._r.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        """The first row of a read-only query, or None."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def counts(self, now: float | None = None) -> OutboxCounts:
+        """How many events are in each state, and the age of the oldest one not yet acked."""
+        rows = await self.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        out = OutboxCounts(**{r["state"]: r["n"] for r in rows})
+        oldest = await self.fetchone(
+            "SELECT MIN(created_at) AS t FROM outbox WHERE state IN ('pending', 'sent')"
+        )
+        if oldest is not None and oldest["t"] is not None:
+            out.oldest_pending_age_s = max(0.0, (now or time.time()) - oldest["t"])
+        return out
+
+    async def rows(self, state: State | None = None, limit: int = 100) -> list[OutboxRow]:
+        """Events, oldest first, optionally of one state."""
+        if state is None:
+            found = await self.fetchall("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,))
+        else:
+            found = await self.fetchall(
+                "SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", (state, limit)
+            )
+        return [_row(r) for r in found]
+
+    async def due(self, limit: int, now: float | None = None) -> list[OutboxRow]:
+        """Pending events whose next attempt time has come, oldest first."""
+        found = await self.fetchall(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY seq LIMIT ?",
+            (now if now is not None else time.time(), limit),
+        )
+        return [_row(r) for r in found]
+
+    # -- delivery state ------------------------------------------------------------------
+
+    async def mark(
+        self,
+        event_ids: Sequence[str],
+        state: State,
+        *,
+        error: str | None = None,
+        next_attempt_at: float | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Move events to ``state`` (attempts counted when they are sent)."""
+        if not event_ids:
+            return
+        at = now if now is not None else time.time()
+        sql = (
+            "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), "
+            "attempts = attempts + (CASE WHEN ? = 'sent' THEN 1 ELSE 0 END), "
+            "next_attempt_at = COALESCE(?, next_attempt_at), "
+            "acked_at = CASE WHEN ? = 'acked' THEN ? ELSE acked_at END "
+            "WHERE event_id = ?"
+        )
+        await self.write(
+            [(sql, (state, error, state, next_attempt_at, state, at, eid)) for eid in event_ids]
+        )
+
+    async def retry_dead(self, event_ids: Sequence[str] | None = None) -> int:
+        """Put dead events back in the queue (all of them when ``event_ids`` is None)."""
+        if event_ids is None:
+            rows = await self.fetchall("SELECT event_id FROM outbox WHERE state = 'dead'")
+            event_ids = [r["event_id"] for r in rows]
+        await self.mark(event_ids, "pending", next_attempt_at=0.0)
+        return len(event_ids)
+
+    async def purge_acked(self, older_than_s: float, *, batch: int = 1000) -> int:
+        """Delete acked events older than ``older_than_s`` in batches, then checkpoint the WAL."""
+        cutoff = time.time() - older_than_s
+        total = 0
+        while True:
+            rows = await self.fetchall(
+                "SELECT seq FROM outbox WHERE state = 'acked' AND acked_at < ? LIMIT ?",
+                (cutoff, batch),
+            )
+            if not rows:
+                break
+            await self.write([("DELETE FROM outbox WHERE seq = ?", (r["seq"],)) for r in rows])
+            total += len(rows)
+        if total:
+            await self._w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return total
+
+    async def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` as text (``ok`` when the file is sound)."""
+        row = await self.fetchone("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+
+def _row(r: sqlite3.Row) -> OutboxRow:
+    data = dict(r)
+    data["payload"] = json.loads(data["payload"])
+    return OutboxRow.model_validate(data)

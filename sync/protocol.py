@@ -1,0 +1,193 @@
+"""The wire protocol between agents and the cloud store (pure pydantic models).
+
+An agent sends batches of events to ``POST /v1/sync/events``; each event has a UUID ``id`` that
+makes re-sending safe, a ``type``, the device's clock reading ``device_time`` (data only: the cloud
+orders by its own receive time) and a typed ``payload``. The cloud answers each id with
+``applied``, ``duplicate`` (same id, same payload hash) or ``rejected`` with a reason.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+Till = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+MAX_BATCH = 500
+
+
+class EventType(StrEnum):
+    """What happened at the till."""
+
+    ORDER_STAMPED = "order.stamped"  # a check with an identified customer
+    RECEIPT_QR_ISSUED = "receipt_qr.issued"  # a check whose stamps wait on a receipt QR
+    ORDER_RECORDED = "order.recorded"  # a check with nobody to stamp (counts in figures)
+    ORDER_ATTACHED = "order.attached"  # Autopilot: a card scanned after the check was recorded
+    ORDER_VOIDED = "order.voided"  # a void or refund takes the check's stamps back
+    SCAN_STAMPED = "scan.stamped"  # a kiosk visit
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerRef(_Strict):
+    """Exactly one way of naming a customer: card code, six-digit number or email."""
+
+    card: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    number: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "CustomerRef":
+        given = [v for v in (self.card, self.number, self.email) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of card, number, email")
+        return self
+
+
+class OrderPayload(_Strict):
+    """A paid check: the payload of ``order.*`` and ``receipt_qr.issued`` events."""
+
+    order_id: OrderId
+    total: Decimal
+    currency: str
+    till: Till | None = None
+    stamps: int = Field(ge=0)
+    rule: Literal["per_order", "by_amount"]
+    customer: CustomerRef | None = None
+    order_ref: str | None = None  # receipt_qr.issued: the token's order reference
+    claim_expires_at: datetime | None = None
+
+
+class AttachPayload(_Strict):
+    """Autopilot attached a scanned card to a check recorded without a customer."""
+
+    order_id: OrderId
+    customer: CustomerRef
+    till: Till | None = None
+
+
+class VoidPayload(_Strict):
+    """A check taken back."""
+
+    order_id: OrderId
+    reason: str | None = None
+
+
+class ScanPayload(_Strict):
+    """A kiosk visit: stamps for a scanned card."""
+
+    scan_id: str
+    customer: CustomerRef
+    till: Till | None = None
+    stamps: int = Field(ge=0)
+
+
+PAYLOAD_MODELS: dict[EventType, type[BaseModel]] = {
+    EventType.ORDER_STAMPED: OrderPayload,
+    EventType.RECEIPT_QR_ISSUED: OrderPayload,
+    EventType.ORDER_RECORDED: OrderPayload,
+    EventType.ORDER_ATTACHED: AttachPayload,
+    EventType.ORDER_VOIDED: VoidPayload,
+    EventType.SCAN_STAMPED: ScanPayload,
+}
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form hashed and stored."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
+    """SHA-256 of the canonical ``{type, payload}``: tells a true re-send from a changed event."""
+    text = canonical_json({"type": event_type, "payload": payload})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Event(BaseModel):
+    """One event on the wire."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    type: str
+    device_time: datetime
+    payload: dict[str, Any]
+
+    def typed_payload(self) -> BaseModel:
+        """The payload validated against its type's model; ``ValueError`` if unknown or bad."""
+        try:
+            model = PAYLOAD_MODELS[EventType(self.type)]
+        except ValueError as err:
+            raise ValueError(f"unknown event type {self.type!r}") from err
+        return model.model_validate(self.payload)
+
+
+class EventBatch(BaseModel):
+    """``POST /v1/sync/events`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Event] = Field(max_length=MAX_BATCH)
+
+
+class EventStatus(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class EventResult(BaseModel):
+    id: UUID
+    status: EventStatus
+    reason: str | None = None
+
+
+class BatchResult(BaseModel):
+    """``POST /v1/sync/events`` answer: one result per event, in the order sent."""
+
+    results: list[EventResult]
+
+
+class ProgramState(BaseModel):
+    """The branch's program as the cloud sends it to the edge."""
+
+    rule: Literal["per_order", "by_amount"]
+    step: Decimal
+    stamps_per_order: int
+    min_total: Decimal | None = None
+    max_stamps_per_order: int | None = None
+    goal: int
+    currency: str
+    reward: str = "gift"
+    version: int = 0
+
+
+class CardState(BaseModel):
+    """What the edge needs to identify a customer offline."""
+
+    customer_id: str
+    card_code: str
+    number: str
+    email: str | None = None
+    name: str | None = None
+    balance: int = 0
+    updated_seq: int = 0
+
+
+class SyncState(BaseModel):
+    """``GET /v1/sync/state?cursor=N``: the program and the cards changed since ``cursor``."""
+
+    branch_id: str
+    program: ProgramState
+    timezone: str = "UTC"
+    cards: list[CardState]
+    cursor: int
+    more: bool = False

@@ -1,0 +1,84 @@
+"""Shared fixtures: free ports, a fresh PostgreSQL database per test, subprocess helpers."""
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("STAMPEDGE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# CI (or STAMPEDGE_REQUIRE_PG=1): a missing PostgreSQL is then an error, never a skip.
+REQUIRE_PG = any(os.environ.get(v, "") not in ("", "0") for v in ("STAMPEDGE_REQUIRE_PG", "CI"))
+RUN_ID = uuid.uuid4().hex[:8]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _pg_available() -> str | None:
+    try:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        await conn.close()
+        return None
+    except (TimeoutError, OSError, ImportError) as err:
+        return str(err)
+    except Exception as err:
+        return str(err)
+
+
+_pg_counter = 0
+
+
+@pytest.fixture
+async def fresh_pg_dsn() -> AsyncIterator[str]:
+    """The DSN of a brand-new, empty PostgreSQL database, dropped after the test."""
+    global _pg_counter
+    problem = await _pg_available()
+    if problem is not None:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL required (STAMPEDGE_REQUIRE_PG) but unusable: {problem}")
+        pytest.skip(f"PostgreSQL not available: {problem}")
+    import asyncpg
+
+    _pg_counter += 1
+    name = f"stampedge_t_{RUN_ID}_{os.getpid()}_{_pg_counter}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+def tmp_data(tmp_path: Path) -> Iterator[Path]:
+    """A data directory on a real file system for SQLite files."""
+    d = tmp_path / "data"
+    d.mkdir()
+    yield d
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where tests save screenshots and receipts for people to look at."""
+    d = REPO / "tests" / "artifacts"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
