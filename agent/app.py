@@ -14,7 +14,9 @@ from agent.http_util import error_response, errors_middleware
 from agent.metrics import AgentMetrics
 from agent.order_store import SCHEMA as AGENT_SCHEMA
 from agent.orders import OrderService, utcnow
+from agent.printing import install_printing
 from agent.program_source import ProgramSource, program_from_settings
+from agent.scanning import install_scanners
 from agent.state import (
     CLOUD,
     METRICS,
@@ -26,6 +28,7 @@ from agent.state import (
     CloudStatus,
     Runtime,
 )
+from agent.syncing import install_sync
 from config import AgentSettings
 from sync.outbox import Outbox
 
@@ -89,7 +92,11 @@ def build_app(
             await outbox.close()
 
     app.cleanup_ctx.append(database)
-    handlers.add_routes(app)
+    handlers.add_routes(app, handlers.ROUTES)
+    # Each channel adds its routes and its background parts (after the database above).
+    install_printing(app)
+    install_scanners(app)
+    install_sync(app)
     return app
 
 

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.set_defaults(func=cmd_agent)
 
     queue = sub.add_parser("queue", help="look at and act on the agent's outbox")
-    queue.add_argument("action", choices=["status", "list", "retry", "dead"], help="what to do")
+    queue.add_argument(
+        "action", choices=["status", "list", "retry", "dead", "flush"], help="what to do"
+    )
     queue.add_argument("--config", type=Path, help="agent.toml")
     queue.add_argument("--json", action="store_true", help="machine-readable output")
     queue.add_argument("--state", choices=["pending", "sent", "acked", "dead"], default=None)

@@ -1,7 +1,6 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -17,16 +16,13 @@ from agent.models import (
     OrderAnswer,
     OrderRequest,
     OutboxHealth,
-    ScanAnswer,
     ScannerHealth,
-    ScanRequest,
     VoidAnswer,
     VoidRequest,
 )
 from agent.openapi import Operation, build_openapi
 from agent.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
 from agent.status_page import render_status_page
-from drivers.card_code import is_card_code
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERSION = "0.1.0"
@@ -43,29 +39,6 @@ async def void_order(request: web.Request) -> web.StreamResponse:
     req = await read_model(request, VoidRequest, optional=True)
     answer = await request.app[ORDERS].void(request.match_info["order_id"], req)
     return json_answer(answer)
-
-
-async def post_scan(request: web.Request) -> web.StreamResponse:
-    req = await read_model(request, ScanRequest)
-    code = req.code.strip()
-    kind = "card" if is_card_code(code) else "number" if code.isdigit() and len(code) == 6 else None
-    answer = ScanAnswer(
-        scan_id=uuid.uuid4().hex,
-        outcome="recorded" if kind else "rejected",
-        kind=kind,
-        reason=None if kind else "not a card code or a six-digit card number",
-    )
-    await request.app[OUTBOX].write(
-        [
-            (
-                "INSERT INTO scans (scan_id, code, kind, till, source, outcome, reason, "
-                "created_at) VALUES (?, ?, ?, ?, 'api', ?, ?, ?)",
-                (answer.scan_id, code, kind, req.till, answer.outcome, answer.reason, time.time()),
-            )
-        ]
-    )
-    request.app[METRICS].scans.labels(answer.outcome).inc()
-    return json_answer(answer, 200 if kind else 422)
 
 
 async def get_customers(request: web.Request) -> web.StreamResponse:
@@ -100,7 +73,14 @@ async def health_answer(app: web.Application) -> HealthAnswer:
     runtime = app[RUNTIME]
     scanners = [ScannerHealth.model_validate(s.health()) for s in runtime.scanners]
     printer = DeviceHealth(state="disabled", detail="no printer configured")
-    degraded = counts.dead > 0 or any(s.state not in ("ok", "listening") for s in scanners)
+    if runtime.printer is not None:
+        state, detail = runtime.printer.health()
+        printer = DeviceHealth(state=state, detail=detail)
+    degraded = (
+        counts.dead > 0
+        or any(s.state not in ("ok", "listening") for s in scanners)
+        or printer.state in ("error", "paper_out", "cover_open", "offline")
+    )
     return HealthAnswer(
         status="degraded" if degraded else "ok",
         version=VERSION,
@@ -126,9 +106,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 async def openapi(request: web.Request) -> web.StreamResponse:
     bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
-    doc = build_openapi(
-        "Stampedge agent", VERSION, OPERATIONS, bearer=bearer, error_model=ErrorAnswer
-    )
+    ops = request.app[RUNTIME].operations
+    doc = build_openapi("Stampedge agent", VERSION, ops, bearer=bearer, error_model=ErrorAnswer)
     return web.json_response(doc)
 
 
@@ -163,17 +142,6 @@ ROUTES: list[tuple[Operation, Handler]] = [
     ),
     (
         Operation(
-            "POST",
-            "/v1/scans",
-            "A card scanned by staff or at a kiosk",
-            {200: ScanAnswer, 422: ScanAnswer},
-            request=ScanRequest,
-            tags=("scans",),
-        ),
-        post_scan,
-    ),
-    (
-        Operation(
             "GET",
             "/v1/customers",
             "Look a customer up by card code, number, email or name",
@@ -188,9 +156,10 @@ ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("GET", "/openapi.json", "This document", {200: "application/json"}), openapi),
     (Operation("GET", "/", "Status page", {200: "text/html"}), status_page),
 ]
-OPERATIONS: list[Operation] = [op for op, _ in ROUTES]
 
 
-def add_routes(app: web.Application) -> None:
-    for op, handler in ROUTES:
+def add_routes(app: web.Application, routes: list[tuple[Operation, Handler]]) -> None:
+    """Add routes and document them in ``/openapi.json``."""
+    for op, handler in routes:
         app.router.add_route(op.method, op.path, handler)
+        app[RUNTIME].operations.append(op)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from agent.metrics import AgentMetrics
+from agent.openapi import Operation
 from agent.orders import OrderService
 from agent.program_source import ProgramSource
 from config import AgentSettings
@@ -29,6 +30,12 @@ class ScannerStatus(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
+class PrinterStatus(Protocol):
+    """The printer as ``/health`` shows it: ``(state, detail)``."""
+
+    def health(self) -> tuple[str, str]: ...
+
+
 class CustomerLookup(Protocol):
     """Online customer look-up (the cloud); None answer means the cloud is unreachable."""
 
@@ -42,6 +49,8 @@ class Runtime:
     started_at: float
     scanners: list[ScannerStatus] = field(default_factory=list)
     customer_lookup: CustomerLookup | None = None
+    printer: PrinterStatus | None = None
+    operations: list[Operation] = field(default_factory=list)  # what /openapi.json documents
     on_event: list[Callable[[], None]] = field(default_factory=list)
 
 
