@@ -64,10 +64,15 @@ def build_openapi(
                 "required": op.request_required,
                 "content": {"application/json": {"schema": refs[(op.request, "validation")]}},
             }
+        err_ref = refs[(error_model, "serialization")]
         doc["responses"] = {
             str(status): _response(status, body, refs) for status, body in op.responses.items()
         }
-        err_ref = refs[(error_model, "serialization")]
+        for status, body in op.responses.items():
+            if status >= 400 and isinstance(body, type) and body is not error_model:
+                # an error status with its own body may still answer the common error shape
+                schema = {"anyOf": [refs[(body, "serialization")], err_ref]}
+                doc["responses"][str(status)]["content"]["application/json"]["schema"] = schema
         for status in (400, 413, 422) if op.request else (400,):
             doc["responses"].setdefault(str(status), _error(status, err_ref))
         if op.auth and bearer:

@@ -28,7 +28,7 @@ def stamps_for(program: Program, total: Decimal) -> int:
     ``per_order`` gives ``stamps_per_order`` for any check at or above ``min_total``;
     ``by_amount`` gives ``floor(total / step)``, both capped by ``max_stamps_per_order``.
     """
-    if total < 0 or not total.is_finite():
+    if not total.is_finite() or total < 0:
         raise ValueError("total must be a finite amount >= 0")
     if program.min_total is not None and total < program.min_total:
         return 0

@@ -119,6 +119,22 @@ def _is_disk_full(err: BaseException) -> bool:
     )
 
 
+def _runs_of_same_shape(requests: list[list[Stmt]]) -> list[list[list[Stmt]]]:
+    """Split requests into consecutive runs whose statements have the same SQL, in order."""
+    runs: list[list[list[Stmt]]] = []
+    shape: tuple[str, ...] | None = None
+    for req in requests:
+        if not req:
+            continue
+        this = tuple(sql for sql, _ in req)
+        if runs and this == shape:
+            runs[-1].append(req)
+        else:
+            runs.append([req])
+            shape = this
+    return runs
+
+
 class Outbox:
     """The agent's SQLite database: the outbox table plus tables other modules register."""
 
@@ -204,14 +220,14 @@ class Outbox:
 
     async def _commit_group(self, group: list[_Write]) -> None:
         try:
-            await self._run([s for w in group for s in w.stmts])
+            await self._run([w.stmts for w in group])
         except sqlite3.Error as err:
             if len(group) == 1 or _is_disk_full(err):
                 self._fail(group, err)
                 return
             for w in group:  # isolate the bad request; the others still commit
                 try:
-                    await self._run(w.stmts)
+                    await self._run([w.stmts])
                 except sqlite3.Error as one_err:
                     self._fail([w], one_err)
                 else:
@@ -219,17 +235,19 @@ class Outbox:
             return
         self._done(group)
 
-    async def _run(self, stmts: list[Stmt]) -> None:
-        by_sql: dict[str, list[tuple[Any, ...]]] = {}
-        for sql, params in stmts:
-            by_sql.setdefault(sql, []).append(params)
+    async def _run(self, requests: list[list[Stmt]]) -> None:
         await self._w.execute("BEGIN IMMEDIATE")
         try:
-            for sql, rows in by_sql.items():
-                if len(rows) == 1:
-                    await self._w.execute(sql, rows[0])
-                else:
-                    await self._w.executemany(sql, rows)
+            for run in _runs_of_same_shape(requests):
+                # A run of requests with the same statements, in order: statement i of every
+                # request goes as one executemany. Each request's own order is kept, and
+                # requests of another shape stay where they arrived.
+                for i, (sql, _) in enumerate(run[0]):
+                    rows = [req[i][1] for req in run]
+                    if len(rows) == 1:
+                        await self._w.execute(sql, rows[0])
+                    else:
+                        await self._w.executemany(sql, rows)
             await self._w.execute("COMMIT")
         except BaseException:
             if self._w.in_transaction:

@@ -1,0 +1,65 @@
+"""Fixtures for the agent's own tests: a real agent app on a real port over a real SQLite file."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from agent.app import build_app
+from config import AgentSettings, load_agent_settings
+
+SECRET = "test-device-secret-0123456789abcdef"
+DEVICE_KEY = "sk_7_testkey"
+
+
+def agent_settings(data_dir: Path, **sections: dict[str, Any]) -> AgentSettings:
+    """Settings for a test agent: data in ``data_dir``, no printer, no cloud link."""
+    overrides: dict[str, Any] = {
+        "agent": {"data_dir": str(data_dir)},
+        "cloud": {"device_secret": SECRET, "device_key": DEVICE_KEY, "url": ""},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_agent_settings(None, overrides)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+AgentFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
+    """Start agents over real HTTP; each call may override settings sections."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def start(
+        clock: Callable[[], datetime] | None = None, **sections: dict[str, Any]
+    ) -> TestClient[Any, Any]:
+        settings = agent_settings(tmp_data, **sections)
+        app = build_app(settings, clock=clock) if clock else build_app(settings)
+        client: TestClient[Any, Any] = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for c in clients:
+        await c.close()
+
+
+@pytest.fixture
+async def agent(make_agent: AgentFactory) -> TestClient[Any, Any]:
+    """An agent in receipt-QR mode with the default by_amount program (1 per EUR 10)."""
+    return await make_agent()
