@@ -79,6 +79,10 @@ class PendingBook:
             del self._by_till[s.till]
         return gone
 
+    def waiting(self, till: str | None) -> bool:
+        """True if a card waits at ``till`` (whatever its window)."""
+        return till in self._by_till
+
     def next_deadline(self) -> float | None:
         """When the earliest waiting scan runs out (None if nothing waits)."""
         if not self._by_till:

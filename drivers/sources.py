@@ -196,6 +196,26 @@ def _open_input_device(evdev: Any, path: str) -> Any:
     return evdev.InputDevice(path)
 
 
+class Misconfigured:
+    """A scanner whose settings cannot work: it never opens, and says why on ``/health``."""
+
+    def __init__(self, kind: str, problem: str) -> None:
+        self.kind = kind
+        self.problem = problem
+
+    def describe(self) -> str:
+        return self.problem
+
+    async def open(self) -> None:
+        raise ScannerConfigError(self.problem)
+
+    async def next_line(self) -> RawLine:
+        raise ScannerConfigError(self.problem)
+
+    async def close(self) -> None:
+        return None
+
+
 def make_source(
     kind: str,
     *,
@@ -206,11 +226,15 @@ def make_source(
     layout: str,
     grab: bool,
 ) -> LineSource:
-    """The source for one ``[[scanner]]`` entry; ``ScannerConfigError`` if it cannot work."""
-    if kind == "serial":
-        return SerialSource(device, baudrate=baudrate, suffix=suffix)
-    if kind == "tcp":
-        return TcpSource(address, suffix=suffix)
-    if kind == "hid":
-        return HidSource(device, layout=layout, grab=grab)
-    raise ScannerConfigError(f"unknown scanner kind {kind!r}")
+    """The source for one ``[[scanner]]`` entry (``Misconfigured`` if it cannot work, so one
+    bad entry shows on ``/health`` instead of stopping the agent)."""
+    try:
+        if kind == "serial":
+            return SerialSource(device, baudrate=baudrate, suffix=suffix)
+        if kind == "tcp":
+            return TcpSource(address, suffix=suffix)
+        if kind == "hid":
+            return HidSource(device, layout=layout, grab=grab)
+    except ScannerConfigError as err:
+        return Misconfigured(kind, str(err))
+    return Misconfigured(kind, f"unknown scanner kind {kind!r}")
