@@ -64,7 +64,7 @@ def order_ref(order_id: str) -> str:
 
 
 def _mac(secret: str, body: bytes) -> bytes:
-    return hmac.new(secret.encode(), body, hashlib.sha256).digest()[:_MAC_LEN]
+    return hmac.digest(secret.encode(), body, "sha256")[:_MAC_LEN]
 
 
 def mint(

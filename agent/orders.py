@@ -1,8 +1,10 @@
 """Order orchestration: rules, receipt-QR minting, idempotency and one durable write per check."""
 
 import asyncio
+import hashlib
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,6 @@ from sync.protocol import (
     EventType,
     OrderPayload,
     VoidPayload,
-    payload_hash,
 )
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class AutopilotHook(Protocol):
 
     def take_pending(self, till: str | None, now: datetime) -> CustomerRef | None: ...
 
+    def put_back(self, till: str | None, customer: CustomerRef, now: datetime) -> None:
+        """Undo ``take_pending`` when the order turned out to be a repeat."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -67,10 +71,22 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
     return ref
 
 
+_ORDER_GUARD = ("SELECT body_hash, answer FROM orders WHERE order_id = ?",)
+
+
 def _body_hash(req: OrderRequest) -> str:
-    body = req.model_dump(mode="json", by_alias=True)
-    body["total"] = format(req.total.normalize(), "f")
-    return payload_hash("order", body)
+    """What makes two requests for one order id "the same body" (10.0 and "10" are equal)."""
+    customer = req.customer
+    key = (
+        req.order_id,
+        format(req.total.normalize(), "f"),
+        req.currency,
+        req.till,
+        (customer.card, customer.number, customer.email) if customer else None,
+        req.receipt_qr,
+        req.print_receipt,
+    )
+    return hashlib.sha256(repr(key).encode()).hexdigest()
 
 
 class OrderService:
@@ -107,33 +123,46 @@ class OrderService:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _write(self, events: list[NewEvent], extra: list[Stmt]) -> None:
+    async def _write(
+        self, events: list[NewEvent], extra: list[Stmt], guard: Stmt | None = None
+    ) -> sqlite3.Row | None:
         try:
-            await self.db.append(events, extra)
+            return await self.db.append(events, extra, guard=guard)
         except OutboxFullError as err:
             raise Unavailable(str(err), code="disk_full") from err
         except SyncError as err:
             raise Unavailable(str(err), code="not_recorded") from err
 
     async def place(self, req: OrderRequest) -> tuple[int, OrderAnswer]:
-        """Record a paid check; ``(201, answer)`` the first time, ``(200, same)`` on a repeat."""
+        """Record a paid check; ``(201, answer)`` the first time, ``(200, same)`` on a repeat.
+
+        Whether the order id is new is checked inside the write transaction (a guard query),
+        so a new check costs no extra read and a repeat can never be recorded twice.
+        """
         body_hash = _body_hash(req)
         with self._lock_entry(req.order_id) as lock:
             async with lock:
-                row = await self.db.fetchone(
-                    "SELECT body_hash, answer FROM orders WHERE order_id = ?", (req.order_id,)
-                )
-                if row is not None:
-                    if row["body_hash"] != body_hash:
-                        raise Conflict(
-                            f"order {req.order_id} was already recorded with another body",
-                            field="order_id",
-                            code="order_conflict",
-                        )
-                    return 200, OrderAnswer.model_validate_json(row["answer"])
-                return 201, await self._record(req, body_hash)
+                try:
+                    return await self._record(req, body_hash)
+                except InvalidInput:
+                    # A check recorded earlier answers as it did, even if it would not pass now
+                    # (say the program's currency changed since).
+                    row = await self.db.fetchone(_ORDER_GUARD[0], (req.order_id,))
+                    if row is None:
+                        raise
+                    return self._repeat(req, row, body_hash)
 
-    async def _record(self, req: OrderRequest, body_hash: str) -> OrderAnswer:
+    @staticmethod
+    def _repeat(req: OrderRequest, row: sqlite3.Row, body_hash: str) -> tuple[int, OrderAnswer]:
+        if row["body_hash"] != body_hash:
+            raise Conflict(
+                f"order {req.order_id} was already recorded with another body",
+                field="order_id",
+                code="order_conflict",
+            )
+        return 200, OrderAnswer.model_validate_json(row["answer"])
+
+    async def _record(self, req: OrderRequest, body_hash: str) -> tuple[int, OrderAnswer]:
         now = self.clock()
         program = self.program.current
         currency = req.currency or program.currency
@@ -208,10 +237,16 @@ class OrderService:
                 now.timestamp(),
             ),
         )
-        await self._write([event], [order_row, *extra])
+        found = await self._write(
+            [event], [order_row, *extra], guard=(_ORDER_GUARD[0], (req.order_id,))
+        )
+        if found is not None:
+            if autopilot and customer is not None and self.autopilot is not None:
+                self.autopilot.put_back(req.till, customer, now)
+            return self._repeat(req, found, body_hash)
         if answer.print is not None and self.printer is not None:
             self.printer.wake()
-        return answer
+        return 201, answer
 
     def _qr_by_default(self) -> bool:
         return self.settings.agent.mode == "receipt_qr"

@@ -107,7 +107,14 @@ def canonical_json(value: Any) -> str:
 
 def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
     """SHA-256 of the canonical ``{type, payload}``: tells a true re-send from a changed event."""
-    text = canonical_json({"type": event_type, "payload": payload})
+    return payload_hash_canonical(event_type, canonical_json(payload))
+
+
+def payload_hash_canonical(event_type: str, payload_json: str) -> str:
+    """``payload_hash`` for a payload already in canonical JSON (no second encoding)."""
+    # canonical_json({"type": t, "payload": p}) is exactly this string: keys sort as
+    # "payload" < "type" and the nested payload is already canonical.
+    text = '{"payload":' + payload_json + ',"type":' + json.dumps(event_type) + "}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

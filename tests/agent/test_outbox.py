@@ -29,8 +29,8 @@ async def test_settings_of_a_durable_file(tmp_path: Path) -> None:
     try:
         mode = await box.fetchone("PRAGMA journal_mode")
         assert mode is not None and mode[0] == "wal"
-        sync = await box._w.execute_fetchall("PRAGMA synchronous")  # type: ignore[attr-defined]
-        assert next(iter(sync))[0] == 2  # FULL
+        sync = await box.on_writer(lambda db: db.execute("PRAGMA synchronous").fetchone())
+        assert sync[0] == 2  # FULL
     finally:
         await box.close()
 
@@ -132,8 +132,8 @@ async def test_a_full_disk_fails_the_order_with_503_and_loses_nothing(
     ok = await agent.post("/v1/orders", json={"order_id": "D-0", "total": "10"})
     assert ok.status == 201
     box = agent.app[OUTBOX]
-    pages = await box._w.execute_fetchall("PRAGMA page_count")  # type: ignore[attr-defined]
-    await box._w.execute(f"PRAGMA max_page_count = {next(iter(pages))[0]}")
+    pages = await box.on_writer(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
+    await box.on_writer(lambda db: db.execute(f"PRAGMA max_page_count = {pages}"))
     statuses = []
     for n in range(1, 60):
         resp = await agent.post("/v1/orders", json={"order_id": f"D-{n}", "total": "10"})
