@@ -18,6 +18,7 @@ Batches of one device go one after another so that the cloud receives a check be
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from uuid import UUID
 
 from sync.backoff import Backoff
 from sync.client import CloudAuthError, CloudClient, CloudRefused, CloudUnreachable
+from sync.errors import SyncError
 from sync.outbox import Outbox, OutboxRow
 from sync.protocol import BatchResult, Event, EventStatus
 
@@ -200,6 +202,12 @@ class Uploader:
                     delay,
                 )
                 # New events do not cut the wait short: they would turn backoff into hammering.
+                await asyncio.sleep(delay)
+                continue
+            except (SyncError, sqlite3.Error) as err:
+                # The outbox itself is in trouble (a full disk): keep the task alive and retry.
+                delay = self.backoff.failed()
+                log.error("upload stopped by the outbox (%s); next try in %.1f s", err, delay)
                 await asyncio.sleep(delay)
                 continue
             self.backoff.succeeded()

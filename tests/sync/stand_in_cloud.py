@@ -114,7 +114,9 @@ class StandInCloud:
             branch_id="1",
             program=self.program,
             cards=page,
-            cursor=page[-1].updated_seq if page else cursor,
+            cursor=page[-1].updated_seq
+            if page
+            else max((c.updated_seq for c in self.cards), default=0),
             more=len(newer) > len(page),
         )
         return web.json_response(text=state.model_dump_json())
