@@ -103,6 +103,9 @@ class ScannerRunner:
             line = await self.source.next_line()
             self.lines += 1
             await self.sink(line)
+            # A flood of lines already buffered (or rejected without I/O) never suspends on its
+            # own; give the loop a turn per line so the POS is still answered meanwhile.
+            await asyncio.sleep(0)
 
     async def _wait_retry(self, err: ScannerUnavailable) -> None:
         delay = self.backoff.next_delay()

@@ -1,7 +1,9 @@
 """Fixtures for the scanner tests: real agents over real HTTP and SQLite, a hand-moved clock,
 and serial scanners on real ptys."""
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,9 +53,31 @@ def scanner_settings(data_dir: Path, **sections: Any) -> AgentSettings:
 AgentFactory = Callable[..., Awaitable[Client]]
 
 
+SLOW_CALLBACK_S = 0.2  # far above scheduling noise on a busy CI box, far below a stuck read
+
+
+class _SlowCallbacks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if " took " in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
 @pytest.fixture
 async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
-    """Start agents (on the same data directory); keyword sections override settings."""
+    """Start agents (on the same data directory); keyword sections override settings.
+
+    The loop runs in debug mode: a callback that holds it longer than ``SLOW_CALLBACK_S``
+    (a blocking call) fails the test.
+    """
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_S
+    watch = _SlowCallbacks()
+    logging.getLogger("asyncio").addHandler(watch)
     clients: list[Client] = []
 
     async def start(clock: Callable[[], datetime] | None = None, **sections: Any) -> Client:
@@ -67,6 +91,9 @@ async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
     yield start
     for c in clients:
         await c.close()
+    loop.set_debug(False)
+    logging.getLogger("asyncio").removeHandler(watch)
+    assert not watch.seen, f"the event loop was blocked: {watch.seen}"
 
 
 @pytest.fixture

@@ -152,18 +152,18 @@ async def test_given_garbage_partial_overlong_and_a_flood_then_rejected_counted_
             b"A" * 513 + b"\r",  # just over
         ]
     )
-    flood = (card.encode() + b"\r") * 2000  # a card held under a scanner in continuous mode
+    flood = (card.encode() + b"\r") * 20_000  # a card held under a scanner in continuous mode
     await pty_scanner.send(junk + flood + b"SC12")  # ...and a partial line at the end
-    await eventually(lambda: _is(runner.lines >= 2005), timeout_s=30, what="the flood to be read")
+    await eventually(lambda: _is(runner.lines >= 20_005), timeout_s=30, what="the flood to be read")
     rows = await scan_rows(agent)
     reasons = [r["reason"] for r in rows if r["outcome"] == "rejected"]
     assert reasons[:5] == ["not_utf8", "unknown_code", "control_chars", "too_long", "too_long"]
-    assert reasons.count("duplicate") == 1999
+    assert reasons.count("duplicate") == 19_999
     assert [r["outcome"] for r in rows].count("stamped") == 1
     assert await _count(agent, "scan.stamped") == 1  # the flood counted once
     assert await metric(agent, "stampedge_scan_rejections_total", reason="too_long") == 2
-    assert await metric(agent, "stampedge_scan_rejections_total", reason="duplicate") == 1999
-    assert await metric(agent, "stampedge_scans_total", outcome="rejected") == 2004
+    assert await metric(agent, "stampedge_scan_rejections_total", reason="duplicate") == 19_999
+    assert await metric(agent, "stampedge_scans_total", outcome="rejected") == 20_004
     overlong = next(r for r in rows if r["reason"] == "too_long")
     assert len(overlong["code"]) <= 65  # a preview, never the whole line
     # The partial "SC12" waits for its terminator and is not a scan yet; the agent serves.
