@@ -1,5 +1,6 @@
 """The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
 
+import hashlib
 import hmac
 import logging
 import time
@@ -28,6 +29,7 @@ from agent.state import (
     CloudStatus,
     Runtime,
 )
+from agent.status_page import render_login_page
 from agent.syncing import install_sync
 from config import AgentSettings
 from sync.outbox import Outbox
@@ -37,20 +39,44 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN_PATHS = frozenset({"/health"})
 
 
+COOKIE = "stampedge_agent"
+
+
 def _auth_middleware(token: str) -> Middleware:
+    """Every route but ``/health`` needs the token: as a bearer header (the POS) or, for a
+    person at the status page, as the same-site cookie the sign-in form sets."""
     expected = f"Bearer {token}".encode()
+    cookie_value = hashlib.sha256(b"stampedge-agent-cookie:" + token.encode()).hexdigest()
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in OPEN_PATHS:
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return error_response(
-                    401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
-                )
-        return await handler(request)
+        if request.path in OPEN_PATHS:
+            return await handler(request)
+        if request.path == "/login" and request.method == "POST":
+            form = await request.post()
+            given_token = str(form.get("token", "")).encode()
+            if not hmac.compare_digest(given_token, token.encode()):
+                return _html(render_login_page(failed=True), 401)
+            resp = web.HTTPSeeOther("/")
+            resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
+            raise resp
+        header = request.headers.get("Authorization", "").encode()
+        cookie = request.cookies.get(COOKIE, "").encode()
+        if hmac.compare_digest(header, expected) or hmac.compare_digest(
+            cookie, cookie_value.encode()
+        ):
+            return await handler(request)
+        if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+            return _html(render_login_page(failed=False), 401)
+        return error_response(
+            401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
+        )
 
     return auth
+
+
+def _html(text: str, status: int) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html")
 
 
 @web.middleware

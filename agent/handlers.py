@@ -22,7 +22,7 @@ from agent.models import (
 )
 from agent.openapi import Operation, build_openapi
 from agent.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
-from agent.status_page import render_status_page
+from agent.status_page import StatusView, render_status_page
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERSION = "0.1.0"
@@ -112,8 +112,20 @@ async def openapi(request: web.Request) -> web.StreamResponse:
 
 
 async def status_page(request: web.Request) -> web.StreamResponse:
-    html = render_status_page(await health_answer(request.app), await request.app[ORDERS].recent())
-    return web.Response(text=html, content_type="text/html")
+    app = request.app
+    printer = app[RUNTIME].printer
+    dead = await app[OUTBOX].rows("dead", limit=20)
+    view = StatusView(
+        health=await health_answer(app),
+        recent_orders=await app[ORDERS].recent(),
+        print_jobs=await printer.recent_jobs(10) if printer is not None else [],
+        dead_letters=[
+            {"type": d.type, "order_id": d.payload.get("order_id"), "last_error": d.last_error}
+            for d in dead
+        ],
+        can_print=printer is not None,
+    )
+    return web.Response(text=render_status_page(view), content_type="text/html")
 
 
 ROUTES: list[tuple[Operation, Handler]] = [

@@ -31,9 +31,16 @@ class ScannerStatus(Protocol):
 
 
 class PrinterStatus(Protocol):
-    """The printer as ``/health`` shows it: ``(state, detail)``."""
+    """The printer as ``/health`` and the status page show it."""
 
-    def health(self) -> tuple[str, str]: ...
+    def health(self) -> tuple[str, str]:
+        """``(state, detail)``, e.g. ``("ok", "")`` or ``("paper_out", "paper end sensor")``."""
+        ...
+
+    async def recent_jobs(self, limit: int) -> list[dict[str, Any]]:
+        """The latest print jobs, newest first: ``job_id``, ``order_id``, ``status``,
+        ``reason``, ``created_at``."""
+        ...
 
 
 class CustomerLookup(Protocol):
