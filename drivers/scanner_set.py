@@ -26,7 +26,11 @@ LineHandler = Callable[[RawLine, ScanContext], Awaitable[None]]
 
 
 def scanner_name(index: int, s: ScannerSettings) -> str:
-    """A name for ``/health`` and the scans table: kind, device (or address), position."""
+    """A name for ``/health`` and the scans table: the configured ``name`` if the settings
+    have one, else kind, device (or address) and position."""
+    custom = getattr(s, "name", None)  # a field proposed for ScannerSettings
+    if isinstance(custom, str) and custom:
+        return custom
     return f"{s.kind}:{s.address if s.kind == 'tcp' else s.device}#{index + 1}"
 
 
