@@ -8,6 +8,7 @@ Prints a Markdown table of p50 / p99 / max in milliseconds. Goal: agent p99 <= 2
 """
 
 import asyncio
+import logging
 import queue
 import statistics
 import sys
@@ -125,6 +126,7 @@ async def agent_path(data: Path, link: Path, n: int) -> tuple[list[float], list[
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    logging.basicConfig(level=logging.ERROR)  # keep the table alone on the terminal
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         bare = bare_pyserial(base / "ttyBare", n)
