@@ -100,8 +100,10 @@ class SerialSource(_StreamSource):
 
     async def open(self) -> None:
         try:
+            # exclusive: one owner per device; a second agent (or a terminal program) left
+            # reading the same port would silently steal scans.
             reader, writer = await serial_asyncio_fast.open_serial_connection(
-                url=self.device, baudrate=self.baudrate
+                url=self.device, baudrate=self.baudrate, exclusive=True
             )
         except (OSError, serial.SerialException) as err:
             raise ScannerUnavailable(f"cannot open {self.device}: {err}") from err

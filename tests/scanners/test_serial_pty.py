@@ -173,3 +173,21 @@ async def test_given_garbage_partial_overlong_and_a_flood_then_rejected_counted_
     other = new_card_code()
     await pty_scanner.send(b"\r" + other.encode() + b"\r")
     await eventually(lambda: _count_is(agent, "scan.stamped", 2), what="a scan after the flood")
+
+
+async def test_given_another_program_holds_the_port_then_health_says_so_until_it_lets_go(
+    make_agent: AgentFactory, pty_scanner: PtyScanner
+) -> None:
+    import serial
+
+    squatter = serial.Serial(str(pty_scanner.link), 9600, exclusive=True)
+    try:
+        agent = await make_agent(scanner=[_scanner(pty_scanner.link)])
+        runner = agent.app[SCANNING].scanners[0].runner
+        await eventually(lambda: _is(runner.state == "reconnecting"), what="the refused open")
+        assert "lock" in (await _health(agent))["scanners"][0]["detail"]
+    finally:
+        squatter.close()
+    await eventually(lambda: _is(runner.state == "ok"), what="the port to be ours")
+    await pty_scanner.scan(new_card_code())
+    await eventually(lambda: _count_is(agent, "scan.stamped", 1), what="the stamp")
