@@ -1,0 +1,1 @@
+"""The cloud's pages, rendered server-side from plain view models (pure: no I/O, no clock)."""

@@ -1,0 +1,67 @@
+"""The customer's card: its QR ``card_code`` and six-digit number to show at the till, the
+balance drawn as stamps, and the vouchers with their state."""
+
+from datetime import date
+from html import escape
+from typing import Literal
+
+from pydantic import BaseModel
+
+from sync.cloud.ui.layout import page
+from sync.cloud.ui.svg import qr_svg, stamp_row
+from sync.cloud.ui.texts import t
+
+
+class VoucherView(BaseModel):
+    """A voucher on the card."""
+
+    name: str
+    code: str
+    state: Literal["issued", "active", "redeemed", "expired"]
+    valid_until: date | None = None
+
+
+class CardView(BaseModel):
+    """What the card page shows."""
+
+    card_code: str
+    number: str
+    balance: int
+    goal: int
+    vouchers: list[VoucherView] = []
+    business: str = ""
+
+
+def render_card(view: CardView, lang: str = "en") -> str:
+    """The card page."""
+    vouchers = "".join(
+        f'<tr><td>{escape(v.name)}</td><td class="code" style="font-size:1rem">'
+        f"{escape(v.code)}</td><td>{escape(t(f'voucher.{v.state}', lang))}</td></tr>"
+        for v in view.vouchers
+    )
+    body = (
+        f"<h1>{escape(view.business or t('card.title', lang))}</h1>"
+        '<section class="card" id="card">'
+        f'<p class="mute" style="text-align:center">{escape(t("card.show", lang))}</p>'
+        f'<div class="qr">{qr_svg(view.card_code, label=view.card_code)}</div>'
+        f'<p class="code" id="card-code">{escape(view.card_code)}</p>'
+        f'<p style="text-align:center">{escape(t("card.number", lang))}: '
+        f'<strong class="code" id="card-number">{escape(view.number)}</strong></p></section>'
+        '<section class="card" id="progress">'
+        + stamp_row(
+            view.balance,
+            view.goal,
+            filled_label=t("stamp.filled", lang),
+            empty_label=t("stamp.empty", lang),
+        )
+        + f'<p class="big" id="balance">'
+        f"{escape(t('card.balance', lang, balance=view.balance, goal=view.goal))}</p></section>"
+        f'<section class="card" id="vouchers"><h2>{escape(t("card.vouchers", lang))}</h2>'
+        + (
+            f'<div class="scroll"><table>{vouchers}</table></div>'
+            if vouchers
+            else f'<p class="mute">{escape(t("card.no_vouchers", lang))}</p>'
+        )
+        + "</section>"
+    )
+    return page(t("card.title", lang), body, lang=lang)

@@ -1,0 +1,115 @@
+"""The branch dashboard for the shop owner: per branch and per device, per day, the orders,
+stamps, receipt-QR conversion and rewards, with server-drawn SVG charts."""
+
+from collections import defaultdict
+from html import escape
+
+from pydantic import BaseModel
+
+from sync.cloud.ui.layout import page
+from sync.cloud.ui.svg import Series, bar_chart
+
+
+class DayFigures(BaseModel):
+    """One day of one device (or of a whole branch when ``device`` is empty)."""
+
+    day: str  # ISO date in the branch's time zone
+    branch: str
+    device: str = ""
+    orders: int = 0
+    stamps: int = 0
+    claims_issued: int = 0
+    claims_claimed: int = 0
+    rewards_issued: int = 0
+    rewards_redeemed: int = 0
+
+
+class DashboardView(BaseModel):
+    """The figures for a period."""
+
+    business: str
+    period: str
+    rows: list[DayFigures]
+
+
+def _rate(claimed: int, issued: int) -> str:
+    return f"{claimed / issued * 100:.0f} %" if issued else "-"
+
+
+def _sum(rows: list[DayFigures], branch: str, device: str = "") -> DayFigures:
+    out = DayFigures(day="total", branch=branch, device=device)
+    for r in rows:
+        for f in (
+            "orders",
+            "stamps",
+            "claims_issued",
+            "claims_claimed",
+            "rewards_issued",
+            "rewards_redeemed",
+        ):
+            setattr(out, f, getattr(out, f) + getattr(r, f))
+    return out
+
+
+def _table(rows: list[DayFigures], first: str) -> str:
+    body = "".join(
+        f"<tr><td>{escape(r.day if first == 'day' else r.device or '-')}</td><td>{r.orders}</td>"
+        f"<td>{r.stamps}</td><td>{r.claims_issued}</td><td>{r.claims_claimed}</td>"
+        f"<td>{_rate(r.claims_claimed, r.claims_issued)}</td><td>{r.rewards_issued}</td>"
+        f"<td>{r.rewards_redeemed}</td></tr>"
+        for r in rows
+    )
+    head = "Day" if first == "day" else "Device"
+    return (
+        f'<div class="scroll"><table><tr><th>{head}</th><th>Orders</th><th>Stamps</th>'
+        "<th>QRs issued</th><th>QRs claimed</th><th>Conversion</th><th>Rewards issued</th>"
+        f"<th>Redeemed</th></tr>{body}</table></div>"
+    )
+
+
+def render_dashboard(view: DashboardView) -> str:
+    """The dashboard page."""
+    by_branch: dict[str, list[DayFigures]] = defaultdict(list)
+    for r in view.rows:
+        by_branch[r.branch].append(r)
+    sections = []
+    for branch, rows in sorted(by_branch.items()):
+        days = sorted({r.day for r in rows})
+        per_day = [_sum([r for r in rows if r.day == d], branch) for d in days]
+        for d, fig in zip(days, per_day, strict=True):
+            fig.day = d
+        devices = sorted({r.device for r in rows})
+        per_device = [_sum([r for r in rows if r.device == dev], branch, dev) for dev in devices]
+        total = _sum(rows, branch)
+        chart_orders = bar_chart(
+            f"Orders and stamps per day, {branch}",
+            days,
+            [
+                Series("orders", "#0b5d3b", [float(f.orders) for f in per_day]),
+                Series("stamps", "#c2410c", [float(f.stamps) for f in per_day]),
+            ],
+        )
+        chart_claims = bar_chart(
+            f"Receipt QRs issued and claimed per day, {branch}",
+            days,
+            [
+                Series("QRs issued", "#6b7280", [float(f.claims_issued) for f in per_day]),
+                Series("claimed", "#1d4ed8", [float(f.claims_claimed) for f in per_day]),
+            ],
+        )
+        sections.append(
+            f'<section class="card branch" data-branch="{escape(branch)}">'
+            f"<h2>{escape(branch)}</h2>"
+            f'<p><strong class="total-orders">{total.orders}</strong> orders, '
+            f"<strong>{total.stamps}</strong> stamps, receipt-QR conversion "
+            f'<strong class="conversion">{_rate(total.claims_claimed, total.claims_issued)}'
+            f"</strong>, rewards {total.rewards_issued} issued / "
+            f"{total.rewards_redeemed} redeemed</p>"
+            f'<div class="grid"><div>{chart_orders}</div><div>{chart_claims}</div></div>'
+            f"<h3>Per day</h3>{_table(per_day, 'day')}"
+            f"<h3>Per device</h3>{_table(per_device, 'device')}</section>"
+        )
+    body = f'<h1>{escape(view.business)}: figures</h1><p class="mute">{escape(view.period)}</p>' + (
+        "".join(sections) or '<p class="mute">No activity in this period.</p>'
+    )
+    return page(f"{view.business}: figures", body, wide=True)
