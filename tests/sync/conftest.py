@@ -69,3 +69,11 @@ async def client(stand_in: tuple[StandInCloud, str]) -> AsyncIterator[CloudClien
     c = CloudClient(stand_in[1], DEVICE_KEY, timeout_s=2.0)
     yield c
     await c.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test item (the e2e fixtures print logs on failure)."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep

@@ -57,6 +57,7 @@ class StandInCloud:
     page: int = 100
     on_post: Callable[[], Awaitable[None]] | None = None
     requests: int = 0
+    meta: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add_card(self, **fields: Any) -> CardState:
         """Add or change a card; it gets the next sequence number."""
@@ -64,6 +65,14 @@ class StandInCloud:
         card = CardState.model_validate({**fields, "updated_seq": seq})
         self.cards = [c for c in self.cards if c.customer_id != card.customer_id] + [card]
         return card
+
+    def _unknown_card(self, payload: dict[str, Any]) -> bool:
+        card = (payload.get("customer") or {}).get("card")
+        return card is not None and card not in {c.card_code for c in self.cards}
+
+    def ledger_rows(self) -> list[dict[str, str]]:
+        """The applied events in order: id, type, order id."""
+        return [{"event_id": eid, **self.meta[eid]} for eid in self.order]
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.key}"
@@ -87,13 +96,16 @@ class StandInCloud:
             if eid in self.ledger:
                 status = EventStatus.DUPLICATE if self.ledger[eid] == h else EventStatus.REJECTED
                 results.append(EventResult(id=e.id, status=status))
-            elif str(e.payload.get("order_id", "")).startswith("POISON"):
+            elif str(e.payload.get("order_id", "")).startswith("POISON") or (
+                self._unknown_card(e.payload)
+            ):
                 results.append(
                     EventResult(id=e.id, status=EventStatus.REJECTED, reason="unknown card")
                 )
             else:
                 self.ledger[eid] = h
                 self.order.append(eid)
+                self.meta[eid] = {"type": e.type, "order_id": str(e.payload.get("order_id"))}
                 results.append(EventResult(id=e.id, status=EventStatus.APPLIED))
         if self.stall_s:
             await asyncio.sleep(self.stall_s)
@@ -135,12 +147,22 @@ class StandInCloud:
         ]
         return web.json_response({"customers": found})
 
+    async def ledger_view(self, request: web.Request) -> web.Response:
+        del request
+        return web.json_response(self.ledger_rows())
+
+    async def health(self, request: web.Request) -> web.Response:
+        del request
+        return web.json_response({"status": "ok"})
+
     def app(self) -> web.Application:
         """The aiohttp app serving this cloud."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/sync/events", self.post_events)
         app.router.add_get("/v1/sync/state", self.get_state)
         app.router.add_get("/v1/customers", self.customers)
+        app.router.add_get("/test/ledger", self.ledger_view)
+        app.router.add_get("/health", self.health)
         return app
 
 
@@ -149,3 +171,21 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 __all__ = ["DEVICE_KEY", "StandInCloud", "default_program"]
+
+
+def main() -> None:
+    """``python -m tests.sync.stand_in_cloud --port N [--card CODE ...]``: serve until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--card", action="append", default=[])
+    args = parser.parse_args()
+    cloud = StandInCloud()
+    for i, code in enumerate(args.card):
+        cloud.add_card(customer_id=f"c{i}", card_code=code, number=f"{100000 + i}")
+    web.run_app(cloud.app(), host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
