@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.scanning import SCANNING
+from agent.state import ORDERS, RUNTIME
 from drivers.card_code import new_card_code
 from tests.fakes.scanner import PtyScanner, eventually
 from tests.scanners.conftest import (
@@ -191,3 +192,21 @@ async def test_given_another_program_holds_the_port_then_health_says_so_until_it
     await eventually(lambda: _is(runner.state == "ok"), what="the port to be ours")
     await pty_scanner.scan(new_card_code())
     await eventually(lambda: _count_is(agent, "scan.stamped", 1), what="the stamp")
+
+
+async def test_given_the_agent_stops_then_its_scanners_stop_and_release_their_ports(
+    make_agent: AgentFactory, pty_scanner: PtyScanner
+) -> None:
+    import serial
+
+    agent = await make_agent(scanner=[_scanner(pty_scanner.link, "autopilot")])
+    await _opened(agent)
+    channel = agent.app[SCANNING]
+    orders = agent.app[ORDERS]
+    assert orders.autopilot is channel.service
+    assert agent.app[RUNTIME].scanners == channel.scanners
+    await agent.close()
+    assert channel.scanners[0].runner.state == "stopped"
+    assert orders.autopilot is None
+    port = serial.Serial(str(pty_scanner.link), 9600, exclusive=True)  # nobody holds it now
+    port.close()
