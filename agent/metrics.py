@@ -23,6 +23,15 @@ class AgentMetrics:
         )
         self.orders = Counter("stampedge_orders", "Orders by outcome", ["outcome"], registry=r)
         self.scans = Counter("stampedge_scans", "Scans by outcome", ["outcome"], registry=r)
+        self.scan_rejections = Counter(
+            "stampedge_scan_rejections", "Scans rejected, by reason", ["reason"], registry=r
+        )
+        self.autopilot_results = Counter(
+            "stampedge_autopilot_results",
+            "What became of Autopilot scans that waited for a check",
+            ["result"],
+            registry=r,
+        )
         self.print_jobs = Counter(
             "stampedge_print_jobs",
             "Print jobs ended, by status and reason",

@@ -112,9 +112,10 @@ class ScanAnswer(BaseModel):
     """What became of a scan."""
 
     scan_id: str
-    outcome: Literal["stamped", "attached", "pending", "throttled", "rejected", "recorded"]
+    outcome: Literal["stamped", "attached", "pending", "throttled", "rejected"]
     kind: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # a stable code: duplicate, cooldown, receipt_qr, too_long, ...
+    message: str | None = None  # the reason in words: what the person at the scanner should do
     stamps: int = 0
     order_id: str | None = None
     customer: CustomerRef | None = None

@@ -45,6 +45,12 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS cards_number ON cards (number)",
     "CREATE INDEX IF NOT EXISTS cards_email ON cards (email)",
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Kiosk cooldown per customer (card code, number, or cached customer id), kept over restarts.
+    """CREATE TABLE IF NOT EXISTS scan_cooldowns (
+        customer_key TEXT PRIMARY KEY,
+        stamped_at REAL NOT NULL,
+        scan_id TEXT NOT NULL
+    )""",
 ]
 
 

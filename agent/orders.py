@@ -237,9 +237,15 @@ class OrderService:
                 now.timestamp(),
             ),
         )
-        found = await self._write(
-            [event], [order_row, *extra], guard=(_ORDER_GUARD[0], (req.order_id,))
-        )
+        try:
+            found = await self._write(
+                [event], [order_row, *extra], guard=(_ORDER_GUARD[0], (req.order_id,))
+            )
+        except Unavailable:
+            # Not recorded (disk full): the card scanned for this check waits for the retry.
+            if autopilot and customer is not None and self.autopilot is not None:
+                self.autopilot.put_back(req.till, customer, now)
+            raise
         if found is not None:
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)

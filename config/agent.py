@@ -107,12 +107,13 @@ class PrinterSettings(_Section):
 class ScannerSettings(_Section):
     """One ``[[scanner]]``: a barcode scanner at a till or kiosk."""
 
+    name: str | None = None  # shown on /health and in the scans table; default kind:device#n
     kind: Literal["serial", "hid", "tcp"] = "serial"
     device: str = "/dev/ttyACM0"
     address: str = "127.0.0.1:9200"
     baudrate: int = Field(default=9600, gt=0)
     suffix: Literal["\r", "\n", "\r\n"] = "\r"
-    layout: str = "us"
+    layout: Literal["us", "de"] = "us"  # HID keyboard layout the scanner is set to
     grab: bool = True
     till: str = "till-1"
     mode: Literal["autopilot", "kiosk"] = "autopilot"

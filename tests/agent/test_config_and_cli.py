@@ -108,3 +108,45 @@ async def test_queue_cli_lists_and_shows_status_as_json(
     assert rows[0]["type"] == "receipt_qr.issued" and rows[0]["state"] == "pending"
     assert await asyncio.to_thread(main, ["queue", "dead", "--config", str(config), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+async def test_json_logs_on_request_and_no_secret_in_them(tmp_path: Path) -> None:
+    import aiohttp
+
+    from tests.agent.test_kill9 import _wait_healthy
+    from tests.conftest import free_port
+
+    port = free_port()
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{tmp_path / "d"}"\n'
+        'log_json = true\ntoken = "tok-very-secret-1"\n'
+        f'[cloud]\nurl = ""\ndevice_key = "sk_9_keyverysecret"\ndevice_secret = "{SECRET}"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "agent", "--config", str(config)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await _wait_healthy(url, proc)
+        async with aiohttp.ClientSession() as session:
+            auth = {"Authorization": "Bearer tok-very-secret-1"}
+            async with session.post(
+                url + "/v1/orders", json={"order_id": "J-1", "total": "10"}, headers=auth
+            ) as resp:
+                assert resp.status == 201
+            async with session.post(url + "/v1/orders", data=b"{", headers=auth) as resp:
+                assert resp.status == 422
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    import json
+
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines)
+    text = err.decode()
+    for secret in (SECRET, "tok-very-secret-1", "keyverysecret"):
+        assert secret not in text

@@ -165,7 +165,6 @@ async def test_given_settings_that_cannot_work_then_health_says_why_and_the_agen
 ) -> None:
     agent = await make_agent(
         scanner=[
-            {"kind": "hid", "device": "/dev/input/event9", "layout": "klingon"},
             {"kind": "tcp", "address": "no-port-here"},
             {"kind": "serial", "device": "/nonexistent/ttyACM7"},
         ]
@@ -177,12 +176,18 @@ async def test_given_settings_that_cannot_work_then_health_says_why_and_the_agen
     )
     health = await (await agent.get("/health")).json()
     states = [(s["state"], s["detail"]) for s in health["scanners"]]
-    assert states[0][0] == "error" and "klingon" in states[0][1]
-    assert states[1][0] == "error" and "host:port" in states[1][1]
-    assert states[2][0] == "reconnecting" and "/nonexistent/ttyACM7" in states[2][1]
+    assert states[0][0] == "error" and "host:port" in states[0][1]
+    assert states[1][0] == "reconnecting" and "/nonexistent/ttyACM7" in states[1][1]
     assert health["status"] == "degraded"
     resp = await agent.post("/v1/scans", json={"code": new_card_code()})
     assert resp.status == 200
+
+
+def test_given_an_unknown_keyboard_layout_then_start_up_stops_naming_it() -> None:
+    from config import ConfigError, load_agent_settings
+
+    with pytest.raises(ConfigError, match=r"scanner\.0\.layout"):
+        load_agent_settings(None, {"scanner": [{"kind": "hid", "layout": "klingon"}]})
 
 
 async def test_given_a_receipt_qr_shown_to_the_scanner_then_its_check_is_named(
