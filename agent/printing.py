@@ -1,11 +1,364 @@
 """The printer channel inside the agent: print jobs, their routes and the printer worker.
 
-Placeholder until the receipt-printing issue lands: no printer, no routes.
+``printers/`` builds bytes and moves them; this module is the adapter: it turns an order's answer
+into a receipt, plans the job inside the order's transaction (``PrinterHook``), shows the printer
+on ``/health`` (``PrinterStatus``) and converts printer errors into HTTP answers.
 """
 
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from aiohttp import web
+
+from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
+from agent.handlers import Handler, add_routes
+from agent.http_util import json_answer
+from agent.models import ErrorAnswer, OrderAnswer, PrintInfo
+from agent.openapi import Body, Operation
+from agent.state import METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
+from config import AgentSettings
+from printers.connections import make_connection
+from printers.errors import PrinterConfigError, PrintJobNotFound, PrintJobStateError
+from printers.jobs import PrintJobView
+from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
+from printers.receipt import Receipt
+from printers.service import PrintService
+from sync.outbox import Stmt
+
+log = logging.getLogger(__name__)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def receipt_for(answer: OrderAnswer, tz: ZoneInfo) -> Receipt:
+    """What goes on paper for an order's answer (times shown in the branch's zone)."""
+    return Receipt(
+        order_id=answer.order_id,
+        claim_url=answer.claim.url if answer.claim else None,
+        stamps=answer.stamps,
+        total=Decimal(answer.total),
+        currency=answer.currency,
+        till=answer.till,
+        issued_at=answer.recorded_at.astimezone(tz),
+        expires_at=answer.claim.expires_at.astimezone(tz) if answer.claim else None,
+    )
+
+
+class PrinterChannel:
+    """The print service as the order path (``PrinterHook``) and ``/health`` see it."""
+
+    def __init__(self, service: PrintService, settings: AgentSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.tz = _zone(settings.agent.branch_timezone)
+
+    @property
+    def enabled(self) -> bool:
+        return self.service.enabled
+
+    def plan_order_receipt(
+        self, answer: OrderAnswer, *, expires_at: datetime | None, now: datetime
+    ) -> tuple[PrintInfo, list[Stmt]]:
+        """The order's receipt job, committed with the order (pure: no I/O here)."""
+        view, stmt = self.service.plan(
+            receipt_for(answer, self.tz), "order", now=now, not_after=expires_at
+        )
+        return PrintInfo(job_id=view.job_id, status=view.status), [stmt]
+
+    def wake(self) -> None:
+        self.service.wake()
+
+    def health(self) -> tuple[str, str]:
+        return self.service.health()
+
+    async def recent_jobs(self, limit: int) -> list[dict[str, Any]]:
+        return [j.model_dump(mode="json") for j in await self.service.recent(limit)]
+
+    def self_test_receipt(self, now: datetime) -> Receipt:
+        """The self-test: the agent's address, the printer model and QR mode, a QR to the page."""
+        return self_test_receipt(self.settings, self.service, now.astimezone(self.tz))
+
+
+def agent_url(settings: AgentSettings) -> str:
+    """The agent's address as a person at the till would type it (the host's name if wildcard)."""
+    host, port = settings.agent.host, settings.agent.port
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only read, never bound here
+        host = socket.gethostname()
+    return f"http://{host}:{port}/"
+
+
+def self_test_receipt(settings: AgentSettings, service: PrintService, now: datetime) -> Receipt:
+    """The receipt ``stampedge printer test`` and the status page's button print."""
+    caps, conn = service.caps, service.connection
+    url = agent_url(settings)
+    return Receipt(
+        order_id="self-test",
+        title="Stampedge printer test",
+        claim_url=url.upper(),  # QR alphanumeric mode: host names ignore case
+        stamps=0,
+        total=Decimal(0),
+        currency=settings.program.currency,
+        issued_at=now,
+        lines=[
+            f"Agent: {url}",
+            f"Printer: {settings.printer.kind} {conn.describe() if conn else ''}".rstrip(),
+            f"Model: {caps.model}",
+            f"QR mode: {caps.qr_mode} (setting {settings.printer.qr})",
+            f"Code page: {settings.printer.code_page if caps.code_page else 'CP437'}",
+        ],
+    )
+
+
+@dataclass
+class PrintingSlot:
+    """Filled when the app starts: the channel, or why the printer could not be set up."""
+
+    channel: PrinterChannel | None = None
+    problem: str | None = None
+
+    def health(self) -> tuple[str, str]:
+        """``/health`` for a printer whose settings cannot work."""
+        return "error", self.problem or ""
+
+    async def recent_jobs(self, limit: int) -> list[dict[str, Any]]:
+        del limit
+        return []
+
+
+PRINTING = web.AppKey("printing", PrintingSlot)
+
+
+def _channel(request: web.Request) -> PrinterChannel:
+    channel = request.app[PRINTING].channel
+    if channel is None or not channel.enabled:
+        raise Unavailable("no printer is configured ([printer] kind)", code="no_printer")
+    return channel
+
+
+async def _job(channel: PrinterChannel, job_id: str) -> PrintJobView:
+    try:
+        return await channel.service.get(job_id)
+    except PrintJobNotFound as err:
+        raise NotFound(str(err), field="job_id", code="unknown_job") from err
+
+
+async def get_job(request: web.Request) -> web.StreamResponse:
+    return json_answer(await _job(_channel(request), request.match_info["job_id"]))
+
+
+async def retry_job(request: web.Request) -> web.StreamResponse:
+    channel = _channel(request)
+    try:
+        view = await channel.service.retry(request.match_info["job_id"])
+    except PrintJobNotFound as err:
+        raise NotFound(str(err), field="job_id", code="unknown_job") from err
+    except PrintJobStateError as err:
+        raise Conflict(str(err), field="job_id", code="not_retryable") from err
+    return json_answer(view, 202)
+
+
+async def _order(request: web.Request) -> tuple[OrderAnswer, bool]:
+    order_id = request.match_info["order_id"]
+    row = await request.app[OUTBOX].fetchone(
+        "SELECT answer, voided_at FROM orders WHERE order_id = ?", (order_id,)
+    )
+    if row is None:
+        raise NotFound(
+            f"no order {order_id} was recorded by this agent",
+            field="order_id",
+            code="unknown_order",
+        )
+    return OrderAnswer.model_validate_json(row["answer"]), row["voided_at"] is not None
+
+
+async def _claim_url(request: web.Request) -> str:
+    answer, voided = await _order(request)
+    if answer.claim is None or voided:
+        why = "was voided" if voided else "has no receipt QR (customer known, or no stamps)"
+        raise NotFound(f"order {answer.order_id} {why}", field="order_id", code="no_receipt_qr")
+    return answer.claim.url
+
+
+async def reprint_order(request: web.Request) -> web.StreamResponse:
+    channel = _channel(request)
+    answer, voided = await _order(request)
+    if voided:
+        raise Conflict(f"order {answer.order_id} was voided", field="order_id", code="voided")
+    not_after = answer.claim.expires_at if answer.claim else None
+    view = await channel.service.enqueue(receipt_for(answer, channel.tz), "reprint", not_after)
+    return json_answer(view, 202)
+
+
+async def test_print(request: web.Request) -> web.StreamResponse:
+    channel = _channel(request)
+    receipt = channel.self_test_receipt(channel.service.clock())
+    return json_answer(await channel.service.enqueue(receipt, "test"), 202)
+
+
+def _settings_caps(request: web.Request) -> tuple[Any, Any]:
+    settings = request.app[SETTINGS].printer
+    channel = request.app[PRINTING].channel
+    if channel is not None:
+        return settings, channel.service.caps
+    from printers.profile import capabilities
+
+    return settings, capabilities(settings)
+
+
+async def qr_png_route(request: web.Request) -> web.StreamResponse:
+    url = await _claim_url(request)
+    raw = request.query.get("scale", "8")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SCALE:
+        raise InvalidInput(f"scale must be a whole number 1..{MAX_SCALE}", field="scale")
+    ec = request.app[SETTINGS].printer.qr_error_correction
+    return web.Response(body=qr_png(url, ec=ec, scale=int(raw)), content_type="image/png")
+
+
+async def qr_svg_route(request: web.Request) -> web.StreamResponse:
+    url = await _claim_url(request)
+    ec = request.app[SETTINGS].printer.qr_error_correction
+    return web.Response(text=qr_svg(url, ec=ec), content_type="image/svg+xml")
+
+
+QrModeParam = Literal["native", "image", "star"]
+
+
+async def qr_escpos_route(request: web.Request) -> web.StreamResponse:
+    url = await _claim_url(request)
+    settings, caps = _settings_caps(request)
+    mode = request.query.get("mode")
+    if mode is not None and mode not in ("native", "image", "star"):
+        raise InvalidInput("mode must be native, image or star", field="mode")
+    if mode is not None:
+        caps = replace(caps, qr_mode=mode)
+    return web.Response(
+        body=qr_escpos(url, settings, caps), content_type="application/octet-stream"
+    )
+
+
+_JOB: dict[int, Body] = {200: PrintJobView, 404: ErrorAnswer, 503: ErrorAnswer}
+_QUEUED: dict[int, Body] = {202: PrintJobView, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer}
+_TAGS = ("printing",)
+ROUTES: list[tuple[Operation, Handler]] = [
+    (Operation("GET", "/v1/print/{job_id}", "A print job", _JOB, tags=_TAGS), get_job),
+    (
+        Operation(
+            "POST",
+            "/v1/print/{job_id}/retry",
+            "Print a failed or stale job again",
+            _QUEUED,
+            tags=_TAGS,
+        ),
+        retry_job,
+    ),
+    (
+        Operation(
+            "POST",
+            "/v1/orders/{order_id}/reprint",
+            "Print an order's receipt again",
+            _QUEUED,
+            tags=_TAGS,
+        ),
+        reprint_order,
+    ),
+    (
+        Operation("POST", "/v1/print/test", "Print a self-test receipt", _QUEUED, tags=_TAGS),
+        test_print,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/orders/{order_id}/qr.png",
+            "The order's receipt QR as PNG",
+            {200: "image/png", 404: ErrorAnswer, 422: ErrorAnswer},
+            query={
+                "scale": {
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SCALE},
+                }
+            },
+            tags=_TAGS,
+        ),
+        qr_png_route,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/orders/{order_id}/qr.svg",
+            "The order's receipt QR as SVG",
+            {200: "image/svg+xml", 404: ErrorAnswer},
+            tags=_TAGS,
+        ),
+        qr_svg_route,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/orders/{order_id}/qr.escpos",
+            "The order's receipt QR footer as ESC/POS bytes, to splice into the POS's own job",
+            {200: "application/octet-stream", 404: ErrorAnswer, 422: ErrorAnswer},
+            query={
+                "mode": {
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["native", "image", "star"]},
+                }
+            },
+            tags=_TAGS,
+        ),
+        qr_escpos_route,
+    ),
+]
+
+
+async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    orders = app[ORDERS]
+    metrics = app[METRICS]
+
+    def finished(status: str, reason: str | None) -> None:
+        metrics.print_jobs.labels(status, reason or "").inc()
+
+    try:
+        connection = make_connection(settings.printer)
+        service = PrintService(
+            settings.printer, app[OUTBOX], connection, clock=orders.clock, on_finished=finished
+        )
+    except PrinterConfigError as err:
+        log.error("printer disabled: %s", err)
+        app[PRINTING].problem = str(err)
+        app[RUNTIME].printer = app[PRINTING]
+        yield
+        return
+    await service.start()
+    channel = PrinterChannel(service, settings)
+    app[PRINTING].channel = channel
+    if service.enabled:
+        app[RUNTIME].printer = channel
+        orders.printer = channel
+    try:
+        yield
+    finally:
+        orders.printer = None
+        app[PRINTING].channel = None
+        await service.stop()
 
 
 def install_printing(app: web.Application) -> None:
     """Add the print routes and the printer worker's lifecycle to the agent's app."""
-    del app
+    app[PRINTING] = PrintingSlot()
+    add_routes(app, ROUTES)
+    app.cleanup_ctx.append(_printing_ctx)
+
+
+__all__ = ["PRINTING", "PrinterChannel", "install_printing", "receipt_for", "self_test_receipt"]

@@ -1,0 +1,192 @@
+"""What goes on paper for one order, as bytes (pure): text, the QR footer, the cut.
+
+ESC/POS printers get text plus the QR in the profile's mode; Star raster printers (and the file
+printer's PNG preview) get the same layout drawn as a 1-bit image.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from PIL import Image, ImageDraw, ImageFont
+from pydantic import BaseModel
+
+from config.agent import PrinterSettings
+from printers.escpos_qr import (
+    ESC,
+    GS,
+    QUIET_MODULES,
+    STAR_END,
+    STAR_START,
+    bitmap_rows,
+    native_qr,
+    qr_matrix,
+    raster_qr,
+    star_rows,
+)
+from printers.profile import Capabilities
+
+INIT = ESC + b"@"
+ALIGN_LEFT = ESC + b"a\x00"
+ALIGN_CENTER = ESC + b"a\x01"
+CUT = GS + b"VB\x03"  # feed to the cutter (+3 lines' worth) and partial cut
+
+
+class Receipt(BaseModel):
+    """What goes on paper for one order."""
+
+    order_id: str
+    claim_url: str | None
+    stamps: int
+    total: Decimal
+    currency: str
+    till: str | None = None
+    issued_at: datetime
+    expires_at: datetime | None = None
+    lines: list[str] = []
+    title: str | None = None  # a receipt that is not an order's (the self-test)
+
+
+def short_code(url: str) -> str:
+    """The code printed under the QR: the token's last 8 characters, for staff to quote."""
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    tail = token[-8:]
+    return f"{tail[:4]}-{tail[4:]}" if len(tail) > 4 else tail
+
+
+def _clean(text: str) -> str:
+    # Text from the POS must never smuggle printer commands (ESC, GS, DLE) onto the wire.
+    return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in text)
+
+
+def text_lines(receipt: Receipt, settings: PrinterSettings) -> tuple[list[str], list[str]]:
+    """The lines above the QR (centred header, order facts) and the body lines (left aligned)."""
+    head = [line for line in settings.header.splitlines() if line.strip()]
+    if receipt.title is not None:
+        facts = [receipt.title]
+    else:
+        facts = [f"Order {receipt.order_id}" + (f"  ({receipt.till})" if receipt.till else "")]
+    facts.append(receipt.issued_at.strftime("%Y-%m-%d %H:%M"))
+    if receipt.title is None and (receipt.claim_url is not None or receipt.stamps):
+        facts.append(f"Total {receipt.total} {receipt.currency}   Stamps: {receipt.stamps}")
+    return [_clean(x) for x in head + facts], [_clean(x) for x in receipt.lines]
+
+
+def _text(lines: Iterable[str], codec: str) -> bytes:
+    return b"".join(line.encode(codec, errors="replace") + b"\n" for line in lines)
+
+
+def qr_part(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """The QR alone in the ESC/POS mode chosen for this printer (native or raster)."""
+    ec = settings.qr_error_correction
+    if caps.qr_mode == "native":
+        return native_qr(url, module_size=settings.qr_module_size, ec=ec)
+    if caps.qr_mode == "image":
+        return raster_qr(url, module_dots=settings.qr_module_size, ec=ec)
+    return star_qr_block(url, settings, caps)
+
+
+def star_qr_block(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """The QR alone as a complete Star raster job piece (enter raster, lines, quit raster)."""
+    rows = bitmap_rows(qr_matrix(url, settings.qr_error_correction), settings.qr_module_size, 4)
+    left = max(0, (caps.paper_dots // 8 - len(rows[0])) // 2)
+    return STAR_START + star_rows(rows, left_bytes=left) + ESC + b"*rB"
+
+
+def qr_footer(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """The must-have footer: a short line of text, the QR, the short code under it."""
+    return (
+        ALIGN_CENTER
+        + _text([_clean(settings.footer_text)], caps.codec)
+        + qr_part(url, settings, caps)
+        + b"\n"
+        + _text([short_code(url)], caps.codec)
+    )
+
+
+def build_escpos(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """A whole ESC/POS receipt job: ESC @, code page, text, QR footer, cut."""
+    head, body = text_lines(receipt, settings)
+    out = bytearray(INIT + ESC + b"t" + bytes((caps.code_page,)))
+    out += ALIGN_CENTER + _text(head, caps.codec)
+    if body:
+        out += ALIGN_LEFT + _text(body, caps.codec)
+    if receipt.claim_url:
+        out += b"\n" + qr_footer(receipt.claim_url, settings, caps)
+        if receipt.expires_at is not None:
+            out += _text([f"Valid until {receipt.expires_at:%Y-%m-%d}"], caps.codec)
+    out += ALIGN_LEFT + CUT
+    return bytes(out)
+
+
+def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> Image.Image:
+    """The receipt drawn as a 1-bit image as wide as the paper (Star printers, PNG preview)."""
+    width = caps.paper_dots - caps.paper_dots % 8
+    font = ImageFont.load_default(size=22)
+    head, body = text_lines(receipt, settings)
+    qr_img: Image.Image | None = None
+    if receipt.claim_url:
+        matrix = qr_matrix(receipt.claim_url, settings.qr_error_correction)
+        rows = bitmap_rows(matrix, settings.qr_module_size, QUIET_MODULES)
+        side = len(rows)
+        qr_img = Image.frombytes("1", (len(rows[0]) * 8, side), b"".join(rows))
+        qr_img = qr_img.crop((0, 0, side, side)).point(lambda v: 255 - v)
+    line_h = 28
+    tail: list[str] = []
+    if receipt.claim_url:
+        tail.append(short_code(receipt.claim_url))
+        if receipt.expires_at is not None:
+            tail.append(f"Valid until {receipt.expires_at:%Y-%m-%d}")
+    footer = [settings.footer_text] if receipt.claim_url else []
+    n_lines = len(head) + len(body) + len(footer) + len(tail)
+    height = 16 + n_lines * line_h + (qr_img.height + 8 if qr_img else 0) + 40
+    img = Image.new("1", (width, height), 1)
+    draw = ImageDraw.Draw(img)
+    y = 8
+
+    def put(text: str, *, center: bool) -> None:
+        nonlocal y
+        w = draw.textlength(text, font=font)
+        x = (width - w) / 2 if center else 8
+        draw.text((x, y), text, font=font, fill=0)
+        y += line_h
+
+    for line in head:
+        put(line, center=True)
+    for line in body:
+        put(line, center=False)
+    for line in footer:
+        put(line, center=True)
+    if qr_img is not None:
+        img.paste(qr_img, ((width - qr_img.width) // 2, y))
+        y += qr_img.height + 8
+    for line in tail:
+        put(line, center=True)
+    return img
+
+
+def image_rows(img: Image.Image) -> list[bytes]:
+    """A 1-bit PIL image as printer rows (1 = black), width padded to whole bytes."""
+    mono = img.convert("1")
+    width_bytes = (mono.width + 7) // 8
+    raw = mono.tobytes()  # PIL "1": 1 = white, rows padded to whole bytes
+    inverted = bytes(b ^ 0xFF for b in raw)
+    rows = [inverted[i * width_bytes : (i + 1) * width_bytes] for i in range(mono.height)]
+    pad_bits = width_bytes * 8 - mono.width
+    if pad_bits:
+        mask = (0xFF << pad_bits) & 0xFF
+        rows = [r[:-1] + bytes((r[-1] & mask,)) for r in rows]
+    return rows
+
+
+def build_star(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """A whole Star raster job: the receipt as an image, then feed and cut."""
+    rows = image_rows(render_image(receipt, settings, caps))
+    return INIT + STAR_START + star_rows(rows) + STAR_END
+
+
+def build_job(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    """The bytes of one receipt job for this printer, whatever its mode."""
+    if caps.qr_mode == "star":
+        return build_star(receipt, settings, caps)
+    return build_escpos(receipt, settings, caps)

@@ -1,0 +1,283 @@
+"""The print service: one worker per printer sends durable jobs one at a time and keeps status.
+
+Jobs never interleave (one worker, one connection at a time), the printer is asked ``DLE EOT``
+1, 2 and 4 before and after every job, and silence is never taken for "ok". The job row moves
+``queued -> sending`` before the first byte goes out, so a restart mid-job can never print the
+same receipt twice on its own.
+"""
+
+import asyncio
+import contextlib
+import io
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from config.agent import PrinterSettings
+from printers import jobs
+from printers.connections import Connection, FileConnection
+from printers.errors import PrinterUnavailable, PrintJobNotFound, PrintJobStateError
+from printers.profile import Capabilities, capabilities
+from printers.receipt import Receipt, build_job, render_image
+from printers.status import PROBLEM_STATES, STATUS_QUERIES, PrinterState, dle_eot, interpret
+from sync.errors import SyncError
+from sync.outbox import Outbox, Stmt
+
+log = logging.getLogger(__name__)
+STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
+OnFinished = Callable[[str, str | None], None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def query_status(conn: Connection, wait_s: float) -> PrinterState:
+    """Ask ``DLE EOT`` 1, 2 and 4 in one go and read the answers for ``wait_s``."""
+    loop = asyncio.get_running_loop()
+    await conn.write(STATUS_REQUEST)
+    deadline = loop.time() + wait_s
+    got = b""
+    while len(got) < len(STATUS_QUERIES):
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        got += await conn.read(len(STATUS_QUERIES) - len(got), left)
+    answers: dict[int, int | None] = {
+        n: (got[i] if i < len(got) else None) for i, n in enumerate(STATUS_QUERIES)
+    }
+    state, detail = interpret(answers)
+    return PrinterState(state=state, detail=detail, checked_at=_utcnow())
+
+
+class PrintService:
+    """Print jobs for one printer: planning (pure), the worker, retry and status."""
+
+    def __init__(
+        self,
+        settings: PrinterSettings,
+        db: Outbox,
+        connection: Connection | None,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        on_finished: OnFinished | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.connection = connection
+        self.clock = clock
+        self.on_finished = on_finished
+        self.caps: Capabilities = capabilities(settings)
+        self.state = PrinterState(state="unknown", detail="not checked yet")
+        if connection is None:
+            self.state = PrinterState(state="disabled", detail="no printer configured")
+        elif not connection.answers_status:
+            self.state = PrinterState(state="ok", detail=f"receipts go to {connection.describe()}")
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.busy_job: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when a printer is configured."""
+        return self.connection is not None
+
+    # -- planning (pure) -----------------------------------------------------------------
+
+    def plan(
+        self, receipt: Receipt, kind: jobs.JobKind, *, now: datetime, not_after: datetime | None
+    ) -> tuple[jobs.PrintJobView, Stmt]:
+        """A new queued job for ``receipt`` and its INSERT (no I/O: the caller commits it)."""
+        deadline = now + timedelta(seconds=self.settings.job_ttl_s)
+        if not_after is not None:
+            deadline = min(deadline, not_after)
+        return jobs.insert_job(uuid.uuid4().hex, kind, receipt, now=now, deadline=deadline)
+
+    def wake(self) -> None:
+        """A job was committed: let the worker look (never blocks, never fails)."""
+        self._wake.set()
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def enqueue(
+        self, receipt: Receipt, kind: jobs.JobKind, not_after: datetime | None = None
+    ) -> jobs.PrintJobView:
+        """Queue a job outside an order (reprint, test print) and wake the worker."""
+        view, stmt = self.plan(receipt, kind, now=self.clock(), not_after=not_after)
+        await self.db.write([stmt])
+        self.wake()
+        return view
+
+    async def get(self, job_id: str) -> jobs.PrintJobView:
+        """The job, or ``PrintJobNotFound``."""
+        row = await self.db.fetchone("SELECT * FROM print_jobs WHERE job_id = ?", (job_id,))
+        if row is None:
+            raise PrintJobNotFound(f"no print job {job_id}")
+        return jobs.view_of(row)
+
+    async def retry(self, job_id: str) -> jobs.PrintJobView:
+        """Queue a failed or stale job again, with a fresh time-to-live."""
+        job = await self.get(job_id)
+        if job.status not in jobs.RETRYABLE:
+            raise PrintJobStateError(
+                f"print job {job_id} is {job.status}; only failed or stale jobs can be retried "
+                "(reprint the order for another copy)"
+            )
+        now = self.clock().timestamp()
+        await self.db.write([jobs.requeue(job_id, now, now + self.settings.job_ttl_s)])
+        self.wake()
+        return await self.get(job_id)
+
+    async def recent(self, limit: int = 10) -> list[jobs.PrintJobView]:
+        """The latest jobs, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM print_jobs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [jobs.view_of(r) for r in rows]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the table, fail jobs a restart cut off, and start the worker."""
+        await self.db.write([(ddl, ()) for ddl in jobs.SCHEMA])
+        await self.db.write([jobs.interrupted_on_start(self.clock().timestamp())])
+        if self.connection is not None:
+            self._task = asyncio.create_task(self._run(), name="printer-worker")
+
+    async def stop(self) -> None:
+        """Stop the worker (a job in flight is cut off; its row says ``sending`` -> failed)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.connection is not None:
+            await self.connection.close()
+
+    async def _run(self) -> None:
+        poll = self.settings.status_poll_s
+        if poll > 0:
+            await self.check_status()
+        while True:
+            self._wake.clear()
+            try:
+                row = await self.db.fetchone(jobs.NEXT_QUEUED)
+                if row is not None:
+                    await self._process(row)
+                    continue
+            except SyncError as err:  # the database is in trouble: wait, then look again
+                log.error("print worker: %s", err)
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), poll if poll > 0 else None)
+            except TimeoutError:
+                await self.check_status()
+
+    async def check_status(self) -> PrinterState:
+        """Ask the printer how it is (idle poll, ``/health``); updates ``state``."""
+        conn = self.connection
+        if conn is None or not conn.answers_status:
+            return self.state
+        try:
+            await conn.open("status")
+            try:
+                self.state = await query_status(conn, self.settings.status_timeout_s)
+            finally:
+                await conn.close()
+        except PrinterUnavailable as err:
+            self._unreachable(err)
+        return self.state
+
+    def _unreachable(self, err: PrinterUnavailable) -> None:
+        state = "unknown" if err.reason == "no_answer" else "offline"
+        self.state = PrinterState(state=state, detail=str(err), checked_at=_utcnow())
+
+    # -- one job -------------------------------------------------------------------------
+
+    async def _process(self, row: Any) -> None:
+        job_id: str = row["job_id"]
+        now = self.clock().timestamp()
+        if now > row["deadline"]:
+            ttl = self.settings.job_ttl_s
+            await self._finish(
+                job_id,
+                "stale",
+                "ttl",
+                f"not printed within {ttl / 60:g} min; dropped so that no receipt prints "
+                "long after its check (retry to print it anyway)",
+            )
+            return
+        self.busy_job = job_id
+        try:
+            receipt = jobs.receipt_of(row)
+            data = await asyncio.to_thread(build_job, receipt, self.settings, self.caps)
+            mark = asyncio.create_task(self.db.write([jobs.start_sending(job_id, now)]))
+            try:
+                status, reason, detail = await self._send(job_id, receipt, data, mark)
+            finally:
+                await mark  # the row must say "sending" before any later write for this job
+            await self._finish(job_id, status, reason, detail)
+        finally:
+            self.busy_job = None
+
+    async def _send(
+        self, job_id: str, receipt: Receipt, data: bytes, mark: "asyncio.Task[Any]"
+    ) -> tuple[jobs.JobStatus, str | None, str | None]:
+        conn = self.connection
+        assert conn is not None
+        s = self.settings
+        try:
+            await conn.open(job_id)
+            try:
+                if conn.answers_status:
+                    before = await query_status(conn, s.status_timeout_s)
+                    self.state = before
+                    if before.state in PROBLEM_STATES:
+                        return "failed", before.state, before.detail
+                    if before.state == "unknown" and s.require_status:
+                        return "failed", "no_answer", before.detail
+                await mark
+                await conn.write(data)
+                if isinstance(conn, FileConnection):
+                    png = await asyncio.to_thread(self._preview, receipt)
+                    await conn.save_preview(png)
+                    return "confirmed", None, None
+                sent = asyncio.create_task(
+                    self.db.write([jobs.finish(job_id, "sent", self.clock().timestamp())])
+                )
+                try:
+                    timeout = s.status_timeout_s + conn.transfer_s(len(data))
+                    after = await query_status(conn, timeout)
+                finally:
+                    await sent
+                self.state = after
+                if after.state in PROBLEM_STATES:
+                    return "failed", after.state, after.detail
+                if after.state == "unknown":
+                    return "sent", "no_answer", "sent, but the printer did not confirm it"
+                return "confirmed", None, None
+            finally:
+                await conn.close()
+        except PrinterUnavailable as err:
+            self._unreachable(err)
+            return "failed", err.reason, str(err)
+
+    def _preview(self, receipt: Receipt) -> bytes:
+        buf = io.BytesIO()
+        render_image(receipt, self.settings, self.caps).save(buf, format="PNG")
+        return buf.getvalue()
+
+    async def _finish(
+        self, job_id: str, status: jobs.JobStatus, reason: str | None, detail: str | None
+    ) -> None:
+        await self.db.write([jobs.finish(job_id, status, self.clock().timestamp(), reason, detail)])
+        log.info("print job %s: %s%s", job_id, status, f" ({reason})" if reason else "")
+        if self.on_finished is not None:
+            self.on_finished(status, reason)
+
+    def health(self) -> tuple[str, str]:
+        """``(state, detail)`` for ``/health``."""
+        return self.state.state, self.state.detail
