@@ -6,7 +6,6 @@ on ``/health`` (``PrinterStatus``) and converts printer errors into HTTP answers
 """
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +27,7 @@ from printers.errors import PrinterConfigError, PrintJobNotFound, PrintJobStateE
 from printers.jobs import PrintJobView
 from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt
+from printers.selftest import self_test_receipt
 from printers.service import PrintService
 from sync.outbox import Stmt
 
@@ -87,37 +87,10 @@ class PrinterChannel:
 
     def self_test_receipt(self, now: datetime) -> Receipt:
         """The self-test: the agent's address, the printer model and QR mode, a QR to the page."""
-        return self_test_receipt(self.settings, self.service, now.astimezone(self.tz))
-
-
-def agent_url(settings: AgentSettings) -> str:
-    """The agent's address as a person at the till would type it (the host's name if wildcard)."""
-    host, port = settings.agent.host, settings.agent.port
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only read, never bound here
-        host = socket.gethostname()
-    return f"http://{host}:{port}/"
-
-
-def self_test_receipt(settings: AgentSettings, service: PrintService, now: datetime) -> Receipt:
-    """The receipt ``stampedge printer test`` and the status page's button print."""
-    caps, conn = service.caps, service.connection
-    url = agent_url(settings)
-    return Receipt(
-        order_id="self-test",
-        title="Stampedge printer test",
-        claim_url=url.upper(),  # QR alphanumeric mode: host names ignore case
-        stamps=0,
-        total=Decimal(0),
-        currency=settings.program.currency,
-        issued_at=now,
-        lines=[
-            f"Agent: {url}",
-            f"Printer: {settings.printer.kind} {conn.describe() if conn else ''}".rstrip(),
-            f"Model: {caps.model}",
-            f"QR mode: {caps.qr_mode} (setting {settings.printer.qr})",
-            f"Code page: {settings.printer.code_page if caps.code_page else 'CP437'}",
-        ],
-    )
+        service = self.service
+        return self_test_receipt(
+            self.settings, service.caps, service.connection, now.astimezone(self.tz)
+        )
 
 
 @dataclass

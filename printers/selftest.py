@@ -1,0 +1,84 @@
+"""The self-test receipt (agent address, printer model, QR mode) and a one-shot direct print.
+
+The direct print is for ``stampedge printer test`` when no agent is running: the same bytes and
+the same ``DLE EOT`` checks as a job, without the job table.
+"""
+
+import socket
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from config import AgentSettings
+from printers.connections import Connection, FileConnection
+from printers.errors import PrinterUnavailable
+from printers.profile import Capabilities
+from printers.receipt import Receipt, build_job
+from printers.status import PROBLEM_STATES
+
+
+def agent_url(settings: AgentSettings) -> str:
+    """The agent's address as a person at the till would type it (the host name if wildcard)."""
+    host, port = settings.agent.host, settings.agent.port
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only shown, never bound here
+        host = socket.gethostname()
+    return f"http://{host}:{port}/"
+
+
+def self_test_receipt(
+    settings: AgentSettings, caps: Capabilities, conn: Connection | None, now: datetime
+) -> Receipt:
+    """What ``stampedge printer test`` and the status page's button print."""
+    url = agent_url(settings)
+    p = settings.printer
+    return Receipt(
+        order_id="self-test",
+        title="Stampedge printer test",
+        claim_url=url.upper(),  # QR alphanumeric mode; host names ignore case
+        stamps=0,
+        total=Decimal(0),
+        currency=settings.program.currency,
+        issued_at=now,
+        lines=[
+            f"Agent: {url}",
+            f"Printer: {p.kind} {conn.describe() if conn else ''}".rstrip(),
+            f"Model: {caps.model}",
+            f"QR mode: {caps.qr_mode} (setting {p.qr})",
+            f"Code page: {p.code_page if caps.code_page else 'CP437'}",
+        ],
+    )
+
+
+async def print_direct(
+    settings: AgentSettings, caps: Capabilities, conn: Connection, receipt: Receipt
+) -> dict[str, Any]:
+    """Print ``receipt`` now on ``conn``: ``{"status", "reason", "detail", "bytes"}``."""
+    from printers.service import query_status  # the service imports this module's callers
+
+    p = settings.printer
+    data = build_job(receipt, p, caps)
+    result: dict[str, Any] = {"status": "failed", "reason": None, "detail": None}
+    result["bytes"] = len(data)
+    try:
+        await conn.open("self-test")
+        try:
+            if conn.answers_status:
+                before = await query_status(conn, p.status_timeout_s)
+                if before.state in PROBLEM_STATES or (
+                    before.state == "unknown" and p.require_status
+                ):
+                    reason = "no_answer" if before.state == "unknown" else before.state
+                    return {**result, "reason": reason, "detail": before.detail}
+            await conn.write(data)
+            if isinstance(conn, FileConnection):
+                return {**result, "status": "confirmed", "detail": f"written to {conn.folder}"}
+            after = await query_status(conn, p.status_timeout_s + conn.transfer_s(len(data)))
+        finally:
+            await conn.close()
+    except PrinterUnavailable as err:
+        return {**result, "reason": err.reason, "detail": str(err)}
+    if after.state in PROBLEM_STATES:
+        return {**result, "reason": after.state, "detail": after.detail}
+    if after.state == "unknown":
+        return {**result, "status": "sent", "reason": "no_answer", "detail": after.detail}
+    return {**result, "status": "confirmed", "detail": after.detail}
