@@ -1,0 +1,1 @@
+"""The cloud store: tenants and keys, the stamp ledger, receipt-QR claims, rewards, figures."""

@@ -1,0 +1,168 @@
+"""The rows one write transaction works on (``Book``) and the ledger's value types (pure)."""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sync.cloud import rewards as reward_rules
+from sync.cloud.models import ProgramConfig
+from sync.protocol import CustomerRef, Event
+
+MAX_STAMPS_PER_EVENT = 10_000
+
+
+def to_us(at: datetime) -> int:
+    """Microseconds since the epoch (naive times are taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp() * 1_000_000)
+
+
+def ref_key(ref: CustomerRef) -> str:
+    """The index key of a customer reference (codes upper-case, emails lower-case)."""
+    if ref.card is not None:
+        return f"c:{ref.card.strip().upper()}"
+    if ref.number is not None:
+        return f"n:{ref.number}"
+    return f"e:{(ref.email or '').strip().lower()}"
+
+
+class Rejected(Exception):
+    """An event (or claim) that cannot apply, with the reason told to the sender."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Card:
+    """A customer's card as the batch sees it."""
+
+    customer_id: int
+    card_code: str
+    number: str
+    email: str | None
+    name: str | None
+    balance: int
+    dirty: bool = False
+
+
+@dataclass
+class Order:
+    """A check of this branch."""
+
+    order_id: str
+    device_id: int | None
+    kind: str  # stamped | qr | recorded
+    total: str
+    stamps: int
+    credited: int
+    customer_id: int | None
+    order_ref: str | None
+    voided: bool
+    event_id: str
+    at_us: int
+    voided_us: int | None = None
+    new: bool = False
+    dirty: bool = False
+
+
+@dataclass
+class Qr:
+    """A receipt QR of this branch, keyed by its order reference."""
+
+    device_id: int
+    order_ref: str
+    order_id: str | None
+    stamps: int
+    expires_us: int
+    state: str  # open | claimed | attached | cancelled
+    customer_id: int | None
+    issued_us: int | None
+    claimed_us: int | None
+    new: bool = False
+    dirty: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the stamp ledger: ``delta`` stamps on a card."""
+
+    customer_id: int
+    delta: int
+    kind: str  # order | qr_claim | attach | scan | void | reward
+    order_id: str | None
+    event_id: str | None
+    device_id: int | None
+
+
+@dataclass(frozen=True)
+class NewReward:
+    """A reward issued by reaching the goal."""
+
+    code: str
+    customer_id: int
+    kind: str  # gift | voucher
+    name: str
+    source: str  # goal | lottery
+    issued_us: int
+    valid_from_us: int
+    expires_us: int | None
+    device_id: int | None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An event that joins the ledger."""
+
+    event: Event
+    hash: str
+    payload_json: str
+    pos: int
+
+
+@dataclass
+class Book:
+    """The rows one write transaction works on, and what it adds."""
+
+    branch_id: int
+    device_id: int | None
+    program: ProgramConfig
+    now: datetime
+    rng: random.Random
+    lottery_left: int | None = None
+    cards: dict[int, Card] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    foreign_orders: set[str] = field(default_factory=set)  # order ids of other branches
+    qrs: dict[str, Qr] = field(default_factory=dict)
+    known: dict[str, str] = field(default_factory=dict)  # event id -> payload hash
+    entries: list[Entry] = field(default_factory=list)
+    rewards: list[NewReward] = field(default_factory=list)
+    new_code: Callable[[], str] = reward_rules.new_reward_code
+    _index: dict[str, int] = field(default_factory=dict)  # "c:CODE" / "n:NUMBER" / "e:EMAIL"
+
+    @property
+    def now_us(self) -> int:
+        return to_us(self.now)
+
+    def add_card(self, card: Card) -> None:
+        """Make ``card`` findable by id, code, number and email."""
+        self.cards[card.customer_id] = card
+        self._index[f"c:{card.card_code}"] = card.customer_id
+        self._index[f"n:{card.number}"] = card.customer_id
+        if card.email:
+            self._index[f"e:{card.email}"] = card.customer_id
+
+    def find_card(self, ref: CustomerRef) -> Card:
+        """The card ``ref`` names; ``Rejected`` if none."""
+        found = self._index.get(ref_key(ref))
+        if found is not None:
+            return self.cards[found]
+        if ref.number is not None:
+            raise Rejected("unknown card number")
+        if ref.email is not None:
+            raise Rejected("unknown email")
+        raise Rejected("unknown card")

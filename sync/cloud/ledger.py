@@ -1,0 +1,319 @@
+"""The ledger rules (pure): how events, claims and API stamps change cards, orders and QRs.
+
+The storage adapter (``store/ingest.py``, ``store/claims.py``) loads a ``Book`` (the rows a batch
+touches), runs these functions, and writes back what they marked. Nothing here reads a clock,
+a socket or a database. The rules:
+
+- An event id seen before with the same payload hash is ``duplicate`` (a success), with another
+  hash ``rejected``; the cloud orders the ledger by its own receive time (``device_time`` is data).
+- ``order.stamped``: credits the identified card; an unknown card or number is rejected, an
+  unknown email has been enrolled as a new customer by the adapter.
+- ``receipt_qr.issued``: records the claimable QR; if the phone claimed it before the event
+  arrived, the order is recorded as already credited to that card (never credited twice).
+- ``order.attached``: Autopilot credits the card; refused if the phone already claimed the QR,
+  otherwise the QR becomes unclaimable.
+- ``order.voided``: takes back what the check credited (``rewards.takeback``: never below zero in
+  the current cycle); an unclaimed QR is cancelled; issued or redeemed rewards stay.
+- ``scan.stamped``: credits the card.
+"""
+
+from pydantic import BaseModel, ValidationError
+
+from agent.claim_token import ClaimToken, order_ref
+from sync.cloud import rewards
+from sync.cloud.book import (
+    MAX_STAMPS_PER_EVENT,
+    Applied,
+    Book,
+    Card,
+    Entry,
+    NewReward,
+    Order,
+    Qr,
+    Rejected,
+    to_us,
+)
+from sync.protocol import (
+    AttachPayload,
+    Event,
+    EventResult,
+    EventStatus,
+    EventType,
+    OrderPayload,
+    ScanPayload,
+    VoidPayload,
+    canonical_json,
+    payload_hash_canonical,
+)
+
+
+def credit(
+    book: Book, card: Card, stamps: int, kind: str, order_id: str | None, eid: str | None
+) -> list[NewReward]:
+    """Add stamps; each full cycle issues the program's reward and consumes ``goal`` stamps."""
+    if stamps <= 0:
+        return []
+    card.balance += stamps
+    card.dirty = True
+    book.entries.append(Entry(card.customer_id, stamps, kind, order_id, eid, book.device_id))
+    rest, completed = rewards.settle(card.balance, book.program.goal)
+    issued: list[NewReward] = []
+    for _ in range(completed):
+        book.entries.append(
+            Entry(card.customer_id, -book.program.goal, "reward", order_id, eid, book.device_id)
+        )
+        grant = rewards.grant_for_goal(book.program, book.rng, book.lottery_left)
+        if grant.kind == "nothing":
+            continue
+        if book.program.reward == "lottery" and book.lottery_left is not None:
+            book.lottery_left -= 1
+        if grant.kind == "voucher":
+            valid_from, expires = rewards.voucher_window(book.program, book.now)
+            window = (to_us(valid_from), None if expires is None else to_us(expires))
+        else:
+            window = (book.now_us, None)
+        reward = NewReward(
+            code=book.new_code(),
+            customer_id=card.customer_id,
+            kind=grant.kind,
+            name=grant.name,
+            source="lottery" if book.program.reward == "lottery" else "goal",
+            issued_us=book.now_us,
+            valid_from_us=window[0],
+            expires_us=window[1],
+            device_id=book.device_id,
+            event_id=eid,
+        )
+        issued.append(reward)
+    card.balance = rest
+    book.rewards.extend(issued)
+    return issued
+
+
+def _new_order(book: Book, p: OrderPayload, kind: str, eid: str) -> Order:
+    if p.order_id in book.orders:
+        raise Rejected("order_id already recorded in this branch")
+    if p.stamps > MAX_STAMPS_PER_EVENT:
+        raise Rejected("too many stamps for one order")
+    order = Order(
+        order_id=p.order_id,
+        device_id=book.device_id,
+        kind=kind,
+        total=str(p.total),
+        stamps=p.stamps,
+        credited=0,
+        customer_id=None,
+        order_ref=None,
+        voided=False,
+        event_id=eid,
+        at_us=book.now_us,
+        new=True,
+    )
+    return order
+
+
+def _existing_order(book: Book, order_id: str) -> Order:
+    order = book.orders.get(order_id)
+    if order is None:
+        if order_id in book.foreign_orders:
+            raise Rejected("the order belongs to another branch")
+        raise Rejected("unknown order")
+    return order
+
+
+def _stamped(book: Book, p: OrderPayload, eid: str) -> None:
+    if p.customer is None:
+        raise Rejected("order.stamped needs a customer")
+    card = book.find_card(p.customer)
+    order = _new_order(book, p, "stamped", eid)
+    order.customer_id, order.credited = card.customer_id, p.stamps
+    book.orders[order.order_id] = order
+    credit(book, card, p.stamps, "order", p.order_id, eid)
+
+
+def _qr_issued(book: Book, p: OrderPayload, eid: str) -> None:
+    if book.device_id is None:
+        raise Rejected("only a device issues receipt QRs")
+    ref = order_ref(p.order_id)
+    if p.order_ref is not None and p.order_ref.lower() != ref:
+        raise Rejected("order_ref does not match order_id")
+    if p.claim_expires_at is None:
+        raise Rejected("receipt_qr.issued needs claim_expires_at")
+    order = _new_order(book, p, "qr", eid)
+    order.order_ref = ref
+    qr = book.qrs.get(ref)
+    if qr is None:
+        qr = Qr(book.device_id, ref, p.order_id, p.stamps, to_us(p.claim_expires_at), "open",
+                None, book.now_us, None, new=True)  # fmt: skip
+        book.qrs[ref] = qr
+    else:  # the phone was first: the claim already credited the card
+        qr.order_id, qr.issued_us, qr.dirty = p.order_id, book.now_us, True
+        if qr.state == "claimed":
+            order.customer_id, order.credited = qr.customer_id, qr.stamps
+    book.orders[order.order_id] = order
+
+
+def _recorded(book: Book, p: OrderPayload, eid: str) -> None:
+    order = _new_order(book, p, "recorded", eid)
+    book.orders[order.order_id] = order
+
+
+def _attached(book: Book, p: AttachPayload, eid: str) -> None:
+    order = _existing_order(book, p.order_id)
+    if order.voided:
+        raise Rejected("the order was voided")
+    qr = book.qrs.get(order.order_ref) if order.order_ref else None
+    if qr is not None and qr.state == "claimed":
+        raise Rejected("already claimed")
+    if order.customer_id is not None:
+        raise Rejected("the order already has a customer")
+    card = book.find_card(p.customer)
+    if qr is not None and qr.state == "open":
+        qr.state, qr.customer_id, qr.dirty = "attached", card.customer_id, True
+    order.customer_id, order.credited, order.dirty = card.customer_id, order.stamps, True
+    credit(book, card, order.stamps, "attach", order.order_id, eid)
+
+
+def _voided(book: Book, p: VoidPayload, eid: str) -> None:
+    order = _existing_order(book, p.order_id)
+    if order.voided:
+        return  # a second void changes nothing
+    order.voided, order.voided_us, order.dirty = True, book.now_us, True
+    qr = book.qrs.get(order.order_ref) if order.order_ref else None
+    if qr is not None and qr.state == "open":
+        qr.state, qr.dirty = "cancelled", True
+    card = book.cards.get(order.customer_id) if order.customer_id is not None else None
+    if card is not None and order.credited > 0:
+        taken = rewards.takeback(order.credited, card.balance)
+        if taken:
+            card.balance -= taken
+            card.dirty = True
+            book.entries.append(
+                Entry(card.customer_id, -taken, "void", order.order_id, eid, book.device_id)
+            )
+
+
+def _scan(book: Book, p: ScanPayload, eid: str) -> None:
+    if p.stamps > MAX_STAMPS_PER_EVENT:
+        raise Rejected("too many stamps for one scan")
+    card = book.find_card(p.customer)
+    credit(book, card, p.stamps, "scan", None, eid)
+
+
+def typed(event: Event) -> BaseModel:
+    """The event's typed payload; ``Rejected("malformed: ...")`` if it does not validate."""
+    try:
+        return event.typed_payload()
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Rejected(f"malformed: {where}: {first['msg']}".replace(": :", ":")) from err
+    except ValueError as err:
+        raise Rejected(f"malformed: {err}") from err
+
+
+def _typed_or_rejected(event: Event) -> BaseModel | Rejected:
+    try:
+        return typed(event)
+    except Rejected as err:
+        return err
+
+
+def parse_all(events: list[Event]) -> list[BaseModel | Rejected]:
+    """Typed payloads of ``events`` (or why each is malformed)."""
+    return [_typed_or_rejected(e) for e in events]
+
+
+def apply_one(book: Book, event: Event, payload: BaseModel) -> None:
+    """Apply one validated event to the book; ``Rejected`` leaves the book unchanged."""
+    eid = str(event.id)
+    kind = EventType(event.type)
+    if kind is EventType.ORDER_STAMPED and isinstance(payload, OrderPayload):
+        _stamped(book, payload, eid)
+    elif kind is EventType.RECEIPT_QR_ISSUED and isinstance(payload, OrderPayload):
+        _qr_issued(book, payload, eid)
+    elif kind is EventType.ORDER_RECORDED and isinstance(payload, OrderPayload):
+        _recorded(book, payload, eid)
+    elif isinstance(payload, AttachPayload):
+        _attached(book, payload, eid)
+    elif isinstance(payload, VoidPayload):
+        _voided(book, payload, eid)
+    elif isinstance(payload, ScanPayload):
+        _scan(book, payload, eid)
+    else:  # pragma: no cover - PAYLOAD_MODELS and this switch list the same types
+        raise Rejected(f"malformed: unhandled event type {event.type}")
+
+
+def apply_batch(
+    book: Book, events: list[Event], payloads: list[BaseModel | Rejected] | None = None
+) -> tuple[list[EventResult], list[Applied]]:
+    """Every event's result in the order sent, and the events that join the ledger.
+
+    ``payloads`` are the typed payloads (or why not) if the caller already parsed them.
+    """
+    results: list[EventResult] = []
+    applied: list[Applied] = []
+    for pos, event in enumerate(events):
+        eid = str(event.id)
+        body = canonical_json(event.payload)
+        digest = payload_hash_canonical(event.type, body)
+        seen = book.known.get(eid)
+        if seen is not None:
+            if seen == digest:
+                results.append(EventResult(id=event.id, status=EventStatus.DUPLICATE))
+            else:
+                results.append(_rejected(event, "the id was used before with another payload"))
+            continue
+        try:
+            parsed = payloads[pos] if payloads is not None else _typed_or_rejected(event)
+            if isinstance(parsed, Rejected):
+                raise parsed
+            apply_one(book, event, parsed)
+        except Rejected as err:
+            results.append(_rejected(event, err.reason))
+            continue
+        book.known[eid] = digest
+        applied.append(Applied(event, digest, body, pos))
+        results.append(EventResult(id=event.id, status=EventStatus.APPLIED))
+    return results, applied
+
+
+def _rejected(event: Event, reason: str) -> EventResult:
+    return EventResult(id=event.id, status=EventStatus.REJECTED, reason=reason)
+
+
+def claim_problem(qr: Qr | None, now_us: int) -> str | None:
+    """Why a verified token's QR cannot be claimed now (``None``: it can)."""
+    if qr is None:
+        return None
+    if qr.state in ("claimed", "attached"):
+        return "already_claimed"
+    if qr.state == "cancelled":
+        return "voided"
+    if now_us >= qr.expires_us:
+        return "expired"
+    return None
+
+
+def claim(book: Book, token: ClaimToken, card: Card) -> tuple[int, list[NewReward]]:
+    """Credit the QR's stamps to ``card``; the stamps added and rewards reached.
+
+    Call after ``claim_problem`` said nothing; a QR never seen before (the agent's event not yet
+    arrived) is recorded from the verified token so the later event finds it claimed.
+    """
+    qr = book.qrs.get(token.order_ref)
+    if qr is None:
+        qr = Qr(token.device_id, token.order_ref, None, token.stamps, to_us(token.expires_at),
+                "open", None, None, None, new=True)  # fmt: skip
+        book.qrs[token.order_ref] = qr
+    qr.state, qr.customer_id, qr.claimed_us, qr.dirty = (
+        "claimed",
+        card.customer_id,
+        book.now_us,
+        True,
+    )
+    order = book.orders.get(qr.order_id) if qr.order_id else None
+    if order is not None:
+        order.customer_id, order.credited, order.dirty = card.customer_id, qr.stamps, True
+    issued = credit(book, card, qr.stamps, "qr_claim", qr.order_id, None)
+    return qr.stamps, issued

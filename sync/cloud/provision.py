@@ -1,0 +1,82 @@
+"""Provisioning: a business with its first branch, program and device, and the agent's TOML."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sync.cloud.models import ProgramConfig, check_timezone
+from sync.cloud.store import Store
+
+
+async def init_business(
+    store: Store,
+    *,
+    business: str,
+    branch: str,
+    rule: str,
+    step: Decimal = Decimal("10"),
+    goal: int = 10,
+    stamps_per_order: int = 1,
+    timezone: str = "UTC",
+    reward: str = "gift",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Create a business, a branch with its program and one device; keys are shown this once.
+
+    Returns ``business_id``, ``branch_id``, ``admin_key``, ``device_key``, ``device_secret``,
+    ``device_id``. ``ValueError`` for a rule, step, goal, reward or time zone that is not valid.
+    """
+    at = now or datetime.now(UTC)
+    program = ProgramConfig.model_validate(
+        {
+            "rule": rule,
+            "step": step,
+            "goal": goal,
+            "stamps_per_order": stamps_per_order,
+            "reward": reward,
+        }
+    )
+    check_timezone(timezone)
+    business_id, admin_key = await store.create_business(business, at)
+    made = await store.create_branch(business_id, branch, timezone, program, at)
+    device = await store.create_device(business_id, made.branch_id, "till-1", at)
+    return {
+        "business_id": business_id,
+        "branch_id": made.branch_id,
+        "admin_key": admin_key,
+        "device_id": device.device_id,
+        "device_key": device.device_key,
+        "device_secret": device.device_secret,
+        "rule": program.rule,
+        "step": str(program.step),
+        "goal": program.goal,
+        "stamps_per_order": program.stamps_per_order,
+        "timezone": timezone,
+    }
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def agent_toml(result: dict[str, Any], cloud_url: str, claim_base_url: str) -> str:
+    """A ready agent TOML pointing at this cloud with the new device's key and secret."""
+    return (
+        "# Written by `stampedge cloud init`: keep it private (it holds the device secret).\n"
+        "[agent]\n"
+        'listen = "127.0.0.1:8787"\n'
+        'data_dir = "./var/agent"\n'
+        'mode = "receipt_qr"\n'
+        f"branch_timezone = {_q(str(result.get('timezone', 'UTC')))}\n\n"
+        "[cloud]\n"
+        f"url = {_q(cloud_url)}\n"
+        f"device_key = {_q(result['device_key'])}\n"
+        f"device_secret = {_q(result['device_secret'])}\n"
+        f"claim_base_url = {_q(claim_base_url)}\n\n"
+        "[program]\n"
+        f"rule = {_q(str(result.get('rule', 'by_amount')))}\n"
+        f"step = {_q(str(result.get('step', '10')))}\n"
+        f"stamps_per_order = {int(result.get('stamps_per_order', 1))}\n"
+        f"goal = {int(result.get('goal', 10))}\n"
+        'currency = "EUR"\n'
+    )

@@ -1,0 +1,254 @@
+"""Loading a ``Book`` for one write transaction and writing back what the ledger rules marked."""
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from drivers.card_code import new_card_code
+from sync.cloud.book import Applied, Book, Card, Order, Qr, ref_key
+from sync.cloud.models import ProgramConfig
+from sync.cloud.store.db import Row, Tx
+from sync.protocol import CustomerRef
+
+CARD_COLUMNS = "id, card_code, number, email, name, balance"
+ORDER_COLUMNS = (
+    "branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, "
+    "voided, event_id, at_us, voided_us"
+)
+QR_COLUMNS = (
+    "device_id, order_ref, order_id, stamps, expires_us, state, customer_id, issued_us, claimed_us"
+)
+
+
+def card_of(row: Row) -> Card:
+    """A ``customers`` row as a ``Card``."""
+    return Card(
+        int(row["id"]), row["card_code"], row["number"], row["email"], row["name"],
+        int(row["balance"]),
+    )  # fmt: skip
+
+
+async def program_of(tx: Tx, branch_id: int) -> ProgramConfig:
+    """The branch's program."""
+    text = await tx.fetchval("SELECT program FROM branches WHERE id = ?", branch_id)
+    return ProgramConfig.model_validate_json(text)
+
+
+async def next_seq(tx: Tx, business_id: int, n: int) -> int:
+    """Reserve ``n`` card sequence numbers of the business; the first of them."""
+    last = int(
+        await tx.fetchval("SELECT card_seq FROM counters WHERE business_id = ?", business_id)
+    )
+    await tx.execute(
+        "UPDATE counters SET card_seq = ? WHERE business_id = ?", last + n, business_id
+    )
+    return last + 1
+
+
+async def create_customer(
+    tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int
+) -> Card:
+    """A new customer with a fresh card code and a six-digit number unique in the business."""
+    rng = random.SystemRandom()
+    while True:
+        number = f"{rng.randrange(100_000, 1_000_000)}"
+        taken = await tx.fetchval(
+            "SELECT 1 FROM customers WHERE business_id = ? AND number = ?", business_id, number
+        )
+        if taken is None:
+            break
+    code = new_card_code()
+    seq = await next_seq(tx, business_id, 1)
+    email = email.strip().lower() if email else None
+    new_id = await tx.fetchval(
+        "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
+        "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+        business_id, code, number, email, name, seq, now_us,
+    )  # fmt: skip
+    return Card(int(new_id), code, number, email, name, 0)
+
+
+async def load_cards(
+    tx: Tx, book: Book, business_id: int, refs: Iterable[CustomerRef], ids: Iterable[int] = ()
+) -> None:
+    """Put the cards named by ``refs`` and ``ids`` into the book."""
+    codes: set[str] = set()
+    numbers: set[str] = set()
+    emails: set[str] = set()
+    for ref in refs:
+        key = ref_key(ref)
+        {"c": codes, "n": numbers, "e": emails}[key[0]].add(key[2:])
+    wanted: list[tuple[str, list[Any]]] = [
+        ("card_code", sorted(codes)), ("number", sorted(numbers)), ("email", sorted(emails)),
+    ]  # fmt: skip
+    for column, values in wanted:
+        if values:
+            rows = await tx.fetch(
+                f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
+                f"AND {column} {tx.in_text}",
+                business_id, tx.array(values),
+            )  # fmt: skip
+            for row in rows:
+                book.add_card(card_of(row))
+    missing = sorted(set(ids) - set(book.cards))
+    if missing:
+        rows = await tx.fetch(
+            f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? AND id {tx.in_int}",  # noqa: S608
+            business_id, tx.array(missing),
+        )  # fmt: skip
+        for row in rows:
+            book.add_card(card_of(row))
+
+
+def _order(row: Row) -> Order:
+    return Order(
+        order_id=row["order_id"], device_id=row["device_id"], kind=row["kind"],
+        total=row["total"], stamps=int(row["stamps"]), credited=int(row["credited"]),
+        customer_id=row["customer_id"], order_ref=row["order_ref"], voided=bool(row["voided"]),
+        event_id=row["event_id"], at_us=int(row["at_us"]), voided_us=row["voided_us"],
+    )  # fmt: skip
+
+
+def _qr(row: Row) -> Qr:
+    return Qr(
+        device_id=int(row["device_id"]), order_ref=row["order_ref"], order_id=row["order_id"],
+        stamps=int(row["stamps"]), expires_us=int(row["expires_us"]), state=row["state"],
+        customer_id=row["customer_id"], issued_us=row["issued_us"], claimed_us=row["claimed_us"],
+    )  # fmt: skip
+
+
+async def load_orders(
+    tx: Tx, book: Book, business_id: int, order_ids: Iterable[str], refs: Iterable[str]
+) -> None:
+    """Put the named orders of the branch (and their receipt QRs) into the book."""
+    wanted = sorted(set(order_ids))
+    if wanted:
+        rows = await tx.fetch(
+            f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? "  # noqa: S608
+            f"AND order_id {tx.in_text}",
+            business_id, tx.array(wanted),
+        )  # fmt: skip
+        for row in rows:
+            if int(row["branch_id"]) == book.branch_id:
+                book.orders[row["order_id"]] = _order(row)
+            else:
+                book.foreign_orders.add(row["order_id"])
+    all_refs = set(refs) | {o.order_ref for o in book.orders.values() if o.order_ref}
+    if all_refs:
+        rows = await tx.fetch(
+            f"SELECT {QR_COLUMNS} FROM receipt_qrs WHERE branch_id = ? "  # noqa: S608
+            f"AND order_ref {tx.in_text}",
+            book.branch_id, tx.array(sorted(all_refs)),
+        )  # fmt: skip
+        for row in rows:
+            book.qrs[row["order_ref"]] = _qr(row)
+
+
+async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | None:
+    """Lottery prizes the branch may still give (``None``: no cap)."""
+    if program.reward != "lottery" or program.lottery_budget is None:
+        return None
+    given = await tx.fetchval(
+        "SELECT COUNT(*) FROM rewards WHERE branch_id = ? AND source = 'lottery'", branch_id
+    )
+    return max(0, program.lottery_budget - int(given))
+
+
+async def new_book(
+    tx: Tx,
+    *,
+    branch_id: int,
+    device_id: int | None,
+    now: datetime,
+    rng: random.Random,
+) -> Book:
+    """An empty book for the branch with its program and lottery budget."""
+    program = await program_of(tx, branch_id)
+    return Book(
+        branch_id=branch_id,
+        device_id=device_id,
+        program=program,
+        now=now,
+        rng=rng,
+        lottery_left=await lottery_left(tx, branch_id, program),
+    )
+
+
+async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied] = ()) -> None:
+    """Write the book's changes: ledger events, orders, QRs, entries, rewards, card balances."""
+    now_us, branch, device = book.now_us, book.branch_id, book.device_id
+    await tx.executemany(
+        "INSERT INTO events (id, business_id, branch_id, device_id, type, hash, payload, "
+        "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO NOTHING",
+        [
+            (str(a.event.id), business_id, branch, device, a.event.type, a.hash,
+             a.payload_json, a.event.device_time.isoformat(), now_us, a.pos)
+            for a in applied
+        ],
+    )  # fmt: skip
+    orders = list(book.orders.values())
+    await tx.executemany(
+        f"INSERT INTO orders (business_id, {ORDER_COLUMNS}) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (business_id, branch, o.order_id, o.device_id, o.kind, o.total, o.stamps,
+             o.credited, o.customer_id, o.order_ref, int(o.voided), o.event_id, o.at_us,
+             o.voided_us)
+            for o in orders if o.new
+        ],
+    )  # fmt: skip
+    await tx.executemany(
+        "UPDATE orders SET credited = ?, customer_id = ?, voided = ?, voided_us = ? "
+        "WHERE branch_id = ? AND order_id = ?",
+        [
+            (o.credited, o.customer_id, int(o.voided), o.voided_us, branch, o.order_id)
+            for o in orders if o.dirty and not o.new
+        ],
+    )  # fmt: skip
+    qrs = list(book.qrs.values())
+    await tx.executemany(
+        f"INSERT INTO receipt_qrs (business_id, branch_id, {QR_COLUMNS}) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (business_id, branch, q.device_id, q.order_ref, q.order_id, q.stamps, q.expires_us,
+             q.state, q.customer_id, q.issued_us, q.claimed_us)
+            for q in qrs if q.new
+        ],
+    )  # fmt: skip
+    await tx.executemany(
+        "UPDATE receipt_qrs SET order_id = ?, state = ?, customer_id = ?, issued_us = ?, "
+        "claimed_us = ? WHERE device_id = ? AND order_ref = ?",
+        [
+            (q.order_id, q.state, q.customer_id, q.issued_us, q.claimed_us, q.device_id,
+             q.order_ref)
+            for q in qrs if q.dirty and not q.new
+        ],
+    )  # fmt: skip
+    await tx.executemany(
+        "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
+        "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (business_id, branch, e.device_id, e.customer_id, e.delta, e.kind, e.order_id,
+             e.event_id, now_us)
+            for e in book.entries
+        ],
+    )  # fmt: skip
+    await tx.executemany(
+        "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
+        "source, state, issued_us, valid_from_us, expires_us, event_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
+        [
+            (r.code, business_id, branch, r.device_id, r.customer_id, r.kind, r.name, r.source,
+             r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
+            for r in book.rewards
+        ],
+    )  # fmt: skip
+    dirty = [c for c in book.cards.values() if c.dirty]
+    if dirty:
+        first = await next_seq(tx, business_id, len(dirty))
+        await tx.executemany(
+            "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?",
+            [(c.balance, first + i, c.customer_id) for i, c in enumerate(dirty)],
+        )

@@ -1,0 +1,165 @@
+"""Customers, cards and rewards as the API shows them; look-up; redeeming a reward once."""
+
+from datetime import UTC, datetime
+
+from drivers.card_code import is_card_code
+from sync.cloud import rewards
+from sync.cloud.book import Card, to_us
+from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
+from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
+from sync.cloud.store.book_io import CARD_COLUMNS, card_of
+from sync.cloud.store.db import Row, Tx
+
+REWARD_COLUMNS = (
+    "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "
+    "expires_us, redeemed_us"
+)
+MAX_FOUND = 20
+
+
+def from_us(us: int | None) -> datetime | None:
+    """A stored time as an aware UTC datetime."""
+    return None if us is None else datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def customer_out(card: Card, goal: int) -> CustomerOut:
+    """A card as the API shows it."""
+    return CustomerOut(
+        customer_id=str(card.customer_id),
+        card_code=card.card_code,
+        number=card.number,
+        email=card.email,
+        name=card.name,
+        balance=card.balance,
+        goal=goal,
+    )
+
+
+def reward_out(row: Row, now: datetime) -> RewardOut:
+    """A ``rewards`` row with its state as read at ``now``."""
+    valid_from = from_us(row["valid_from_us"])
+    expires = from_us(row["expires_us"])
+    assert valid_from is not None
+    return RewardOut(
+        code=row["code"],
+        kind=row["kind"],
+        name=row["name"],
+        state=rewards.reward_state(row["state"], valid_from, expires, now),
+        branch_id=int(row["branch_id"]),
+        issued_at=from_us(row["issued_us"]) or now,
+        valid_from=valid_from,
+        expires_at=expires,
+        redeemed_at=from_us(row["redeemed_us"]),
+    )
+
+
+async def goal_of(tx: Tx, business_id: int, branch_id: int | None) -> int:
+    """The goal cards are shown against: the branch's, or the business's first branch's."""
+    from sync.cloud.models import ProgramConfig
+
+    if branch_id is not None:
+        text = await tx.fetchval("SELECT program FROM branches WHERE id = ?", branch_id)
+    else:
+        text = await tx.fetchval(
+            "SELECT program FROM branches WHERE business_id = ? ORDER BY id LIMIT 1", business_id
+        )
+    return ProgramConfig.model_validate_json(text).goal if text else 10
+
+
+async def email_taken(tx: Tx, business_id: int, email: str) -> bool:
+    """True if a customer of the business already has this email."""
+    found = await tx.fetchval(
+        "SELECT 1 FROM customers WHERE business_id = ? AND email = ?",
+        business_id,
+        email.strip().lower(),
+    )
+    return found is not None
+
+
+def _like(q: str) -> str:
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def find(tx: Tx, business_id: int, q: str) -> list[Card]:
+    """Customers matching ``q``: card code, six-digit number, email, or part of a name."""
+    text = q.strip()
+    base = f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? AND "  # noqa: S608
+    if is_card_code(text):
+        rows = await tx.fetch(base + "card_code = ?", business_id, text.upper())
+    elif text.isdigit() and len(text) == 6:
+        rows = await tx.fetch(base + "number = ?", business_id, text)
+    elif "@" in text:
+        rows = await tx.fetch(base + "email = ?", business_id, text.lower())
+    else:
+        rows = await tx.fetch(
+            base + "lower(name) LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+            business_id,
+            _like(text),
+            MAX_FOUND,
+        )
+    return [card_of(r) for r in rows]
+
+
+async def card_by_code(tx: Tx, code: str, business_id: int | None = None) -> tuple[Card, int]:
+    """The card with this code and its business; ``NotFound`` if none (in that business)."""
+    if not is_card_code(code):
+        raise NotFound("no card with this code", code="unknown_card", field="card_code")
+    row = await tx.fetchrow(
+        f"SELECT {CARD_COLUMNS}, business_id FROM customers WHERE card_code = ?",  # noqa: S608
+        code.strip().upper(),
+    )
+    if row is None or (business_id is not None and int(row["business_id"]) != business_id):
+        raise NotFound("no card with this code", code="unknown_card", field="card_code")
+    return card_of(row), int(row["business_id"])
+
+
+async def rewards_of(tx: Tx, customer_id: int, now: datetime) -> list[RewardOut]:
+    """The card's rewards, newest first."""
+    rows = await tx.fetch(
+        f"SELECT {REWARD_COLUMNS} FROM rewards WHERE customer_id = ? "  # noqa: S608
+        "ORDER BY issued_us DESC, code",
+        customer_id,
+    )
+    return [reward_out(r, now) for r in rows]
+
+
+async def redeem(
+    tx: Tx, business_id: int, code: str, now: datetime, device_id: int | None
+) -> RedeemOut:
+    """Redeem a reward exactly once (run inside ``Db.write(business_id)``)."""
+    try:
+        clean = rewards.normalize_reward_code(code)
+    except ValueError as err:
+        raise InvalidInput("not a reward code", field="code") from err
+    row = await tx.fetchrow(
+        f"SELECT {REWARD_COLUMNS} FROM rewards WHERE code = ? AND business_id = ?",  # noqa: S608
+        clean,
+        business_id,
+    )
+    if row is None:
+        raise NotFound("no reward with this code", field="code")
+    state = reward_out(row, now).state
+    if state == "redeemed":
+        raise Conflict("this reward was already redeemed", code="already_redeemed", field="code")
+    if state == "expired":
+        raise Gone("this voucher has expired", code="expired", field="code")
+    if state == "issued":
+        raise Conflict("this voucher is not active yet", code="not_active", field="code")
+    await tx.execute(
+        "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ? "
+        "WHERE code = ? AND state = 'issued'",
+        to_us(now), device_id, clean,
+    )  # fmt: skip
+    card = await tx.fetchrow(
+        "SELECT card_code FROM customers WHERE id = ?", int(row["customer_id"])
+    )
+    done = await tx.fetchrow(
+        f"SELECT {REWARD_COLUMNS} FROM rewards WHERE code = ?",  # noqa: S608
+        clean,
+    )
+    assert card is not None and done is not None
+    out = reward_out(done, now)
+    return RedeemOut(
+        **out.model_dump(), customer_id=str(row["customer_id"]), card_code=card["card_code"]
+    )

@@ -1,0 +1,75 @@
+"""The storage contract both backends implement: transactions that run ``?``-style SQL.
+
+The store's logic (``tenancy.py``, ``ingest.py``, ``claims.py``, ``queries.py``) is written once
+against ``Tx``; ``sqlite.py`` (aiosqlite) and ``postgres.py`` (asyncpg) implement ``Db``. Dialect
+differences stay in a few fragments: DDL (``schema.py``) and membership in a list passed as one
+parameter (``tx.in_int`` / ``tx.in_text`` with ``tx.array(values)``).
+
+Concurrency contract: ``Db.write(business_id)`` gives a transaction in which no other write of
+the same business runs, in this process or any other process on the same database (SQLite: one
+writer connection behind a lock and ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory
+lock on the business id). Read-check-write logic (claims, redeems, batches) relies on it, and the
+unique keys (event id, receipt QR, reward code) stay as the last line of defence.
+"""
+
+import abc
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+Row = Any  # sqlite3.Row or asyncpg.Record: both index by position and by column name
+Params = Sequence[Any]
+
+
+class Tx(abc.ABC):
+    """One open transaction (or a read-only connection)."""
+
+    in_int: str  # "IN (SELECT value FROM json_each(?))" or "= ANY(?::bigint[])"
+    in_text: str
+
+    @abc.abstractmethod
+    def array(self, values: Sequence[Any]) -> Any:
+        """The parameter value for ``in_int``/``in_text``."""
+
+    @abc.abstractmethod
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        """All rows."""
+
+    @abc.abstractmethod
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        """The first row or ``None``."""
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or ``None``."""
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, *args: Any) -> None:
+        """Run one statement."""
+
+    @abc.abstractmethod
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for many parameter rows (no-op for none)."""
+
+
+class Db(abc.ABC):
+    """A database: write transactions serialized per business, reads, migrations."""
+
+    dialect: str
+
+    @abc.abstractmethod
+    def write(self, business_id: int) -> AbstractAsyncContextManager[Tx]:
+        """A write transaction; writes of one business never interleave (see module docs)."""
+
+    @abc.abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """A connection for reading committed data."""
+
+    @abc.abstractmethod
+    async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:
+        """Apply the migrations not yet applied (version = index + 1); the schema version."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close every connection."""

@@ -1,0 +1,343 @@
+"""``Store``: the cloud store's operations, written once over the ``Db`` contract.
+
+Every operation that reads, checks and writes runs inside ``Db.write(business_id)``, so a batch,
+a claim or a redeem sees no interleaved write of the same business (see ``db.py``).
+"""
+
+import random
+import uuid
+from datetime import date, datetime
+
+from agent import claim_token
+from agent.rules import stamps_for
+from sync.cloud import ledger
+from sync.cloud.book import Card, to_us
+from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
+from sync.cloud.models import (
+    BranchOut,
+    CardOut,
+    ClaimIn,
+    ClaimOut,
+    CustomerOut,
+    DeviceOut,
+    ProgramConfig,
+    RedeemOut,
+    StampIn,
+    StampOut,
+    StatsOut,
+)
+from sync.cloud.store import book_io, customers, figures, tenancy
+from sync.cloud.store.db import Db
+from sync.cloud.store.tenancy import DeviceInfo, Principal
+from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
+
+API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
+CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}
+CLAIM_TEXT = {
+    "already_claimed": "this receipt was already claimed",
+    "voided": "this receipt's order was cancelled",
+    "expired": "this receipt code has expired",
+}
+
+
+class Store:
+    """The cloud store over one database (``sqlite.py`` or ``postgres.py``)."""
+
+    def __init__(self, db: Db, schema_version: int) -> None:
+        self.db = db
+        self.schema_version = schema_version
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+        async with self.db.read() as tx:
+            await tx.fetchval("SELECT 1")
+
+    # tenancy ---------------------------------------------------------------------------------
+
+    async def create_business(self, name: str, now: datetime) -> tuple[int, str]:
+        """A new business: its id and admin key."""
+        async with self.db.write(0) as tx:
+            return await tenancy.create_business(tx, name, to_us(now))
+
+    async def create_branch(
+        self, business_id: int, name: str, timezone: str, program: ProgramConfig, now: datetime
+    ) -> BranchOut:
+        """A new branch of the business."""
+        async with self.db.write(business_id) as tx:
+            return await tenancy.create_branch(tx, business_id, name, timezone, program, to_us(now))
+
+    async def create_device(
+        self, business_id: int, branch_id: int, label: str, now: datetime
+    ) -> DeviceOut:
+        """A new device key for the branch."""
+        async with self.db.write(business_id) as tx:
+            return await tenancy.create_device(tx, business_id, branch_id, label, to_us(now))
+
+    async def set_program(
+        self, business_id: int, branch_id: int, program: ProgramConfig
+    ) -> BranchOut:
+        """Change a branch's program."""
+        async with self.db.write(business_id) as tx:
+            return await tenancy.set_program(tx, business_id, branch_id, program)
+
+    async def branch(self, business_id: int, branch_id: int) -> BranchOut:
+        """One branch of the business."""
+        async with self.db.read() as tx:
+            return await tenancy.get_branch(tx, business_id, branch_id)
+
+    async def branches(self, business_id: int) -> list[BranchOut]:
+        """Every branch of the business."""
+        async with self.db.read() as tx:
+            return await tenancy.list_branches(tx, business_id)
+
+    async def authenticate(self, key: str) -> Principal:
+        """Who the key belongs to (``Unauthorized`` if nobody)."""
+        async with self.db.read() as tx:
+            return await tenancy.authenticate(tx, key)
+
+    async def device(self, device_id: int) -> DeviceInfo | None:
+        """A device with its secret."""
+        async with self.db.read() as tx:
+            return await tenancy.device_info(tx, device_id)
+
+    # the ledger -------------------------------------------------------------------------------
+
+    async def apply_events(
+        self, who: Principal, events: list[Event], now: datetime, rng: random.Random
+    ) -> BatchResult:
+        """Apply a device's batch in one transaction; one result per event, in order."""
+        assert who.branch_id is not None
+        payloads = ledger.parse_all(events)
+        refs, order_ids, qr_refs, emails = [], [], [], set()
+        for p in payloads:
+            customer = getattr(p, "customer", None)
+            if customer is not None:
+                refs.append(customer)
+                if customer.email is not None:
+                    emails.add(customer.email.strip().lower())
+            order_id = getattr(p, "order_id", None)
+            if order_id is not None:
+                order_ids.append(order_id)
+                qr_refs.append(claim_token.order_ref(order_id))
+        async with self.db.write(who.business_id) as tx:
+            book = await book_io.new_book(
+                tx, branch_id=who.branch_id, device_id=who.device_id, now=now, rng=rng
+            )
+            ids = [str(e.id) for e in events]
+            for row in await tx.fetch(
+                f"SELECT id, hash FROM events WHERE id {tx.in_text}",  # noqa: S608
+                tx.array(ids),
+            ):
+                book.known[row["id"]] = row["hash"]
+            await book_io.load_orders(tx, book, who.business_id, order_ids, qr_refs)
+            owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
+            await book_io.load_cards(tx, book, who.business_id, refs, owners)
+            await self._enrol(tx, book, who.business_id, events, payloads, emails)
+            results, applied = ledger.apply_batch(book, events, payloads)
+            await book_io.flush(tx, book, who.business_id, applied)
+        return BatchResult(results=results)
+
+    async def _enrol(self, tx, book, business_id, events, payloads, emails) -> None:  # type: ignore[no-untyped-def]
+        """New customers for unknown emails on identified checks that are not re-sends."""
+        known_emails = {c.email for c in book.cards.values() if c.email}
+        for event, p in zip(events, payloads, strict=True):
+            if event.type != EventType.ORDER_STAMPED or str(event.id) in book.known:
+                continue
+            email = getattr(getattr(p, "customer", None), "email", None)
+            if email is None:
+                continue
+            email = email.strip().lower()
+            if email in emails and email not in known_emails:
+                book.add_card(
+                    await book_io.create_customer(
+                        tx, business_id, email=email, name=None, now_us=book.now_us
+                    )
+                )
+                known_emails.add(email)
+
+    async def stamp(
+        self, who: Principal, body: StampIn, now: datetime, rng: random.Random
+    ) -> tuple[StampOut, bool]:
+        """The API channel: stamp a card under the branch's rule; idempotent on ``order_id``.
+
+        Returns the answer and whether it was new (``False``: the same order and body again).
+        """
+        branch_id = who.branch_for(body.branch_id)
+        async with self.db.read() as tx:
+            if branch_id is None:
+                branch_id = (await tenancy.list_branches(tx, who.business_id))[0].branch_id
+            branch = await tenancy.get_branch(tx, who.business_id, branch_id)
+        stamps = stamps_for(branch.program.rules(), body.total)
+        payload = {
+            "order_id": body.order_id,
+            "total": str(body.total),
+            "currency": branch.program.currency,
+            "stamps": stamps,
+            "rule": branch.program.rule,
+            "customer": body.customer.model_dump(exclude_none=True),
+        }
+        event = Event(
+            id=uuid.uuid5(API_NAMESPACE, f"{branch_id}:{body.order_id}"),
+            type=EventType.ORDER_STAMPED.value,
+            device_time=now,
+            payload=payload,
+        )
+        api = Principal("device", who.business_id, branch_id, None)
+        result = (await self.apply_events(api, [event], now, rng)).results[0]
+        if result.status is EventStatus.REJECTED:
+            if result.reason and "another payload" in result.reason:
+                raise Conflict("this order_id was stamped with another body", field="order_id")
+            if result.reason and result.reason.startswith("unknown"):
+                raise NotFound(result.reason, code="unknown_card", field="customer")
+            raise Conflict(result.reason or "rejected", field="order_id")
+        async with self.db.read() as tx:
+            row = await tx.fetchrow(
+                "SELECT customer_id, credited FROM orders WHERE branch_id = ? AND order_id = ?",
+                branch_id, body.order_id,
+            )  # fmt: skip
+            assert row is not None
+            card_row = await tx.fetchrow(
+                f"SELECT {book_io.CARD_COLUMNS} FROM customers WHERE id = ?",  # noqa: S608
+                int(row["customer_id"]),
+            )
+            assert card_row is not None
+            got = await tx.fetch(
+                f"SELECT {customers.REWARD_COLUMNS} FROM rewards WHERE event_id = ?",  # noqa: S608
+                str(event.id),
+            )
+        out = StampOut(
+            order_id=body.order_id,
+            branch_id=branch_id,
+            stamps=int(row["credited"]),
+            replay=result.status is EventStatus.DUPLICATE,
+            card=customers.customer_out(book_io.card_of(card_row), branch.program.goal),
+            rewards=[customers.reward_out(r, now) for r in got],
+        )
+        return out, result.status is EventStatus.APPLIED
+
+    # claims -----------------------------------------------------------------------------------
+
+    async def claim(self, token: str, body: ClaimIn, now: datetime, rng: random.Random) -> ClaimOut:
+        """Claim a receipt QR onto the card the phone presents, or a new card (single use)."""
+        verified, device = await self._verify(token, now)
+        async with self.db.write(device.business_id) as tx:
+            book = await book_io.new_book(
+                tx, branch_id=device.branch_id, device_id=device.device_id, now=now, rng=rng
+            )
+            await book_io.load_orders(tx, book, device.business_id, [], [verified.order_ref])
+            qr = book.qrs.get(verified.order_ref)
+            if qr is not None and qr.device_id != device.device_id:
+                qr = None  # another till's order with a colliding reference: not this QR
+                book.qrs.pop(verified.order_ref)
+            problem = ledger.claim_problem(qr, book.now_us)
+            if problem is not None:
+                raise CLAIM_STATUS[problem](CLAIM_TEXT[problem], code=problem, field="token")
+            if qr is not None and qr.order_id:
+                await book_io.load_orders(tx, book, device.business_id, [qr.order_id], [])
+            card, new_card = await self._claim_card(tx, device.business_id, body, book)
+            book.add_card(card)
+            stamps, issued = ledger.claim(book, verified, card)
+            await book_io.flush(tx, book, device.business_id)
+            got = await customers.rewards_of(tx, card.customer_id, now)
+        codes = {r.code for r in issued}
+        return ClaimOut(
+            stamps=stamps,
+            new_card=new_card,
+            customer_id=str(card.customer_id),
+            card_code=card.card_code,
+            number=card.number,
+            balance=card.balance,
+            goal=book.program.goal,
+            rewards=[r for r in got if r.code in codes],
+        )
+
+    async def _verify(self, token: str, now: datetime) -> tuple[claim_token.ClaimToken, DeviceInfo]:
+        try:
+            device_id = claim_token.peek_device(token)
+            device = await self.device(device_id)
+            if device is None:
+                raise claim_token.TokenError(
+                    claim_token.TokenProblem.UNKNOWN_DEVICE, "this receipt code is not genuine"
+                )
+            return claim_token.verify(token, secret=device.secret, now=now), device
+        except claim_token.TokenError as err:
+            if err.problem is claim_token.TokenProblem.EXPIRED:
+                raise Gone(str(err), code="expired", field="token") from err
+            raise NotFound(f"{err} ({err.problem.value})", code="invalid", field="token") from err
+
+    async def _claim_card(self, tx, business_id, body: ClaimIn, book) -> tuple[Card, bool]:  # type: ignore[no-untyped-def]
+        if body.card_code is not None:
+            card, _ = await customers.card_by_code(tx, body.card_code, business_id)
+            return card, False
+        if body.email is not None:
+            found = await customers.find(tx, business_id, body.email)
+            if found and "@" in body.email:
+                return found[0], False
+        card = await book_io.create_customer(
+            tx, business_id, email=body.email, name=body.name, now_us=book.now_us
+        )
+        return card, True
+
+    # customers and rewards ---------------------------------------------------------------------
+
+    async def create_customer(
+        self, who: Principal, email: str | None, name: str | None, now: datetime
+    ) -> CustomerOut:
+        """A new customer and card (``Conflict`` if the email is taken in the business)."""
+        async with self.db.write(who.business_id) as tx:
+            if email is not None and await customers.email_taken(tx, who.business_id, email):
+                raise Conflict(
+                    "a customer with this email exists", code="email_taken", field="email"
+                )
+            card = await book_io.create_customer(
+                tx, who.business_id, email=email, name=name, now_us=to_us(now)
+            )
+            goal = await customers.goal_of(tx, who.business_id, who.branch_id)
+        return customers.customer_out(card, goal)
+
+    async def find_customers(self, who: Principal, q: str) -> list[CustomerOut]:
+        """Customers of the business matching ``q``."""
+        async with self.db.read() as tx:
+            found = await customers.find(tx, who.business_id, q)
+            goal = await customers.goal_of(tx, who.business_id, who.branch_id)
+        return [customers.customer_out(c, goal) for c in found]
+
+    async def card(self, code: str, now: datetime, who: Principal | None) -> CardOut:
+        """A card with its rewards; without a key of its business, no email or name."""
+        async with self.db.read() as tx:
+            card, business_id = await customers.card_by_code(tx, code)
+            goal = await customers.goal_of(tx, business_id, None)
+            got = await customers.rewards_of(tx, card.customer_id, now)
+        out = customers.customer_out(card, goal)
+        if who is None or who.business_id != business_id:
+            out = out.model_copy(update={"email": None, "name": None})
+        return CardOut(**out.model_dump(), business_id=business_id, rewards=got)
+
+    async def redeem(self, who: Principal, code: str, now: datetime) -> RedeemOut:
+        """Redeem a gift or voucher of the business exactly once."""
+        async with self.db.write(who.business_id) as tx:
+            return await customers.redeem(tx, who.business_id, code, now, who.device_id)
+
+    # reads for the edge and the owner ----------------------------------------------------------
+
+    async def sync_state(self, who: Principal, cursor: int) -> SyncState:
+        """The device's branch program and the cards changed after ``cursor``."""
+        assert who.branch_id is not None
+        async with self.db.read() as tx:
+            return await figures.sync_state(tx, who.business_id, who.branch_id, cursor)
+
+    async def stats(self, who: Principal, branch_id: int, first: date, last: date) -> StatsOut:
+        """The branch's figures per day and per device."""
+        async with self.db.read() as tx:
+            return await figures.stats(tx, who.business_id, branch_id, first, last)
+
+
+__all__ = ["Principal", "Store", "StoreError"]

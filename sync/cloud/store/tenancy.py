@@ -1,0 +1,177 @@
+"""Businesses, branches, devices and keys: creating them and telling who a key belongs to."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sync.cloud import keys
+from sync.cloud.errors import Forbidden, NotFound, Unauthorized
+from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
+from sync.cloud.store.db import Row, Tx
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a device of one branch, or a business's admin."""
+
+    kind: Literal["device", "admin"]
+    business_id: int
+    branch_id: int | None = None
+    device_id: int | None = None
+
+    def branch_for(self, wanted: int | None) -> int | None:
+        """The branch to act on: a device only ever its own (``Forbidden`` otherwise)."""
+        if self.kind == "device":
+            if wanted is not None and wanted != self.branch_id:
+                raise Forbidden("this device key acts only for its own branch", field="branch")
+            return self.branch_id
+        return wanted
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A device row, with the secret that signs its receipt QRs (never logged)."""
+
+    device_id: int
+    business_id: int
+    branch_id: int
+    label: str
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"DeviceInfo(device_id={self.device_id}, branch_id={self.branch_id}, secret=***)"
+
+
+async def create_business(tx: Tx, name: str, now_us: int) -> tuple[int, str]:
+    """A new business; its id and admin key (shown once)."""
+    business_id = int(
+        await tx.fetchval(
+            "INSERT INTO businesses (name, admin_key_hash, created_us) VALUES (?, '', ?) "
+            "RETURNING id",
+            name,
+            now_us,
+        )
+    )
+    admin_key = keys.new_admin_key(business_id)
+    await tx.execute(
+        "UPDATE businesses SET admin_key_hash = ? WHERE id = ?",
+        keys.hash_key(admin_key),
+        business_id,
+    )
+    await tx.execute("INSERT INTO counters (business_id, card_seq) VALUES (?, 0)", business_id)
+    return business_id, admin_key
+
+
+def _branch(row: Row) -> BranchOut:
+    return BranchOut(
+        branch_id=int(row["id"]),
+        business_id=int(row["business_id"]),
+        name=row["name"],
+        timezone=row["timezone"],
+        program=ProgramConfig.model_validate_json(row["program"]),
+        program_version=int(row["program_version"]),
+    )
+
+
+async def create_branch(
+    tx: Tx, business_id: int, name: str, timezone: str, program: ProgramConfig, now_us: int
+) -> BranchOut:
+    """A new branch with its program (version 1)."""
+    row = await tx.fetchrow(
+        "INSERT INTO branches (business_id, name, timezone, program, program_version, "
+        "created_us) VALUES (?, ?, ?, ?, 1, ?) RETURNING *",
+        business_id, name, timezone, program.model_dump_json(), now_us,
+    )  # fmt: skip
+    assert row is not None
+    return _branch(row)
+
+
+async def get_branch(tx: Tx, business_id: int, branch_id: int) -> BranchOut:
+    """The business's branch; ``NotFound`` if it is not one of its branches."""
+    row = await tx.fetchrow(
+        "SELECT * FROM branches WHERE id = ? AND business_id = ?", branch_id, business_id
+    )
+    if row is None:
+        raise NotFound("no such branch in this business", field="branch")
+    return _branch(row)
+
+
+async def list_branches(tx: Tx, business_id: int) -> list[BranchOut]:
+    """The business's branches, oldest first."""
+    rows = await tx.fetch("SELECT * FROM branches WHERE business_id = ? ORDER BY id", business_id)
+    return [_branch(r) for r in rows]
+
+
+async def set_program(
+    tx: Tx, business_id: int, branch_id: int, program: ProgramConfig
+) -> BranchOut:
+    """Change the branch's program; the version goes up so agents pick it up."""
+    await get_branch(tx, business_id, branch_id)
+    await tx.execute(
+        "UPDATE branches SET program = ?, program_version = program_version + 1 WHERE id = ?",
+        program.model_dump_json(),
+        branch_id,
+    )
+    return await get_branch(tx, business_id, branch_id)
+
+
+async def create_device(
+    tx: Tx, business_id: int, branch_id: int, label: str, now_us: int
+) -> DeviceOut:
+    """A new device of the branch; its key and secret are shown this once."""
+    await get_branch(tx, business_id, branch_id)
+    secret = keys.new_device_secret()
+    device_id = int(
+        await tx.fetchval(
+            "INSERT INTO devices (business_id, branch_id, label, key_hash, secret, created_us) "
+            "VALUES (?, ?, ?, '', ?, ?) RETURNING id",
+            business_id, branch_id, label, secret, now_us,
+        )
+    )  # fmt: skip
+    device_key = keys.new_device_key(device_id)
+    await tx.execute(
+        "UPDATE devices SET key_hash = ? WHERE id = ?", keys.hash_key(device_key), device_id
+    )
+    return DeviceOut(
+        device_id=device_id,
+        branch_id=branch_id,
+        label=label,
+        device_key=device_key,
+        device_secret=secret,
+    )
+
+
+async def device_info(tx: Tx, device_id: int) -> DeviceInfo | None:
+    """The device's row, or ``None``."""
+    row = await tx.fetchrow(
+        "SELECT id, business_id, branch_id, label, secret FROM devices WHERE id = ?", device_id
+    )
+    if row is None:
+        return None
+    return DeviceInfo(
+        int(row["id"]), int(row["business_id"]), int(row["branch_id"]), row["label"], row["secret"]
+    )
+
+
+async def authenticate(tx: Tx, key: str) -> Principal:
+    """Who ``key`` belongs to; ``Unauthorized`` for anything that is not a current key."""
+    parsed = keys.parse_key(key)
+    if parsed is None:
+        raise Unauthorized("unknown key")
+    kind, ident = parsed
+    if ident >= 2**62:
+        raise Unauthorized("unknown key")
+    if kind == "sk":
+        row = await tx.fetchrow(
+            "SELECT business_id, branch_id, key_hash FROM devices WHERE id = ?", ident
+        )
+    else:
+        row = await tx.fetchrow(
+            "SELECT id AS business_id, NULL AS branch_id, admin_key_hash AS key_hash "
+            "FROM businesses WHERE id = ?",
+            ident,
+        )
+    if row is None or not keys.same_hash(row["key_hash"], keys.hash_key(key)):
+        raise Unauthorized("unknown key")
+    if kind == "sk":
+        return Principal("device", int(row["business_id"]), int(row["branch_id"]), ident)
+    return Principal("admin", int(row["business_id"]))
