@@ -227,7 +227,7 @@ class Store:
 
     async def claim(self, token: str, body: ClaimIn, now: datetime, rng: random.Random) -> ClaimOut:
         """Claim a receipt QR onto the card the phone presents, or a new card (single use)."""
-        verified, device = await self._verify(token, now)
+        verified, device = await self.verify_token(token, now)
         async with self.db.write(device.business_id) as tx:
             book = await book_io.new_book(
                 tx, branch_id=device.branch_id, device_id=device.device_id, now=now, rng=rng
@@ -259,7 +259,9 @@ class Store:
             rewards=[r for r in got if r.code in codes],
         )
 
-    async def _verify(self, token: str, now: datetime) -> tuple[claim_token.ClaimToken, DeviceInfo]:
+    async def verify_token(
+        self, token: str, now: datetime
+    ) -> tuple[claim_token.ClaimToken, DeviceInfo]:
         try:
             device_id = claim_token.peek_device(token)
             device = await self.device(device_id)

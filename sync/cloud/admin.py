@@ -1,0 +1,87 @@
+"""HTTP handlers for the business's admin: branches, devices, programs, and the figures."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from agent.http_util import json_answer
+from sync.cloud.errors import InvalidInput, NotFound
+from sync.cloud.figures import MAX_DAYS
+from sync.cloud.http import STORE, int_param, now, principal, read_body
+from sync.cloud.models import BranchIn, DeviceIn, ProgramConfig
+
+
+def _branch_id(request: web.Request) -> int:
+    value = int_param(request.match_info["id"], "id") if request.match_info["id"] else None
+    if value is None or not 1 <= value < 2**62:
+        raise NotFound("no such branch in this business", field="id")
+    return value
+
+
+async def post_branch(request: web.Request) -> web.Response:
+    """``POST /v1/branches``: a new branch with its program."""
+    who = await principal(request, need="admin")
+    body = await read_body(request, BranchIn)
+    out = await request.app[STORE].create_branch(
+        who.business_id, body.name, body.timezone, body.program or ProgramConfig(), now(request)
+    )
+    return json_answer(out, status=201)
+
+
+async def put_program(request: web.Request) -> web.Response:
+    """``PUT /v1/branches/{id}/program``: change the rule, step, goal or reward."""
+    who = await principal(request, need="admin")
+    try:
+        branch_id = _branch_id(request)
+    except InvalidInput as err:
+        raise NotFound("no such branch in this business", field="id") from err
+    program = await read_body(request, ProgramConfig)
+    return json_answer(await request.app[STORE].set_program(who.business_id, branch_id, program))
+
+
+async def post_device(request: web.Request) -> web.Response:
+    """``POST /v1/devices``: a new device key for a branch (shown once)."""
+    who = await principal(request, need="admin")
+    body = await read_body(request, DeviceIn)
+    out = await request.app[STORE].create_device(
+        who.business_id, body.branch_id, body.label, now(request)
+    )
+    return json_answer(out, status=201)
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as err:
+        raise InvalidInput(f"{name} must be a date like 2024-05-31", field=name) from err
+    if not 2000 <= day.year <= 2200:
+        raise InvalidInput(f"{name} must be between the years 2000 and 2200", field=name)
+    return day
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    """``GET /v1/stats?branch=&from=&to=``: per day in the branch's zone, per device."""
+    who = await principal(request)
+    store = request.app[STORE]
+    wanted = int_param(request.query.get("branch"), "branch")
+    if wanted is not None and not 1 <= wanted < 2**62:
+        raise NotFound("no such branch in this business", field="branch")
+    branch_id = who.branch_for(wanted)
+    if branch_id is None:
+        branch_id = (await store.branches(who.business_id))[0].branch_id
+    branch = await store.branch(who.business_id, branch_id)
+    today = _today(now(request), branch.timezone)
+    last = _date(request.query.get("to"), "to") or today
+    first = _date(request.query.get("from"), "from") or last - timedelta(days=6)
+    if first > last:
+        raise InvalidInput("from is after to", field="from")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput(f"at most {MAX_DAYS} days at a time", field="to")
+    return json_answer(await store.stats(who, branch_id, first, last))
+
+
+def _today(at: datetime, tz: str) -> date:
+    return at.astimezone(ZoneInfo(tz)).date()

@@ -1,0 +1,93 @@
+"""The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
+
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from agent.http_util import error_response
+from config.cloud import CloudSettings
+from sync.cloud import admin, claims_http, handlers
+from sync.cloud.api_doc import openapi_document
+from sync.cloud.http import CLOCK, METRICS, RNG, SETTINGS, STORE, cloud_errors
+from sync.cloud.metrics import CloudMetrics
+from sync.cloud.store import Store, open_store
+
+VERSION = "0.1.0"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /health``: the database answers."""
+    store = request.app[STORE]
+    try:
+        await store.ping()
+    except (OSError, RuntimeError) as err:
+        return error_response(503, "database_unavailable", f"the database does not answer: {err}")
+    return web.json_response(
+        {"status": "ok", "database": store.dialect, "schema_version": store.schema_version}
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /metrics``: Prometheus text format."""
+    return web.Response(
+        body=request.app[METRICS].render(), content_type="text/plain", charset="utf-8"
+    )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """``GET /openapi.json``."""
+    del request
+    return web.json_response(openapi_document(VERSION))
+
+
+def build_cloud_app(
+    settings: CloudSettings,
+    *,
+    store: Store | None = None,
+    rng: random.Random | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> web.Application:
+    """The cloud app; opens the store from ``settings`` (and closes it) when none is given."""
+    app = web.Application(middlewares=[cloud_errors], client_max_size=settings.cloud.max_body_bytes)
+    app[SETTINGS] = settings
+    app[RNG] = rng or random.Random()
+    app[CLOCK] = clock or _utcnow
+    app[METRICS] = CloudMetrics()
+    if store is not None:
+        app[STORE] = store
+    else:
+
+        async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+            app[STORE] = await open_store(settings.cloud.database)
+            try:
+                yield
+            finally:
+                await app[STORE].close()
+
+        app.cleanup_ctx.append(_store_lifecycle)
+    r = app.router
+    r.add_post("/v1/sync/events", handlers.post_events)
+    r.add_get("/v1/sync/state", handlers.get_state)
+    r.add_post("/v1/customers", handlers.post_customer)
+    r.add_get("/v1/customers", handlers.get_customers)
+    r.add_get("/v1/cards/{card_code}", handlers.get_card)
+    r.add_post("/v1/stamps", handlers.post_stamps)
+    r.add_post("/v1/vouchers/{code}/redeem", handlers.post_redeem)
+    r.add_post("/v1/claims/{token}", claims_http.post_claim)
+    for prefix in ("/c", "/C"):
+        r.add_get(prefix + "/{token}", claims_http.claim_page)
+        r.add_post(prefix + "/{token}", claims_http.claim_page_post)
+    r.add_post("/v1/branches", admin.post_branch)
+    r.add_put("/v1/branches/{id}/program", admin.put_program)
+    r.add_post("/v1/devices", admin.post_device)
+    r.add_get("/v1/stats", admin.get_stats)
+    r.add_get("/health", health)
+    r.add_get("/metrics", metrics)
+    r.add_get("/openapi.json", openapi)
+    return app

@@ -1,0 +1,99 @@
+"""Receipt-QR claims over HTTP: ``POST /v1/claims/{token}`` and the phone's page ``/c/{token}``.
+
+``GET /c/{token}`` never claims by itself (link previewers and prefetching would spend the
+customer's QR): it checks the code and shows a button that posts back to the same address. The
+phone keeps its card code in a cookie after the first claim, so later receipts land on that card.
+"""
+
+from html import escape
+
+from aiohttp import web
+
+from agent.http_util import json_answer
+from sync.cloud.errors import Gone, NotFound, StoreError
+from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
+from sync.cloud.models import ClaimIn
+from sync.cloud.ui.claim_page import ClaimView, render_claim_done, render_claim_problem
+from sync.cloud.ui.layout import page
+
+CARD_COOKIE = "stampedge_card"
+_PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
+
+
+async def post_claim(request: web.Request) -> web.Response:
+    """``POST /v1/claims/{token}``: the stamps onto the presented card or a new card."""
+    body = await read_body(request, ClaimIn, optional=True)
+    metrics = request.app[METRICS]
+    try:
+        out = await request.app[STORE].claim(
+            request.match_info["token"], body, now(request), request.app[RNG]
+        )
+    except StoreError as err:
+        metrics.claims.labels(err.code).inc()
+        raise
+    metrics.claims.labels("claimed").inc()
+    return json_answer(out, status=201)
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+
+
+def _problem_page(err: StoreError) -> web.Response:
+    problem = err.code if err.code in _PROBLEMS else "invalid"
+    return _html(render_claim_problem(problem), status=err.status)  # type: ignore[arg-type]
+
+
+async def claim_page(request: web.Request) -> web.Response:
+    """``GET /c/{token}``: check the code, then offer one button that claims it."""
+    token = request.match_info["token"]
+    store = request.app[STORE]
+    try:
+        verified, _device = await store.verify_token(token, now(request))
+    except (NotFound, Gone) as err:
+        return _problem_page(err)
+    action = escape(request.path)
+    body = (
+        '<section class="card" id="offer">'
+        f"<h1>{verified.stamps} stamp{'s' if verified.stamps != 1 else ''} for your card</h1>"
+        f'<form method="post" action="{action}">'
+        '<button class="btn" type="submit" id="claim">Collect my stamps</button></form>'
+        "</section>"
+    )
+    return _html(page("Collect your stamps", body))
+
+
+async def claim_page_post(request: web.Request) -> web.Response:
+    """``POST /c/{token}`` (the page's button): claim, show the card, remember it on the phone."""
+    store = request.app[STORE]
+    cookie = request.cookies.get(CARD_COOKIE)
+    body = ClaimIn(card_code=cookie) if cookie and len(cookie) <= 64 else ClaimIn()
+    try:
+        try:
+            out = await store.claim(
+                request.match_info["token"], body, now(request), request.app[RNG]
+            )
+        except NotFound as err:
+            if err.code != "unknown_card":
+                raise
+            out = await store.claim(
+                request.match_info["token"], ClaimIn(), now(request), request.app[RNG]
+            )
+    except StoreError as err:
+        request.app[METRICS].claims.labels(err.code).inc()
+        return _problem_page(err)
+    request.app[METRICS].claims.labels("claimed").inc()
+    card_url = f"{request.app[SETTINGS].cloud.public_url.rstrip('/')}/v1/cards/{out.card_code}"
+    view = ClaimView(
+        stamps_added=out.stamps, balance=out.balance, goal=out.goal, card_url=card_url,
+        rewards=[
+            {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
+             "valid_until": r.expires_at.date() if r.expires_at else None}
+            for r in out.rewards
+        ],
+    )  # fmt: skip
+    resp = _html(render_claim_done(view), status=201)
+    resp.set_cookie(
+        CARD_COOKIE, out.card_code, max_age=2 * 365 * 86400, httponly=True, samesite="Lax"
+    )
+    return resp

@@ -1,0 +1,113 @@
+"""``stampedge cloud --config cloud.toml`` (serve) and ``stampedge cloud init ...`` (provision)."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from config import ConfigError, load_cloud_settings
+from config.cloud import CloudSettings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``cloud`` command to the ``stampedge`` parser."""
+    p = subparsers.add_parser("cloud", help="run the cloud store, or provision it (cloud init)")
+    p.add_argument(
+        "action", nargs="?", choices=["serve", "init"], default="serve", help="default: serve"
+    )
+    p.add_argument("--config", type=Path, help="cloud.toml")
+    p.add_argument("--business", help="init: the business's name")
+    p.add_argument("--branch", help="init: the first branch's name")
+    p.add_argument("--rule", choices=["per_order", "by_amount"], help="init: how stamps are earned")
+    p.add_argument("--step", default="10", help="init: by_amount: 1 stamp per this amount")
+    p.add_argument("--goal", type=int, default=10, help="init: stamps for a reward")
+    p.add_argument("--stamps-per-order", type=int, default=1, help="init: per_order stamps")
+    p.add_argument("--timezone", default="UTC", help="init: the branch's IANA time zone")
+    p.add_argument("--reward", choices=["gift", "voucher", "lottery"], default="gift")
+    p.add_argument("--write-agent-config", type=Path, help="init: write a ready agent TOML here")
+    p.set_defaults(func=cmd_cloud)
+
+
+def cmd_cloud(args: argparse.Namespace) -> int:
+    """Serve, or provision and print the keys as JSON."""
+    settings = load_cloud_settings(args.config)
+    if args.action == "init":
+        result = asyncio.run(_init(settings, args))
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    from agent.logs import setup_logging
+
+    setup_logging(json_lines=settings.cloud.log_json)
+    asyncio.run(run_cloud(settings))
+    return 0
+
+
+async def _open(settings: CloudSettings) -> Any:
+    from sync.cloud.store import open_store
+
+    url = settings.cloud.database
+    try:
+        return await open_store(url)
+    except (OSError, sqlite3.Error) as err:
+        raise ConfigError(f"cloud.database {url.split('://')[0]}: cannot open: {err}") from err
+
+
+async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, Any]:
+    from sync.cloud.provision import agent_toml, init_business
+
+    missing = [f"--{n}" for n in ("business", "branch", "rule") if not getattr(args, n)]
+    if missing:
+        raise ConfigError(f"cloud init needs {', '.join(missing)}")
+    try:
+        step = Decimal(args.step)
+    except InvalidOperation as err:
+        raise ConfigError(f"--step {args.step!r} is not an amount") from err
+    store = await _open(settings)
+    try:
+        result = await init_business(
+            store,
+            business=args.business,
+            branch=args.branch,
+            rule=args.rule,
+            step=step,
+            goal=args.goal,
+            stamps_per_order=args.stamps_per_order,
+            timezone=args.timezone,
+            reward=args.reward,
+        )
+    except ValueError as err:
+        raise ConfigError(f"cloud init: {err}".replace("\n", " ")) from err
+    finally:
+        await store.close()
+    if args.write_agent_config:
+        base = settings.cloud.public_url.rstrip("/")
+        path: Path = args.write_agent_config
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(agent_toml(result, base, f"{base}/c/"))
+    return result
+
+
+async def run_cloud(settings: CloudSettings) -> None:
+    """Serve the cloud store until SIGINT or SIGTERM."""
+    from agent.server import serve, wait_for_stop
+    from sync.cloud.app import build_cloud_app
+
+    store = await _open(settings)
+    try:
+        app = build_cloud_app(settings, store=store)
+        runner = await serve(app, settings.cloud.host, settings.cloud.port, what="cloud")
+        try:
+            await wait_for_stop()
+        finally:
+            await runner.cleanup()
+    finally:
+        await store.close()

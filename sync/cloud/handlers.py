@@ -1,0 +1,102 @@
+"""HTTP handlers for devices and the business: sync, customers, cards, API stamps, redeeming."""
+
+import time
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.http_util import json_answer
+from sync.cloud.errors import InvalidInput, StoreError
+from sync.cloud.http import (
+    METRICS,
+    RNG,
+    STORE,
+    int_param,
+    now,
+    optional_principal,
+    principal,
+    read_body,
+)
+from sync.cloud.models import CustomerIn, CustomerList, StampIn
+from sync.protocol import EventBatch
+
+
+class _Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RedeemIn(_Empty):
+    """``POST /v1/vouchers/{code}/redeem``: optionally who hands it over."""
+
+    till: str | None = Field(default=None, max_length=64)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    """``POST /v1/sync/events``: a device's batch, applied in one transaction."""
+    who = await principal(request, need="device")
+    batch = await read_body(request, EventBatch)
+    metrics = request.app[METRICS]
+    started = time.perf_counter()
+    result = await request.app[STORE].apply_events(
+        who, batch.events, now(request), request.app[RNG]
+    )
+    metrics.batch_seconds.observe(time.perf_counter() - started)
+    for r in result.results:
+        metrics.events.labels(r.status.value).inc()
+    return json_answer(result)
+
+
+async def get_state(request: web.Request) -> web.Response:
+    """``GET /v1/sync/state?cursor=N``: the branch's program and cards changed since ``N``."""
+    who = await principal(request, need="device")
+    cursor = int_param(request.query.get("cursor"), "cursor", default=0)
+    assert cursor is not None
+    return json_answer(await request.app[STORE].sync_state(who, cursor))
+
+
+async def post_customer(request: web.Request) -> web.Response:
+    """``POST /v1/customers``: a new customer and card."""
+    who = await principal(request)
+    body = await read_body(request, CustomerIn)
+    who.branch_for(body.branch_id)
+    out = await request.app[STORE].create_customer(who, body.email, body.name, now(request))
+    return json_answer(out, status=201)
+
+
+async def get_customers(request: web.Request) -> web.Response:
+    """``GET /v1/customers?q=``: by card code, number, email or part of the name."""
+    who = await principal(request)
+    q = request.query.get("q", "").strip()
+    if not 1 <= len(q) <= 200:
+        raise InvalidInput("q must be 1 to 200 characters", field="q")
+    found = await request.app[STORE].find_customers(who, q)
+    return json_answer(CustomerList(customers=found))
+
+
+async def get_card(request: web.Request) -> web.Response:
+    """``GET /v1/cards/{card_code}``: the card and its rewards (name and email with a key)."""
+    who = await optional_principal(request)
+    card = await request.app[STORE].card(request.match_info["card_code"], now(request), who)
+    return json_answer(card)
+
+
+async def post_stamps(request: web.Request) -> web.Response:
+    """``POST /v1/stamps``: the API channel, idempotent on ``order_id``."""
+    who = await principal(request)
+    body = await read_body(request, StampIn)
+    out, created = await request.app[STORE].stamp(who, body, now(request), request.app[RNG])
+    return json_answer(out, status=201 if created else 200)
+
+
+async def post_redeem(request: web.Request) -> web.Response:
+    """``POST /v1/vouchers/{code}/redeem``: a gift or voucher passes once."""
+    who = await principal(request)
+    await read_body(request, RedeemIn, optional=True)
+    metrics = request.app[METRICS]
+    try:
+        out = await request.app[STORE].redeem(who, request.match_info["code"], now(request))
+    except StoreError as err:
+        metrics.redeems.labels(err.code).inc()
+        raise
+    metrics.redeems.labels("redeemed").inc()
+    return json_answer(out)

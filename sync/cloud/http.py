@@ -1,0 +1,117 @@
+"""The cloud's HTTP boundary: typed app keys, errors as JSON, keys from ``Authorization``.
+
+Every error leaves as ``{"error": {"code", "message", "field"}}``; ``StoreError`` (and the
+agent's ``AgentError`` raised by the shared body reader) carry their status. Input the databases
+cannot hold (NUL characters, lone surrogates) is refused here with 422, so bad input never
+reaches a driver and never becomes a 5xx.
+"""
+
+import logging
+import random
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from agent.errors import AgentError
+from agent.http_util import error_response, read_model
+from config.cloud import CloudSettings
+from sync.cloud.errors import Forbidden, InvalidInput, StoreError, Unauthorized
+from sync.cloud.metrics import CloudMetrics
+from sync.cloud.store import Principal, Store
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+SETTINGS = web.AppKey("settings", CloudSettings)
+STORE = web.AppKey("store", Store)
+RNG = web.AppKey("rng", random.Random)
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
+METRICS = web.AppKey("metrics", CloudMetrics)
+
+_BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abAB][0-9a-fA-F]{2}|[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def unstorable(text: str) -> bool:
+    """True if ``text`` holds a character no database here stores (NUL, lone surrogate)."""
+    return any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in text)
+
+
+async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The JSON body as ``model`` (422 otherwise), refusing NUL and lone surrogates."""
+    raw = await request.read()
+    if _BAD_ESCAPE.search(raw):
+        raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
+    return await read_model(request, model, optional=optional)
+
+
+def now(request: web.Request) -> datetime:
+    """The app's clock."""
+    return request.app[CLOCK]()
+
+
+def bearer(request: web.Request) -> str | None:
+    """The bearer key of the request, if any."""
+    auth = request.headers.get("Authorization", "")
+    scheme, _, key = auth.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+async def principal(request: web.Request, *, need: str | None = None) -> Principal:
+    """Who the request acts as (401 without a current key; 403 if ``need`` is another kind)."""
+    key = bearer(request)
+    if key is None:
+        raise Unauthorized("an Authorization: Bearer key is needed")
+    if unstorable(key) or len(key) > 200:
+        raise Unauthorized("unknown key")
+    who = await request.app[STORE].authenticate(key)
+    if need is not None and who.kind != need:
+        raise Forbidden(f"this needs a {need} key")
+    return who
+
+
+async def optional_principal(request: web.Request) -> Principal | None:
+    """The key's principal if a valid key was given, else ``None``."""
+    try:
+        return await principal(request) if bearer(request) else None
+    except Unauthorized:
+        return None
+
+
+def int_param(value: str | None, name: str, *, default: int | None = None) -> int | None:
+    """A non-negative integer query or path parameter (422 if not one)."""
+    if value is None or value == "":
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise InvalidInput(f"{name} must be a whole number", field=name)
+    return int(value)
+
+
+@web.middleware
+async def cloud_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error leaves as JSON; unexpected ones are logged and answered 500 without details."""
+    try:
+        if unstorable(request.path) or unstorable(request.query_string):
+            raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
+        resp: web.StreamResponse = await handler(request)
+        return resp
+    except StoreError as err:
+        return error_response(err.status, err.code, str(err), err.field)
+    except AgentError as err:
+        return error_response(err.status, err.code, err.message, err.field)
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app._client_max_size
+        return error_response(413, "too_large", f"the body is larger than {limit} bytes")
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        code = (err.reason or "error").lower().replace(" ", "_")
+        return error_response(err.status, code, err.reason or "error")
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "the cloud hit an unexpected error; see its log")
