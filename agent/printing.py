@@ -5,12 +5,13 @@ into a receipt, plans the job inside the order's transaction (``PrinterHook``), 
 on ``/health`` (``PrinterStatus``) and converts printer errors into HTTP answers.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -22,9 +23,12 @@ from agent.models import ErrorAnswer, OrderAnswer, PrintInfo
 from agent.openapi import Body, Operation
 from agent.state import METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
 from config import AgentSettings
+from config.agent import PrinterSettings
 from printers.connections import make_connection
 from printers.errors import PrinterConfigError, PrintJobNotFound, PrintJobStateError
+from printers.escpos_qr import QrMode
 from printers.jobs import PrintJobView
+from printers.profile import Capabilities, capabilities
 from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt
 from printers.selftest import self_test_receipt
@@ -179,14 +183,12 @@ async def test_print(request: web.Request) -> web.StreamResponse:
     return json_answer(await channel.service.enqueue(receipt, "test"), 202)
 
 
-def _settings_caps(request: web.Request) -> tuple[Any, Any]:
+async def _settings_caps(request: web.Request) -> tuple[PrinterSettings, Capabilities]:
     settings = request.app[SETTINGS].printer
     channel = request.app[PRINTING].channel
     if channel is not None:
         return settings, channel.service.caps
-    from printers.profile import capabilities
-
-    return settings, capabilities(settings)
+    return settings, await asyncio.to_thread(capabilities, settings)
 
 
 async def qr_png_route(request: web.Request) -> web.StreamResponse:
@@ -195,29 +197,30 @@ async def qr_png_route(request: web.Request) -> web.StreamResponse:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_SCALE:
         raise InvalidInput(f"scale must be a whole number 1..{MAX_SCALE}", field="scale")
     ec = request.app[SETTINGS].printer.qr_error_correction
-    return web.Response(body=qr_png(url, ec=ec, scale=int(raw)), content_type="image/png")
+    png = await asyncio.to_thread(qr_png, url, ec=ec, scale=int(raw))  # ~10 ms of pure Python
+    return web.Response(body=png, content_type="image/png")
 
 
 async def qr_svg_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
     ec = request.app[SETTINGS].printer.qr_error_correction
-    return web.Response(text=qr_svg(url, ec=ec), content_type="image/svg+xml")
+    svg = await asyncio.to_thread(qr_svg, url, ec=ec)
+    return web.Response(text=svg, content_type="image/svg+xml")
 
 
-QrModeParam = Literal["native", "image", "star"]
+_MODES: dict[str, QrMode] = {"native": "native", "image": "image", "star": "star"}
 
 
 async def qr_escpos_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
-    settings, caps = _settings_caps(request)
+    settings, caps = await _settings_caps(request)
     mode = request.query.get("mode")
-    if mode is not None and mode not in ("native", "image", "star"):
-        raise InvalidInput("mode must be native, image or star", field="mode")
     if mode is not None:
-        caps = replace(caps, qr_mode=mode)
-    return web.Response(
-        body=qr_escpos(url, settings, caps), content_type="application/octet-stream"
-    )
+        if mode not in _MODES:
+            raise InvalidInput("mode must be native, image or star", field="mode")
+        caps = replace(caps, qr_mode=_MODES[mode])
+    data = await asyncio.to_thread(qr_escpos, url, settings, caps)
+    return web.Response(body=data, content_type="application/octet-stream")
 
 
 _JOB: dict[int, Body] = {200: PrintJobView, 404: ErrorAnswer, 503: ErrorAnswer}
@@ -304,8 +307,14 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
 
     try:
         connection = make_connection(settings.printer)
+        caps = await asyncio.to_thread(capabilities, settings.printer)
         service = PrintService(
-            settings.printer, app[OUTBOX], connection, clock=orders.clock, on_finished=finished
+            settings.printer,
+            app[OUTBOX],
+            connection,
+            clock=orders.clock,
+            on_finished=finished,
+            caps=caps,
         )
     except PrinterConfigError as err:
         log.error("printer disabled: %s", err)

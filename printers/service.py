@@ -63,13 +63,16 @@ class PrintService:
         *,
         clock: Callable[[], datetime] = _utcnow,
         on_finished: OnFinished | None = None,
+        caps: Capabilities | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.connection = connection
         self.clock = clock
         self.on_finished = on_finished
-        self.caps: Capabilities = capabilities(settings)
+        # capabilities() loads python-escpos's profile database (~0.4 s the first time): async
+        # callers resolve it in a thread and pass it in.
+        self.caps: Capabilities = caps if caps is not None else capabilities(settings)
         self.state = PrinterState(state="unknown", detail="not checked yet")
         if connection is None:
             self.state = PrinterState(state="disabled", detail="no printer configured")

@@ -1,5 +1,7 @@
 """Fixtures for the printer tests: fake printers on a real TCP port and a real pty, real agents."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -45,9 +47,33 @@ def printer_section(fake: TcpFakePrinter, **extra: Any) -> dict[str, Any]:
     return section
 
 
+class _SlowCallbacks(logging.Handler):
+    """Collects asyncio's debug-mode "Executing ... took N seconds" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if " took " in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
+SLOW_CALLBACK_S = 0.2  # far above scheduling noise, far below a blocking device call
+
+
 @pytest.fixture
 async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
-    """Start agents (same data dir each call, like a restart) over real HTTP."""
+    """Start agents (same data dir each call, like a restart) over real HTTP.
+
+    The loop runs in debug mode: a callback that holds it longer than ``SLOW_CALLBACK_S``
+    (a blocking call: a device, the profile database, QR drawing) fails the test.
+    """
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_S
+    watch = _SlowCallbacks()
+    logging.getLogger("asyncio").addHandler(watch)
     clients: list[TestClient[Any, Any]] = []
 
     async def start(
@@ -63,6 +89,9 @@ async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
     yield start
     for c in clients:
         await c.close()
+    loop.set_debug(False)
+    logging.getLogger("asyncio").removeHandler(watch)
+    assert not watch.seen, f"the event loop was blocked: {watch.seen}"
 
 
 async def wait_job(
@@ -73,7 +102,6 @@ async def wait_job(
     with_reason: bool = False,
 ) -> dict[str, Any]:
     """Poll ``GET /v1/print/{job_id}`` until its status is one of ``until`` (and has a reason)."""
-    import asyncio
 
     async with asyncio.timeout(15):
         while True:
