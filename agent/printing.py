@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
+from agent.errors import Conflict, InvalidInput, NotFound
 from agent.handlers import Handler, add_routes
 from agent.http_util import json_answer
 from agent.models import ErrorAnswer, OrderAnswer, PrintInfo
@@ -27,7 +27,8 @@ from config.agent import PrinterSettings
 from printers.connections import make_connection
 from printers.errors import PrinterConfigError, PrintJobNotFound, PrintJobStateError
 from printers.escpos_qr import QrMode
-from printers.jobs import PrintJobView
+from printers.jobs import SCHEMA as JOBS_SCHEMA
+from printers.jobs import PrintJobView, view_of
 from printers.profile import Capabilities, capabilities
 from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt
@@ -117,27 +118,32 @@ PRINTING = web.AppKey("printing", PrintingSlot)
 
 
 def _channel(request: web.Request) -> PrinterChannel:
-    channel = request.app[PRINTING].channel
-    if channel is None or not channel.enabled:
-        raise Unavailable("no printer is configured ([printer] kind)", code="no_printer")
-    return channel
+    """The channel, for an action that prints: 409 when no printer can print."""
+    slot = request.app[PRINTING]
+    if slot.channel is None:
+        raise Conflict(f"the printer settings cannot work: {slot.problem}", code="printer_config")
+    if not slot.channel.enabled:
+        raise Conflict("no printer is configured ([printer] kind = none)", code="no_printer")
+    return slot.channel
 
 
-async def _job(channel: PrinterChannel, job_id: str) -> PrintJobView:
-    try:
-        return await channel.service.get(job_id)
-    except PrintJobNotFound as err:
-        raise NotFound(str(err), field="job_id", code="unknown_job") from err
+async def _job(request: web.Request) -> PrintJobView:
+    job_id = request.match_info["job_id"]
+    row = await request.app[OUTBOX].fetchone("SELECT * FROM print_jobs WHERE job_id = ?", (job_id,))
+    if row is None:
+        raise NotFound(f"no print job {job_id}", field="job_id", code="unknown_job")
+    return view_of(row)
 
 
 async def get_job(request: web.Request) -> web.StreamResponse:
-    return json_answer(await _job(_channel(request), request.match_info["job_id"]))
+    return json_answer(await _job(request))
 
 
 async def retry_job(request: web.Request) -> web.StreamResponse:
+    job = await _job(request)
     channel = _channel(request)
     try:
-        view = await channel.service.retry(request.match_info["job_id"])
+        view = await channel.service.retry(job.job_id)
     except PrintJobNotFound as err:
         raise NotFound(str(err), field="job_id", code="unknown_job") from err
     except PrintJobStateError as err:
@@ -168,8 +174,8 @@ async def _claim_url(request: web.Request) -> str:
 
 
 async def reprint_order(request: web.Request) -> web.StreamResponse:
-    channel = _channel(request)
     answer, voided = await _order(request)
+    channel = _channel(request)
     if voided:
         raise Conflict(f"order {answer.order_id} was voided", field="order_id", code="voided")
     not_after = answer.claim.expires_at if answer.claim else None
@@ -223,8 +229,8 @@ async def qr_escpos_route(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type="application/octet-stream")
 
 
-_JOB: dict[int, Body] = {200: PrintJobView, 404: ErrorAnswer, 503: ErrorAnswer}
-_QUEUED: dict[int, Body] = {202: PrintJobView, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer}
+_JOB: dict[int, Body] = {200: PrintJobView, 404: ErrorAnswer}
+_QUEUED: dict[int, Body] = {202: PrintJobView, 404: ErrorAnswer, 409: ErrorAnswer}
 _TAGS = ("printing",)
 ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("GET", "/v1/print/{job_id}", "A print job", _JOB, tags=_TAGS), get_job),
@@ -318,6 +324,7 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     except PrinterConfigError as err:
         log.error("printer disabled: %s", err)
+        await app[OUTBOX].write([(ddl, ()) for ddl in JOBS_SCHEMA])
         app[PRINTING].problem = str(err)
         app[RUNTIME].printer = app[PRINTING]
         yield

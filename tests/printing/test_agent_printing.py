@@ -209,7 +209,9 @@ async def test_print_false_means_no_job_and_no_printer_means_no_print(
     resp = await plain.post("/v1/orders", json={"order_id": "Y", "total": "20"})
     body = await resp.json()
     assert body["print"] is None and body["claim"] is not None
-    assert (await plain.post("/v1/print/test")).status == 503
+    resp = await plain.post("/v1/print/test")
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "no_printer"
+    assert (await plain.get("/v1/print/nope")).status == 404
     assert (await (await plain.get("/health")).json())["printer"]["state"] == "disabled"
 
 
@@ -228,3 +230,38 @@ async def test_openapi_documents_the_print_routes(
         "/v1/orders/{order_id}/qr.escpos",
     ):
         assert path in doc["paths"], path
+
+
+async def test_given_unusable_printer_settings_then_orders_work_and_health_says_why(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    client = await make_agent(printer=printer_section(printer, profile="NoSuchModel"))
+    answer = await place(client, "C-1")
+    assert answer["print"] is None and answer["claim"] is not None
+    health = await (await client.get("/health")).json()
+    assert health["printer"]["state"] == "error"
+    assert "NoSuchModel" in health["printer"]["detail"]
+    resp = await client.post("/v1/print/test")
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "printer_config"
+
+
+async def test_given_idle_printer_then_status_poll_keeps_health_current(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    client = await make_agent(printer=printer_section(printer, status_poll_s=0.05))
+
+    async def state_becomes(want: str) -> dict[str, Any]:
+        async with asyncio.timeout(15):
+            while True:
+                health: dict[str, Any] = await (await client.get("/health")).json()
+                if health["printer"]["state"] == want:
+                    return health
+                await asyncio.sleep(0.02)
+
+    await state_becomes("ok")
+    printer.mode = "cover_open"
+    health = await state_becomes("cover_open")
+    assert health["status"] == "degraded" and "cover" in health["printer"]["detail"]
+    printer.mode = "no_answer"
+    await state_becomes("unknown")  # silence is never "ok"
+    assert printer.complete == []  # polling prints nothing
