@@ -35,13 +35,24 @@ def _gs_k(fn: int, body: bytes) -> bytes:
     return GS + b"(k" + _le16(len(body) + 2) + bytes((49, fn)) + body
 
 
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+# Version 40 capacity (ISO/IEC 18004 table 7): alphanumeric and byte mode, by EC level.
+_CAPACITY = {"L": (4296, 2953), "M": (3391, 2331), "Q": (2420, 1663), "H": (1852, 1273)}
+
+
+def qr_capacity(data: str, ec: EcLevel) -> int:
+    """The most characters of ``data``'s kind a QR symbol holds at level ``ec``."""
+    alnum, byte = _CAPACITY[ec]
+    return alnum if set(data) <= _ALNUM else byte
+
+
 def native_qr(data: str, *, module_size: int, ec: EcLevel) -> bytes:
     """``GS ( k``: model 2, module size, error correction, store, print: 41 bytes + the data."""
     payload = data.encode("utf-8")
     if not 1 <= module_size <= 16:
         raise ValueError("module_size must be 1..16 dots")
-    if len(payload) > 7089:
-        raise ValueError("QR data too long for GS ( k")
+    if len(payload) > qr_capacity(data, ec):
+        raise ValueError(f"{len(payload)} characters do not fit a QR code at level {ec}")
     return (
         _gs_k(65, bytes((50, 0)))  # model 2
         + _gs_k(67, bytes((module_size,)))

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from qrcode.exceptions import DataOverflowError
+
 from config.agent import PrinterSettings
 from printers import jobs
 from printers.connections import Connection, FileConnection
@@ -167,17 +169,33 @@ class PrintService:
             self._wake.clear()
             try:
                 row = await self.db.fetchone(jobs.NEXT_QUEUED)
-                if row is not None:
-                    await self._process(row)
-                    continue
             except SyncError as err:  # the database is in trouble: wait, then look again
                 log.error("print worker: %s", err)
                 await asyncio.sleep(1.0)
                 continue
+            if row is None:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), poll if poll > 0 else None)
+                except TimeoutError:
+                    await self.check_status()
+                continue
             try:
-                await asyncio.wait_for(self._wake.wait(), poll if poll > 0 else None)
-            except TimeoutError:
-                await self.check_status()
+                await self._process(row)
+            except SyncError as err:
+                log.error("print worker: %s", err)
+                await asyncio.sleep(1.0)
+            except Exception as err:  # a bug in one job must not stop every later receipt
+                log.exception("print job %s failed unexpectedly", row["job_id"])
+                await self._bury(row["job_id"], err)
+
+    async def _bury(self, job_id: str, err: Exception) -> None:
+        """Fail a job that broke the worker, so it is not picked up again and again."""
+        stmt = jobs.finish(job_id, "failed", self.clock().timestamp(), "internal", repr(err))
+        try:
+            await self.db.write([stmt])
+        except SyncError:
+            log.exception("cannot mark print job %s failed", job_id)
+            await asyncio.sleep(1.0)
 
     async def check_status(self) -> PrinterState:
         """Ask the printer how it is (idle poll, ``/health``); updates ``state``."""
@@ -216,7 +234,11 @@ class PrintService:
         self.busy_job = job_id
         try:
             receipt = jobs.receipt_of(row)
-            data = await asyncio.to_thread(build_job, receipt, self.settings, self.caps)
+            try:
+                data = await asyncio.to_thread(build_job, receipt, self.settings, self.caps)
+            except (ValueError, DataOverflowError) as err:  # e.g. a URL too long for a QR
+                await self._finish(job_id, "failed", "build_error", f"cannot build: {err}")
+                return
             mark = asyncio.create_task(self.db.write([jobs.start_sending(job_id, now)]))
             try:
                 status, reason, detail = await self._send(job_id, receipt, data, mark)

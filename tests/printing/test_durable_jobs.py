@@ -73,3 +73,51 @@ async def test_status_page_lists_print_jobs_with_retry(
     page = await (await client.get("/")).text()
     assert answer["print"]["job_id"][:12] in page
     assert "/retry" in page and "/v1/print/test" in page
+
+
+async def test_a_job_that_cannot_be_built_fails_and_the_worker_goes_on(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from agent.printing import PRINTING
+    from printers.receipt import Receipt
+
+    client = await make_agent(printer=printer_section(printer))
+    channel = client.app[PRINTING].channel
+    assert channel is not None
+    too_long = Receipt(
+        order_id="BIG",
+        claim_url="HTTP://X/" + "A" * 5000,  # more than a QR symbol holds
+        stamps=1,
+        total=Decimal(1),
+        currency="EUR",
+        issued_at=datetime.now(UTC),
+    )
+    job = await channel.service.enqueue(too_long, "reprint")
+    failed = await wait_job(client, job.job_id)
+    assert (failed["status"], failed["reason"]) == ("failed", "build_error")
+    answer = await place(client, "AFTER")
+    assert (await wait_job(client, answer["print"]["job_id"]))["status"] == "confirmed"
+
+
+async def test_a_broken_job_row_is_failed_internal_and_the_worker_goes_on(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    from agent.state import OUTBOX
+
+    client = await make_agent(printer=printer_section(printer))
+    await client.app[OUTBOX].write(
+        [
+            (
+                "INSERT INTO print_jobs (job_id, kind, status, receipt, created_at, updated_at, "
+                "deadline) VALUES ('broken', 'test', 'queued', '{}', 0, 0, 9e12)",
+                (),
+            )
+        ]
+    )
+    answer = await place(client, "AFTER-BROKEN")
+    assert (await wait_job(client, answer["print"]["job_id"]))["status"] == "confirmed"
+    broken = await wait_job(client, "broken")
+    assert (broken["status"], broken["reason"]) == ("failed", "internal")
