@@ -23,7 +23,14 @@ from printers.connections import Connection, FileConnection
 from printers.errors import PrinterUnavailable, PrintJobNotFound, PrintJobStateError
 from printers.profile import Capabilities, capabilities
 from printers.receipt import Receipt, build_job, render_image
-from printers.status import PROBLEM_STATES, STATUS_QUERIES, PrinterState, dle_eot, interpret
+from printers.status import (
+    PROBLEM_STATES,
+    STATUS_QUERIES,
+    PrinterState,
+    dle_eot,
+    interpret,
+    is_status_byte,
+)
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
 
@@ -37,16 +44,21 @@ def _utcnow() -> datetime:
 
 
 async def query_status(conn: Connection, wait_s: float) -> PrinterState:
-    """Ask ``DLE EOT`` 1, 2 and 4 in one go and read the answers for ``wait_s``."""
+    """Ask ``DLE EOT`` 1, 2 and 4 in one go and read the answers for ``wait_s``.
+
+    Bytes that cannot be a ``DLE EOT`` answer (automatic status back, a greeting) are skipped,
+    so they are neither mistaken for an answer nor for "ok".
+    """
     loop = asyncio.get_running_loop()
     await conn.write(STATUS_REQUEST)
     deadline = loop.time() + wait_s
-    got = b""
+    got = bytearray()
     while len(got) < len(STATUS_QUERIES):
         left = deadline - loop.time()
         if left <= 0:
             break
-        got += await conn.read(len(STATUS_QUERIES) - len(got), left)
+        chunk = await conn.read(64, left)
+        got += bytes(b for b in chunk if is_status_byte(b))
     answers: dict[int, int | None] = {
         n: (got[i] if i < len(got) else None) for i, n in enumerate(STATUS_QUERIES)
     }

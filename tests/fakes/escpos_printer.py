@@ -309,6 +309,7 @@ class TcpFakePrinter(FakePrinterCore):
         super().__init__()
         self.server: asyncio.Server | None = None
         self.port = 0
+        self.greeting = b""
 
     @property
     def address(self) -> str:
@@ -322,6 +323,8 @@ class TcpFakePrinter(FakePrinterCore):
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self.connect()
         try:
+            if self.greeting:  # e.g. automatic status back, sent unasked on connect
+                writer.write(self.greeting)
             while data := await reader.read(65536):
                 answer, drop = self.feed(conn, data)
                 if drop:

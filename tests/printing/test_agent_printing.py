@@ -265,3 +265,16 @@ async def test_given_idle_printer_then_status_poll_keeps_health_current(
     printer.mode = "no_answer"
     await state_becomes("unknown")  # silence is never "ok"
     assert printer.complete == []  # polling prints nothing
+
+
+async def test_given_printer_sends_automatic_status_back_then_it_is_not_taken_for_an_answer(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    printer.greeting = b"\x14\x00\x00\x0f"  # an Epson ASB block, unasked, on every connect
+    client = await make_agent(printer=printer_section(printer))
+    answer = await place(client, "ASB-1")
+    assert (await wait_job(client, answer["print"]["job_id"]))["status"] == "confirmed"
+    printer.mode = "paper_out"
+    answer = await place(client, "ASB-2")
+    job = await wait_job(client, answer["print"]["job_id"])
+    assert (job["status"], job["reason"]) == ("failed", "paper_out")
