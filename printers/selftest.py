@@ -4,16 +4,19 @@ The direct print is for ``stampedge printer test`` when no agent is running: the
 the same ``DLE EOT`` checks as a job, without the job table.
 """
 
+import asyncio
+import io
 import socket
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from config import AgentSettings
+from config.agent import PrinterSettings
 from printers.connections import Connection, FileConnection
 from printers.errors import PrinterUnavailable
 from printers.profile import Capabilities
-from printers.receipt import Receipt, build_job
+from printers.receipt import Receipt, build_job, render_image
 from printers.status import PROBLEM_STATES
 
 
@@ -49,6 +52,12 @@ def self_test_receipt(
     )
 
 
+def _png(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> bytes:
+    buf = io.BytesIO()
+    render_image(receipt, settings, caps).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 async def print_direct(
     settings: AgentSettings, caps: Capabilities, conn: Connection, receipt: Receipt
 ) -> dict[str, Any]:
@@ -71,7 +80,9 @@ async def print_direct(
                     return {**result, "reason": reason, "detail": before.detail}
             await conn.write(data)
             if isinstance(conn, FileConnection):
-                return {**result, "status": "confirmed", "detail": f"written to {conn.folder}"}
+                png = await asyncio.to_thread(_png, receipt, p, caps)
+                where = await conn.save_preview(png)
+                return {**result, "status": "confirmed", "detail": f"written beside {where}"}
             after = await query_status(conn, p.status_timeout_s + conn.transfer_s(len(data)))
         finally:
             await conn.close()

@@ -163,3 +163,41 @@ async def test_cli_printer_test_goes_through_the_running_agent(
     assert out["via"] == "agent" and out["kind"] == "test" and out["status"] == "confirmed"
     [receipt] = await printer.wait_receipts(1)
     assert receipt.qr_payloads == [f"HTTP://127.0.0.1:{port}/"]
+
+
+async def test_cli_printer_test_on_a_file_printer_writes_bin_and_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from tests.conftest import free_port
+
+    folder = tmp_path / "receipts"
+    cfg = _write_config(tmp_path, {"kind": "file", "path": str(folder)}, free_port())
+    code = await asyncio.to_thread(stampedge, ["printer", "test", "--config", str(cfg)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "confirmed", out
+    assert (folder / "self-test.bin").read_bytes().startswith(b"\x1b@")
+    assert decode(Image.open(folder / "self-test.png"))[0].startswith("HTTP://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("mode", "state", "code"), [("ok", "ok", 0), ("cover_open", "cover_open", 1)]
+)
+async def test_cli_printer_status_shows_the_dle_eot_answer(
+    printer: TcpFakePrinter,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    mode: Any,
+    state: str,
+    code: int,
+) -> None:
+    import asyncio
+
+    from tests.conftest import free_port
+
+    printer.mode = mode
+    cfg = _write_config(tmp_path, printer_section(printer), free_port())
+    got = await asyncio.to_thread(stampedge, ["printer", "status", "--config", str(cfg)])
+    out = json.loads(capsys.readouterr().out)
+    assert (got, out["state"]) == (code, state)
