@@ -185,3 +185,27 @@ async def test_usb_calls_run_off_the_event_loop() -> None:
 
     assert threads and threads[0] is not threading.main_thread()
     await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("flow", ["none", "xonxoff", "rtscts", "dsrdtr"])
+async def test_serial_port_opens_with_the_configured_baud_rate_and_flow_control(
+    flow: Any,
+) -> None:
+    pty = PtyFakePrinter()
+    conn = SerialConnection(
+        PrinterSettings(kind="serial", device=pty.device, baudrate=38400, flow_control=flow)
+    )
+    try:
+        await conn.open("x")
+        assert conn._writer is not None
+        port = conn._writer.transport.serial  # type: ignore[attr-defined]
+        assert port.baudrate == 38400
+        assert (port.xonxoff, port.rtscts, port.dsrdtr) == (
+            flow == "xonxoff",
+            flow == "rtscts",
+            flow == "dsrdtr",
+        )
+        assert conn.transfer_s(3840) == pytest.approx(1.0)  # ten bits a byte on the line
+    finally:
+        await conn.close()
+        pty.close()
