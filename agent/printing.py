@@ -84,6 +84,14 @@ class PrinterChannel:
     def wake(self) -> None:
         self.service.wake()
 
+    async def current(self, info: PrintInfo) -> PrintInfo:
+        """The job's status now (a repeated order answers with it, not the stored "queued")."""
+        try:
+            job = await self.service.get(info.job_id)
+        except PrintJobNotFound:
+            return info
+        return PrintInfo(job_id=job.job_id, status=job.status)
+
     def health(self) -> tuple[str, str]:
         return self.service.health()
 

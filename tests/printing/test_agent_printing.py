@@ -278,3 +278,18 @@ async def test_given_printer_sends_automatic_status_back_then_it_is_not_taken_fo
     answer = await place(client, "ASB-2")
     job = await wait_job(client, answer["print"]["job_id"])
     assert (job["status"], job["reason"]) == ("failed", "paper_out")
+
+
+async def test_channel_reports_a_jobs_current_status_for_repeated_orders(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    from agent.models import PrintInfo
+    from agent.printing import PRINTING
+
+    client = await make_agent(printer=printer_section(printer))
+    answer = await place(client, "CUR-1")
+    await wait_job(client, answer["print"]["job_id"])
+    channel = client.app[PRINTING].channel
+    assert channel is not None
+    now = await channel.current(PrintInfo(job_id=answer["print"]["job_id"], status="queued"))
+    assert now.status == "confirmed"
