@@ -153,7 +153,10 @@ class CloudClient:
 
     async def post_events(self, events: list[Event]) -> BatchResult:
         """``POST /v1/sync/events``: one result per event sent."""
-        body = EventBatch(events=events).model_dump_json().encode()
+        return await self.post_batch(EventBatch(events=events).model_dump_json().encode())
+
+    async def post_batch(self, body: bytes) -> BatchResult:
+        """``POST /v1/sync/events`` with an ``EventBatch`` already in JSON."""
         text = await self._request("POST", "/v1/sync/events", body=body)
         return self._parse(BatchResult, text, "POST /v1/sync/events")
 

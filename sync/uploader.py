@@ -17,20 +17,19 @@ Batches of one device go one after another so that the cloud receives a check be
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
-from uuid import UUID
 
 from sync.backoff import Backoff
 from sync.client import CloudAuthError, CloudClient, CloudRefused, CloudUnreachable
 from sync.errors import SyncError
-from sync.outbox import Outbox, OutboxRow
-from sync.protocol import BatchResult, Event, EventStatus
+from sync.outbox import Outbox, Stmt
+from sync.protocol import BatchResult, EventStatus
 
 log = logging.getLogger(__name__)
 LINK_ERRORS = (CloudUnreachable, CloudAuthError)
@@ -75,14 +74,56 @@ def sort_results(event_ids: list[str], result: BatchResult) -> Outcome:
     return out
 
 
-def to_event(row: OutboxRow) -> Event:
-    """The wire form of a stored event."""
-    return Event(
-        id=UUID(row.event_id),
-        type=row.type,
-        device_time=datetime.fromisoformat(row.device_time),
-        payload=row.payload,
-    )
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A pending event as read for sending: its stored payload text goes on the wire as is."""
+
+    seq: int
+    event_id: str
+    type: str
+    device_time: str
+    payload: str  # canonical JSON, as stored
+
+
+# Walk the primary key from a cursor: through the (state, next_attempt_at, seq) index SQLite
+# would sort every pending row again for each batch, which is quadratic in the backlog.
+DUE_AFTER = (
+    "SELECT seq, event_id, type, device_time, payload FROM outbox NOT INDEXED "
+    "WHERE seq > ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY seq LIMIT ?"
+)
+FIRST_DUE = "SELECT MIN(seq) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+
+
+# One statement per batch, by primary key: 500 separate UPDATEs by event id cost the agent a
+# third of its upload throughput. ``json_each`` keeps the statement's shape fixed.
+SENT = (
+    "UPDATE outbox SET state = 'sent', attempts = attempts + 1 "
+    "WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'pending'"
+)
+ACKED = (
+    "UPDATE outbox SET state = 'acked', acked_at = ? "
+    "WHERE seq IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'sent')"
+)
+
+
+def sent_statement(seqs: Sequence[int]) -> Stmt:
+    """Mark a batch ``sent`` and count the attempt."""
+    return SENT, (json.dumps(list(seqs)),)
+
+
+def acked_statement(seqs: Sequence[int], now: float) -> Stmt:
+    """Mark events ``acked`` at ``now`` (a dead or purged one is left alone)."""
+    return ACKED, (now, json.dumps(list(seqs)))
+
+
+def batch_body(rows: Sequence[Due]) -> bytes:
+    """The ``EventBatch`` JSON for ``rows``, built from the stored text without re-parsing it."""
+    parts = [
+        f'{{"id":"{r.event_id}","type":{json.dumps(r.type)},'
+        f'"device_time":{json.dumps(r.device_time)},"payload":{r.payload}}}'
+        for r in rows
+    ]
+    return ('{"events":[' + ",".join(parts) + "]}").encode()
 
 
 class SyncObserver(Protocol):
@@ -140,43 +181,76 @@ class Uploader:
         self._wake = outbox.subscribe()
         self.uploaded = asyncio.Event()  # set after each batch that acked something
 
+    async def _due_after(self, seq: int) -> list[Due]:
+        rows = await self.outbox.fetchall(DUE_AFTER, (seq, self.clock(), self.batch_size))
+        return [Due(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
     async def drain(self, progress: Progress | None = None) -> Outcome:
         """Send every due event now; raises ``CloudUnreachable``/``CloudAuthError`` on link trouble.
 
-        Events of a batch that failed are back in ``pending`` when this raises.
+        Events of a batch that failed are back in ``pending`` when this raises. While a batch is
+        on the wire the next one is read and the previous one's answer is written, so the local
+        database work overlaps the cloud's; batches still go one at a time, in order.
         """
         total = Outcome()
-        while True:
-            rows = await self.outbox.due(self.batch_size, now=self.clock())
-            if not rows:
-                return total
-            ids = [r.event_id for r in rows]
-            await self.outbox.mark(ids, "sent")
-            try:
-                outcome = await self._deliver(rows)
-            except LINK_ERRORS as err:
-                await self.outbox.mark(ids, "pending", error=str(err))
-                self.observer.link_failed(err)
-                raise
-            await self._record(outcome)
-            self.observer.link_ok()
-            self.observer.batch_done(outcome)
-            total.merge(outcome)
-            if progress is not None:
-                progress(len(rows))
+        recording: asyncio.Task[None] | None = None
+        first = await self.outbox.fetchone(FIRST_DUE, (self.clock(),))
+        if first is None or first[0] is None:
+            return total
+        rows = await self._due_after(first[0] - 1)
+        try:
+            while rows:
+                ids = [r.event_id for r in rows]
+                # 'sent' only counts the attempt: the seq cursor, not the state, keeps a batch
+                # from being read twice, so the post need not wait for this write.
+                sent = asyncio.create_task(
+                    self.outbox.write([sent_statement([r.seq for r in rows])])
+                )
+                nxt = asyncio.create_task(self._due_after(rows[-1].seq))
+                try:
+                    outcome = await self._deliver(rows)
+                except LINK_ERRORS as err:
+                    nxt.cancel()
+                    await sent
+                    await self.outbox.mark(ids, "pending", error=str(err))
+                    self.observer.link_failed(err)
+                    raise
+                finally:
+                    await asyncio.gather(sent, nxt, return_exceptions=True)
+                await sent
+                if recording is not None:
+                    await recording
+                seq_of = {r.event_id: r.seq for r in rows}
+                recording = asyncio.create_task(self._record(outcome, seq_of, progress))
+                total.merge(outcome)
+                # Read ahead during the post, the next batch may miss events appended meanwhile.
+                rows = nxt.result() or await self._due_after(rows[-1].seq)
+        finally:
+            if recording is not None:
+                await recording
+        return total
 
-    async def _record(self, outcome: Outcome) -> None:
-        await self.outbox.mark(outcome.acked, "acked")
+    async def _record(
+        self, outcome: Outcome, seq_of: dict[str, int], progress: Progress | None
+    ) -> None:
+        if outcome.acked:
+            await self.outbox.write(
+                [acked_statement([seq_of[eid] for eid in outcome.acked], self.clock())]
+            )
         for eid, reason in outcome.dead:
             log.warning("event %s dead-lettered: %s", eid, reason)
             await self.outbox.mark([eid], "dead", error=reason)
         if outcome.acked:
             self.uploaded.set()
+        self.observer.link_ok()
+        self.observer.batch_done(outcome)
+        if progress is not None:
+            progress(len(seq_of))
 
-    async def _deliver(self, rows: list[OutboxRow]) -> Outcome:
+    async def _deliver(self, rows: list[Due]) -> Outcome:
         """Post ``rows``; a refused batch is split in halves until the event at fault is alone."""
         try:
-            result = await self.client.post_events([to_event(r) for r in rows])
+            result = await self.client.post_batch(batch_body(rows))
         except CloudRefused as err:
             if len(rows) == 1:
                 return Outcome(dead=[(rows[0].event_id, f"refused by the cloud: {err}")])

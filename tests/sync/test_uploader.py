@@ -182,7 +182,8 @@ async def test_given_an_upload_in_flight_then_the_outbox_accepts_writes_meanwhil
         cloud.on_post = None
 
         def attempt() -> None:
-            conn = sqlite3.connect(outbox.path, timeout=0, isolation_level=None)
+            # A transaction held across HTTP would keep this waiting until it gives up.
+            conn = sqlite3.connect(outbox.path, timeout=5, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("INSERT INTO kv (key, value) VALUES ('probe', '1')")
@@ -248,3 +249,22 @@ async def test_given_run_while_the_cloud_fails_then_it_backs_off_and_delivers_on
     assert backoff.failures == 0
     assert (await outbox.counts()).dead == 0
     assert len(cloud.ledger) == 5
+
+
+async def test_given_stored_events_then_the_batch_body_is_a_valid_event_batch(
+    outbox: Outbox,
+) -> None:
+    from sync.protocol import EventBatch, payload_hash
+    from sync.uploader import DUE_AFTER, Due, batch_body
+
+    events = [order_event("a", "1.10"), order_event('q"uote\\', "2.00")]
+    await outbox.append(events)
+    rows = [Due(*r) for r in await outbox.fetchall(DUE_AFTER, (0, 1e12, 10))]
+    batch = EventBatch.model_validate_json(batch_body(rows))
+    assert [e.id for e in batch.events] == [e.event_id for e in events]
+    for sent, original in zip(batch.events, events, strict=True):
+        assert sent.payload == original.payload
+        assert payload_hash(sent.type, sent.payload) == payload_hash(
+            original.type, original.payload
+        )
+        assert sent.device_time == original.device_time
