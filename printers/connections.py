@@ -298,6 +298,7 @@ class FileConnection:
         return target
 
     async def read(self, max_bytes: int, wait_s: float) -> bytes:
+        await asyncio.sleep(wait_s)  # a file never answers; do not let a caller spin
         return b""
 
     async def close(self) -> None:

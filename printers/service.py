@@ -37,6 +37,14 @@ from sync.outbox import Outbox, Stmt
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
 OnFinished = Callable[[str, str | None], None]
+RECONNECT_PAUSES_S = (0.25, 1.0)  # before the 2nd and 3rd try of a job that sent nothing yet
+_TRANSIENT = frozenset({"unreachable", "disconnected"})
+
+
+class _Progress:
+    """Whether any byte of the job itself went out (then it is never re-sent on its own)."""
+
+    job_bytes = False
 
 
 def _utcnow() -> datetime:
@@ -263,44 +271,64 @@ class PrintService:
     async def _send(
         self, job_id: str, receipt: Receipt, data: bytes, mark: "asyncio.Task[Any]"
     ) -> tuple[jobs.JobStatus, str | None, str | None]:
+        """Send one job; a connection that fails before any job byte went out is tried again
+        (Wi-Fi printers drop, another till may hold the port for a moment)."""
         conn = self.connection
         assert conn is not None
-        s = self.settings
-        try:
-            await conn.open(job_id)
+        for pause in (*RECONNECT_PAUSES_S, None):
+            wrote = _Progress()
             try:
-                if conn.answers_status:
-                    before = await query_status(conn, s.status_timeout_s)
-                    self.state = before
-                    if before.state in PROBLEM_STATES:
-                        return "failed", before.state, before.detail
-                    if before.state == "unknown" and s.require_status:
-                        return "failed", "no_answer", before.detail
-                await mark
-                await conn.write(data)
-                if isinstance(conn, FileConnection):
-                    png = await asyncio.to_thread(self._preview, receipt)
-                    await conn.save_preview(png)
-                    return "confirmed", None, None
-                sent = asyncio.create_task(
-                    self.db.write([jobs.finish(job_id, "sent", self.clock().timestamp())])
-                )
-                try:
-                    timeout = s.status_timeout_s + conn.transfer_s(len(data))
-                    after = await query_status(conn, timeout)
-                finally:
-                    await sent
-                self.state = after
-                if after.state in PROBLEM_STATES:
-                    return "failed", after.state, after.detail
-                if after.state == "unknown":
-                    return "sent", "no_answer", "sent, but the printer did not confirm it"
+                return await self._attempt(conn, job_id, receipt, data, mark, wrote)
+            except PrinterUnavailable as err:
+                if wrote.job_bytes or err.reason not in _TRANSIENT or pause is None:
+                    self._unreachable(err)
+                    return "failed", err.reason, str(err)
+                log.info("print job %s: %s; trying again in %g s", job_id, err, pause)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    async def _attempt(
+        self,
+        conn: Connection,
+        job_id: str,
+        receipt: Receipt,
+        data: bytes,
+        mark: "asyncio.Task[Any]",
+        wrote: "_Progress",
+    ) -> tuple[jobs.JobStatus, str | None, str | None]:
+        s = self.settings
+        await conn.open(job_id)
+        try:
+            if conn.answers_status:
+                before = await query_status(conn, s.status_timeout_s)
+                self.state = before
+                if before.state in PROBLEM_STATES:
+                    return "failed", before.state, before.detail
+                if before.state == "unknown" and s.require_status:
+                    return "failed", "no_answer", before.detail
+            await mark
+            wrote.job_bytes = True
+            await conn.write(data)
+            if isinstance(conn, FileConnection):
+                png = await asyncio.to_thread(self._preview, receipt)
+                await conn.save_preview(png)
                 return "confirmed", None, None
+            sent = asyncio.create_task(
+                self.db.write([jobs.finish(job_id, "sent", self.clock().timestamp())])
+            )
+            try:
+                timeout = s.status_timeout_s + conn.transfer_s(len(data))
+                after = await query_status(conn, timeout)
             finally:
-                await conn.close()
-        except PrinterUnavailable as err:
-            self._unreachable(err)
-            return "failed", err.reason, str(err)
+                await sent
+            self.state = after
+            if after.state in PROBLEM_STATES:
+                return "failed", after.state, after.detail
+            if after.state == "unknown":
+                return "sent", "no_answer", "sent, but the printer did not confirm it"
+            return "confirmed", None, None
+        finally:
+            await conn.close()
 
     def _preview(self, receipt: Receipt) -> bytes:
         buf = io.BytesIO()

@@ -310,6 +310,7 @@ class TcpFakePrinter(FakePrinterCore):
         self.server: asyncio.Server | None = None
         self.port = 0
         self.greeting = b""
+        self.refuse_connections = 0
 
     @property
     def address(self) -> str:
@@ -322,6 +323,11 @@ class TcpFakePrinter(FakePrinterCore):
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self.connect()
+        if self.refuse_connections > 0:  # busy with someone else, or a Wi-Fi hiccup: RST
+            self.refuse_connections -= 1
+            self.disconnect(conn)
+            writer.transport.abort()
+            return
         try:
             if self.greeting:  # e.g. automatic status back, sent unasked on connect
                 writer.write(self.greeting)

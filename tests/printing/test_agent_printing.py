@@ -293,3 +293,26 @@ async def test_channel_reports_a_jobs_current_status_for_repeated_orders(
     assert channel is not None
     now = await channel.current(PrintInfo(job_id=answer["print"]["job_id"], status="queued"))
     assert now.status == "confirmed"
+
+
+async def test_given_printer_drops_the_first_connections_then_the_job_still_prints_once(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    printer.refuse_connections = 2  # two hiccups, then the printer answers
+    client = await make_agent(printer=printer_section(printer))
+    answer = await place(client, "HIC-1")
+    job = await wait_job(client, answer["print"]["job_id"])
+    assert job["status"] == "confirmed" and job["attempts"] == 1
+    [receipt] = await printer.wait_receipts(1)
+    assert receipt.qr_payloads == [answer["claim"]["url"]]
+
+
+async def test_given_printer_keeps_dropping_then_job_fails_disconnected(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    printer.refuse_connections = 3
+    client = await make_agent(printer=printer_section(printer))
+    answer = await place(client, "HIC-2")
+    job = await wait_job(client, answer["print"]["job_id"])
+    assert (job["status"], job["reason"]) == ("failed", "disconnected")
+    assert printer.connections == 3 and printer.complete == []
