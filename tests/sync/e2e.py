@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -174,27 +175,107 @@ class AgentProc(Proc):
         return last
 
 
-class StandInCloudProc(Proc):
-    """The stand-in cloud (``tests/sync/stand_in_cloud.py``) as a process."""
+ORDER_TYPES = ("order.stamped", "order.recorded", "receipt_qr.issued")
 
-    key = "sk_7_testkey"
 
-    def __init__(self, home: Path, port: int, cards: Sequence[str] = ()) -> None:
+class RealCloudProc(Proc):
+    """``stampedge cloud --config cloud.toml`` on SQLite or PostgreSQL, provisioned by its CLI."""
+
+    def __init__(self, home: Path, port: int, database: str) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
         self.port = port
+        self.database = database
         self.url = f"http://127.0.0.1:{port}"
-        args = [sys.executable, "-m", "tests.sync.stand_in_cloud", "--port", str(port)]
-        for c in cards:
-            args += ["--card", c]
+        self.config = home / "cloud.toml"
+        self.config.write_text(
+            to_toml(
+                {
+                    "cloud": {
+                        "listen": f"127.0.0.1:{port}",
+                        "database": database,
+                        "public_url": self.url,
+                        "max_body_bytes": 16 * 1024 * 1024,
+                    }
+                }
+            )
+        )
+        args = [STAMPEDGE, "cloud", "--config", str(self.config)]
         super().__init__("cloud", args, home / "cloud.log")
+
+    async def init(self, business: str = "Shop", branch: str = "Main") -> dict[str, Any]:
+        """``stampedge cloud init``: business, branch (per_order, 1 stamp) and a device."""
+        proc = await asyncio.create_subprocess_exec(
+            STAMPEDGE, "cloud", "init", "--config", str(self.config), "--business", business,
+            "--branch", branch, "--rule", "per_order",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise AssertionError(f"cloud init failed: {err.decode()}")
+        result: dict[str, Any] = json.loads(out)
+        return result
 
     async def start(self) -> None:
         await super().start()
-        await poll(lambda: answers(self.url + "/health"), "stand-in cloud to answer", 30)
 
-    async def ledger_order_ids(self) -> list[str]:
-        """The order ids of every applied event, as many times as applied."""
-        rows = await get_json(self.url + "/test/ledger")
-        return [r["order_id"] for r in rows]
+        async def up() -> bool:
+            if not self.running:
+                raise AssertionError(f"cloud exited:\n{self.tail()}")
+            return await answers(self.url + "/health")
+
+        await poll(up, "the cloud to answer /health", 60)
+
+    async def admin_post(self, admin_key: str, path: str, body: dict[str, Any]) -> Any:
+        """POST as the business's admin; the JSON answer."""
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s,
+            s.post(self.url + path, json=body, headers=headers) as r,
+        ):
+            if r.status >= 300:
+                raise AssertionError(f"POST {path}: {r.status} {await r.text()}")
+            return await r.json()
+
+    async def stats(self, key: str, branch_id: int) -> Any:
+        """``GET /v1/stats`` for the branch (totals of the last week)."""
+        return await get_json(
+            f"{self.url}/v1/stats?branch={branch_id}", {"Authorization": f"Bearer {key}"}
+        )
+
+    async def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query on the cloud's own database."""
+        if self.database.startswith("sqlite:///"):
+            path = self.database.removeprefix("sqlite:///")
+
+            def run() -> list[tuple[Any, ...]]:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+                try:
+                    return [tuple(r) for r in conn.execute(sql).fetchall()]
+                finally:
+                    conn.close()
+
+            return await asyncio.to_thread(run)
+        import asyncpg
+
+        conn = await asyncpg.connect(self.database)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    async def ledger_order_ids(self, branch_id: int | None = None) -> list[str]:
+        """The order id of every applied order event (as many times as applied)."""
+        where = f" AND branch_id = {int(branch_id)}" if branch_id is not None else ""
+        types = ", ".join(f"'{t}'" for t in ORDER_TYPES)
+        rows = await self.query(f"SELECT payload FROM events WHERE type IN ({types}){where}")
+        return [json.loads(r[0])["order_id"] for r in rows]
+
+    async def orders_table(self, branch_id: int | None = None) -> list[str]:
+        """The cloud's ``orders`` rows (one per check it recorded)."""
+        where = f" WHERE branch_id = {int(branch_id)}" if branch_id is not None else ""
+        return [r[0] for r in await self.query(f"SELECT order_id FROM orders{where}")]
 
 
 def to_toml(sections: dict[str, dict[str, Any]]) -> str:

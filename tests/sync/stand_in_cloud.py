@@ -171,21 +171,3 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 __all__ = ["DEVICE_KEY", "StandInCloud", "default_program"]
-
-
-def main() -> None:
-    """``python -m tests.sync.stand_in_cloud --port N [--card CODE ...]``: serve until killed."""
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--card", action="append", default=[])
-    args = parser.parse_args()
-    cloud = StandInCloud()
-    for i, code in enumerate(args.card):
-        cloud.add_card(customer_id=f"c{i}", card_code=code, number=f"{100000 + i}")
-    web.run_app(cloud.app(), host="127.0.0.1", port=args.port, print=None)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,57 +1,62 @@
 """Faults between real processes: ``stampedge agent`` -> fault proxy -> cloud process.
 
 After each scenario the set of orders the agent answered 2xx equals the cloud's ledger, each
-exactly once. The cloud here is the stand-in cloud process (``tests/sync/stand_in_cloud.py``).
+exactly once: in the cloud's ``events`` table and in its ``orders`` table. The cloud is the real
+``stampedge cloud`` on SQLite, provisioned with ``stampedge cloud init``.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from drivers.card_code import new_card_code
 from tests.conftest import free_port
 from tests.fakes.fault_proxy import FaultProxy
-from tests.sync.e2e import AgentProc, Proc, StandInCloudProc, exactly_once, orders, poll
-
-SECRET = "e2e-device-secret-0123456789abcdef"
+from tests.sync.e2e import AgentProc, Proc, RealCloudProc, exactly_once, orders, poll
 
 
 @dataclass
 class World:
-    """One cloud port behind a fault proxy, and the processes started in a test."""
+    """The real cloud (SQLite) on a port behind the fault proxy, and the processes of a test."""
 
     home: Path
-    cloud_port: int
+    cloud: RealCloudProc
+    link: dict[str, Any]
     proxy: FaultProxy
     procs: list[Proc] = field(default_factory=list)
-
-    def cloud(self, cards: tuple[str, ...] = ()) -> StandInCloudProc:
-        c = StandInCloudProc(self.home, self.cloud_port, cards)
-        self.procs.append(c)
-        return c
 
     def agent(self, name: str = "agent", **cloud: object) -> AgentProc:
         a = AgentProc(
             self.home / name,
             {
                 "url": self.proxy.url,
-                "device_key": StandInCloudProc.key,
-                "device_secret": SECRET,
+                "device_key": self.link["device_key"],
+                "device_secret": self.link["device_secret"],
+                "claim_base_url": self.cloud.url + "/c/",
                 **cloud,
             },
         )
         self.procs.append(a)
         return a
 
+    async def ledger(self) -> list[str]:
+        """Order ids of the applied order events; the orders table must say the same."""
+        got = await self.cloud.ledger_order_ids()
+        assert sorted(await self.cloud.orders_table()) == sorted(got)
+        return got
+
 
 @pytest.fixture
 async def world(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[World]:
     port = free_port()
+    cloud = RealCloudProc(tmp_path / "cloud", port, f"sqlite:///{tmp_path / 'cloud' / 'cloud.db'}")
+    link = await cloud.init()
     proxy = await FaultProxy("127.0.0.1", port).start()
-    w = World(tmp_path, port, proxy)
+    w = World(tmp_path, cloud, link, proxy, [cloud])
     yield w
     for p in w.procs:
         await p.stop()
@@ -71,16 +76,14 @@ async def test_given_the_cloud_down_for_the_whole_burst_when_it_starts_then_all_
     h = await agent.health()
     assert h["cloud"]["reachable"] is False
     assert h["outbox"]["pending"] + h["outbox"]["sent"] == 300
-    cloud = world.cloud()
-    await cloud.start()
+    await world.cloud.start()
     await agent.wait_drained()
-    exactly_once(ok, await cloud.ledger_order_ids())
+    exactly_once(ok, await world.ledger())
     assert (await agent.health())["outbox"]["dead"] == 0
 
 
 async def test_given_the_cloud_answering_500_for_a_while_then_all_once(world: World) -> None:
-    cloud = world.cloud()
-    await cloud.start()
+    await world.cloud.start()
     agent = world.agent()
     await agent.start()
     world.proxy.fail_http(500)  # until healed
@@ -88,10 +91,10 @@ async def test_given_the_cloud_answering_500_for_a_while_then_all_once(world: Wo
     await poll(lambda: _at_least(world.proxy.stats.injected, 3), "three injected 500s")
     h = await agent.health()
     assert "HTTP 500" in (h["cloud"]["last_error"] or "")
-    assert h["outbox"]["dead"] == 0 and not await cloud.ledger_order_ids()
+    assert h["outbox"]["dead"] == 0 and not await world.ledger()
     world.proxy.heal()
     await agent.wait_drained()
-    exactly_once(ok, await cloud.ledger_order_ids())
+    exactly_once(ok, await world.ledger())
 
 
 async def _at_least(value: int, n: int) -> bool:
@@ -99,8 +102,7 @@ async def _at_least(value: int, n: int) -> bool:
 
 
 async def test_given_answers_cut_after_the_cloud_committed_then_all_once(world: World) -> None:
-    cloud = world.cloud()
-    await cloud.start()
+    await world.cloud.start()
     agent = world.agent()
     world.proxy.cut_after_response(times=3)
     await agent.start()
@@ -109,21 +111,20 @@ async def test_given_answers_cut_after_the_cloud_committed_then_all_once(world: 
         ok += await agent.post_orders(orders(f"cut{i}", 60))
     await agent.wait_drained()
     assert world.proxy.stats.cuts == 3
-    exactly_once(ok, await cloud.ledger_order_ids())
+    exactly_once(ok, await world.ledger())
 
 
 async def test_given_the_cloud_slower_than_the_agents_timeout_then_all_once(
     world: World,
 ) -> None:
-    cloud = world.cloud()
-    await cloud.start()
+    await world.cloud.start()
     agent = world.agent(timeout_s=0.5)
     await agent.start()
     world.proxy.delay_s = 1.5
     ok = await agent.post_orders(orders("slow", 100))
 
     async def committed_unheard() -> bool:
-        got = set(await cloud.ledger_order_ids())
+        got = set(await world.ledger())
         return set(ok) <= got
 
     await poll(committed_unheard, "the cloud to have committed every order")
@@ -131,7 +132,7 @@ async def test_given_the_cloud_slower_than_the_agents_timeout_then_all_once(
     assert h["outbox"]["acked"] < 100 and "no answer within" in (h["cloud"]["last_error"] or "")
     world.proxy.heal()
     await agent.wait_drained()
-    exactly_once(ok, await cloud.ledger_order_ids())
+    exactly_once(ok, await world.ledger())
 
 
 async def test_given_the_agent_sigkilled_during_uploads_several_times_then_all_once(
@@ -140,14 +141,13 @@ async def test_given_the_agent_sigkilled_during_uploads_several_times_then_all_o
     agent = world.agent(batch_size=50)
     await agent.start()
     ok = await agent.post_orders(orders("kill-a", 1500))
-    cloud = world.cloud()
-    await cloud.start()
+    await world.cloud.start()
     world.proxy.delay_s = 0.05  # each batch takes a moment: kills land mid-upload
     for round_ in range(4):
-        seen = len(await cloud.ledger_order_ids())
+        seen = len(await world.ledger())
 
         async def progressed(seen: int = seen) -> bool:
-            return len(await cloud.ledger_order_ids()) > seen + 100
+            return len(await world.ledger()) > seen + 100
 
         await poll(progressed, f"uploads to progress before kill {round_}")
         await agent.kill()
@@ -156,14 +156,13 @@ async def test_given_the_agent_sigkilled_during_uploads_several_times_then_all_o
     world.proxy.heal()
     h = await agent.wait_drained()
     assert h["outbox"]["dead"] == 0
-    exactly_once(ok, await cloud.ledger_order_ids())
+    exactly_once(ok, await world.ledger())
 
 
 async def test_given_one_poison_event_among_1000_then_999_applied_one_dead_nothing_stuck(
     world: World, tmp_path: Path
 ) -> None:
-    cloud = world.cloud(cards=(new_card_code(),))
-    await cloud.start()
+    await world.cloud.start()
     agent = world.agent()
     await agent.start()
     bodies = orders("p", 1000)
@@ -172,7 +171,7 @@ async def test_given_one_poison_event_among_1000_then_999_applied_one_dead_nothi
     h = await agent.wait_drained()
     assert (h["outbox"]["acked"], h["outbox"]["dead"]) == (999, 1)
     assert h["status"] == "degraded"
-    ledger = await cloud.ledger_order_ids()
+    ledger = await world.ledger()
     exactly_once([o for o in ok if o != "p-500"], ledger)
     proc = await asyncio.create_subprocess_exec(
         agent.args[0],
