@@ -71,7 +71,8 @@ async def print_direct(
     try:
         await conn.open("self-test")
         try:
-            if conn.answers_status:
+            asks = conn.answers_status and caps.qr_mode != "star"
+            if asks:
                 before = await query_status(conn, p.status_timeout_s)
                 if before.state in PROBLEM_STATES or (
                     before.state == "unknown" and p.require_status
@@ -83,6 +84,8 @@ async def print_direct(
                 png = await asyncio.to_thread(_png, receipt, p, caps)
                 where = await conn.save_preview(png)
                 return {**result, "status": "confirmed", "detail": f"written beside {where}"}
+            if not asks:
+                return {**result, "status": "sent", "reason": "no_status"}
             after = await query_status(conn, p.status_timeout_s + conn.transfer_s(len(data)))
         finally:
             await conn.close()

@@ -39,6 +39,8 @@ STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
 OnFinished = Callable[[str, str | None], None]
 RECONNECT_PAUSES_S = (0.25, 1.0)  # before the 2nd and 3rd try of a job that sent nothing yet
 _TRANSIENT = frozenset({"unreachable", "disconnected"})
+# Star raster (TSP100-class) printers do not speak ESC/POS status; their jobs end "sent".
+STAR_SILENT = "Star raster printers are not asked DLE EOT: look at the paper"
 
 
 class _Progress:
@@ -100,9 +102,17 @@ class PrintService:
             self.state = PrinterState(state="disabled", detail="no printer configured")
         elif not connection.answers_status:
             self.state = PrinterState(state="ok", detail=f"receipts go to {connection.describe()}")
+        elif not self.asks_status:
+            self.state = PrinterState(state="unknown", detail=STAR_SILENT)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.busy_job: str | None = None
+
+    @property
+    def asks_status(self) -> bool:
+        """Whether jobs are checked with ``DLE EOT`` (not files, not Star raster printers)."""
+        conn = self.connection
+        return conn is not None and conn.answers_status and self.caps.qr_mode != "star"
 
     @property
     def enabled(self) -> bool:
@@ -220,7 +230,7 @@ class PrintService:
     async def check_status(self) -> PrinterState:
         """Ask the printer how it is (idle poll, ``/health``); updates ``state``."""
         conn = self.connection
-        if conn is None or not conn.answers_status:
+        if conn is None or not self.asks_status:
             return self.state
         try:
             await conn.open("status")
@@ -299,7 +309,7 @@ class PrintService:
         s = self.settings
         await conn.open(job_id)
         try:
-            if conn.answers_status:
+            if self.asks_status:
                 before = await query_status(conn, s.status_timeout_s)
                 self.state = before
                 if before.state in PROBLEM_STATES:
@@ -313,6 +323,8 @@ class PrintService:
                 png = await asyncio.to_thread(self._preview, receipt)
                 await conn.save_preview(png)
                 return "confirmed", None, None
+            if not self.asks_status:
+                return "sent", "no_status", STAR_SILENT
             sent = asyncio.create_task(
                 self.db.write([jobs.finish(job_id, "sent", self.clock().timestamp())])
             )

@@ -316,3 +316,21 @@ async def test_given_printer_keeps_dropping_then_job_fails_disconnected(
     job = await wait_job(client, answer["print"]["job_id"])
     assert (job["status"], job["reason"]) == ("failed", "disconnected")
     assert printer.connections == 3 and printer.complete == []
+
+
+async def test_given_star_tsp143_then_receipt_is_star_raster_that_scans_and_job_ends_sent(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    import zxingcpp
+
+    client = await make_agent(printer=printer_section(printer, profile="TSP143"))
+    answer = await place(client, "STAR-1")
+    job = await wait_job(client, answer["print"]["job_id"], until=("sent",), with_reason=True)
+    assert (job["status"], job["reason"]) == ("sent", "no_status")  # never "confirmed" unasked
+    [receipt] = await printer.wait_receipts(1)
+    assert receipt.qr_payloads == [] and printer.status_queries == []
+    image = receipt.star_image()
+    assert image is not None
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [answer["claim"]["url"]]
+    health = await (await client.get("/health")).json()
+    assert health["printer"]["state"] == "unknown"
