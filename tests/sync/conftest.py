@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -72,7 +72,9 @@ async def client(stand_in: tuple[StandInCloud, str]) -> AsyncIterator[CloudClien
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the test item (the e2e fixtures print logs on failure)."""
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)

@@ -257,7 +257,7 @@ class RealCloudProc(Proc):
                     conn.close()
 
             return await asyncio.to_thread(run)
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         conn = await asyncpg.connect(self.database)
         try:
