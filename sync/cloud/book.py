@@ -119,6 +119,7 @@ class Applied:
     """An event that joins the ledger."""
 
     event: Event
+    eid: str
     hash: str
     payload_json: str
     pos: int
@@ -144,9 +145,10 @@ class Book:
     new_code: Callable[[], str] = reward_rules.new_reward_code
     _index: dict[str, int] = field(default_factory=dict)  # "c:CODE" / "n:NUMBER" / "e:EMAIL"
 
-    @property
-    def now_us(self) -> int:
-        return to_us(self.now)
+    now_us: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.now_us = to_us(self.now)
 
     def add_card(self, card: Card) -> None:
         """Make ``card`` findable by id, code, number and email."""

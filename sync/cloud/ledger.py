@@ -224,9 +224,8 @@ def parse_all(events: list[Event]) -> list[BaseModel | Rejected]:
     return [_typed_or_rejected(e) for e in events]
 
 
-def apply_one(book: Book, event: Event, payload: BaseModel) -> None:
+def apply_one(book: Book, event: Event, payload: BaseModel, eid: str) -> None:
     """Apply one validated event to the book; ``Rejected`` leaves the book unchanged."""
-    eid = str(event.id)
     kind = EventType(event.type)
     if kind is EventType.ORDER_STAMPED and isinstance(payload, OrderPayload):
         _stamped(book, payload, eid)
@@ -260,7 +259,7 @@ def apply_batch(
         seen = book.known.get(eid)
         if seen is not None:
             if seen == digest:
-                results.append(EventResult(id=event.id, status=EventStatus.DUPLICATE))
+                results.append(_result(event, EventStatus.DUPLICATE))
             else:
                 results.append(_rejected(event, "the id was used before with another payload"))
             continue
@@ -268,18 +267,23 @@ def apply_batch(
             parsed = payloads[pos] if payloads is not None else _typed_or_rejected(event)
             if isinstance(parsed, Rejected):
                 raise parsed
-            apply_one(book, event, parsed)
+            apply_one(book, event, parsed, eid)
         except Rejected as err:
             results.append(_rejected(event, err.reason))
             continue
         book.known[eid] = digest
-        applied.append(Applied(event, digest, body, pos))
-        results.append(EventResult(id=event.id, status=EventStatus.APPLIED))
+        applied.append(Applied(event, eid, digest, body, pos))
+        results.append(_result(event, EventStatus.APPLIED))
     return results, applied
 
 
 def _rejected(event: Event, reason: str) -> EventResult:
-    return EventResult(id=event.id, status=EventStatus.REJECTED, reason=reason)
+    return _result(event, EventStatus.REJECTED, reason)
+
+
+def _result(event: Event, status: EventStatus, reason: str | None = None) -> EventResult:
+    # built without re-validation: the id is already a UUID and the status an enum member
+    return EventResult.model_construct(id=event.id, status=status, reason=reason)
 
 
 def claim_problem(qr: Qr | None, now_us: int) -> str | None:
@@ -315,5 +319,6 @@ def claim(book: Book, token: ClaimToken, card: Card) -> tuple[int, list[NewRewar
     order = book.orders.get(qr.order_id) if qr.order_id else None
     if order is not None:
         order.customer_id, order.credited, order.dirty = card.customer_id, qr.stamps, True
+    card.dirty = True  # a new card gets its sync sequence number in flush, even for 0 stamps
     issued = credit(book, card, qr.stamps, "qr_claim", qr.order_id, None)
     return qr.stamps, issued

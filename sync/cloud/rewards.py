@@ -101,7 +101,8 @@ def reward_state(
 
 def new_reward_code() -> str:
     """A random redeem code like ``7KQ2-MX9D-H4TP`` (60 bits)."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
+    # 32 symbols: each random byte's low 5 bits pick one without bias
+    raw = "".join(CODE_ALPHABET[b & 31] for b in secrets.token_bytes(CODE_LEN))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 

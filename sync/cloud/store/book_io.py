@@ -37,36 +37,36 @@ async def program_of(tx: Tx, branch_id: int) -> ProgramConfig:
 
 async def next_seq(tx: Tx, business_id: int, n: int) -> int:
     """Reserve ``n`` card sequence numbers of the business; the first of them."""
-    last = int(
-        await tx.fetchval("SELECT card_seq FROM counters WHERE business_id = ?", business_id)
-    )
-    await tx.execute(
-        "UPDATE counters SET card_seq = ? WHERE business_id = ?", last + n, business_id
-    )
-    return last + 1
+    last = await tx.fetchval(
+        "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq",
+        n, business_id,
+    )  # fmt: skip
+    return int(last) - n + 1
 
 
 async def create_customer(
-    tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int
-) -> Card:
-    """A new customer with a fresh card code and a six-digit number unique in the business."""
+    tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int,
+    dirty: bool = False,
+) -> Card:  # fmt: skip
+    """A new customer with a fresh card code and a six-digit number unique in the business.
+
+    ``dirty=True``: the caller credits the card in this transaction and ``flush`` gives it its
+    sync sequence number then (one statement less on the claim path).
+    """
     rng = random.SystemRandom()
+    seq = 0 if dirty else await next_seq(tx, business_id, 1)
+    email = email.strip().lower() if email else None
     while True:
         number = f"{rng.randrange(100_000, 1_000_000)}"
-        taken = await tx.fetchval(
-            "SELECT 1 FROM customers WHERE business_id = ? AND number = ?", business_id, number
-        )
-        if taken is None:
-            break
-    code = new_card_code()
-    seq = await next_seq(tx, business_id, 1)
-    email = email.strip().lower() if email else None
-    new_id = await tx.fetchval(
-        "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
-        "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
-        business_id, code, number, email, name, seq, now_us,
-    )  # fmt: skip
-    return Card(int(new_id), code, number, email, name, 0)
+        code = new_card_code()
+        new_id = await tx.fetchval(
+            "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
+            "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, ?, ?) "
+            "ON CONFLICT (business_id, number) DO NOTHING RETURNING id",
+            business_id, code, number, email, name, seq, now_us,
+        )  # fmt: skip
+        if new_id is not None:  # else the number was taken: draw another
+            return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
 
 
 async def load_cards(
@@ -183,7 +183,7 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
         "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
         [
-            (str(a.event.id), business_id, branch, device, a.event.type, a.hash,
+            (a.eid, business_id, branch, device, a.event.type, a.hash,
              a.payload_json, a.event.device_time.isoformat(), now_us, a.pos)
             for a in applied
         ],

@@ -46,6 +46,7 @@ class Store:
     def __init__(self, db: Db, schema_version: int) -> None:
         self.db = db
         self.schema_version = schema_version
+        self._devices: dict[int, DeviceInfo] = {}
 
     @property
     def dialect(self) -> str:
@@ -104,9 +105,15 @@ class Store:
             return await tenancy.authenticate(tx, key)
 
     async def device(self, device_id: int) -> DeviceInfo | None:
-        """A device with its secret."""
+        """A device with its secret (kept in memory: a device's secret and branch never change)."""
+        known = self._devices.get(device_id)
+        if known is not None:
+            return known
         async with self.db.read() as tx:
-            return await tenancy.device_info(tx, device_id)
+            found = await tenancy.device_info(tx, device_id)
+        if found is not None:
+            self._devices[device_id] = found
+        return found
 
     # the ledger -------------------------------------------------------------------------------
 
@@ -246,7 +253,7 @@ class Store:
             book.add_card(card)
             stamps, issued = ledger.claim(book, verified, card)
             await book_io.flush(tx, book, device.business_id)
-            got = await customers.rewards_of(tx, card.customer_id, now)
+            got = await customers.rewards_of(tx, card.customer_id, now) if issued else []
         codes = {r.code for r in issued}
         return ClaimOut(
             stamps=stamps,
@@ -284,7 +291,7 @@ class Store:
             if found and "@" in body.email:
                 return found[0], False
         card = await book_io.create_customer(
-            tx, business_id, email=body.email, name=body.name, now_us=book.now_us
+            tx, business_id, email=body.email, name=body.name, now_us=book.now_us, dirty=True
         )
         return card, True
 

@@ -1,0 +1,235 @@
+"""The cloud store's own ingest ceiling: events/s through ``POST /v1/sync/events`` in batches of
+500, and receipt-QR claims/s, on SQLite and on PostgreSQL, beside the raw batched-INSERT rate of
+the same database in the same run.
+
+Run by hand: ``python bench/cloud_ingest.py [--batches 40] [--clients 4] [--claims 2000]``.
+The cloud runs as a real ``stampedge cloud`` subprocess (SQLite file: WAL + synchronous=FULL;
+PostgreSQL: 127.0.0.1:5432, a fresh database dropped afterwards). The event mix per batch is
+identified checks on existing cards (40 %), receipt QRs issued (30 %), checks without a customer
+(15 %) and kiosk scans (15 %). "Raw INSERT" is ``executemany`` of 500 ledger rows per
+transaction into the same ``events`` table through the same driver: the ceiling no ingest path
+on that database can beat. Prints a Markdown table.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+
+from agent import claim_token
+from bench._common import free_port, spawn, table, wait_ready
+from sync.cloud.provision import init_business
+from sync.cloud.store import open_db, open_store
+from sync.cloud.store.schema import migrations
+
+BATCH = 500
+PG_ADMIN = os.environ.get("STAMPEDGE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def raw_insert_rate(url: str, batches: int) -> float:
+    """Events/s of plain batched INSERTs (500 a transaction) into a fresh ``events`` table."""
+    db = await open_db(url)
+    try:
+        await db.migrate(migrations(db.dialect))
+        now = datetime.now(UTC).isoformat()
+        rows = [
+            [(str(uuid.uuid4()), 1, 1, 1, "order.recorded", "h" * 64, '{"order_id":"x"}', now,
+              1, i) for i in range(BATCH)]
+            for _ in range(batches)
+        ]  # fmt: skip
+        sql = (
+            "INSERT INTO events (id, business_id, branch_id, device_id, type, hash, payload, "
+            "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
+        start = time.perf_counter()
+        for chunk in rows:
+            async with db.write(1) as tx:
+                await tx.executemany(sql, chunk)
+        return batches * BATCH / (time.perf_counter() - start)
+    finally:
+        await db.close()
+
+
+def _batch(cards: list[str], device: int, n: int, secret: str, device_id: int,
+           tokens: list[str], rnd: random.Random) -> bytes:  # fmt: skip
+    now = datetime.now(UTC)
+    events: list[dict[str, Any]] = []
+    for i in range(BATCH):
+        oid = f"d{device}-b{n}-{i}"
+        base = {"order_id": oid, "total": "23.50", "currency": "EUR", "stamps": 2,
+                "rule": "by_amount", "till": "till-1"}  # fmt: skip
+        roll = i % 20
+        if roll < 8:
+            kind, payload = "order.stamped", {**base, "customer": {"card": rnd.choice(cards)}}
+        elif roll < 14:
+            token, ct = claim_token.mint(secret=secret, device_id=device_id, order_id=oid,
+                                         stamps=2, now=now, ttl_hours=720)  # fmt: skip
+            tokens.append(token)
+            kind = "receipt_qr.issued"
+            payload = {**base, "order_ref": ct.order_ref,
+                       "claim_expires_at": ct.expires_at.isoformat()}  # fmt: skip
+        elif roll < 17:
+            kind, payload = "order.recorded", base
+        else:
+            kind = "scan.stamped"
+            payload = {"scan_id": oid, "stamps": 1, "customer": {"card": rnd.choice(cards)}}
+        events.append({"id": str(uuid.uuid4()), "type": kind, "device_time": now.isoformat(),
+                       "payload": payload})  # fmt: skip
+    return json.dumps({"events": events}).encode()
+
+
+async def _post_all(url: str, jobs: list[tuple[str, bytes]], clients: int) -> float:
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            key, body = queue.get_nowait()
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            async with session.post(url, data=body, headers=headers) as resp:
+                data = await resp.json()
+                if resp.status != 200 or any(r["status"] != "applied" for r in data["results"]):
+                    raise RuntimeError(f"batch not applied: {str(data)[:300]}")
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(clients)))
+        return time.perf_counter() - start
+
+
+async def _claims(base: str, tokens: list[str], clients: int) -> float:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for t in tokens:
+        queue.put_nowait(t)
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            token = queue.get_nowait()
+            async with session.post(f"{base}/v1/claims/{token}") as resp:
+                await resp.read()
+                if resp.status != 201:
+                    raise RuntimeError(f"claim answered {resp.status}")
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(clients)))
+        return time.perf_counter() - start
+
+
+async def run_backend(url: str, home: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Raw ceiling, HTTP ingest and claims on one database URL."""
+    ceiling = await raw_insert_rate(url + ("-raw.db" if url.startswith("sqlite") else ""), 20)
+    store = await open_store(url)
+    try:
+        link = await init_business(store, business="Bench", branch="Main", rule="by_amount")
+        devices = [(link["device_key"], link["device_secret"], link["device_id"])]
+        for i in range(1, args.clients):
+            d = await store.create_device(link["business_id"], link["branch_id"], f"t{i}",
+                                          datetime.now(UTC))  # fmt: skip
+            devices.append((d.device_key, d.device_secret, d.device_id))
+        cards = []
+        for i in range(200):
+            from sync.cloud.store.tenancy import Principal
+
+            who = Principal("admin", link["business_id"])
+            c = await store.create_customer(who, f"c{i}@example.com", None, datetime.now(UTC))
+            cards.append(c.card_code)
+    finally:
+        await store.close()
+    port = free_port()
+    config = home / f"cloud-{port}.toml"
+    config.write_text(f'[cloud]\nlisten = "127.0.0.1:{port}"\ndatabase = "{url}"\n'
+                      f"max_body_bytes = {16 * 1024 * 1024}\n")  # fmt: skip
+    proc = spawn(["-m", "agent.cli", "cloud", "--config", str(config)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(base + "/health")
+        rnd = random.Random(1)
+        tokens: list[str] = []
+        warm = [(devices[0][0], _batch(cards, 0, -1, devices[0][1], devices[0][2], [], rnd))]
+        await _post_all(base + "/v1/sync/events", warm, 1)
+        jobs = []
+        for n in range(args.batches):
+            key, secret, device_id = devices[n % len(devices)]
+            jobs.append((key, _batch(cards, n % len(devices), n, secret, device_id, tokens, rnd)))
+        seconds = await _post_all(base + "/v1/sync/events", jobs, args.clients)
+        picked = tokens[: args.claims]
+        claim_s = await _claims(base, picked, 16)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {
+        "ceiling": ceiling,
+        "ingest": args.batches * BATCH / seconds,
+        "claims": len(picked) / claim_s,
+    }
+
+
+async def _pg_fresh() -> tuple[str, str] | None:
+    try:
+        import asyncpg
+
+        admin = await asyncpg.connect(PG_ADMIN, timeout=3)
+    except (OSError, ImportError) as err:
+        print(f"PostgreSQL skipped: {err}", file=sys.stderr)
+        return None
+    name = f"stampedge_bench_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
+
+
+async def _pg_drop(name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=40, help="batches of 500 per backend")
+    parser.add_argument("--clients", type=int, default=4, help="devices posting at once")
+    parser.add_argument("--claims", type=int, default=2000)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        got = await run_backend(f"sqlite:///{home / 'cloud.db'}", home, args)
+        rows.append(("SQLite (WAL, synchronous=FULL)", got))
+        pg = await _pg_fresh()
+        if pg is not None:
+            raw = await _pg_fresh()
+            try:
+                got = await run_backend(pg[0], home, args)
+                rows.append(("PostgreSQL (127.0.0.1)", got))
+            finally:
+                await _pg_drop(pg[1])
+                if raw is not None:
+                    await _pg_drop(raw[1])
+    print(f"\n{args.batches} batches of {BATCH} events from {args.clients} devices at once; "
+          f"claims with 16 clients; {os.cpu_count()} CPUs\n")  # fmt: skip
+    print(table(
+        ["database", "raw INSERT ev/s (ceiling)", "ingest ev/s", "of ceiling", "claims/s"],
+        [(name, f"{r['ceiling']:,.0f}", f"{r['ingest']:,.0f}", f"{r['ingest'] / r['ceiling']:.0%}",
+          f"{r['claims']:,.0f}") for name, r in rows],
+    ))  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
