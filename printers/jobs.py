@@ -160,4 +160,12 @@ def interrupted_on_start(now: float) -> Stmt:
     )
 
 
+def purge_older_than(cutoff: float) -> Stmt:
+    """Forget finished jobs created before ``cutoff`` (the table stays small on a busy till)."""
+    return (
+        "DELETE FROM print_jobs WHERE created_at < ? AND status NOT IN ('queued', 'sending')",
+        (cutoff,),
+    )
+
+
 NEXT_QUEUED = "SELECT * FROM print_jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"

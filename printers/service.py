@@ -37,6 +37,7 @@ from sync.outbox import Outbox, Stmt
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
 OnFinished = Callable[[str, str | None], None]
+JOB_RETENTION_S = 30 * 86400  # finished jobs are kept a month for the status page and support
 RECONNECT_PAUSES_S = (0.25, 1.0)  # before the 2nd and 3rd try of a job that sent nothing yet
 _TRANSIENT = frozenset({"unreachable", "disconnected"})
 # Star raster (TSP100-class) printers do not speak ESC/POS status; their jobs end "sent".
@@ -177,7 +178,10 @@ class PrintService:
     async def start(self) -> None:
         """Create the table, fail jobs a restart cut off, and start the worker."""
         await self.db.write([(ddl, ()) for ddl in jobs.SCHEMA])
-        await self.db.write([jobs.interrupted_on_start(self.clock().timestamp())])
+        now = self.clock().timestamp()
+        await self.db.write(
+            [jobs.interrupted_on_start(now), jobs.purge_older_than(now - JOB_RETENTION_S)]
+        )
         if self.connection is not None:
             self._task = asyncio.create_task(self._run(), name="printer-worker")
 

@@ -121,3 +121,17 @@ async def test_a_broken_job_row_is_failed_internal_and_the_worker_goes_on(
     assert (await wait_job(client, answer["print"]["job_id"]))["status"] == "confirmed"
     broken = await wait_job(client, "broken")
     assert (broken["status"], broken["reason"]) == ("failed", "internal")
+
+
+async def test_finished_jobs_older_than_a_month_are_forgotten_at_start(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    clock = Clock()
+    client = await make_agent(clock, printer=printer_section(printer))
+    answer = await place(client, "OLD-1")
+    job_id = answer["print"]["job_id"]
+    await wait_job(client, job_id)
+    await client.close()
+    clock.now += timedelta(days=31)
+    client = await make_agent(clock, printer=printer_section(printer))
+    assert (await client.get(f"/v1/print/{job_id}")).status == 404
