@@ -63,6 +63,7 @@ class PrintInfo(BaseModel):
 
     job_id: str
     status: str
+    reason: str | None = None  # why a job failed or went stale (paper_out, cover_open, ...)
 
 
 class OrderAnswer(BaseModel):

@@ -43,6 +43,10 @@ class PrinterHook(Protocol):
 
     def wake(self) -> None: ...
 
+    async def current(self, info: PrintInfo) -> PrintInfo:
+        """The print job's status now (a repeated order shows it, not the stored one)."""
+        ...
+
 
 class AutopilotHook(Protocol):
     """A card scanned at a till before its check closed (see the scanner channel)."""
@@ -143,14 +147,17 @@ class OrderService:
         with self._lock_entry(req.order_id) as lock:
             async with lock:
                 try:
-                    return await self._record(req, body_hash)
+                    status, answer = await self._record(req, body_hash)
                 except InvalidInput:
                     # A check recorded earlier answers as it did, even if it would not pass now
                     # (say the program's currency changed since).
                     row = await self.db.fetchone(_ORDER_GUARD[0], (req.order_id,))
                     if row is None:
                         raise
-                    return self._repeat(req, row, body_hash)
+                    status, answer = self._repeat(req, row, body_hash)
+        if status == 200 and answer.print is not None and self.printer is not None:
+            answer.print = await self.printer.current(answer.print)
+        return status, answer
 
     @staticmethod
     def _repeat(req: OrderRequest, row: sqlite3.Row, body_hash: str) -> tuple[int, OrderAnswer]:
