@@ -130,9 +130,11 @@ async def _claims(base: str, tokens: list[str], clients: int) -> float:
         return time.perf_counter() - start
 
 
-async def run_backend(url: str, home: Path, args: argparse.Namespace) -> dict[str, float]:
-    """Raw ceiling, HTTP ingest and claims on one database URL."""
-    ceiling = await raw_insert_rate(url + ("-raw.db" if url.startswith("sqlite") else ""), 20)
+async def run_backend(
+    url: str, raw_url: str, home: Path, args: argparse.Namespace
+) -> dict[str, float]:
+    """Raw ceiling (on a twin database at ``raw_url``), HTTP ingest and claims on ``url``."""
+    ceiling = await raw_insert_rate(raw_url, 20)
     store = await open_store(url)
     try:
         link = await init_business(store, business="Bench", branch="Main", rule="by_amount")
@@ -206,17 +208,20 @@ async def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="batches of 500 per backend")
     parser.add_argument("--clients", type=int, default=4, help="devices posting at once")
     parser.add_argument("--claims", type=int, default=2000)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        got = await run_backend(f"sqlite:///{home / 'cloud.db'}", home, args)
-        rows.append(("SQLite (WAL, synchronous=FULL)", got))
-        pg = await _pg_fresh()
+        if args.only in (None, "sqlite"):
+            url = f"sqlite:///{home / 'cloud.db'}"
+            got = await run_backend(url, f"sqlite:///{home / 'raw.db'}", home, args)
+            rows.append(("SQLite (WAL, synchronous=FULL)", got))
+        pg = await _pg_fresh() if args.only in (None, "postgresql") else None
         if pg is not None:
             raw = await _pg_fresh()
             try:
-                got = await run_backend(pg[0], home, args)
+                got = await run_backend(pg[0], raw[0] if raw else pg[0], home, args)
                 rows.append(("PostgreSQL (127.0.0.1)", got))
             finally:
                 await _pg_drop(pg[1])

@@ -124,3 +124,32 @@ async def test_given_one_event_id_written_twice_then_the_unique_key_keeps_one_ro
             await tx.execute(sql, *row)
     async with cloud.store.db.read() as tx:
         assert await tx.fetchval("SELECT COUNT(*) FROM events WHERE id = 'e-1'") == 1
+
+
+async def test_given_a_burst_of_different_claims_then_each_succeeds_or_fails_on_its_own(
+    twins: tuple[Cloud, Client],
+) -> None:
+    """Claims arriving together are applied together (one group), each with its own answer."""
+    cloud, _ = twins
+    existing = await cloud.customer("known@example.com")
+    tokens = [cloud.token(f"B-{i}", 1) for i in range(30)]
+    bodies: list[dict[str, str] | None] = [None] * 30
+    bodies[0] = {"card_code": existing["card_code"]}
+    bodies[1] = {"card_code": "SC0000000000000"}  # no such card: this claim alone fails
+    bodies[2] = bodies[3] = {"email": "Fresh@example.com"}  # two claims, one new card
+    bodies[4] = {"email": "known@example.com"}
+    answers = await asyncio.gather(
+        *(cloud.http.post(f"/v1/claims/{t}", json=b) for t, b in zip(tokens, bodies, strict=True)),
+        cloud.http.post(f"/v1/claims/{tokens[5]}"),  # the same token twice in the burst
+    )
+    statuses = [a.status for a in answers]
+    assert statuses[1] == 404 and sorted(statuses[5::25]) == [201, 409]
+    assert statuses.count(201) == 29
+    body = [await a.json() for a in answers]
+    assert body[2]["card_code"] == body[3]["card_code"]
+    assert {body[0]["card_code"], body[4]["card_code"]} == {existing["card_code"]}
+    assert (await cloud.card(existing["card_code"]))["balance"] == 2
+    async with cloud.store.db.read() as tx:
+        # 1 existing + 1 shared new + 25 single new cards (tokens 5..29)
+        assert await tx.fetchval("SELECT COUNT(*) FROM customers") == 27
+        assert await tx.fetchval("SELECT COUNT(DISTINCT number) FROM customers") == 27

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from agent import claim_token
 from agent.rules import stamps_for
 from sync.cloud import ledger
-from sync.cloud.book import Card, to_us
+from sync.cloud.book import to_us
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -27,17 +27,12 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.store import book_io, customers, figures, tenancy
+from sync.cloud.store.claims import ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
-CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}
-CLAIM_TEXT = {
-    "already_claimed": "this receipt was already claimed",
-    "voided": "this receipt's order was cancelled",
-    "expired": "this receipt code has expired",
-}
 
 
 class Store:
@@ -47,6 +42,7 @@ class Store:
         self.db = db
         self.schema_version = schema_version
         self._devices: dict[int, DeviceInfo] = {}
+        self._claims = ClaimQueue(db)
 
     @property
     def dialect(self) -> str:
@@ -233,38 +229,13 @@ class Store:
     # claims -----------------------------------------------------------------------------------
 
     async def claim(self, token: str, body: ClaimIn, now: datetime, rng: random.Random) -> ClaimOut:
-        """Claim a receipt QR onto the card the phone presents, or a new card (single use)."""
+        """Claim a receipt QR onto the card the phone presents, or a new card (single use).
+
+        Verified here, outside any lock; applied by the claim queue with whatever other claims
+        of the branch are waiting (``claims.py``).
+        """
         verified, device = await self.verify_token(token, now)
-        async with self.db.write(device.business_id) as tx:
-            book = await book_io.new_book(
-                tx, branch_id=device.branch_id, device_id=device.device_id, now=now, rng=rng
-            )
-            await book_io.load_orders(tx, book, device.business_id, [], [verified.order_ref])
-            qr = book.qrs.get(verified.order_ref)
-            if qr is not None and qr.device_id != device.device_id:
-                qr = None  # another till's order with a colliding reference: not this QR
-                book.qrs.pop(verified.order_ref)
-            problem = ledger.claim_problem(qr, book.now_us)
-            if problem is not None:
-                raise CLAIM_STATUS[problem](CLAIM_TEXT[problem], code=problem, field="token")
-            if qr is not None and qr.order_id:
-                await book_io.load_orders(tx, book, device.business_id, [qr.order_id], [])
-            card, new_card = await self._claim_card(tx, device.business_id, body, book)
-            book.add_card(card)
-            stamps, issued = ledger.claim(book, verified, card)
-            await book_io.flush(tx, book, device.business_id)
-            got = await customers.rewards_of(tx, card.customer_id, now) if issued else []
-        codes = {r.code for r in issued}
-        return ClaimOut(
-            stamps=stamps,
-            new_card=new_card,
-            customer_id=str(card.customer_id),
-            card_code=card.card_code,
-            number=card.number,
-            balance=card.balance,
-            goal=book.program.goal,
-            rewards=[r for r in got if r.code in codes],
-        )
+        return await self._claims.submit(verified, device, body, now, rng)
 
     async def verify_token(
         self, token: str, now: datetime
@@ -281,19 +252,6 @@ class Store:
             if err.problem is claim_token.TokenProblem.EXPIRED:
                 raise Gone(str(err), code="expired", field="token") from err
             raise NotFound(f"{err} ({err.problem.value})", code="invalid", field="token") from err
-
-    async def _claim_card(self, tx, business_id, body: ClaimIn, book) -> tuple[Card, bool]:  # type: ignore[no-untyped-def]
-        if body.card_code is not None:
-            card, _ = await customers.card_by_code(tx, body.card_code, business_id)
-            return card, False
-        if body.email is not None:
-            found = await customers.find(tx, business_id, body.email)
-            if found and "@" in body.email:
-                return found[0], False
-        card = await book_io.create_customer(
-            tx, business_id, email=body.email, name=body.name, now_us=book.now_us, dirty=True
-        )
-        return card, True
 
     # customers and rewards ---------------------------------------------------------------------
 
