@@ -129,6 +129,8 @@ class FaultProxy:
             await self._relay(reader, writer)
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            pass  # close(): this task is the server's connection callback, nobody awaits it
         finally:
             self._conns.discard(task)
             writer.transport.abort()

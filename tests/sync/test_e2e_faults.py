@@ -44,7 +44,10 @@ class World:
         return a
 
     async def ledger(self) -> list[str]:
-        """Order ids of the applied order events; the orders table must say the same."""
+        """Order ids of the applied order events; the orders table must say the same.
+
+        Only once the agents are drained: the two tables are read one after the other.
+        """
         got = await self.cloud.ledger_order_ids()
         assert sorted(await self.cloud.orders_table()) == sorted(got)
         return got
@@ -124,7 +127,7 @@ async def test_given_the_cloud_slower_than_the_agents_timeout_then_all_once(
     ok = await agent.post_orders(orders("slow", 100))
 
     async def committed_unheard() -> bool:
-        got = set(await world.ledger())
+        got = set(await world.cloud.ledger_order_ids())
         return set(ok) <= got
 
     await poll(committed_unheard, "the cloud to have committed every order")
@@ -144,10 +147,10 @@ async def test_given_the_agent_sigkilled_during_uploads_several_times_then_all_o
     await world.cloud.start()
     world.proxy.delay_s = 0.05  # each batch takes a moment: kills land mid-upload
     for round_ in range(4):
-        seen = len(await world.ledger())
+        seen = len(await world.cloud.ledger_order_ids())
 
         async def progressed(seen: int = seen) -> bool:
-            return len(await world.ledger()) > seen + 100
+            return len(await world.cloud.ledger_order_ids()) > seen + 100
 
         await poll(progressed, f"uploads to progress before kill {round_}")
         await agent.kill()
