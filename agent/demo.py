@@ -6,17 +6,21 @@ preview per receipt) so nothing needs hardware.
 """
 
 import asyncio
-import importlib
 import json
 import logging
-import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from agent.app import build_app
 from agent.logs import setup_logging
 from agent.server import serve, wait_for_stop
-from config import load_agent_settings
+from config import load_agent_settings, load_cloud_settings
+from sync.cloud.app import build_cloud_app
+from sync.cloud.provision import init_business
+from sync.cloud.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +50,8 @@ path = "{var / "receipts"}"
 """
 
 
-async def _provision_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], Any]:
-    """Start the cloud store if it is installed; provision on first start."""
-    try:
-        cloud_app = importlib.import_module("sync.cloud.app")
-        provision = importlib.import_module("sync.cloud.provision")
-        store_mod = importlib.import_module("sync.cloud.store")
-        build_cloud_app = cloud_app.build_cloud_app
-        init_business = provision.init_business
-        open_store = store_mod.open_store
-    except (ModuleNotFoundError, AttributeError):
-        return {"device_key": "", "device_secret": secrets.token_urlsafe(32)}, None
-    from config import load_cloud_settings
-
+async def _start_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], web.AppRunner, Store]:
+    """Start the cloud store on SQLite; provision a business on first start."""
     cloud_settings = load_cloud_settings(
         None,
         {
@@ -87,31 +80,24 @@ async def _provision_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], 
     runner = await serve(
         build_cloud_app(cloud_settings, store=store), "127.0.0.1", cloud_port, what="cloud"
     )
-    return link, (runner, store)
+    return link, runner, store
 
 
 async def _demo(var: Path, agent_port: int, cloud_port: int) -> None:
-    link, cloud = await _provision_cloud(var, cloud_port)
+    link, cloud_runner, store = await _start_cloud(var, cloud_port)
     agent_toml = var / "agent.toml"
-    if cloud is not None or not agent_toml.exists():
-        agent_toml.write_text(_agent_toml(var, agent_port, cloud_port, link))
-        agent_toml.chmod(0o600)
+    agent_toml.write_text(_agent_toml(var, agent_port, cloud_port, link))
+    agent_toml.chmod(0o600)
     settings = load_agent_settings(agent_toml)
-    from agent.app import build_app
-
     runner = await serve(build_app(settings), "127.0.0.1", agent_port, what="agent")
     lines = [
         "Stampedge demo is running (Ctrl-C to stop).",
         f"  agent API:    http://127.0.0.1:{agent_port}/v1/orders",
         f"  status page:  http://127.0.0.1:{agent_port}/",
     ]
-    if cloud is not None:
-        lines.append(f"  cloud store:  http://127.0.0.1:{cloud_port}/health")
-        if "admin_key" in link:
-            lines.append(f"  admin key:    in {var / 'demo-provision.json'}")
-    else:
-        lines.append("  cloud store:  not installed in this build; the agent queues events")
     lines += [
+        f"  cloud store:  http://127.0.0.1:{cloud_port}/health",
+        f"  admin key:    in {var / 'demo-provision.json'}",
         f"  agent config: {agent_toml}",
         "Try:",
         f"  curl -s -X POST http://127.0.0.1:{agent_port}/v1/orders "
@@ -122,10 +108,8 @@ async def _demo(var: Path, agent_port: int, cloud_port: int) -> None:
         await wait_for_stop()
     finally:
         await runner.cleanup()
-        if cloud is not None:
-            cloud_runner, store = cloud
-            await cloud_runner.cleanup()
-            await store.close()
+        await cloud_runner.cleanup()
+        await store.close()
 
 
 def run_demo(var: Path, *, agent_port: int = 8787, cloud_port: int = 8788) -> int:
