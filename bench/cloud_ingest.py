@@ -181,6 +181,33 @@ async def run_backend(
     }
 
 
+async def http_ceiling(n: int) -> float:
+    """Requests/s of a bare aiohttp app (``bench/empty_server.py``) under the claims' client."""
+    port = free_port()
+    proc = spawn(["bench/empty_server.py", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(base + "/health")
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(n):
+            queue.put_nowait(i)
+
+        async def worker(session: aiohttp.ClientSession) -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                async with session.post(f"{base}/v1/orders") as resp:
+                    await resp.read()
+
+        connector = aiohttp.TCPConnector(limit=16)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(session) for _ in range(16)))
+            return n / (time.perf_counter() - start)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 async def _pg_fresh() -> tuple[str, str] | None:
     try:
         import asyncpg
@@ -227,8 +254,10 @@ async def main() -> None:
                 await _pg_drop(pg[1])
                 if raw is not None:
                     await _pg_drop(raw[1])
+    ceiling = await http_ceiling(args.claims)
     print(f"\n{args.batches} batches of {BATCH} events from {args.clients} devices at once; "
-          f"claims with 16 clients; {os.cpu_count()} CPUs\n")  # fmt: skip
+          f"claims with 16 clients; {os.cpu_count()} CPUs; "
+          f"HTTP ceiling (bare aiohttp, same client): {ceiling:,.0f} requests/s\n")  # fmt: skip
     print(table(
         ["database", "raw INSERT ev/s (ceiling)", "ingest ev/s", "of ceiling", "claims/s"],
         [(name, f"{r['ceiling']:,.0f}", f"{r['ingest']:,.0f}", f"{r['ingest'] / r['ceiling']:.0%}",

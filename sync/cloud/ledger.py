@@ -17,6 +17,8 @@ a socket or a database. The rules:
 - ``scan.stamped``: credits the card.
 """
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ValidationError
 
 from agent.claim_token import ClaimToken, order_ref
@@ -219,9 +221,25 @@ def _typed_or_rejected(event: Event) -> BaseModel | Rejected:
         return err
 
 
-def parse_all(events: list[Event]) -> list[BaseModel | Rejected]:
-    """Typed payloads of ``events`` (or why each is malformed)."""
-    return [_typed_or_rejected(e) for e in events]
+@dataclass(frozen=True)
+class Parsed:
+    """What can be worked out of one event before taking the write lock."""
+
+    eid: str
+    payload_json: str  # canonical
+    digest: str
+    payload: BaseModel | Rejected
+
+
+def parse_all(events: list[Event]) -> list[Parsed]:
+    """Id text, canonical payload, hash and typed payload (or why malformed) of each event."""
+    out = []
+    for e in events:
+        body = canonical_json(e.payload)
+        out.append(
+            Parsed(str(e.id), body, payload_hash_canonical(e.type, body), _typed_or_rejected(e))
+        )
+    return out
 
 
 def apply_one(book: Book, event: Event, payload: BaseModel, eid: str) -> None:
@@ -244,35 +262,31 @@ def apply_one(book: Book, event: Event, payload: BaseModel, eid: str) -> None:
 
 
 def apply_batch(
-    book: Book, events: list[Event], payloads: list[BaseModel | Rejected] | None = None
+    book: Book, events: list[Event], parsed: list[Parsed] | None = None
 ) -> tuple[list[EventResult], list[Applied]]:
     """Every event's result in the order sent, and the events that join the ledger.
 
-    ``payloads`` are the typed payloads (or why not) if the caller already parsed them.
+    ``parsed`` is ``parse_all(events)`` if the caller worked it out already (outside its lock).
     """
     results: list[EventResult] = []
     applied: list[Applied] = []
-    for pos, event in enumerate(events):
-        eid = str(event.id)
-        body = canonical_json(event.payload)
-        digest = payload_hash_canonical(event.type, body)
-        seen = book.known.get(eid)
+    for pos, (event, p) in enumerate(zip(events, parsed or parse_all(events), strict=True)):
+        seen = book.known.get(p.eid)
         if seen is not None:
-            if seen == digest:
+            if seen == p.digest:
                 results.append(_result(event, EventStatus.DUPLICATE))
             else:
                 results.append(_rejected(event, "the id was used before with another payload"))
             continue
         try:
-            parsed = payloads[pos] if payloads is not None else _typed_or_rejected(event)
-            if isinstance(parsed, Rejected):
-                raise parsed
-            apply_one(book, event, parsed, eid)
+            if isinstance(p.payload, Rejected):
+                raise p.payload
+            apply_one(book, event, p.payload, p.eid)
         except Rejected as err:
             results.append(_rejected(event, err.reason))
             continue
-        book.known[eid] = digest
-        applied.append(Applied(event, eid, digest, body, pos))
+        book.known[p.eid] = p.digest
+        applied.append(Applied(event, p.eid, p.digest, p.payload_json, pos))
         results.append(_result(event, EventStatus.APPLIED))
     return results, applied
 

@@ -118,9 +118,9 @@ class Store:
     ) -> BatchResult:
         """Apply a device's batch in one transaction; one result per event, in order."""
         assert who.branch_id is not None
-        payloads = ledger.parse_all(events)
+        parsed = ledger.parse_all(events)
         refs, order_ids, qr_refs, emails = [], [], [], set()
-        for p in payloads:
+        for p in (x.payload for x in parsed):
             customer = getattr(p, "customer", None)
             if customer is not None:
                 refs.append(customer)
@@ -134,7 +134,7 @@ class Store:
             book = await book_io.new_book(
                 tx, branch_id=who.branch_id, device_id=who.device_id, now=now, rng=rng
             )
-            ids = [str(e.id) for e in events]
+            ids = [x.eid for x in parsed]
             for row in await tx.fetch(
                 f"SELECT id, hash FROM events WHERE id {tx.in_text}",  # noqa: S608
                 tx.array(ids),
@@ -143,8 +143,9 @@ class Store:
             await book_io.load_orders(tx, book, who.business_id, order_ids, qr_refs)
             owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
             await book_io.load_cards(tx, book, who.business_id, refs, owners)
+            payloads = [x.payload for x in parsed]
             await self._enrol(tx, book, who.business_id, events, payloads, emails)
-            results, applied = ledger.apply_batch(book, events, payloads)
+            results, applied = ledger.apply_batch(book, events, parsed)
             await book_io.flush(tx, book, who.business_id, applied)
         return BatchResult(results=results)
 
