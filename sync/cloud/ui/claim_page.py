@@ -11,13 +11,12 @@ from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
 
-ClaimProblem = Literal["already_claimed", "expired", "invalid", "voided", "not_found"]
+ClaimProblem = Literal["already_claimed", "expired", "invalid", "voided"]
 PROBLEM_STATUS: dict[str, int] = {
     "already_claimed": 409,
     "expired": 410,
     "invalid": 404,
     "voided": 410,
-    "not_found": 404,
 }
 
 
