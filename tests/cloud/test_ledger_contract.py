@@ -5,7 +5,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sync.cloud.store import Store, open_store
+from sync.cloud.store import Store, open_db, open_store
+from sync.cloud.store.schema import migrations
 from tests.cloud.conftest import START, Cloud, event, order, qr_issued
 
 
@@ -229,17 +230,46 @@ async def test_given_api_stamps_then_rule_applies_and_same_order_is_idempotent(
     assert (await cloud.card(c["card_code"]))["balance"] == 2
 
 
-async def test_given_a_store_reopened_then_migrations_do_not_run_twice(store_url: str) -> None:
-    first = await open_store(store_url)
-    version = first.schema_version
-    await first.close()
-    second = await open_store(store_url)
+async def test_given_a_v1_database_then_opening_upgrades_it_once(store_url: str) -> None:
+    db = await open_db(store_url)
     try:
-        assert second.schema_version == version == 1
-        async with second.db.read() as tx:
-            assert await tx.fetchval("SELECT COUNT(*) FROM schema_migrations") == 1
+        assert await db.migrate(migrations(db.dialect)[:1]) == 1
+        async with db.write(0) as tx:
+            await tx.execute(
+                "INSERT INTO businesses (name, admin_key_hash, created_us) VALUES ('Old', 'x', 0)"
+            )
     finally:
-        await second.close()
+        await db.close()
+    for _ in range(2):
+        store = await open_store(store_url)
+        try:
+            assert store.schema_version == len(migrations(store.dialect)) == 2
+            async with store.db.read() as tx:
+                assert await tx.fetchval("SELECT COUNT(*) FROM schema_migrations") == 2
+            assert await store.business_name(1) == "Old"
+        finally:
+            await store.close()
+
+
+async def test_given_a_card_then_its_link_key_is_stable_and_per_business(cloud: Cloud) -> None:
+    from sync.cloud.errors import NotFound
+    from sync.cloud.provision import init_business
+
+    mine = await cloud.customer("k@example.com")
+    key = await cloud.store.card_link_key(mine["card_code"].lower())
+    assert len(key) == 32 and key == await cloud.store.card_link_key(mine["card_code"])
+    other = await init_business(cloud.store, business="Other", branch="O", rule="per_order")
+    auth = {"Authorization": f"Bearer {other['admin_key']}"}
+    resp = await cloud.http.post("/v1/customers", json={}, headers=auth)
+    theirs = (await resp.json())["card_code"]
+    assert await cloud.store.card_link_key(theirs) != key
+    try:
+        await cloud.store.card_link_key("SC0000000000000")
+    except NotFound:
+        pass
+    else:
+        raise AssertionError("an unknown card has no link key")
+    assert await cloud.store.business_name(cloud.link["business_id"]) == "Cafe"
 
 
 async def test_given_event_ids_as_uuid_text_then_the_ledger_key_is_the_id(cloud: Cloud) -> None:

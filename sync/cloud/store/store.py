@@ -95,6 +95,24 @@ class Store:
         async with self.db.read() as tx:
             return await tenancy.list_branches(tx, business_id)
 
+    async def business_name(self, business_id: int) -> str:
+        """The business's name, for pages."""
+        async with self.db.read() as tx:
+            return await tenancy.business_name(tx, business_id)
+
+    async def card_link_key(self, card_code: str) -> bytes:
+        """The secret that signs this card's private page link (``NotFound`` for no card)."""
+        async with self.db.read() as tx:
+            row = await tx.fetchrow(
+                "SELECT c.business_id, b.link_key FROM customers c JOIN businesses b "
+                "ON b.id = c.business_id WHERE c.card_code = ?",
+                card_code.strip().upper(),
+            )
+        if row is not None and row["link_key"]:
+            return bytes.fromhex(row["link_key"])
+        async with self.db.write(int(row["business_id"]) if row else 0) as tx:
+            return await tenancy.card_link_key(tx, card_code)
+
     async def authenticate(self, key: str) -> Principal:
         """Who the key belongs to (``Unauthorized`` if nobody)."""
         async with self.db.read() as tx:

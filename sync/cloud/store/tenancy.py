@@ -1,5 +1,6 @@
 """Businesses, branches, devices and keys: creating them and telling who a key belongs to."""
 
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -175,3 +176,30 @@ async def authenticate(tx: Tx, key: str) -> Principal:
     if kind == "sk":
         return Principal("device", int(row["business_id"]), int(row["branch_id"]), ident)
     return Principal("admin", int(row["business_id"]))
+
+
+async def card_link_key(tx: Tx, card_code: str) -> bytes:
+    """The key of the card's business that signs its private page link (made if missing)."""
+    row = await tx.fetchrow(
+        "SELECT b.id, b.link_key FROM customers c JOIN businesses b ON b.id = c.business_id "
+        "WHERE c.card_code = ?",
+        card_code.strip().upper(),
+    )
+    if row is None:
+        raise NotFound("no card with this code", code="unknown_card", field="card_code")
+    if row["link_key"]:
+        return bytes.fromhex(row["link_key"])
+    key = secrets.token_hex(32)
+    await tx.execute(
+        "UPDATE businesses SET link_key = COALESCE(link_key, ?) WHERE id = ?", key, int(row["id"])
+    )
+    fresh = await tx.fetchval("SELECT link_key FROM businesses WHERE id = ?", int(row["id"]))
+    return bytes.fromhex(fresh)
+
+
+async def business_name(tx: Tx, business_id: int) -> str:
+    """The business's name (``NotFound`` if none)."""
+    name = await tx.fetchval("SELECT name FROM businesses WHERE id = ?", business_id)
+    if name is None:
+        raise NotFound("no such business")
+    return str(name)
