@@ -9,7 +9,7 @@ from agent.http_util import json_answer
 from sync.cloud.errors import InvalidInput, NotFound
 from sync.cloud.figures import MAX_DAYS
 from sync.cloud.http import STORE, int_param, now, principal, read_body
-from sync.cloud.models import BranchIn, DeviceIn, ProgramConfig
+from sync.cloud.models import BranchIn, BranchList, DeviceIn, ProgramConfig
 
 
 def _branch_id(request: web.Request) -> int:
@@ -27,6 +27,15 @@ async def post_branch(request: web.Request) -> web.Response:
         who.business_id, body.name, body.timezone, body.program or ProgramConfig(), now(request)
     )
     return json_answer(out, status=201)
+
+
+async def get_branches(request: web.Request) -> web.Response:
+    """``GET /v1/branches``: every branch for an admin key; a device key sees its own."""
+    who = await principal(request)
+    found = await request.app[STORE].branches(who.business_id)
+    if who.kind == "device":
+        found = [b for b in found if b.branch_id == who.branch_id]
+    return json_answer(BranchList(branches=found))
 
 
 async def put_program(request: web.Request) -> web.Response:

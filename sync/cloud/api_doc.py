@@ -6,6 +6,7 @@ from agent.openapi import Operation, build_openapi
 from sync.cloud.handlers import RedeemIn
 from sync.cloud.models import (
     BranchIn,
+    BranchList,
     BranchOut,
     CardOut,
     ClaimIn,
@@ -56,6 +57,8 @@ OPERATIONS = [
               request_required=False, tags=("rewards",)),
     Operation("POST", "/v1/branches", "A new branch (admin)", {201: BranchOut, 403: _E},
               request=BranchIn, tags=("admin",)),
+    Operation("GET", "/v1/branches", "Branches and programs (a device: its own)",
+              {200: BranchList}, tags=("admin",)),
     Operation("PUT", "/v1/branches/{id}/program", "Change a branch's program (admin)",
               {200: BranchOut, 403: _E, 404: _E}, request=ProgramConfig, tags=("admin",)),
     Operation("POST", "/v1/devices", "A new device key, shown once (admin)",

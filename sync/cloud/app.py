@@ -84,6 +84,7 @@ def build_cloud_app(
         r.add_get(prefix + "/{token}", claims_http.claim_page)
         r.add_post(prefix + "/{token}", claims_http.claim_page_post)
     r.add_post("/v1/branches", admin.post_branch)
+    r.add_get("/v1/branches", admin.get_branches)
     r.add_put("/v1/branches/{id}/program", admin.put_program)
     r.add_post("/v1/devices", admin.post_device)
     r.add_get("/v1/stats", admin.get_stats)

@@ -10,7 +10,7 @@ from html import escape
 from aiohttp import web
 
 from agent.http_util import json_answer
-from sync.cloud.errors import Gone, NotFound, StoreError
+from sync.cloud.errors import NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
 from sync.cloud.models import ClaimIn
 from sync.cloud.ui.claim_page import ClaimView, render_claim_done, render_claim_problem
@@ -45,12 +45,13 @@ def _problem_page(err: StoreError) -> web.Response:
 
 
 async def claim_page(request: web.Request) -> web.Response:
-    """``GET /c/{token}``: check the code, then offer one button that claims it."""
+    """``GET /c/{token}``: check the code (genuine, unexpired, not yet claimed or voided), then
+    offer one button that claims it."""
     token = request.match_info["token"]
     store = request.app[STORE]
     try:
-        verified, _device = await store.verify_token(token, now(request))
-    except (NotFound, Gone) as err:
+        verified = await store.claim_status(token, now(request))
+    except StoreError as err:
         return _problem_page(err)
     action = escape(request.path)
     body = (

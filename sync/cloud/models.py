@@ -201,6 +201,12 @@ class BranchOut(BaseModel):
     program_version: int
 
 
+class BranchList(BaseModel):
+    """``GET /v1/branches``: the branches a key may see, with their programs."""
+
+    branches: list[BranchOut]
+
+
 class DeviceIn(_In):
     """``POST /v1/devices``."""
 

@@ -34,9 +34,13 @@ async def test_given_a_receipt_qr_url_then_the_page_offers_and_the_button_claims
     assert again.status == 201
     assert (await cloud.card(card_code))["balance"] == 5
     used = await cloud.http.get(f"/C/{token}")
-    assert used.status == 200  # still genuine: the button then says it was claimed
+    assert used.status == 409 and 'data-problem="already_claimed"' in await used.text()
     refused = await cloud.http.post(f"/C/{token}")
     assert refused.status == 409 and 'data-problem="already_claimed"' in await refused.text()
+    await cloud.post_events([qr_issued("P-3", 1, START + timedelta(days=1))])
+    await cloud.post_events([event("order.voided", {"order_id": "P-3"})])
+    voided = await cloud.http.get(f"/C/{cloud.token('P-3', 1)}")
+    assert voided.status == 410 and 'data-problem="voided"' in await voided.text()
     forged = await cloud.http.get(f"/C/{token[:-2]}AA")
     assert forged.status == 404 and 'data-problem="invalid"' in await forged.text()
 
@@ -74,6 +78,10 @@ async def test_given_activity_then_stats_count_per_local_day_and_per_device(clou
     assert stats["total"]["orders"] == 3
     [device] = stats["devices"]
     assert device["label"] == "front" and device["total"]["stamps"] == 11
+    listed = await (await cloud.http.get("/v1/branches", headers=cloud.admin())).json()
+    assert [b["name"] for b in listed["branches"]] == ["Main", "Tokyo"]
+    own = await (await cloud.http.get("/v1/branches", headers=cloud.device(key))).json()
+    assert [b["branch_id"] for b in own["branches"]] == [branch]
     mine = await cloud.http.get("/v1/stats", headers=cloud.device(key),
                                 params={"from": "2026-11-24", "to": "2026-11-24"})  # fmt: skip
     assert [d["orders"] for d in (await mine.json())["days"]] == [1]

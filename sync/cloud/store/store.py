@@ -27,7 +27,7 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.store import book_io, customers, figures, tenancy
-from sync.cloud.store.claims import ClaimQueue
+from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
@@ -255,6 +255,21 @@ class Store:
         """
         verified, device = await self.verify_token(token, now)
         return await self._claims.submit(verified, device, body, now, rng)
+
+    async def claim_status(self, token: str, now: datetime) -> claim_token.ClaimToken:
+        """The token's claim if it could be claimed right now (read only; raises like ``claim``)."""
+        verified, device = await self.verify_token(token, now)
+        async with self.db.read() as tx:
+            row = await tx.fetchrow(
+                "SELECT state, expires_us FROM receipt_qrs WHERE device_id = ? AND order_ref = ?",
+                device.device_id, verified.order_ref,
+            )  # fmt: skip
+        if row is not None:
+            problem = {"claimed": "already_claimed", "attached": "already_claimed",
+                       "cancelled": "voided"}.get(row["state"])  # fmt: skip
+            if problem is not None:
+                raise CLAIM_STATUS[problem](CLAIM_TEXT[problem], code=problem, field="token")
+        return verified
 
     async def verify_token(
         self, token: str, now: datetime
