@@ -277,3 +277,23 @@ async def test_given_event_ids_as_uuid_text_then_the_ledger_key_is_the_id(cloud:
     e = event("order.recorded", order("U-1"), eid=eid)
     assert [r["status"] for r in await cloud.post_events([e, e])] == ["applied", "duplicate"]
     assert await ledger_ids(cloud.store) == [eid]
+
+
+async def test_given_more_cards_than_a_page_then_sync_state_says_more(cloud: Cloud) -> None:
+    from sync.cloud.store.tenancy import Principal
+
+    who = Principal("admin", cloud.link["business_id"])
+    for i in range(505):
+        await cloud.store.create_customer(who, f"p{i}@example.com", None, START)
+    pages, cursor = [], 0
+    while True:
+        resp = await cloud.http.get("/v1/sync/state", params={"cursor": cursor},
+                                    headers=cloud.device())  # fmt: skip
+        state = await resp.json()
+        pages.append(len(state["cards"]))
+        cursor = state["cursor"]
+        if not state["more"]:
+            break
+    assert pages == [500, 5]
+    bad = await cloud.http.get("/v1/sync/state", params={"cursor": "-1"}, headers=cloud.device())
+    assert bad.status == 422

@@ -165,3 +165,16 @@ async def test_given_everything_logged_then_the_device_secret_and_keys_never_app
         assert needle not in caplog.text
     assert secret not in repr(device)
     del branch
+
+
+async def test_given_provisioned_keys_then_the_database_holds_only_their_hashes(
+    cloud: Cloud,
+) -> None:
+    async with cloud.store.db.read() as tx:
+        stored = [str(v) for r in await tx.fetch("SELECT * FROM businesses") for v in tuple(r)]
+        stored += [str(v) for r in await tx.fetch("SELECT * FROM devices") for v in tuple(r)]
+    text = "\n".join(stored)
+    assert cloud.link["admin_key"] not in text and cloud.link["device_key"] not in text
+    import hashlib
+
+    assert hashlib.sha256(cloud.link["device_key"].encode()).hexdigest() in text
