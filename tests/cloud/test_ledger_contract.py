@@ -243,9 +243,9 @@ async def test_given_a_v1_database_then_opening_upgrades_it_once(store_url: str)
     for _ in range(2):
         store = await open_store(store_url)
         try:
-            assert store.schema_version == len(migrations(store.dialect)) == 2
+            assert store.schema_version == len(migrations(store.dialect)) == 3
             async with store.db.read() as tx:
-                assert await tx.fetchval("SELECT COUNT(*) FROM schema_migrations") == 2
+                assert await tx.fetchval("SELECT COUNT(*) FROM schema_migrations") == 3
             assert await store.business_name(1) == "Old"
         finally:
             await store.close()
@@ -297,3 +297,28 @@ async def test_given_more_cards_than_a_page_then_sync_state_says_more(cloud: Clo
     assert pages == [500, 5]
     bad = await cloud.http.get("/v1/sync/state", params={"cursor": "-1"}, headers=cloud.device())
     assert bad.status == 422
+
+
+async def test_given_many_changes_in_one_batch_then_every_row_is_updated(cloud: Cloud) -> None:
+    """Many-row updates (orders voided, QRs cancelled or filled in, balances) in one batch."""
+    cards = [await cloud.customer(f"m{i}@example.com") for i in range(3)]
+    exp = START + timedelta(days=1)
+    stamped = [event("order.stamped", order(f"MV-{i}", 2, {"card": c["card_code"]}))
+               for i, c in enumerate(cards)]  # fmt: skip
+    await cloud.post_events(stamped + [qr_issued(f"MQ-{i}", 1, exp) for i in range(3)])
+    early = [cloud.token(f"ME-{i}", 1) for i in range(3)]
+    for i, t in enumerate(early):
+        resp = await cloud.http.post(f"/v1/claims/{t}", json={"card_code": cards[i]["card_code"]})
+        assert resp.status == 201
+    voids = [event("order.voided", {"order_id": f"M{k}-{i}"}) for k in "VQ" for i in range(3)]
+    res = await cloud.post_events(voids + [qr_issued(f"ME-{i}", 1, exp) for i in range(3)])
+    assert {r["status"] for r in res} == {"applied"}
+    for c in cards:
+        assert (await cloud.card(c["card_code"]))["balance"] == 1  # 2 - 2 + 1 claimed
+    async with cloud.store.db.read() as tx:
+        states = await tx.fetch("SELECT order_ref, state, order_id FROM receipt_qrs")
+        assert await tx.fetchval("SELECT COUNT(*) FROM orders WHERE voided = 1") == 6
+    by_state = sorted((r["state"], r["order_id"]) for r in states)
+    assert by_state == [("cancelled", f"MQ-{i}") for i in range(3)] + [
+        ("claimed", f"ME-{i}") for i in range(3)
+    ]
