@@ -12,7 +12,8 @@ is simply sent again and comes back ``duplicate``. Per batch of at most 500 even
    link trouble -> back to ``pending`` and a backoff wait (full jitter, capped). Events are never
    dead-lettered for network or key trouble: a shop can be offline for days.
 
-Batches of one device go one after another so that the cloud receives a check before its void.
+Two batches may be on the wire at once (``window``); one holding a void or an Autopilot attach
+waits for every earlier batch's answer, so the cloud receives a check before its void.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -126,6 +128,23 @@ def batch_body(rows: Sequence[Due]) -> bytes:
     return ('{"events":[' + ",".join(parts) + "]}").encode()
 
 
+ORDERED_TYPES = frozenset({"order.voided", "order.attached"})
+
+
+def refers_back(rows: Sequence[Due]) -> bool:
+    """True if a batch holds events about earlier checks (they must not overtake them)."""
+    return any(r.type in ORDERED_TYPES for r in rows)
+
+
+@dataclass
+class _Flight:
+    """A batch on the wire."""
+
+    rows: list[Due]
+    sent: "asyncio.Task[object]"
+    post: "asyncio.Task[Outcome]"
+
+
 class SyncObserver(Protocol):
     """Who wants to know how the link is doing (the agent's status and metrics)."""
 
@@ -168,6 +187,7 @@ class Uploader:
         backoff: Backoff | None = None,
         observer: SyncObserver | None = None,
         linger_s: float = 0.02,
+        window: int = 2,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.outbox = outbox
@@ -177,6 +197,7 @@ class Uploader:
         self.backoff = backoff or Backoff()
         self.observer: SyncObserver = observer or NullObserver()
         self.linger_s = linger_s
+        self.window = max(1, window)
         self.clock = clock
         self._wake = outbox.subscribe()
         self.uploaded = asyncio.Event()  # set after each batch that acked something
@@ -188,47 +209,62 @@ class Uploader:
     async def drain(self, progress: Progress | None = None) -> Outcome:
         """Send every due event now; raises ``CloudUnreachable``/``CloudAuthError`` on link trouble.
 
-        Events of a batch that failed are back in ``pending`` when this raises. While a batch is
-        on the wire the next one is read and the previous one's answer is written, so the local
-        database work overlaps the cloud's; batches still go one at a time, in order.
+        Up to ``window`` batches are on the wire at once and their answers are taken in order;
+        reading the next batch and writing the last answer overlap the cloud's work. A batch
+        that refers to earlier checks (a void, an Autopilot attach) waits until every batch
+        before it has been answered, so the cloud never sees a void before its check. Events of
+        every batch not yet answered are back in ``pending`` when this raises.
         """
         total = Outcome()
-        recording: asyncio.Task[None] | None = None
         first = await self.outbox.fetchone(FIRST_DUE, (self.clock(),))
         if first is None or first[0] is None:
             return total
-        rows = await self._due_after(first[0] - 1)
+        cursor = first[0] - 1
+        flights: deque[_Flight] = deque()
+        recording: asyncio.Task[None] | None = None
+        rows = await self._due_after(cursor)
         try:
-            while rows:
-                ids = [r.event_id for r in rows]
-                # 'sent' only counts the attempt: the seq cursor, not the state, keeps a batch
-                # from being read twice, so the post need not wait for this write.
-                sent = asyncio.create_task(
-                    self.outbox.write([sent_statement([r.seq for r in rows])])
-                )
-                nxt = asyncio.create_task(self._due_after(rows[-1].seq))
+            while rows or flights:
+                while rows and len(flights) < self.window and not (flights and refers_back(rows)):
+                    flights.append(self._launch(rows))
+                    cursor = rows[-1].seq
+                    rows = await self._due_after(cursor)
+                flight = flights.popleft()
                 try:
-                    outcome = await self._deliver(rows)
+                    outcome = await flight.post
                 except LINK_ERRORS as err:
-                    nxt.cancel()
-                    await sent
-                    await self.outbox.mark(ids, "pending", error=str(err))
-                    self.observer.link_failed(err)
+                    await self._give_back([flight, *flights], err)
+                    flights.clear()
                     raise
-                finally:
-                    await asyncio.gather(sent, nxt, return_exceptions=True)
-                await sent
+                await flight.sent
                 if recording is not None:
                     await recording
-                seq_of = {r.event_id: r.seq for r in rows}
+                seq_of = {r.event_id: r.seq for r in flight.rows}
                 recording = asyncio.create_task(self._record(outcome, seq_of, progress))
                 total.merge(outcome)
-                # Read ahead during the post, the next batch may miss events appended meanwhile.
-                rows = nxt.result() or await self._due_after(rows[-1].seq)
+                if not rows:  # read ahead during a post, it may have missed new events
+                    rows = await self._due_after(cursor)
         finally:
+            for f in flights:  # only when cancelled: the outbox resets 'sent' at next open
+                f.post.cancel()
             if recording is not None:
                 await recording
         return total
+
+    def _launch(self, rows: list[Due]) -> "_Flight":
+        # 'sent' only counts the attempt: the seq cursor, not the state, keeps a batch from
+        # being read twice, so the post need not wait for this write.
+        sent = asyncio.create_task(self.outbox.write([sent_statement([r.seq for r in rows])]))
+        return _Flight(rows, sent, asyncio.create_task(self._deliver(rows)))
+
+    async def _give_back(self, flights: list["_Flight"], err: SyncError) -> None:
+        """Link trouble: every batch not yet recorded goes back to ``pending``."""
+        await asyncio.gather(*(f.post for f in flights), return_exceptions=True)
+        await asyncio.gather(*(f.sent for f in flights), return_exceptions=True)
+        ids = [r.event_id for f in flights for r in f.rows]
+        await self.outbox.mark(ids, "pending", error=str(err))
+        if isinstance(err, LINK_ERRORS):
+            self.observer.link_failed(err)
 
     async def _record(
         self, outcome: Outcome, seq_of: dict[str, int], progress: Progress | None

@@ -58,6 +58,8 @@ class StandInCloud:
     on_post: Callable[[], Awaitable[None]] | None = None
     requests: int = 0
     meta: dict[str, dict[str, str]] = field(default_factory=dict)
+    in_flight: int = 0
+    arrivals: list[tuple[int, set[str]]] = field(default_factory=list)  # (others in flight, types)
 
     def add_card(self, **fields: Any) -> CardState:
         """Add or change a card; it gets the next sequence number."""
@@ -85,6 +87,14 @@ class StandInCloud:
             return _error(self.fail_next.pop(0), "injected", "failure injected by the test")
         batch = EventBatch.model_validate_json(await request.read())
         self.batches.append(len(batch.events))
+        self.arrivals.append((self.in_flight, {e.type for e in batch.events}))
+        self.in_flight += 1
+        try:
+            return await self._apply(batch)
+        finally:
+            self.in_flight -= 1
+
+    async def _apply(self, batch: EventBatch) -> web.Response:
         if any(str(e.payload.get("order_id", "")).startswith("BADBATCH") for e in batch.events):
             return _error(422, "invalid", "a payload does not validate")
         if self.on_post is not None:

@@ -268,3 +268,60 @@ async def test_given_stored_events_then_the_batch_body_is_a_valid_event_batch(
             original.type, original.payload
         )
         assert sent.device_time == original.device_time
+
+
+def void_event(order_id: str) -> Any:
+    import uuid
+    from datetime import UTC, datetime
+
+    from sync.outbox import NewEvent
+
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type="order.voided",
+        payload={"order_id": order_id},
+        device_time=datetime(2026, 11, 23, 12, 5, tzinfo=UTC),
+    )
+
+
+async def test_given_a_backlog_then_two_batches_are_on_the_wire_at_once(
+    outbox: Outbox, client: CloudClient, stand_in: Cloud
+) -> None:
+    cloud, _ = stand_in
+    cloud.stall_s = 0.05
+    await outbox.append([order_event(f"o{i}") for i in range(1500)])
+    await Uploader(outbox, client, window=2).drain()
+    assert max(others for others, _ in cloud.arrivals) == 1
+    assert (await outbox.counts()).acked == 1500
+
+
+async def test_given_a_void_then_its_batch_waits_for_every_earlier_batch_to_be_answered(
+    outbox: Outbox, client: CloudClient, stand_in: Cloud
+) -> None:
+    cloud, _ = stand_in
+    cloud.stall_s = 0.05
+    await outbox.append([order_event(f"o{i}") for i in range(500)])
+    await outbox.append([void_event("o3"), *(order_event(f"p{i}") for i in range(499))])
+    await outbox.append([order_event(f"q{i}") for i in range(500)])
+    await Uploader(outbox, client, window=2).drain()
+    with_void = [others for others, types in cloud.arrivals if "order.voided" in types]
+    assert with_void == [0]  # nothing else was in flight when the void travelled
+    assert cloud.arrivals[2][0] == 1  # the batch after it did overlap again
+    assert [m["order_id"] for m in cloud.meta.values()].index("o3") < list(cloud.order).index(
+        next(eid for eid, m in cloud.meta.items() if m["type"] == "order.voided")
+    )
+
+
+async def test_given_the_link_failing_with_two_batches_out_then_both_are_pending_again(
+    outbox: Outbox, client: CloudClient, stand_in: Cloud
+) -> None:
+    cloud, _ = stand_in
+    await outbox.append([order_event(f"o{i}") for i in range(1000)])
+    cloud.fail_next = [503]
+    with pytest.raises(CloudUnreachable):
+        await Uploader(outbox, client, window=2).drain()
+    c = await outbox.counts()
+    assert (c.pending, c.sent, c.acked, c.dead) in ((1000, 0, 0, 0), (500, 0, 500, 0))
+    await Uploader(outbox, client, window=2).drain()
+    assert (await outbox.counts()).acked == 1000
+    assert len(cloud.ledger) == 1000
