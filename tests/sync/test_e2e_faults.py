@@ -188,3 +188,31 @@ async def test_given_one_poison_event_among_1000_then_999_applied_one_dead_nothi
     assert proc.returncode == 0
     lines = out.decode().strip().splitlines()
     assert len(lines) == 1 and "rejected by the cloud: unknown card" in lines[0]
+
+
+async def test_given_a_stopped_agent_then_queue_flush_drains_to_the_cloud_or_says_why_not(
+    world: World,
+) -> None:
+    agent = world.agent()
+    await agent.start()
+    ok = await agent.post_orders(orders("flush", 700))
+    await agent.stop()  # the cloud is still down: everything is queued
+
+    async def flush() -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            agent.args[0], "queue", "flush", "--config", str(agent.home / "agent.toml"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    code, _, err = await flush()
+    assert code == 1
+    assert "cannot flush to the cloud" in err and "700 event(s) are still queued and safe" in err
+    await world.cloud.start()
+    code, out, err = await flush()
+    assert code == 0, err
+    assert "flushed: 700 applied, 0 already there, 0 refused" in out
+    assert "700/700 events 100%" in err  # the progress bar
+    exactly_once(ok, await world.ledger())
