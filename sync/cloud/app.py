@@ -12,6 +12,7 @@ from sync.cloud import admin, claims_http, handlers
 from sync.cloud.api_doc import openapi_document
 from sync.cloud.http import CLOCK, METRICS, RNG, SETTINGS, STORE, cloud_errors
 from sync.cloud.metrics import CloudMetrics
+from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
 
 VERSION = "0.1.0"
@@ -91,4 +92,5 @@ def build_cloud_app(
     r.add_get("/health", health)
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
+    add_page_routes(app)
     return app

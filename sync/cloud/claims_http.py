@@ -10,8 +10,9 @@ from html import escape
 from aiohttp import web
 
 from agent.http_util import json_answer
+from sync.cloud.card_links import card_link
 from sync.cloud.errors import NotFound, StoreError
-from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
+from sync.cloud.http import METRICS, RNG, STORE, now, read_body
 from sync.cloud.models import ClaimIn
 from sync.cloud.ui.claim_page import ClaimView, render_claim_done, render_claim_problem
 from sync.cloud.ui.layout import page
@@ -84,7 +85,7 @@ async def claim_page_post(request: web.Request) -> web.Response:
         request.app[METRICS].claims.labels(err.code).inc()
         return _problem_page(err)
     request.app[METRICS].claims.labels("claimed").inc()
-    card_url = f"{request.app[SETTINGS].cloud.public_url.rstrip('/')}/v1/cards/{out.card_code}"
+    card_url = await card_link(request, out.card_code)
     view = ClaimView(
         stamps_added=out.stamps, balance=out.balance, goal=out.goal, card_url=card_url,
         rewards=[

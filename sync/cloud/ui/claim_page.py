@@ -11,12 +11,13 @@ from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
 
-ClaimProblem = Literal["already_claimed", "expired", "invalid", "voided"]
+ClaimProblem = Literal["already_claimed", "expired", "invalid", "voided", "not_found"]
 PROBLEM_STATUS: dict[str, int] = {
     "already_claimed": 409,
     "expired": 410,
     "invalid": 404,
     "voided": 410,
+    "not_found": 404,
 }
 
 

@@ -1,0 +1,180 @@
+"""The cloud's pages for people: the customer's card and the owner's branch dashboard.
+
+- ``GET /card`` shows the card this phone keeps (the cookie the claim page set);
+  ``GET /card/{card_code}/{sig}`` is the card's private link (``sig`` is an HMAC of the code
+  under a key only the cloud knows), which also puts the card on the phone that opens it.
+- ``GET /dashboard`` shows each branch's figures per day and per device; the owner signs in
+  once with the business's admin key, kept in a same-site, HTTP-only cookie.
+"""
+
+import hmac
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from sync.cloud.card_links import signature
+from sync.cloud.claims_http import CARD_COOKIE
+from sync.cloud.errors import NotFound, StoreError, Unauthorized
+from sync.cloud.http import SETTINGS, STORE, now
+from sync.cloud.models import CardOut, StatsOut
+from sync.cloud.store import Principal
+from sync.cloud.ui.card_page import CardView, VoucherView, render_card
+from sync.cloud.ui.claim_page import render_claim_problem
+from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
+from sync.cloud.ui.layout import page
+
+ADMIN_COOKIE = "stampedge_admin"
+CARD_COOKIE_AGE = 2 * 365 * 86400
+DASHBOARD_DAYS = 14
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _card_view(card: CardOut) -> CardView:
+    return CardView(
+        card_code=card.card_code,
+        number=card.number,
+        balance=card.balance,
+        goal=card.goal,
+        vouchers=[
+            VoucherView(
+                name=r.name,
+                code=r.code,
+                state=r.state,
+                valid_until=r.expires_at.date() if r.expires_at else None,
+            )
+            for r in card.rewards
+        ],
+    )
+
+
+async def _card_page(request: web.Request, code: str) -> web.Response:
+    try:
+        card = await request.app[STORE].card(code, now(request), None)
+    except NotFound:
+        return _html(render_claim_problem("not_found"), 404)
+    resp = _html(render_card(_card_view(card)))
+    resp.set_cookie(
+        CARD_COOKIE, card.card_code, max_age=CARD_COOKIE_AGE, httponly=True, samesite="Lax"
+    )
+    return resp
+
+
+async def my_card(request: web.Request) -> web.Response:
+    """``GET /card``: the card this phone keeps."""
+    code = request.cookies.get(CARD_COOKIE, "")
+    if not code or len(code) > 64:
+        return _html(render_claim_problem("not_found"), 404)
+    return await _card_page(request, code)
+
+
+async def card_by_link(request: web.Request) -> web.Response:
+    """``GET /card/{card_code}/{sig}``: a card's private link."""
+    code, sig = request.match_info["card_code"].upper(), request.match_info["sig"]
+    if len(code) > 64 or len(sig) > 64:
+        return _html(render_claim_problem("not_found"), 404)
+    try:
+        expected = await signature(request, code)
+    except NotFound:
+        expected = ""
+    if not expected or not hmac.compare_digest(sig.lower(), expected):
+        return _html(render_claim_problem("not_found"), 404)
+    return await _card_page(request, code)
+
+
+def _login_page(failed: bool) -> str:
+    problem = '<p class="bad" role="alert">That key is not an admin key.</p>' if failed else ""
+    body = (
+        '<section class="card"><h1>Sign in to your figures</h1>'
+        f"{problem}"
+        '<form method="post" action="/dashboard/login"><p><label for="key">Admin key</label>'
+        '<br><input id="key" name="key" type="password" autocomplete="current-password" '
+        'required style="font:inherit;padding:8px;width:100%"></p>'
+        '<p><button class="btn" type="submit">Sign in</button></p></form></section>'
+    )
+    return page("Sign in", body)
+
+
+async def _admin(request: web.Request, key: str) -> Principal | None:
+    if not key or len(key) > 200:
+        return None
+    try:
+        who = await request.app[STORE].authenticate(key)
+    except (Unauthorized, StoreError):
+        return None
+    return who if who.kind == "admin" else None
+
+
+async def dashboard_login(request: web.Request) -> web.Response:
+    """``POST /dashboard/login``: check the admin key, keep it in a cookie."""
+    form = await request.post()
+    key = str(form.get("key", "")).strip()
+    if await _admin(request, key) is None:
+        return _html(_login_page(failed=True), 401)
+    resp = web.HTTPSeeOther("/dashboard")
+    secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
+    resp.set_cookie(ADMIN_COOKIE, key, httponly=True, samesite="Strict", secure=secure)
+    raise resp
+
+
+def _rows(stats: StatsOut, branch: str) -> list[DayFigures]:
+    return [
+        DayFigures(
+            day=d.day.isoformat(),
+            branch=branch,
+            device=dev.label or f"device {dev.device_id}",
+            orders=d.orders,
+            stamps=d.stamps,
+            claims_issued=d.qr_issued,
+            claims_claimed=d.qr_claimed,
+            rewards_issued=d.rewards_issued,
+            rewards_redeemed=d.rewards_redeemed,
+        )
+        for dev in stats.devices
+        for d in dev.days
+    ]
+
+
+def _day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """``GET /dashboard?from=&to=``: the business's branches, per day and per device."""
+    key = request.cookies.get(ADMIN_COOKIE, "")
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    who = await _admin(request, key)
+    if who is None:
+        return _html(_login_page(failed=False), 401)
+    store = request.app[STORE]
+    rows: list[DayFigures] = []
+    first = last = None
+    for branch in await store.branches(who.business_id):
+        today = now(request).astimezone(ZoneInfo(branch.timezone)).date()
+        last = _day(request.query.get("to"), today)
+        first = _day(request.query.get("from"), last - timedelta(days=DASHBOARD_DAYS - 1))
+        if first > last or (last - first).days > 92:
+            first = last - timedelta(days=DASHBOARD_DAYS - 1)
+        stats = await store.stats(who, branch.branch_id, first, last)
+        rows += _rows(stats, branch.name)
+    period = f"{first} to {last}" if first and last else ""
+    name = await store.business_name(who.business_id)
+    return _html(render_dashboard(DashboardView(business=name, period=period, rows=rows)))
+
+
+def add_page_routes(app: web.Application) -> None:
+    """The people-facing pages of the cloud."""
+    app.router.add_get("/card", my_card)
+    app.router.add_get("/card/{card_code}/{sig}", card_by_link)
+    app.router.add_get("/dashboard", dashboard)
+    app.router.add_post("/dashboard/login", dashboard_login)
