@@ -4,10 +4,10 @@ Delivery is at-least-once on the wire and exactly-once in effect: every event ca
 cloud deduplicates on, so anything whose answer was lost (a cut connection, a timeout, a kill -9)
 is simply sent again and comes back ``duplicate``. Per batch of at most 500 events:
 
-1. read the oldest due events (reader connection, no transaction left open);
-2. mark them ``sent`` (one short write; a crash leaves them ``sent`` and the outbox puts them back
-   to ``pending`` when it opens);
-3. ``POST /v1/sync/events`` with no database transaction open;
+1. read the oldest due events after a ``seq`` cursor (reader connection, no transaction open);
+2. ``POST /v1/sync/events`` with no database transaction open, while one short write marks them
+   ``sent`` and counts the attempt (a crash leaves them ``sent``; the outbox puts them back to
+   ``pending`` when it opens);
 4. ``applied``/``duplicate`` -> ``acked``; ``rejected`` -> ``dead`` with the cloud's reason; any
    link trouble -> back to ``pending`` and a backoff wait (full jitter, capped). Events are never
    dead-lettered for network or key trouble: a shop can be offline for days.

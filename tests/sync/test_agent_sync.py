@@ -198,3 +198,23 @@ async def test_given_no_cloud_url_then_no_uploader_and_events_wait(start_agent: 
     await order(agent, "N1")
     assert agent.app[SYNC].uploader is None
     assert (await agent.app[OUTBOX].counts()).pending == 1
+
+
+@pytest.mark.xfail(
+    strict=True, reason="needs the agent/models.py + agent/handlers.py /health diff (issue 4)"
+)
+async def test_given_a_dead_event_then_health_shows_its_reason(
+    start_agent: Start, stand_in: Cloud
+) -> None:
+    _, url = stand_in
+    agent = await start_agent(url)
+    await order(agent, "POISON-9")
+
+    async def dead() -> bool:
+        return bool((await health(agent))["outbox"]["dead"] == 1)
+
+    await wait_until(dead)
+    shown = (await health(agent))["outbox"]["dead_events"]
+    assert [(d["type"], d["reason"]) for d in shown] == [
+        ("receipt_qr.issued", "rejected by the cloud: unknown card")
+    ]
