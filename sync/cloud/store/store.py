@@ -8,10 +8,12 @@ import random
 import uuid
 from datetime import date, datetime
 
+from pydantic import BaseModel
+
 from agent import claim_token
 from agent.rules import stamps_for
 from sync.cloud import ledger
-from sync.cloud.book import to_us
+from sync.cloud.book import Book, Rejected, to_us
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -28,7 +30,7 @@ from sync.cloud.models import (
 )
 from sync.cloud.store import book_io, customers, figures, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
-from sync.cloud.store.db import Db
+from sync.cloud.store.db import Db, Tx
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
 
@@ -167,7 +169,15 @@ class Store:
             await book_io.flush(tx, book, who.business_id, applied)
         return BatchResult(results=results)
 
-    async def _enrol(self, tx, book, business_id, events, payloads, emails) -> None:  # type: ignore[no-untyped-def]
+    async def _enrol(
+        self,
+        tx: Tx,
+        book: Book,
+        business_id: int,
+        events: list[Event],
+        payloads: list[BaseModel | Rejected],
+        emails: set[str],
+    ) -> None:
         """New customers for unknown emails on identified checks that are not re-sends."""
         known_emails = {c.email for c in book.cards.values() if c.email}
         for event, p in zip(events, payloads, strict=True):
