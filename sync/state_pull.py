@@ -69,12 +69,14 @@ class StatePuller:
         *,
         interval_s: float = 5.0,
         backoff: Backoff | None = None,
+        min_gap_s: float = 0.5,
     ) -> None:
         self.db = db
         self.client = client
         self.apply_program = apply_program
         self.interval_s = interval_s
         self.backoff = backoff or Backoff()
+        self.min_gap_s = min_gap_s
         self.pulled = asyncio.Event()  # set after every successful pull
 
     async def pull_once(self) -> int:
@@ -120,5 +122,7 @@ class StatePuller:
                 await asyncio.sleep(delay)
                 continue
             self.backoff.succeeded()
+            # While a backlog drains every batch sets the trigger: pull at most every min_gap_s.
+            await asyncio.sleep(self.min_gap_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(trigger.wait(), self.interval_s)
