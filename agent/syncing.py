@@ -19,10 +19,11 @@ from agent.metrics import AgentMetrics
 from agent.state import CLOUD, METRICS, OUTBOX, PROGRAM, RUNTIME, SETTINGS, CloudStatus
 from sync.backoff import Backoff
 from sync.client import CloudAuthError, CloudClient, CloudUnreachable
+from sync.errors import SyncError
 from sync.housekeeping import run_housekeeping
 from sync.lookup import CloudLookup
 from sync.state_pull import StatePuller, saved_program
-from sync.uploader import Outcome, Uploader
+from sync.uploader import LINK_ERRORS, Outcome, Uploader
 
 log = logging.getLogger(__name__)
 REASON_LABEL_MAX = 80
@@ -59,12 +60,16 @@ class AgentSyncObserver:
         self.metrics.cloud_reachable.set(1)
 
     def link_failed(self, err: CloudUnreachable | CloudAuthError) -> None:
+        """An upload failed: count it and show it."""
+        self.metrics.sync_batches.labels("failed").inc()
+        self.show_failure(err)
+
+    def show_failure(self, err: CloudUnreachable | CloudAuthError) -> None:
         """Show the failure; a refused key means the cloud is reachable but will not listen."""
         auth = isinstance(err, CloudAuthError)
         self.status.reachable = auth
         self.status.last_error = str(err)
         self.metrics.cloud_reachable.set(1 if auth else 0)
-        self.metrics.sync_batches.labels("failed").inc()
         self.metrics.sync_errors.labels(err.kind).inc()
         if auth:
             log.error("the cloud refused this device's key: %s", err)
@@ -111,12 +116,24 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
             backoff=Backoff(cap=link.max_backoff_s),
             observer=observer,
         )
+        uploader = parts.uploader
+
+        def pull_ok() -> None:
+            if uploader.backoff.failures == 0:  # the uploader's own trouble shows first
+                observer.link_ok()
+
+        def pull_failed(err: SyncError) -> None:
+            if uploader.backoff.failures == 0 and isinstance(err, LINK_ERRORS):
+                observer.show_failure(err)
+
         parts.puller = StatePuller(
             db,
             client,
             app[PROGRAM].update,
             interval_s=max(link.sync_interval_s, 5.0),
             backoff=Backoff(cap=link.max_backoff_s),
+            on_ok=pull_ok,
+            on_fail=pull_failed,
         )
         app[RUNTIME].customer_lookup = CloudLookup(client, timeout_s=min(2.0, link.timeout_s))
         parts.tasks.append(asyncio.create_task(parts.uploader.run(), name="uploader"))

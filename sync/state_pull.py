@@ -70,6 +70,8 @@ class StatePuller:
         interval_s: float = 5.0,
         backoff: Backoff | None = None,
         min_gap_s: float = 0.5,
+        on_ok: Callable[[], None] | None = None,
+        on_fail: Callable[[SyncError], None] | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -77,6 +79,8 @@ class StatePuller:
         self.interval_s = interval_s
         self.backoff = backoff or Backoff()
         self.min_gap_s = min_gap_s
+        self.on_ok = on_ok
+        self.on_fail = on_fail
         self.pulled = asyncio.Event()  # set after every successful pull
 
     async def pull_once(self) -> int:
@@ -117,11 +121,15 @@ class StatePuller:
             try:
                 await self.pull_once()
             except (SyncError, sqlite3.Error) as err:
+                if self.on_fail is not None and isinstance(err, SyncError):
+                    self.on_fail(err)
                 delay = self.backoff.failed()
                 log.info("state pull failed (%s); next try in %.1f s", err, delay)
                 await asyncio.sleep(delay)
                 continue
             self.backoff.succeeded()
+            if self.on_ok is not None:
+                self.on_ok()
             # While a backlog drains every batch sets the trigger: pull at most every min_gap_s.
             await asyncio.sleep(self.min_gap_s)
             with contextlib.suppress(TimeoutError):

@@ -218,3 +218,28 @@ async def test_given_a_dead_event_then_health_shows_its_reason(
     assert [(d["type"], d["reason"]) for d in shown] == [
         ("receipt_qr.issued", "rejected by the cloud: unknown card")
     ]
+
+
+async def test_given_no_orders_then_the_state_pull_alone_keeps_cloud_status_true(
+    start_agent: Start, stand_in: Cloud, tmp_path: Path
+) -> None:
+    _, url = stand_in
+    agent = await start_agent(url)
+
+    async def reachable() -> bool:
+        c = (await health(agent))["cloud"]
+        return bool(c["reachable"] is True and c["last_sync_at"] is not None)
+
+    await wait_until(reachable)
+
+
+async def test_given_no_orders_and_no_cloud_then_health_says_unreachable(
+    start_agent: Start,
+) -> None:
+    agent = await start_agent(f"http://127.0.0.1:{free_port()}")
+
+    async def unreachable() -> bool:
+        c = (await health(agent))["cloud"]
+        return bool(c["reachable"] is False and c["last_error"])
+
+    await wait_until(unreachable)
