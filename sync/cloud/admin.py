@@ -9,7 +9,7 @@ from agent.http_util import json_answer
 from sync.cloud.errors import InvalidInput, NotFound
 from sync.cloud.figures import MAX_DAYS
 from sync.cloud.http import STORE, int_param, now, principal, read_body
-from sync.cloud.models import BranchIn, BranchList, DeviceIn, ProgramConfig
+from sync.cloud.models import BranchIn, BranchList, DeviceIn, DeviceList, ProgramConfig
 
 
 def _branch_id(request: web.Request) -> int:
@@ -57,6 +57,24 @@ async def post_device(request: web.Request) -> web.Response:
         who.business_id, body.branch_id, body.label, now(request)
     )
     return json_answer(out, status=201)
+
+
+async def get_devices(request: web.Request) -> web.Response:
+    """``GET /v1/devices``: the business's devices (never their keys or secrets)."""
+    who = await principal(request, need="admin")
+    return json_answer(DeviceList(devices=await request.app[STORE].devices(who.business_id)))
+
+
+async def delete_device(request: web.Request) -> web.Response:
+    """``DELETE /v1/devices/{id}``: revoke a device key (a lost till, staff who left)."""
+    who = await principal(request, need="admin")
+    device_id = (
+        int_param(request.match_info["id"], "id") if request.match_info["id"].isdigit() else None
+    )
+    if device_id is None or not 1 <= device_id < 2**62:
+        raise NotFound("no such device in this business", field="id")
+    out = await request.app[STORE].revoke_device(who.business_id, device_id, now(request))
+    return json_answer(out)
 
 
 def _date(value: str | None, name: str) -> date | None:

@@ -224,6 +224,21 @@ class DeviceOut(BaseModel):
     device_secret: str
 
 
+class DeviceState(BaseModel):
+    """A device as the admin sees it later (never its key or secret)."""
+
+    device_id: int
+    branch_id: int
+    label: str
+    revoked_at: datetime | None = None
+
+
+class DeviceList(BaseModel):
+    """``GET /v1/devices``."""
+
+    devices: list[DeviceState]
+
+
 class RedeemOut(RewardOut):
     """``POST /v1/vouchers/{code}/redeem``."""
 

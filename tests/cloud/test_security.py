@@ -178,3 +178,33 @@ async def test_given_provisioned_keys_then_the_database_holds_only_their_hashes(
     import hashlib
 
     assert hashlib.sha256(cloud.link["device_key"].encode()).hexdigest() in text
+
+
+async def test_given_a_revoked_device_then_its_key_and_its_receipts_stop_working(
+    cloud: Cloud,
+) -> None:
+    branch, other_key = await _second_branch(cloud)
+    await cloud.post_events([qr_issued("RV-1", 1, START + timedelta(days=1))])
+    token = cloud.token("RV-1", 1)
+    device_id = cloud.link["device_id"]
+    as_device = await cloud.http.delete(f"/v1/devices/{device_id}", headers=cloud.device(other_key))
+    assert as_device.status == 403
+    resp = await cloud.http.delete(f"/v1/devices/{device_id}", headers=cloud.admin())
+    assert resp.status == 200 and (await resp.json())["revoked_at"] is not None
+    again = await cloud.http.delete(f"/v1/devices/{device_id}", headers=cloud.admin())
+    assert (await again.json())["revoked_at"] == (await resp.json())["revoked_at"]
+    sync = await cloud.http.post("/v1/sync/events", json={"events": []}, headers=cloud.device())
+    assert sync.status == 401
+    claim = await cloud.http.post(f"/v1/claims/{token}")
+    assert claim.status == 404 and (await claim.json())["error"]["code"] == "invalid"
+    still = await cloud.http.post("/v1/sync/events", json={"events": []},
+                                  headers=cloud.device(other_key))  # fmt: skip
+    assert still.status == 200
+    listed = await (await cloud.http.get("/v1/devices", headers=cloud.admin())).json()
+    states = {d["device_id"]: d["revoked_at"] is not None for d in listed["devices"]}
+    assert states[device_id] is True and list(states.values()).count(False) == 1
+    assert all("secret" not in d and "key" not in str(d) for d in listed["devices"])
+    for missing in ("999999", "abc", "0"):
+        resp = await cloud.http.delete(f"/v1/devices/{missing}", headers=cloud.admin())
+        assert resp.status == 404
+    del branch

@@ -5,6 +5,7 @@ a claim or a redeem sees no interleaved write of the same business (see ``db.py`
 """
 
 import random
+import time
 import uuid
 from datetime import date, datetime
 
@@ -22,6 +23,7 @@ from sync.cloud.models import (
     ClaimOut,
     CustomerOut,
     DeviceOut,
+    DeviceState,
     ProgramConfig,
     RedeemOut,
     StampIn,
@@ -37,13 +39,16 @@ from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
 
 
+DEVICE_CACHE_S = 30.0
+
+
 class Store:
     """The cloud store over one database (``sqlite.py`` or ``postgres.py``)."""
 
     def __init__(self, db: Db, schema_version: int) -> None:
         self.db = db
         self.schema_version = schema_version
-        self._devices: dict[int, DeviceInfo] = {}
+        self._devices: dict[int, tuple[float, DeviceInfo]] = {}
         self._claims = ClaimQueue(db)
 
     @property
@@ -121,15 +126,29 @@ class Store:
             return await tenancy.authenticate(tx, key)
 
     async def device(self, device_id: int) -> DeviceInfo | None:
-        """A device with its secret (kept in memory: a device's secret and branch never change)."""
+        """A device with its secret; kept in memory for ``DEVICE_CACHE_S`` (a secret never
+        changes; a revocation made by another process on the same database shows within that
+        time, one made through this store at once)."""
         known = self._devices.get(device_id)
-        if known is not None:
-            return known
+        if known is not None and time.monotonic() - known[0] < DEVICE_CACHE_S:
+            return known[1]
         async with self.db.read() as tx:
             found = await tenancy.device_info(tx, device_id)
         if found is not None:
-            self._devices[device_id] = found
+            self._devices[device_id] = (time.monotonic(), found)
         return found
+
+    async def devices(self, business_id: int) -> list[DeviceState]:
+        """The business's devices (without keys or secrets)."""
+        async with self.db.read() as tx:
+            return await tenancy.list_devices(tx, business_id)
+
+    async def revoke_device(self, business_id: int, device_id: int, now: datetime) -> DeviceState:
+        """Revoke a device key: it stops syncing, and its receipt QRs stop being claimable."""
+        async with self.db.write(business_id) as tx:
+            out = await tenancy.revoke_device(tx, business_id, device_id, to_us(now))
+        self._devices.pop(device_id, None)
+        return out
 
     # the ledger -------------------------------------------------------------------------------
 
@@ -287,7 +306,7 @@ class Store:
         try:
             device_id = claim_token.peek_device(token)
             device = await self.device(device_id)
-            if device is None:
+            if device is None or device.revoked:
                 raise claim_token.TokenError(
                     claim_token.TokenProblem.UNKNOWN_DEVICE, "this receipt code is not genuine"
                 )

@@ -2,11 +2,12 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from sync.cloud import keys
 from sync.cloud.errors import Forbidden, NotFound, Unauthorized
-from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
+from sync.cloud.models import BranchOut, DeviceOut, DeviceState, ProgramConfig
 from sync.cloud.store.db import Row, Tx
 
 
@@ -37,6 +38,7 @@ class DeviceInfo:
     branch_id: int
     label: str
     secret: str
+    revoked: bool = False
 
     def __repr__(self) -> str:
         return f"DeviceInfo(device_id={self.device_id}, branch_id={self.branch_id}, secret=***)"
@@ -144,13 +146,15 @@ async def create_device(
 async def device_info(tx: Tx, device_id: int) -> DeviceInfo | None:
     """The device's row, or ``None``."""
     row = await tx.fetchrow(
-        "SELECT id, business_id, branch_id, label, secret FROM devices WHERE id = ?", device_id
+        "SELECT id, business_id, branch_id, label, secret, revoked_us FROM devices WHERE id = ?",
+        device_id,
     )
     if row is None:
         return None
     return DeviceInfo(
-        int(row["id"]), int(row["business_id"]), int(row["branch_id"]), row["label"], row["secret"]
-    )
+        int(row["id"]), int(row["business_id"]), int(row["branch_id"]), row["label"],
+        row["secret"], row["revoked_us"] is not None,
+    )  # fmt: skip
 
 
 async def authenticate(tx: Tx, key: str) -> Principal:
@@ -163,7 +167,9 @@ async def authenticate(tx: Tx, key: str) -> Principal:
         raise Unauthorized("unknown key")
     if kind == "sk":
         row = await tx.fetchrow(
-            "SELECT business_id, branch_id, key_hash FROM devices WHERE id = ?", ident
+            "SELECT business_id, branch_id, key_hash FROM devices "
+            "WHERE id = ? AND revoked_us IS NULL",
+            ident,
         )
     else:
         row = await tx.fetchrow(
@@ -203,3 +209,37 @@ async def business_name(tx: Tx, business_id: int) -> str:
     if name is None:
         raise NotFound("no such business")
     return str(name)
+
+
+def _device_state(row: Row) -> DeviceState:
+    revoked = row["revoked_us"]
+    return DeviceState(
+        device_id=int(row["id"]),
+        branch_id=int(row["branch_id"]),
+        label=row["label"],
+        revoked_at=None if revoked is None else datetime.fromtimestamp(revoked / 1e6, UTC),
+    )
+
+
+async def list_devices(tx: Tx, business_id: int) -> list[DeviceState]:
+    """The business's devices, oldest first."""
+    rows = await tx.fetch(
+        "SELECT id, branch_id, label, revoked_us FROM devices WHERE business_id = ? ORDER BY id",
+        business_id,
+    )
+    return [_device_state(r) for r in rows]
+
+
+async def revoke_device(tx: Tx, business_id: int, device_id: int, now_us: int) -> DeviceState:
+    """Revoke a device's key (again: nothing changes); ``NotFound`` outside the business."""
+    await tx.execute(
+        "UPDATE devices SET revoked_us = COALESCE(revoked_us, ?) WHERE id = ? AND business_id = ?",
+        now_us, device_id, business_id,
+    )  # fmt: skip
+    row = await tx.fetchrow(
+        "SELECT id, branch_id, label, revoked_us FROM devices WHERE id = ? AND business_id = ?",
+        device_id, business_id,
+    )  # fmt: skip
+    if row is None:
+        raise NotFound("no such device in this business", field="id")
+    return _device_state(row)
