@@ -55,11 +55,14 @@ class _SlowCallbacks(logging.Handler):
         self.seen: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if " took " in record.getMessage():
+        msg = record.getMessage()
+        # The test's own coroutine may do slow work (decoding an image); only the product's
+        # callbacks count.
+        if " took " in msg and "coro=<test_" not in msg:
             self.seen.append(record.getMessage())
 
 
-SLOW_CALLBACK_S = 0.2  # far above scheduling noise, far below a blocking device call
+SLOW_CALLBACK_S = 0.5  # far above scheduling noise on a loaded CI box, below a blocking device call
 
 
 @pytest.fixture
