@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from agent.order_store import kv_get, kv_set
 from sync.backoff import Backoff
-from sync.client import CloudClient
+from sync.client import CloudClient, CloudRefused
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
 from sync.protocol import CardState, ProgramState
@@ -88,7 +88,15 @@ class StatePuller:
         cursor = int(await kv_get(self.db, CURSOR_KEY) or 0)
         stored = 0
         for _ in range(MAX_PAGES):
-            state = await self.client.get_state(cursor)
+            try:
+                state = await self.client.get_state(cursor)
+            except CloudRefused as err:
+                if cursor == 0:
+                    raise
+                # A cursor this cloud does not accept (another database behind the same URL).
+                log.warning("the cloud refused card cursor %d (%s); starting again", cursor, err)
+                cursor = 0
+                continue
             if state.cursor < cursor:
                 # The cloud's sequence went back (a restored database): take everything again.
                 log.warning("the cloud's card cursor went back (%d < %d)", state.cursor, cursor)

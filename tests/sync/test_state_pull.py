@@ -91,3 +91,16 @@ async def test_given_the_cloud_cursor_went_back_then_everything_is_taken_again(
     assert await puller.pull_once() == 1
     assert await kv_get(outbox, CURSOR_KEY) == 1
     assert len(await outbox.fetchall("SELECT * FROM cards")) == 4
+
+
+async def test_given_the_cloud_refuses_the_saved_cursor_then_the_pull_starts_again_from_zero(
+    outbox: Outbox, client: CloudClient, stand_in: Cloud
+) -> None:
+    cloud, _ = stand_in
+    cloud.add_card(**card(1))
+    source = ProgramSource(program_from_settings(ProgramSettings()))
+    puller = StatePuller(outbox, client, source.update)
+    await puller.pull_once()
+    cloud.fail_next = [422]
+    assert await puller.pull_once() == 1  # taken again from cursor 0
+    assert await kv_get(outbox, CURSOR_KEY) == 1
