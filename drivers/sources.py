@@ -12,7 +12,6 @@ from collections import deque
 from typing import Any, Protocol
 
 import serial
-import serial_asyncio_fast
 
 from drivers.errors import ScannerConfigError, ScannerUnavailable
 from drivers.framing import LineFramer, RawLine, Suffix
@@ -99,6 +98,10 @@ class SerialSource(_StreamSource):
         return f"{self.device} at {self.baudrate} baud"
 
     async def open(self) -> None:
+        # Imported here: it costs ~9 MB of memory, which an agent without a serial scanner
+        # (most of them) should not pay.
+        import serial_asyncio_fast
+
         try:
             # exclusive: one owner per device; a second agent (or a terminal program) left
             # reading the same port would silently steal scans.

@@ -7,9 +7,6 @@ byte counts in ``bench/receipt_qr.py`` and the decoding tests see exactly what g
 from collections.abc import Sequence
 from typing import Literal
 
-import qrcode
-import qrcode.constants
-
 QrMode = Literal["native", "image", "star"]
 EcLevel = Literal["L", "M", "Q", "H"]
 
@@ -18,12 +15,9 @@ ESC = b"\x1b"
 QUIET_MODULES = 4  # ISO/IEC 18004 asks for a 4-module white border around the symbol.
 
 _EC_NATIVE = {"L": 48, "M": 49, "Q": 50, "H": 51}
-_EC_LIB = {
-    "L": qrcode.constants.ERROR_CORRECT_L,
-    "M": qrcode.constants.ERROR_CORRECT_M,
-    "Q": qrcode.constants.ERROR_CORRECT_Q,
-    "H": qrcode.constants.ERROR_CORRECT_H,
-}
+# qrcode.constants.ERROR_CORRECT_*; the numbers, so importing this module does not load qrcode
+# (which loads PIL: ~4 MB an agent without a printer should not carry).
+_EC_LIB = {"L": 1, "M": 0, "Q": 3, "H": 2}
 
 
 def _le16(n: int) -> bytes:
@@ -64,9 +58,15 @@ def native_qr(data: str, *, module_size: int, ec: EcLevel) -> bytes:
 
 def qr_matrix(data: str, ec: EcLevel) -> list[list[bool]]:
     """The QR symbol's modules (True = dark), without quiet zone; the smallest version that fits."""
+    import qrcode
+    from qrcode.exceptions import DataOverflowError
+
     code = qrcode.QRCode(version=None, error_correction=_EC_LIB[ec], border=0)
     code.add_data(data)
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except DataOverflowError as err:
+        raise ValueError(f"too much data for a QR code at error correction {ec}") from err
     matrix: list[list[bool]] = [list(row) for row in code.get_matrix()]
     return matrix
 

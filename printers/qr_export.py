@@ -4,8 +4,6 @@ import io
 from dataclasses import replace
 from typing import Literal
 
-from PIL import Image
-
 from config.agent import PrinterSettings
 from printers.escpos_qr import QUIET_MODULES, EcLevel, bitmap_rows, qr_matrix
 from printers.profile import Capabilities
@@ -16,6 +14,8 @@ MAX_SCALE = 40
 
 def qr_png(url: str, *, ec: EcLevel, scale: int = 8) -> bytes:
     """A black-on-white PNG of the QR, ``scale`` pixels a module, 4-module quiet zone."""
+    from PIL import Image  # loaded when a PNG is asked for, not with the agent
+
     if not 1 <= scale <= MAX_SCALE:
         raise ValueError(f"scale must be 1..{MAX_SCALE}")
     rows = bitmap_rows(qr_matrix(url, ec), scale, QUIET_MODULES)

@@ -7,9 +7,12 @@ printer's PNG preview) get the same layout drawn as a 1-bit image.
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # PIL is loaded when a receipt is drawn, not with the agent (~4 MB)
+    from PIL import Image
 
 from config.agent import PrinterSettings
 from printers.escpos_qr import (
@@ -119,8 +122,10 @@ def build_escpos(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     return bytes(out)
 
 
-def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> Image.Image:
+def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> "Image.Image":
     """The receipt drawn as a 1-bit image as wide as the paper (Star printers, PNG preview)."""
+    from PIL import Image, ImageDraw, ImageFont
+
     width = caps.paper_dots - caps.paper_dots % 8
     font = ImageFont.load_default(size=22)
     head, body = text_lines(receipt, settings)
@@ -165,7 +170,7 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     return img
 
 
-def image_rows(img: Image.Image) -> list[bytes]:
+def image_rows(img: "Image.Image") -> list[bytes]:
     """A 1-bit PIL image as printer rows (1 = black), width padded to whole bytes."""
     mono = img.convert("1")
     width_bytes = (mono.width + 7) // 8

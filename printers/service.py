@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from qrcode.exceptions import DataOverflowError
-
 from config.agent import PrinterSettings
 from printers import jobs
 from printers.connections import Connection, FileConnection
@@ -270,7 +268,7 @@ class PrintService:
             receipt = jobs.receipt_of(row)
             try:
                 data = await asyncio.to_thread(build_job, receipt, self.settings, self.caps)
-            except (ValueError, DataOverflowError) as err:  # e.g. a URL too long for a QR
+            except ValueError as err:  # e.g. a URL too long for a QR
                 await self._finish(job_id, "failed", "build_error", f"cannot build: {err}")
                 return
             mark = asyncio.create_task(self.db.write([jobs.start_sending(job_id, now)]))
