@@ -5,8 +5,6 @@ customer's QR): it checks the code and shows a button that posts back to the sam
 phone keeps its card code in a cookie after the first claim, so later receipts land on that card.
 """
 
-from html import escape
-
 from aiohttp import web
 
 from agent.http_util import json_answer
@@ -14,8 +12,12 @@ from sync.cloud.card_links import card_link
 from sync.cloud.errors import NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, STORE, now, read_body
 from sync.cloud.models import ClaimIn
-from sync.cloud.ui.claim_page import ClaimView, render_claim_done, render_claim_problem
-from sync.cloud.ui.layout import page
+from sync.cloud.ui.claim_page import (
+    ClaimView,
+    render_claim_done,
+    render_claim_offer,
+    render_claim_problem,
+)
 
 CARD_COOKIE = "stampedge_card"
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
@@ -54,15 +56,7 @@ async def claim_page(request: web.Request) -> web.Response:
         verified = await store.claim_status(token, now(request))
     except StoreError as err:
         return _problem_page(err)
-    action = escape(request.path)
-    body = (
-        '<section class="card" id="offer">'
-        f"<h1>{verified.stamps} stamp{'s' if verified.stamps != 1 else ''} for your card</h1>"
-        f'<form method="post" action="{action}">'
-        '<button class="btn" type="submit" id="claim">Collect my stamps</button></form>'
-        "</section>"
-    )
-    return _html(page("Collect your stamps", body))
+    return _html(render_claim_offer(verified.stamps, request.path))
 
 
 async def claim_page_post(request: web.Request) -> web.Response:

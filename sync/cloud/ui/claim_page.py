@@ -99,6 +99,19 @@ def render_claim_done(view: ClaimView, lang: str = "en") -> str:
     return page(t("claim.title", lang), body, lang=lang)
 
 
+def render_claim_offer(stamps: int, action: str, lang: str = "en") -> str:
+    """The receipt is genuine and unclaimed: one button claims it (a GET never does, so link
+    previewers cannot spend the customer's QR)."""
+    body = (
+        '<section class="card" id="offer">'
+        f"<h1>{escape(plural('claim.offer', stamps, lang))}</h1>"
+        f'<form method="post" action="{escape(action)}">'
+        f'<button class="btn" type="submit" id="claim">{escape(t("claim.button", lang))}</button>'
+        "</form></section>"
+    )
+    return page(t("claim.offer.title", lang), body, lang=lang)
+
+
 def render_claim_problem(problem: ClaimProblem, lang: str = "en", card_url: str = "") -> str:
     """Why this receipt cannot be claimed, in plain words."""
     link = (
