@@ -10,6 +10,7 @@ from agent.models import (
     CloudHealth,
     CustomersAnswer,
     CustomerView,
+    DeadEvent,
     DeviceHealth,
     ErrorAnswer,
     HealthAnswer,
@@ -69,6 +70,7 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
 async def health_answer(app: web.Application) -> HealthAnswer:
     """The ``/health`` figures (also used by the status page)."""
     counts = await app[OUTBOX].counts()
+    dead = await app[OUTBOX].rows("dead", limit=5) if counts.dead else []
     cloud = app[CLOUD]
     runtime = app[RUNTIME]
     scanners = [ScannerHealth.model_validate(s.health()) for s in runtime.scanners]
@@ -85,7 +87,12 @@ async def health_answer(app: web.Application) -> HealthAnswer:
         status="degraded" if degraded else "ok",
         version=VERSION,
         uptime_s=round(time.time() - runtime.started_at, 3),
-        outbox=OutboxHealth(**counts.model_dump()),
+        outbox=OutboxHealth(
+            **counts.model_dump(),
+            dead_events=[
+                DeadEvent(event_id=r.event_id, type=r.type, reason=r.last_error) for r in dead
+            ],
+        ),
         cloud=CloudHealth(
             reachable=cloud.reachable, last_sync_at=cloud.last_sync_at, last_error=cloud.last_error
         ),

@@ -142,12 +142,21 @@ class CustomersAnswer(BaseModel):
     customers: list[CustomerView]
 
 
+class DeadEvent(BaseModel):
+    """An event the cloud refused, and why (``stampedge queue dead`` lists them all)."""
+
+    event_id: str
+    type: str
+    reason: str | None
+
+
 class OutboxHealth(BaseModel):
     pending: int
     sent: int = 0
     dead: int
     acked: int
     oldest_pending_age_s: float | None
+    dead_events: list[DeadEvent] = []  # the oldest few, with the cloud's reason
 
 
 class CloudHealth(BaseModel):

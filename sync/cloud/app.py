@@ -1,7 +1,8 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
 import random
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
 
 VERSION = "0.1.0"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _utcnow() -> datetime:
@@ -47,6 +49,19 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(VERSION))
 
 
+@web.middleware
+async def _http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests and latency per route (the route's pattern, never the raw path)."""
+    start = time.perf_counter()
+    resp = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    m = request.app[METRICS]
+    m.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+    m.http_requests.labels(request.method, route, str(resp.status)).inc()
+    return resp
+
+
 def build_cloud_app(
     settings: CloudSettings,
     *,
@@ -55,7 +70,9 @@ def build_cloud_app(
     clock: Callable[[], datetime] | None = None,
 ) -> web.Application:
     """The cloud app; opens the store from ``settings`` (and closes it) when none is given."""
-    app = web.Application(middlewares=[cloud_errors], client_max_size=settings.cloud.max_body_bytes)
+    app = web.Application(
+        middlewares=[cloud_errors, _http_metrics], client_max_size=settings.cloud.max_body_bytes
+    )
     app[SETTINGS] = settings
     app[RNG] = rng or random.Random()
     app[CLOCK] = clock or _utcnow

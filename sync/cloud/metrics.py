@@ -26,6 +26,19 @@ class CloudMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.http_requests = Counter(
+            "stampedge_cloud_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "stampedge_cloud_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
         self.redeems = Counter(
             "stampedge_cloud_redeems_total",
             "Reward redeem attempts, by outcome",

@@ -104,6 +104,11 @@ async def test_health_metrics_and_openapi(cloud: Cloud) -> None:
     text = await (await cloud.http.get("/metrics")).text()
     assert 'stampedge_cloud_events_total{status="applied"} 1.0' in text
     assert 'stampedge_cloud_claims_total{outcome="invalid"} 1.0' in text
+    assert (
+        'stampedge_cloud_http_requests_total{method="POST",route="/v1/sync/events",status="200"}'
+        in text
+    )
+    assert "stampedge_cloud_http_request_duration_seconds_bucket" in text
     doc = await (await cloud.http.get("/openapi.json")).json()
     assert {"/v1/sync/events", "/v1/claims/{token}", "/v1/stats"} <= set(doc["paths"])
 

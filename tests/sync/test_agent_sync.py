@@ -200,9 +200,6 @@ async def test_given_no_cloud_url_then_no_uploader_and_events_wait(start_agent: 
     assert (await agent.app[OUTBOX].counts()).pending == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs the agent/models.py + agent/handlers.py /health diff (issue 4)"
-)
 async def test_given_a_dead_event_then_health_shows_its_reason(
     start_agent: Start, stand_in: Cloud
 ) -> None:
