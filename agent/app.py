@@ -85,9 +85,9 @@ async def _metrics_middleware(request: web.Request, handler: Handler) -> web.Str
     resp = await handler(request)
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
-    metrics = request.app[METRICS]
-    metrics.http_latency.labels(request.method, name).observe(time.perf_counter() - start)
-    metrics.http_requests.labels(request.method, name, str(resp.status)).inc()
+    request.app[METRICS].observe_request(
+        request.method, name, resp.status, time.perf_counter() - start
+    )
     return resp
 
 

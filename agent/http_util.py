@@ -34,6 +34,10 @@ def validation_error(err: ValidationError) -> InvalidInput:
     return InvalidInput(f"{field}: {msg}" if field else msg, field=field, code=code)
 
 
+# One decoder for every request (json.loads with options builds a new one each call).
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 async def read_model(request: web.Request, model: type[M], *, optional: bool = False) -> M:
     """The request body validated as ``model``; 422 for anything that is not."""
     raw = await request.read()
@@ -42,8 +46,8 @@ async def read_model(request: web.Request, model: type[M], *, optional: bool = F
             return model()
         raise InvalidInput("the request needs a JSON body", code="malformed_json")
     try:
-        data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as err:
+        data = _DECODER.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError too
         raise InvalidInput(f"the body is not valid JSON: {err}", code="malformed_json") from err
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="malformed_json")

@@ -195,7 +195,8 @@ class OrderService:
             claim, order_ref = self._mint(req.order_id, stamps, now)
         else:
             event_type = EventType.ORDER_RECORDED
-        answer = OrderAnswer(
+        # Built from values validated above: no second validation on the hot path.
+        answer = OrderAnswer.model_construct(
             order_id=req.order_id,
             stamps=stamps,
             rule=program.rule,
@@ -213,7 +214,7 @@ class OrderService:
             answer.print, extra = self.printer.plan_order_receipt(
                 answer, expires_at=claim.expires_at if claim else None, now=now
             )
-        payload = OrderPayload(
+        payload = OrderPayload.model_construct(
             order_id=req.order_id,
             total=req.total,
             currency=currency,
@@ -224,9 +225,9 @@ class OrderService:
             order_ref=order_ref,
             claim_expires_at=claim.expires_at if claim else None,
         )
-        event = NewEvent(
+        event = NewEvent.model_construct(
             event_id=uuid.uuid4(),
-            type=event_type,
+            type=str(event_type),
             payload=payload.model_dump(mode="json", exclude_none=True),
             device_time=now,
         )
