@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from agent import handlers
-from agent.http_util import error_response, errors_middleware
+from agent.http_util import error_response, errors_middleware, metrics_middleware
 from agent.metrics import AgentMetrics
 from agent.order_store import SCHEMA as AGENT_SCHEMA
 from agent.orders import OrderService, utcnow
@@ -79,24 +79,12 @@ def _html(text: str, status: int) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html")
 
 
-@web.middleware
-async def _metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    start = time.perf_counter()
-    resp = await handler(request)
-    route = request.match_info.route.resource
-    name = route.canonical if route is not None else "unmatched"
-    request.app[METRICS].observe_request(
-        request.method, name, resp.status, time.perf_counter() - start
-    )
-    return resp
-
-
 def build_app(
     settings: AgentSettings, *, clock: Callable[[], datetime] = utcnow
 ) -> web.Application:
     """The agent's app; its database and background parts open in ``cleanup_ctx``."""
     token = settings.agent.token.get_secret_value()
-    middlewares: list[Middleware] = [errors_middleware, _metrics_middleware]
+    middlewares: list[Middleware] = [errors_middleware, metrics_middleware(METRICS)]
     if token:
         middlewares.insert(1, _auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)

@@ -2,10 +2,13 @@
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ValidationError
 
 from agent.errors import AgentError, InvalidInput
@@ -66,22 +69,60 @@ def json_answer(model: BaseModel, status: int = 200) -> web.Response:
     )
 
 
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every error leaves as JSON; unexpected ones are logged and answered 500 without details."""
-    try:
+def make_errors_middleware(
+    what: str, convert: Callable[[Exception], web.Response | None] | None = None
+) -> Middleware:
+    """Every error leaves as JSON; ``convert`` answers the caller's own error types; anything
+    else unexpected is logged and answered 500 without details (``what`` names the service)."""
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            resp: web.StreamResponse = await handler(request)
+            return resp
+        except AgentError as err:
+            return error_response(err.status, err.code, err.message, err.field)
+        except web.HTTPRequestEntityTooLarge:
+            limit = request.app._client_max_size
+            return error_response(413, "too_large", f"the body is larger than {limit} bytes")
+        except web.HTTPException as err:
+            if err.status < 400:
+                raise
+            code = (err.reason or "error").lower().replace(" ", "_")
+            return error_response(err.status, code, err.reason or "error")
+        except Exception as err:
+            answer = convert(err) if convert is not None else None
+            if answer is not None:
+                return answer
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return error_response(
+                500, "internal", f"the {what} hit an unexpected error; see its log"
+            )
+
+    return errors
+
+
+errors_middleware = make_errors_middleware("agent")
+
+
+class RequestObserver(Protocol):
+    """Metrics that count requests and their latency per route."""
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None: ...
+
+
+def metrics_middleware(key: "web.AppKey[Any]") -> Middleware:
+    """Time every request and report it to ``app[key]`` under the route's pattern (never the
+    raw path, so label values stay few)."""
+
+    @web.middleware
+    async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+        start = time.perf_counter()
         resp: web.StreamResponse = await handler(request)
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        observer: RequestObserver = request.app[key]
+        observer.observe_request(request.method, route, resp.status, time.perf_counter() - start)
         return resp
-    except AgentError as err:
-        return error_response(err.status, err.code, err.message, err.field)
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app._client_max_size
-        return error_response(413, "too_large", f"the body is larger than {limit} bytes")
-    except web.HTTPException as err:
-        if err.status < 400:
-            raise
-        code = (err.reason or "error").lower().replace(" ", "_")
-        return error_response(err.status, code, err.reason or "error")
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "the agent hit an unexpected error; see its log")
+
+    return timed

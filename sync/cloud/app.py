@@ -1,23 +1,29 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
 import random
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent.http_util import error_response
+from agent.http_util import error_response, metrics_middleware
 from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers
 from sync.cloud.api_doc import openapi_document
-from sync.cloud.http import CLOCK, METRICS, RNG, SETTINGS, STORE, cloud_errors
+from sync.cloud.http import (
+    CLOCK,
+    METRICS,
+    RNG,
+    SETTINGS,
+    STORE,
+    cloud_errors,
+    refuse_unstorable,
+)
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
 
 VERSION = "0.1.0"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _utcnow() -> datetime:
@@ -49,19 +55,6 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(VERSION))
 
 
-@web.middleware
-async def _http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Requests and latency per route (the route's pattern, never the raw path)."""
-    start = time.perf_counter()
-    resp = await handler(request)
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else "unmatched"
-    m = request.app[METRICS]
-    m.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
-    m.http_requests.labels(request.method, route, str(resp.status)).inc()
-    return resp
-
-
 def build_cloud_app(
     settings: CloudSettings,
     *,
@@ -71,7 +64,8 @@ def build_cloud_app(
 ) -> web.Application:
     """The cloud app; opens the store from ``settings`` (and closes it) when none is given."""
     app = web.Application(
-        middlewares=[cloud_errors, _http_metrics], client_max_size=settings.cloud.max_body_bytes
+        middlewares=[cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
+        client_max_size=settings.cloud.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[RNG] = rng or random.Random()

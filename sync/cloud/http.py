@@ -16,8 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from agent.errors import AgentError
-from agent.http_util import error_response, read_model
+from agent.http_util import error_response, make_errors_middleware, read_model
 from config.cloud import CloudSettings
 from sync.cloud.errors import Forbidden, InvalidInput, StoreError, Unauthorized
 from sync.cloud.metrics import CloudMetrics
@@ -92,26 +91,19 @@ def int_param(value: str | None, name: str, *, default: int | None = None) -> in
     return int(value)
 
 
-@web.middleware
-async def cloud_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every error leaves as JSON; unexpected ones are logged and answered 500 without details."""
-    try:
-        if unstorable(request.path) or unstorable(request.query_string):
-            raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
-        resp: web.StreamResponse = await handler(request)
-        return resp
-    except StoreError as err:
+def _store_error(err: Exception) -> web.Response | None:
+    if isinstance(err, StoreError):
         return error_response(err.status, err.code, str(err), err.field)
-    except AgentError as err:
-        return error_response(err.status, err.code, err.message, err.field)
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app._client_max_size
-        return error_response(413, "too_large", f"the body is larger than {limit} bytes")
-    except web.HTTPException as err:
-        if err.status < 400:
-            raise
-        code = (err.reason or "error").lower().replace(" ", "_")
-        return error_response(err.status, code, err.reason or "error")
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "the cloud hit an unexpected error; see its log")
+    return None
+
+
+cloud_errors = make_errors_middleware("cloud", _store_error)
+
+
+@web.middleware
+async def refuse_unstorable(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A path or query with NUL or a lone surrogate is refused before any handler sees it."""
+    if unstorable(request.path) or unstorable(request.query_string):
+        raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
+    resp: web.StreamResponse = await handler(request)
+    return resp

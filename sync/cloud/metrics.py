@@ -46,6 +46,11 @@ class CloudMetrics:
             registry=self.registry,
         )
 
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One HTTP request, for ``agent.http_util.metrics_middleware``."""
+        self.http_latency.labels(method, route).observe(seconds)
+        self.http_requests.labels(method, route, str(status)).inc()
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
