@@ -97,7 +97,9 @@ async def _demo(var: Path, agent_port: int, cloud_port: int) -> None:
     ]
     lines += [
         f"  cloud store:  http://127.0.0.1:{cloud_port}/health",
-        f"  admin key:    in {var / 'demo-provision.json'}",
+        f"  dashboard:    http://127.0.0.1:{cloud_port}/dashboard "
+        f"(admin key in {var / 'demo-provision.json'})",
+        f"  receipts:     {var / 'receipts'} (.bin as sent to a printer, .png to look at)",
         f"  agent config: {agent_toml}",
         "Try:",
         f"  curl -s -X POST http://127.0.0.1:{agent_port}/v1/orders "
