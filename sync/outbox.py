@@ -12,9 +12,7 @@ neighbours. Reads use a second (aiosqlite) connection; WAL lets them run beside 
 
 import asyncio
 import json
-import queue
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -26,9 +24,10 @@ import aiosqlite
 from pydantic import BaseModel
 
 from sync.errors import OutboxFullError, SyncError
+from sync.outbox_writer import Stmt as Stmt  # re-exported: callers build statements
+from sync.outbox_writer import WriterThread, apply_group, open_writer
 from sync.protocol import canonical_json, payload_hash_canonical
 
-Stmt = tuple[str, tuple[Any, ...]]
 State = Literal["pending", "sent", "acked", "dead"]
 MAX_GROUP = 512
 T = TypeVar("T")
@@ -135,7 +134,7 @@ class Outbox:
         self,
         path: Path,
         writer: sqlite3.Connection,
-        pool: "_WriterThread",
+        pool: "WriterThread",
         reader: aiosqlite.Connection,
     ) -> None:
         self.path = path
@@ -152,9 +151,9 @@ class Outbox:
     async def open(cls, path: Path, *, extra_schema: Iterable[str] = ()) -> "Outbox":
         """Open (creating if needed) the database at ``path`` and start the writer."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        pool = _WriterThread()
+        pool = WriterThread()
         try:
-            writer = await pool.call(_open_writer, path, list(extra_schema))
+            writer = await pool.call(open_writer, path, [*SCHEMA, *extra_schema])
             reader = await aiosqlite.connect(path, isolation_level=None)
             await reader.execute("PRAGMA busy_timeout = 5000")
             await reader.execute("PRAGMA query_only = 1")
@@ -242,7 +241,7 @@ class Outbox:
 
     async def _run(self, group: list[_Write]) -> list[sqlite3.Row | None]:
         reqs = [(w.guard, w.stmts) for w in group]
-        return await self._pool.call(_apply_group, self._w, reqs)
+        return await self._pool.call(apply_group, self._w, reqs)
 
     def _done(self, group: list[_Write], found: list[sqlite3.Row | None]) -> None:
         self.groups_committed += 1
@@ -363,118 +362,6 @@ class Outbox:
         """``PRAGMA integrity_check`` as text (``ok`` when the file is sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
-
-
-class _WriterThread:
-    """The one thread that owns the writer's connection.
-
-    A plain thread and a ``SimpleQueue``: a hand-off costs far less main-thread time than
-    ``ThreadPoolExecutor.submit``, and this runs once per group commit.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Any] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._main, name="outbox-writer", daemon=True)
-        self._thread.start()
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the thread; its result or exception comes back here."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, args, (loop, fut)))
-        return await fut
-
-    def stop(self) -> None:
-        """Let queued jobs finish, then end the thread."""
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _main(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, args, (loop, fut) = job
-            try:
-                result = fn(*args)
-            except BaseException as err:  # noqa: BLE001 - handed to the awaiting task
-                loop.call_soon_threadsafe(_settle, fut, None, err)
-            else:
-                loop.call_soon_threadsafe(_settle, fut, result, None)
-
-
-def _settle(fut: "asyncio.Future[Any]", result: Any, err: BaseException | None) -> None:
-    if fut.cancelled():
-        return
-    if err is not None:
-        fut.set_exception(err)
-    else:
-        fut.set_result(result)
-
-
-def _open_writer(path: Path, extra_schema: list[str]) -> sqlite3.Connection:
-    """The writer's connection, made on (and only ever used from) the writer's thread."""
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA busy_timeout = 5000")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        for ddl in [*SCHEMA, *extra_schema]:
-            db.execute(ddl)
-        # Events left 'sent' by a crash have an unknown outcome: send them again
-        # (the cloud is idempotent on event ids).
-        db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent'")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        db.close()
-        raise
-    return db
-
-
-def _apply_group(
-    db: sqlite3.Connection, reqs: list[tuple[Stmt | None, list[Stmt]]]
-) -> list[sqlite3.Row | None]:
-    """One transaction for a whole group of requests, on the writer's thread.
-
-    Requests whose guard finds a row are skipped. The rest run in order; consecutive requests
-    with the same statements go as one ``executemany`` per statement, which keeps each
-    request's own order and keeps the thread's Python work (and GIL hand-offs) per group small.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        found = [db.execute(*guard).fetchone() if guard is not None else None for guard, _ in reqs]
-        run: list[list[Stmt]] = []
-        for (_, stmts), row in zip(reqs, found, strict=True):
-            if row is not None or not stmts:
-                continue
-            if run and _shape(run[0]) != _shape(stmts):
-                _execute_run(db, run)
-                run = []
-            run.append(stmts)
-        if run:
-            _execute_run(db, run)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return found
-
-
-def _shape(stmts: list[Stmt]) -> tuple[str, ...]:
-    return tuple(sql for sql, _ in stmts)
-
-
-def _execute_run(db: sqlite3.Connection, run: list[list[Stmt]]) -> None:
-    """Statement i of every request in the run as one executemany."""
-    if len(run) == 1:
-        for sql, params in run[0]:
-            db.execute(sql, params)
-        return
-    for i, (sql, _) in enumerate(run[0]):
-        db.executemany(sql, [req[i][1] for req in run])
 
 
 def _row(r: sqlite3.Row) -> OutboxRow:
