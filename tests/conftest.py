@@ -1,9 +1,12 @@
 """Shared fixtures: free ports, a fresh PostgreSQL database per test, subprocess helpers."""
 
+import asyncio
+import logging
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +119,38 @@ async def browser() -> AsyncIterator[Any]:
 
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True}
+
+
+SLOW_CALLBACK_S = 0.5  # far above scheduling noise on a loaded CI box, below a blocking device call
+
+
+class _SlowCallbacks(logging.Handler):
+    """Collects asyncio's debug-mode "Executing ... took N seconds" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        # The test's own coroutine may do slow work (decoding an image); only the product's
+        # callbacks count.
+        if " took " in msg and "coro=<test_" not in msg:
+            self.seen.append(msg)
+
+
+@asynccontextmanager
+async def no_blocking_calls() -> AsyncIterator[None]:
+    """Run the loop in debug mode; a callback that holds it longer than ``SLOW_CALLBACK_S``
+    (a blocking call: a device, the profile database, QR drawing) fails the test."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_S
+    watch = _SlowCallbacks()
+    logging.getLogger("asyncio").addHandler(watch)
+    try:
+        yield
+    finally:
+        loop.set_debug(False)
+        logging.getLogger("asyncio").removeHandler(watch)
+    assert not watch.seen, f"the event loop was blocked: {watch.seen}"

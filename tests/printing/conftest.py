@@ -1,21 +1,19 @@
 """Fixtures for the printer tests: fake printers on a real TCP port and a real pty, real agents."""
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from agent.app import build_app
-from tests.agent.conftest import agent_settings
+from tests.agent.conftest import AgentFactory, agent_settings, running_agents
+from tests.conftest import no_blocking_calls
 from tests.fakes.escpos_printer import PtyFakePrinter, TcpFakePrinter
 
 CLAIM_BASE = "http://127.0.0.1:8788/c/"
-AgentFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
 @pytest.fixture
@@ -47,54 +45,12 @@ def printer_section(fake: TcpFakePrinter, **extra: Any) -> dict[str, Any]:
     return section
 
 
-class _SlowCallbacks(logging.Handler):
-    """Collects asyncio's debug-mode "Executing ... took N seconds" warnings."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage()
-        # The test's own coroutine may do slow work (decoding an image); only the product's
-        # callbacks count.
-        if " took " in msg and "coro=<test_" not in msg:
-            self.seen.append(record.getMessage())
-
-
-SLOW_CALLBACK_S = 0.5  # far above scheduling noise on a loaded CI box, below a blocking device call
-
-
 @pytest.fixture
 async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
-    """Start agents (same data dir each call, like a restart) over real HTTP.
-
-    The loop runs in debug mode: a callback that holds it longer than ``SLOW_CALLBACK_S``
-    (a blocking call: a device, the profile database, QR drawing) fails the test.
-    """
-    loop = asyncio.get_running_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = SLOW_CALLBACK_S
-    watch = _SlowCallbacks()
-    logging.getLogger("asyncio").addHandler(watch)
-    clients: list[TestClient[Any, Any]] = []
-
-    async def start(
-        clock: Callable[[], datetime] | None = None, **sections: dict[str, Any]
-    ) -> TestClient[Any, Any]:
-        settings = agent_settings(tmp_data, **sections)
-        app = build_app(settings, clock=clock) if clock else build_app(settings)
-        client: TestClient[Any, Any] = TestClient(TestServer(app))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield start
-    for c in clients:
-        await c.close()
-    loop.set_debug(False)
-    logging.getLogger("asyncio").removeHandler(watch)
-    assert not watch.seen, f"the event loop was blocked: {watch.seen}"
+    """Start agents (same data dir each call, like a restart) over real HTTP; a blocking call
+    on the event loop (a device, the profile database, QR drawing) fails the test."""
+    async with no_blocking_calls(), running_agents(partial(agent_settings, tmp_data)) as start:
+        yield start
 
 
 async def wait_job(

@@ -1,21 +1,21 @@
 """Fixtures for the scanner tests: real agents over real HTTP and SQLite, a hand-moved clock,
 and serial scanners on real ptys."""
 
-import asyncio
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from agent.app import build_app
 from agent.scanning import SCANNING, ScanService
 from agent.state import OUTBOX
-from config import AgentSettings, load_agent_settings
+from config import AgentSettings
+from tests.agent.conftest import AgentFactory, agent_settings, running_agents
+from tests.conftest import no_blocking_calls
 from tests.fakes.scanner import PtyScanner
 
 SECRET = "scanner-test-device-secret-0123456789"
@@ -37,66 +37,18 @@ class Clock:
 
 
 def scanner_settings(data_dir: Path, **sections: Any) -> AgentSettings:
-    """Agent settings over ``data_dir``; ``scanner=[...]`` adds ``[[scanner]]`` entries."""
-    overrides: dict[str, Any] = {
-        "agent": {"data_dir": str(data_dir)},
-        "cloud": {"device_secret": SECRET, "device_key": DEVICE_KEY, "url": ""},
-    }
-    for name, values in sections.items():
-        if isinstance(values, dict):
-            overrides.setdefault(name, {}).update(values)
-        else:
-            overrides[name] = values
-    return load_agent_settings(None, overrides)
-
-
-AgentFactory = Callable[..., Awaitable[Client]]
-
-
-SLOW_CALLBACK_S = 0.5  # far above scheduling noise on a loaded CI box, below a blocking device call
-
-
-class _SlowCallbacks(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage()
-        # The test's own coroutine may do slow work (decoding an image); only the product's
-        # callbacks count.
-        if " took " in msg and "coro=<test_" not in msg:
-            self.seen.append(record.getMessage())
+    """Agent settings over ``data_dir`` with this suite's device; ``scanner=[...]`` adds
+    ``[[scanner]]`` entries."""
+    cloud = {"device_secret": SECRET, "device_key": DEVICE_KEY, **sections.pop("cloud", {})}
+    return agent_settings(data_dir, cloud=cloud, **sections)
 
 
 @pytest.fixture
 async def make_agent(tmp_data: Path) -> AsyncIterator[AgentFactory]:
-    """Start agents (on the same data directory); keyword sections override settings.
-
-    The loop runs in debug mode: a callback that holds it longer than ``SLOW_CALLBACK_S``
-    (a blocking call) fails the test.
-    """
-    loop = asyncio.get_running_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = SLOW_CALLBACK_S
-    watch = _SlowCallbacks()
-    logging.getLogger("asyncio").addHandler(watch)
-    clients: list[Client] = []
-
-    async def start(clock: Callable[[], datetime] | None = None, **sections: Any) -> Client:
-        settings = scanner_settings(tmp_data, **sections)
-        app = build_app(settings, clock=clock) if clock else build_app(settings)
-        client: Client = TestClient(TestServer(app))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield start
-    for c in clients:
-        await c.close()
-    loop.set_debug(False)
-    logging.getLogger("asyncio").removeHandler(watch)
-    assert not watch.seen, f"the event loop was blocked: {watch.seen}"
+    """Start agents (on the same data directory); keyword sections override settings. A
+    blocking call on the event loop fails the test."""
+    async with no_blocking_calls(), running_agents(partial(scanner_settings, tmp_data)) as start:
+        yield start
 
 
 @pytest.fixture
