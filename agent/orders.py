@@ -75,7 +75,7 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
     return ref
 
 
-_ORDER_GUARD = ("SELECT body_hash, answer FROM orders WHERE order_id = ?",)
+_ORDER_GUARD = "SELECT body_hash, answer FROM orders WHERE order_id = ?"
 
 
 def _body_hash(req: OrderRequest) -> str:
@@ -151,7 +151,7 @@ class OrderService:
                 except InvalidInput:
                     # A check recorded earlier answers as it did, even if it would not pass now
                     # (say the program's currency changed since).
-                    row = await self.db.fetchone(_ORDER_GUARD[0], (req.order_id,))
+                    row = await self.db.fetchone(_ORDER_GUARD, (req.order_id,))
                     if row is None:
                         raise
                     status, answer = self._repeat(req, row, body_hash)
@@ -247,7 +247,7 @@ class OrderService:
         )
         try:
             found = await self._write(
-                [event], [order_row, *extra], guard=(_ORDER_GUARD[0], (req.order_id,))
+                [event], [order_row, *extra], guard=(_ORDER_GUARD, (req.order_id,))
             )
         except Unavailable:
             # Not recorded (disk full): the card scanned for this check waits for the retry.
