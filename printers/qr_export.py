@@ -5,9 +5,9 @@ from dataclasses import replace
 from typing import Literal
 
 from config.agent import PrinterSettings
-from printers.escpos_qr import QUIET_MODULES, EcLevel, bitmap_rows, qr_matrix
+from printers.escpos_qr import ALIGN_CENTER, QUIET_MODULES, EcLevel, bitmap_rows, qr_matrix
 from printers.profile import Capabilities
-from printers.receipt import ALIGN_CENTER, ALIGN_LEFT, qr_footer
+from printers.receipt import ALIGN_LEFT, qr_footer
 
 MAX_SCALE = 40
 

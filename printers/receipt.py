@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # PIL is loaded when a receipt is drawn, not with the agent (
 
 from config.agent import PrinterSettings
 from printers.escpos_qr import (
+    ALIGN_CENTER,
     ESC,
     GS,
     QUIET_MODULES,
@@ -24,14 +25,13 @@ from printers.escpos_qr import (
     bitmap_rows,
     native_qr,
     qr_matrix,
-    raster_qr,
+    raster_qr_block,
     star_rows,
 )
 from printers.profile import Capabilities
 
 INIT = ESC + b"@"
 ALIGN_LEFT = ESC + b"a\x00"
-ALIGN_CENTER = ESC + b"a\x01"
 CUT = GS + b"VB\x03"  # feed to the cutter (+3 lines' worth) and partial cut
 
 
@@ -85,7 +85,7 @@ def qr_part(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
     if caps.qr_mode == "native":
         return native_qr(url, module_size=settings.qr_module_size, ec=ec)
     if caps.qr_mode == "image":
-        return raster_qr(url, module_dots=settings.qr_module_size, ec=ec)
+        return raster_qr_block(url, module_dots=settings.qr_module_size, ec=ec)
     return star_qr_block(url, settings, caps)
 
 
@@ -98,11 +98,13 @@ def star_qr_block(url: str, settings: PrinterSettings, caps: Capabilities) -> by
 
 def qr_footer(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
     """The must-have footer: a short line of text, the QR, the short code under it."""
+    # The raster block ends with its own quiet-zone feed; a native or Star QR needs the LF.
+    after = b"" if caps.qr_mode == "image" else b"\n"
     return (
         ALIGN_CENTER
         + _text([_clean(settings.footer_text)], caps.codec)
         + qr_part(url, settings, caps)
-        + b"\n"
+        + after
         + _text([short_code(url)], caps.codec)
     )
 

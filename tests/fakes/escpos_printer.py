@@ -24,6 +24,9 @@ STATUS: dict[str, dict[int, int]] = {
     "error": {1: 0x1E, 2: 0x52, 4: 0x12},
 }
 _ONE_ARG_ESC = set(b"!-EGJMadtpR{V")
+PAPER_DOTS = 576  # 80 mm paper at 203 dpi; a 58 mm printer has 384
+LINE_DOTS = 30  # default line spacing of a TM-T20 (3.75 mm), the smallest Epson default
+GLYPH_W, GLYPH_H = 12, 24  # font A
 
 
 @dataclass
@@ -78,6 +81,60 @@ class FakeReceipt:
             out.append(img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST))
         return out
 
+    def page(self, paper_dots: int = PAPER_DOTS) -> "Page":
+        """The paper as this receipt leaves the printer (ESC/POS standard mode, font A).
+
+        Text lines are drawn as solid black boxes as wide as their characters (the worst case
+        for a quiet zone), ``GS v 0`` images where justification puts them, and paper moves by
+        ``LF`` / ``ESC d`` (default line spacing) and ``ESC J`` (dots). Native QR symbols are
+        not drawn. ``Page.images`` gives each raster image's box on the page.
+        """
+        boxes: list[tuple[int, int, int, int]] = []  # text, black
+        placed: list[tuple[int, int, Image.Image]] = []
+        y, align, chars = 0, 0, 0
+
+        def x_for(width: int) -> int:
+            return {0: 0, 1: (paper_dots - width) // 2, 2: paper_dots - width}[align]
+
+        def print_line() -> None:
+            nonlocal chars
+            if chars:
+                width = min(paper_dots, chars * GLYPH_W)
+                x = x_for(width)
+                boxes.append((x, y, x + width, y + GLYPH_H))
+            chars = 0
+
+        images = iter(self.raster_images())
+        for c in self.commands:
+            if c.name == "TEXT":
+                chars += len(c.data)
+            elif c.name == "LF":
+                print_line()
+                y += LINE_DOTS
+            elif c.name == "ESC d":
+                print_line()
+                y += LINE_DOTS * c.args[0]
+            elif c.name == "ESC J":
+                print_line()
+                y += c.args[0]
+            elif c.name == "ESC a":
+                align = c.args[0] & 3  # 0/1/2 or '0'/'1'/'2'
+            elif c.name == "GS v 0":
+                img = next(images)
+                if chars:  # a real printer ignores GS v 0 with text waiting in the line
+                    continue
+                placed.append((x_for(img.width), y, img))
+                y += img.height
+            elif c.name == "CUT":
+                break
+        print_line()
+        paper = Image.new("L", (paper_dots, y + LINE_DOTS), 255)
+        for box in boxes:
+            paper.paste(0, box)
+        for x, top, img in placed:
+            paper.paste(img, (x, top))
+        return Page(paper, [(x, top, x + i.width, top + i.height) for x, top, i in placed])
+
     def star_image(self) -> Image.Image | None:
         """The Star raster lines (and feeds) drawn as the paper would show them."""
         rows: list[bytes] = []
@@ -90,6 +147,14 @@ class FakeReceipt:
             return None
         width = max(len(r) for r in rows)
         return _bits_image(b"".join(r.ljust(width, b"\0") for r in rows), width, len(rows))
+
+
+@dataclass
+class Page:
+    """A printed receipt as an image of the paper, with where each raster image landed."""
+
+    image: Image.Image
+    images: list[tuple[int, int, int, int]]
 
 
 def _bits_image(data: bytes, width_bytes: int, height: int) -> Image.Image:

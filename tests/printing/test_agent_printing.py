@@ -334,3 +334,23 @@ async def test_given_star_tsp143_then_receipt_is_star_raster_that_scans_and_job_
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [answer["claim"]["url"]]
     health = await (await client.get("/health")).json()
     assert health["printer"]["state"] == "unknown"
+
+
+async def test_given_printer_without_native_qr_then_the_printed_page_scans_as_the_claim_url(
+    make_agent: AgentFactory, printer: TcpFakePrinter
+) -> None:
+    """Given a POS-5890 (no GS ( k), when the POS posts an order, then the receipt carries a
+    GS v 0 QR without white bytes, and the paper the printer lays out scans as claim.url."""
+    import zxingcpp
+
+    client = await make_agent(printer=printer_section(printer, profile="POS-5890"))
+    answer = await place(client, "RAS-1")
+    job = await wait_job(client, answer["print"]["job_id"])
+    assert job["status"] == "confirmed", job
+    [receipt] = await printer.wait_receipts(1)
+    assert receipt.qr_payloads == []
+    [image] = receipt.raster_images()
+    corners = [(0, 0), (image.height - 1, 0), (0, image.height - 1)]  # width padded to bytes
+    assert [image.getpixel(c) for c in corners] == [0, 0, 0]  # finder patterns at the very edge
+    page = receipt.page(384)  # 58 mm paper
+    assert [r.text for r in zxingcpp.read_barcodes(page.image)] == [answer["claim"]["url"]]

@@ -1,5 +1,6 @@
 """Pure ESC/POS building: the bytes a printer gets, checked by parsing them back and by scanning
-the raster and Star images with a real QR decoder (zxing-cpp), quiet zone included."""
+the raster and Star images with a real QR decoder (zxing-cpp), quiet zone included: for raster,
+on the paper the fake printer rebuilds (the quiet zone is paper, not image bytes)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,12 +11,19 @@ from PIL import Image, ImageOps
 
 from config.agent import PrinterSettings
 from printers.errors import PrinterConfigError
-from printers.escpos_qr import QUIET_MODULES, native_qr, qr_matrix, raster_qr, star_qr
+from printers.escpos_qr import (
+    QUIET_MODULES,
+    native_qr,
+    qr_matrix,
+    raster_qr,
+    raster_qr_block,
+    star_qr,
+)
 from printers.profile import capabilities
 from printers.qr_export import qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt, build_job, render_image, short_code
 from printers.status import interpret
-from tests.fakes.escpos_printer import EscposParser, FakePrinterCore, FakeReceipt
+from tests.fakes.escpos_printer import EscposParser, FakePrinterCore, FakeReceipt, Page
 
 URL = "HTTP://127.0.0.1:8788/C/" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567ABCDEFGHIJKLMNOP"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -92,23 +100,51 @@ def test_pos_text_cannot_smuggle_printer_commands() -> None:
     assert job.count(b"\x1dV") == 1
 
 
-@pytest.mark.parametrize("module", [2, 3, 4, 6])
-def test_raster_qr_decodes_with_its_own_quiet_zone(module: int) -> None:
-    data = raster_qr(URL, module_dots=module, ec="M")
-    job = parse_job(b"\x1b@" + data + b"\x1dV\x00")
-    [img] = job.raster_images()
-    side = (len(qr_matrix(URL, "M")) + 2 * QUIET_MODULES) * module
-    assert img.height == side  # the quiet zone is part of the image, not left to the paper
-    assert decode(img.crop((0, 0, side, side))) == [URL]
-    # the border really is white: four modules on every side
+def assert_scannable_on_paper(page: Page, module: int) -> None:
+    """The QR on the rebuilt paper decodes, and 4 modules round it are white paper."""
+    assert decode(page.image) == [URL]
+    [(x0, y0, x1, y1)] = page.images
     q = QUIET_MODULES * module
+    assert x0 >= q and y0 >= q and x1 + q <= page.image.width and y1 + q <= page.image.height
     for box in [
-        (0, 0, side, q),
-        (0, 0, q, side),
-        (side - q, 0, side, side),
-        (0, side - q, side, side),
+        (x0 - q, y0 - q, x1 + q, y0),  # above
+        (x0 - q, y1, x1 + q, y1 + q),  # below
+        (x0 - q, y0, x0, y1),  # left
+        (x1, y0, x1 + q, y1),  # right
     ]:
-        assert img.crop(box).getextrema() == (255, 255)
+        assert page.image.crop(box).getextrema() == (255, 255), box
+
+
+@pytest.mark.parametrize("paper", [384, 576])
+@pytest.mark.parametrize("ec", ["L", "M"])
+@pytest.mark.parametrize("module", [2, 3, 4, 6])
+def test_raster_qr_quiet_zone_is_paper_and_the_printed_page_scans(
+    module: int, ec: str, paper: int
+) -> None:
+    """Given a raster QR block, when the fake printer lays out the paper between two text
+    lines, then the image holds the symbol only and the page scans with a white quiet zone."""
+    block = raster_qr_block(URL, module_dots=module, ec=ec)  # type: ignore[arg-type]
+    job = parse_job(b"\x1b@\x1ba\x01Scan for your stamps\n" + block + b"ABCD-EFGH\n\x1dV\x00")
+    [img] = job.raster_images()
+    side = len(qr_matrix(URL, ec)) * module  # type: ignore[arg-type]
+    assert img.height == side  # no white rows or columns sent: the quiet zone is paper
+    inverted = ImageOps.invert(img.crop((0, 0, side, side)))
+    assert inverted.getbbox() == (0, 0, side, side)  # dark modules touch every edge
+    assert_scannable_on_paper(job.page(paper), module)
+
+
+def test_raster_qr_without_the_paper_margins_is_not_enough() -> None:
+    """The check above can fail: text right under the image breaks the quiet zone."""
+    image = raster_qr(URL, module_dots=4, ec="M")
+    job = parse_job(b"\x1b@\x1ba\x01Scan for your stamps\n" + image + b"ABCDEFGHIJKLMNOP\n")
+    with pytest.raises(AssertionError):
+        assert_scannable_on_paper(job.page(), 4)
+
+
+@pytest.mark.parametrize(("ec", "version"), [("L", 3), ("M", 4)])
+def test_the_smallest_version_that_fits_is_used(ec: str, version: int) -> None:
+    """A 72-character alphanumeric URL fits version 3 at EC L (77) and version 4 at EC M (90)."""
+    assert len(qr_matrix(URL, ec)) == 17 + 4 * version  # type: ignore[arg-type]
 
 
 def test_raster_receipt_for_printer_without_native_qr_scans() -> None:
@@ -117,8 +153,7 @@ def test_raster_receipt_for_printer_without_native_qr_scans() -> None:
     assert caps.qr_mode == "image"
     job = parse_job(build_job(receipt(), settings, caps))
     assert job.qr_payloads == []
-    [img] = job.raster_images()
-    assert decode(img) == [URL]
+    assert_scannable_on_paper(job.page(caps.paper_dots), settings.qr_module_size)
 
 
 def test_star_receipt_scans_and_uses_no_escpos_qr() -> None:
