@@ -79,17 +79,27 @@ def mint(
     *, secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
 ) -> tuple[str, ClaimToken]:
     """Mint the token for one order; returns the text for the QR and what it says."""
+    text, ref, issued, stamps = _mint(secret, device_id, order_id, stamps, now, ttl_hours)
+    return text, _claim(device_id, ref, stamps, issued, ttl_hours)
+
+
+def mint_lean(
+    *, secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+) -> tuple[str, str, datetime]:
+    """``mint`` for the order path: the text, the order reference and the expiry, without
+    building a ``ClaimToken`` (a pydantic model costs more than the signature)."""
+    text, ref, issued, _ = _mint(secret, device_id, order_id, stamps, now, ttl_hours)
+    return text, ref, datetime.fromtimestamp(issued, UTC) + timedelta(hours=ttl_hours)
+
+
+def _mint(
+    secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+) -> tuple[str, str, int, int]:
     issued = int(now.timestamp())
-    body = _BODY.pack(
-        VERSION,
-        device_id,
-        bytes.fromhex(order_ref(order_id)),
-        min(stamps, 0xFFFF),
-        issued,
-        ttl_hours,
-    )
-    text = base64.b32encode(body + _mac(secret, body)).decode("ascii")
-    return text, _claim(device_id, order_ref(order_id), min(stamps, 0xFFFF), issued, ttl_hours)
+    stamps = min(stamps, 0xFFFF)
+    ref = hashlib.sha256(order_id.encode()).digest()[:8]
+    body = _BODY.pack(VERSION, device_id, ref, stamps, issued, ttl_hours)
+    return base64.b32encode(body + _mac(secret, body)).decode("ascii"), ref.hex(), issued, stamps
 
 
 def _claim(device: int, ref: str, stamps: int, issued: int, ttl: int) -> ClaimToken:

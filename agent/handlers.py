@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from agent.http_util import json_answer, read_model
+from agent.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from agent.models import (
     CloudHealth,
     CustomersAnswer,
@@ -22,6 +22,7 @@ from agent.models import (
     VoidRequest,
 )
 from agent.openapi import Operation, build_openapi
+from agent.order_body import read_order
 from agent.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
 from agent.status_page import StatusView, render_status_page
 
@@ -30,10 +31,12 @@ VERSION = "0.1.0"
 
 
 async def post_order(request: web.Request) -> web.StreamResponse:
-    req = await read_model(request, OrderRequest)
-    status, answer = await request.app[ORDERS].place(req)
+    data = await read_object(request)
+    if data is None:
+        raise no_body()
+    status, answer = await request.app[ORDERS].place(read_order(data))
     request.app[METRICS].orders.labels("created" if status == 201 else "repeat").inc()
-    return json_answer(answer, status)
+    return json_text_answer(answer, status)
 
 
 async def void_order(request: web.Request) -> web.StreamResponse:

@@ -41,23 +41,40 @@ def validation_error(err: ValidationError) -> InvalidInput:
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 
 
-async def read_model(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    """The request body validated as ``model``; 422 for anything that is not."""
+async def read_object(request: web.Request) -> dict[str, Any] | None:
+    """The request body as a JSON object (None if empty); 422 for anything that is not."""
     raw = await request.read()
     if not raw.strip():
-        if optional:
-            return model()
-        raise InvalidInput("the request needs a JSON body", code="malformed_json")
+        return None
     try:
         data = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError too
         raise InvalidInput(f"the body is not valid JSON: {err}", code="malformed_json") from err
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="malformed_json")
+    return data
+
+
+def no_body() -> InvalidInput:
+    return InvalidInput("the request needs a JSON body", code="malformed_json")
+
+
+async def read_model(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The request body validated as ``model``; 422 for anything that is not."""
+    data = await read_object(request)
+    if data is None:
+        if optional:
+            return model()
+        raise no_body()
     try:
         return model.model_validate(data)
     except ValidationError as err:
         raise validation_error(err) from err
+
+
+def json_text_answer(text: str, status: int = 200) -> web.Response:
+    """JSON text already made, as a response."""
+    return web.Response(text=text, status=status, content_type="application/json")
 
 
 def json_answer(model: BaseModel, status: int = 200) -> web.Response:

@@ -5,26 +5,28 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from agent import claim_token
+from agent import claim_token, order_json
 from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
-from agent.models import ClaimInfo, OrderAnswer, OrderRequest, PrintInfo, VoidAnswer, VoidRequest
+from agent.event_ids import new_event_id
+from agent.models import OrderAnswer, PrintInfo, VoidAnswer, VoidRequest
+from agent.order_body import OrderInput
 from agent.program_source import ProgramSource
 from agent.rules import stamps_for
 from config import AgentSettings
 from drivers.card_code import is_card_code
 from sync.errors import OutboxFullError, SyncError
-from sync.outbox import NewEvent, Outbox, Stmt
+from sync.outbox import NewEvent, Outbox, Stmt, event_row, event_statement
 from sync.protocol import (
     AttachPayload,
     CustomerRef,
     EventType,
-    OrderPayload,
     VoidPayload,
 )
 
@@ -78,7 +80,7 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
 _ORDER_GUARD = "SELECT body_hash, answer FROM orders WHERE order_id = ?"
 
 
-def _body_hash(req: OrderRequest) -> str:
+def _body_hash(req: OrderInput) -> str:
     """What makes two requests for one order id "the same body" (10.0 and "10" are equal)."""
     customer = req.customer
     key = (
@@ -127,21 +129,20 @@ class OrderService:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _write(
-        self, events: list[NewEvent], extra: list[Stmt], guard: Stmt | None = None
-    ) -> sqlite3.Row | None:
+    async def _write(self, stmts: list[Stmt], guard: Stmt | None = None) -> sqlite3.Row | None:
         try:
-            return await self.db.append(events, extra, guard=guard)
+            return await self.db.write(stmts, guard=guard)
         except OutboxFullError as err:
             raise Unavailable(str(err), code="disk_full") from err
         except SyncError as err:
             raise Unavailable(str(err), code="not_recorded") from err
 
-    async def place(self, req: OrderRequest) -> tuple[int, OrderAnswer]:
+    async def place(self, req: OrderInput) -> tuple[int, str]:
         """Record a paid check; ``(201, answer)`` the first time, ``(200, same)`` on a repeat.
 
-        Whether the order id is new is checked inside the write transaction (a guard query),
-        so a new check costs no extra read and a repeat can never be recorded twice.
+        The answer is ``OrderAnswer`` as JSON text. Whether the order id is new is checked
+        inside the write transaction (a guard query), so a new check costs no extra read and a
+        repeat can never be recorded twice.
         """
         body_hash = _body_hash(req)
         with self._lock_entry(req.order_id) as lock:
@@ -155,21 +156,31 @@ class OrderService:
                     if row is None:
                         raise
                     status, answer = self._repeat(req, row, body_hash)
-        if status == 200 and answer.print is not None and self.printer is not None:
-            answer.print = await self.printer.current(answer.print)
+        if status == 200 and self.printer is not None:
+            answer = await self._current_print(answer)
         return status, answer
 
+    async def _current_print(self, answer: str) -> str:
+        """A repeated order shows its print job as it is now, not as it was stored."""
+        assert self.printer is not None
+        model = OrderAnswer.model_validate_json(answer)
+        if model.print is None:
+            return answer
+        model.print = await self.printer.current(model.print)
+        return model.model_dump_json()
+
     @staticmethod
-    def _repeat(req: OrderRequest, row: sqlite3.Row, body_hash: str) -> tuple[int, OrderAnswer]:
+    def _repeat(req: OrderInput, row: sqlite3.Row, body_hash: str) -> tuple[int, str]:
         if row["body_hash"] != body_hash:
             raise Conflict(
                 f"order {req.order_id} was already recorded with another body",
                 field="order_id",
                 code="order_conflict",
             )
-        return 200, OrderAnswer.model_validate_json(row["answer"])
+        answer: str = row["answer"]
+        return 200, answer
 
-    async def _record(self, req: OrderRequest, body_hash: str) -> tuple[int, OrderAnswer]:
+    async def _record(self, req: OrderInput, body_hash: str) -> tuple[int, str]:
         now = self.clock()
         program = self.program.current
         currency = req.currency or program.currency
@@ -186,35 +197,37 @@ class OrderService:
             autopilot = customer is not None
         stamps = stamps_for(program, req.total)
         want_qr = req.receipt_qr if req.receipt_qr is not None else self._qr_by_default()
-        claim: ClaimInfo | None = None
+        claim_url: str | None = None
         order_ref: str | None = None
+        expires_at: datetime | None = None
         if customer is not None:
             event_type = EventType.ORDER_STAMPED
         elif want_qr and stamps > 0:
             event_type = EventType.RECEIPT_QR_ISSUED
-            claim, order_ref = self._mint(req.order_id, stamps, now)
+            claim_url, order_ref, expires_at = self._mint(req.order_id, stamps, now)
         else:
             event_type = EventType.ORDER_RECORDED
-        # Built from values validated above: no second validation on the hot path.
-        answer = OrderAnswer.model_construct(
+        answer = order_json.order_answer(
             order_id=req.order_id,
             stamps=stamps,
             rule=program.rule,
-            total=str(req.total),
+            total=req.total,
             currency=currency,
             till=req.till,
             customer=customer,
             autopilot=autopilot,
-            claim=claim,
+            claim_url=claim_url,
+            expires_at=expires_at,
             recorded_at=now,
         )
         extra: list[Stmt] = []
-        if self._should_print(req, claim):
+        if self._should_print(req, claim_url):
             assert self.printer is not None
-            answer.print, extra = self.printer.plan_order_receipt(
-                answer, expires_at=claim.expires_at if claim else None, now=now
+            info, extra = self.printer.plan_order_receipt(
+                OrderAnswer.model_validate(answer), expires_at=expires_at, now=now
             )
-        payload = OrderPayload.model_construct(
+            answer["print"] = info.model_dump(mode="json")
+        payload = order_json.order_payload(
             order_id=req.order_id,
             total=req.total,
             currency=currency,
@@ -223,21 +236,16 @@ class OrderService:
             rule=program.rule,
             customer=customer,
             order_ref=order_ref,
-            claim_expires_at=claim.expires_at if claim else None,
+            expires_at=expires_at,
         )
-        event = NewEvent.model_construct(
-            event_id=uuid.uuid4(),
-            type=str(event_type),
-            payload=payload.model_dump(mode="json", exclude_none=True),
-            device_time=now,
-        )
+        answer_json = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
             "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 req.order_id,
                 body_hash,
-                answer.model_dump_json(),
+                answer_json,
                 req.till,
                 customer.model_dump_json(exclude_none=True) if customer else None,
                 stamps,
@@ -245,9 +253,10 @@ class OrderService:
                 now.timestamp(),
             ),
         )
+        event = event_row(new_event_id(), str(event_type), payload, now, time.time())
         try:
             found = await self._write(
-                [event], [order_row, *extra], guard=(_ORDER_GUARD, (req.order_id,))
+                [event, order_row, *extra], guard=(_ORDER_GUARD, (req.order_id,))
             )
         except Unavailable:
             # Not recorded (disk full): the card scanned for this check waits for the retry.
@@ -258,23 +267,24 @@ class OrderService:
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)
             return self._repeat(req, found, body_hash)
-        if answer.print is not None and self.printer is not None:
+        if extra and self.printer is not None:
             self.printer.wake()
-        return 201, answer
+        return 201, answer_json
 
     def _qr_by_default(self) -> bool:
         return self.settings.agent.mode == "receipt_qr"
 
-    def _should_print(self, req: OrderRequest, claim: ClaimInfo | None) -> bool:
+    def _should_print(self, req: OrderInput, claim_url: str | None) -> bool:
         if self.printer is None or not self.printer.enabled:
             return False
         if req.print_receipt is not None:
             return req.print_receipt
-        return claim is not None
+        return claim_url is not None
 
-    def _mint(self, order_id: str, stamps: int, now: datetime) -> tuple[ClaimInfo, str]:
+    def _mint(self, order_id: str, stamps: int, now: datetime) -> tuple[str, str, datetime]:
+        """The receipt QR's claim URL, its order reference and its expiry."""
         link = self.settings.cloud
-        token, claim = claim_token.mint(
+        token, ref, expires_at = claim_token.mint_lean(
             secret=link.device_secret.get_secret_value(),
             device_id=link.device_id,
             order_id=order_id,
@@ -283,7 +293,7 @@ class OrderService:
             ttl_hours=self.settings.agent.claim_ttl_hours,
         )
         url = claim_token.claim_url(link.claim_base_url, token, uppercase=link.uppercase_claim_url)
-        return ClaimInfo(url=url, expires_at=claim.expires_at), claim.order_ref
+        return url, ref, expires_at
 
     async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
         """Take a check's stamps back; voiding twice answers the first void again."""
@@ -314,7 +324,7 @@ class OrderService:
                     "UPDATE orders SET voided_at = ?, void_answer = ? WHERE order_id = ?",
                     (now.timestamp(), answer.model_dump_json(), order_id),
                 )
-                await self._write([event], [stmt])
+                await self._write([event_statement(event, time.time()), stmt])
                 return answer
 
     async def attach_latest(
@@ -360,7 +370,7 @@ class OrderService:
                         order_id,
                     ),
                 )
-                await self._write([event], [stmt])
+                await self._write([event_statement(event, time.time()), stmt])
                 return order_id
 
     async def recent(self, limit: int = 20) -> list[dict[str, object]]:

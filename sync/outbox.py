@@ -95,15 +95,22 @@ class OutboxCounts(BaseModel):
 
 def event_statement(event: NewEvent, now: float) -> Stmt:
     """The INSERT that stores one event (idempotent on ``event_id``)."""
-    payload = canonical_json(event.payload)
+    return event_row(str(event.event_id), event.type, event.payload, event.device_time, now)
+
+
+def event_row(
+    event_id: str, type_: str, payload: dict[str, Any], device_time: datetime, now: float
+) -> Stmt:
+    """``event_statement`` from plain values (the order path builds no ``NewEvent`` model)."""
+    text = canonical_json(payload)
     return (
         INSERT_EVENT,
         (
-            str(event.event_id),
-            event.type,
-            payload,
-            payload_hash_canonical(event.type, payload),
-            event.device_time.astimezone(UTC).isoformat(),
+            event_id,
+            type_,
+            text,
+            payload_hash_canonical(type_, text),
+            device_time.astimezone(UTC).isoformat(),
             now,
         ),
     )
