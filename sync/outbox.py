@@ -74,9 +74,7 @@ OLDEST_WAITING = (
     "SELECT (SELECT created_at FROM outbox WHERE state = 'sent' ORDER BY seq LIMIT 1))"
 )
 # One statement per purged batch of seqs (read first through the acked index).
-PURGE_ACKED = (
-    "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'acked'"
-)
+PURGE_ACKED = "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'acked'"
 
 INSERT_EVENT = (
     "INSERT INTO outbox (event_id, type, payload, payload_hash, device_time, created_at) "
