@@ -4,13 +4,15 @@ Delivery is at-least-once on the wire and exactly-once in effect: every event ca
 cloud deduplicates on, so anything whose answer was lost (a cut connection, a timeout, a kill -9)
 is simply sent again and comes back ``duplicate``. Per batch of at most 500 events:
 
-1. read the oldest due events after a ``seq`` cursor (reader connection, no transaction open);
-2. ``POST /v1/sync/events`` with no database transaction open, while one short write marks them
-   ``sent`` and counts the attempt (a crash leaves them ``sent``; the outbox puts them back to
-   ``pending`` when it opens);
-4. ``applied``/``duplicate`` -> ``acked``; ``rejected`` -> ``dead`` with the cloud's reason; any
-   link trouble -> back to ``pending`` and a backoff wait (full jitter, capped). Events are never
-   dead-lettered for network or key trouble: a shop can be offline for days.
+1. read the oldest due events after a ``seq`` cursor (reader connection, no transaction open),
+   each already in its wire form: the stored payload text is spliced in, never parsed again;
+2. ``POST /v1/sync/events`` with no database transaction open; the events stay ``pending``
+   (the cursor, not the state, keeps a batch from being read twice, and a crash simply sends
+   them again);
+3. one short write per answer: ``applied``/``duplicate`` -> ``acked``; ``rejected`` -> ``dead``
+   with the cloud's reason; any link trouble -> still ``pending``, the attempt and its error
+   counted, and a backoff wait (full jitter, capped). Events are never dead-lettered for
+   network or key trouble: a shop can be offline for days.
 
 Two batches may be on the wire at once (``window``); one holding a void or an Autopilot attach
 waits for every earlier batch's answer, so the cloud receives a check before its void.
@@ -26,12 +28,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+from uuid import UUID
 
 from sync.backoff import Backoff
-from sync.client import CloudAuthError, CloudClient, CloudRefused, CloudUnreachable
+from sync.client import Answer, CloudAuthError, CloudClient, CloudRefused, CloudUnreachable
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
-from sync.protocol import BatchResult, EventStatus
+from sync.protocol import EventStatus
 
 log = logging.getLogger(__name__)
 LINK_ERRORS = (CloudUnreachable, CloudAuthError)
@@ -54,94 +57,119 @@ class Outcome:
         self.duplicate += other.duplicate
 
 
-def sort_results(event_ids: list[str], result: BatchResult) -> Outcome:
-    """Sort a ``BatchResult`` for ``event_ids``; ``CloudUnreachable`` if it does not match them."""
-    by_id = {str(r.id): r for r in result.results}
-    if set(by_id) != set(event_ids):
-        raise CloudUnreachable(
-            f"the cloud answered {len(by_id)} results for {len(event_ids)} events sent",
-            kind="bad_answer",
-        )
+def sort_results(event_ids: list[str], answers: list[Answer]) -> Outcome:
+    """Sort the cloud's answers for ``event_ids``; ``CloudUnreachable`` if they do not match."""
+    if [a[0] for a in answers] != event_ids:  # the cloud answers in the order sent; else by id
+        by_id = {_same_id(a[0]): a for a in answers}
+        if len(answers) != len(event_ids) or set(by_id) != set(event_ids):
+            raise CloudUnreachable(
+                f"the cloud answered {len(answers)} results for {len(event_ids)} events sent",
+                kind="bad_answer",
+            )
+        answers = [by_id[eid] for eid in event_ids]
     out = Outcome()
-    for eid in event_ids:
-        r = by_id[eid]
-        if r.status is EventStatus.REJECTED:
-            out.dead.append((eid, f"rejected by the cloud: {r.reason or 'no reason given'}"))
+    for eid, status, reason in answers:
+        if status is EventStatus.REJECTED:
+            out.dead.append((eid, f"rejected by the cloud: {reason or 'no reason given'}"))
         else:
             out.acked.append(eid)
-            if r.status is EventStatus.APPLIED:
+            if status is EventStatus.APPLIED:
                 out.applied += 1
             else:
                 out.duplicate += 1
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
-    """A pending event as read for sending: its stored payload text goes on the wire as is."""
-
-    seq: int
-    event_id: str
-    type: str
-    device_time: str
-    payload: str  # canonical JSON, as stored
+def _same_id(text: str) -> str:
+    """An event id as the outbox writes it (the cloud may spell a UUID otherwise)."""
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text
 
 
-# Walk the primary key from a cursor: through the (state, next_attempt_at, seq) index SQLite
-# would sort every pending row again for each batch, which is quadratic in the backlog.
+# Walk the pending index from a cursor, so a batch is found without sorting the backlog and
+# without stepping over acked rows. SQLite builds each event's part of the ``EventBatch`` JSON
+# on the reader's thread, splicing the stored payload text in as is (never parsed again): the
+# event loop only joins the parts.
 DUE_AFTER = (
-    "SELECT seq, event_id, type, device_time, payload FROM outbox NOT INDEXED "
+    "SELECT seq, event_id, type, "
+    """'{"id":' || json_quote(event_id) || ',"type":' || json_quote(type) || """
+    """',"device_time":' || json_quote(device_time) || ',"payload":' || payload || '}' """
+    "FROM outbox INDEXED BY outbox_pending "
     "WHERE seq > ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY seq LIMIT ?"
 )
-FIRST_DUE = "SELECT MIN(seq) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
 
-
-# One statement per batch, by primary key: 500 separate UPDATEs by event id cost the agent a
-# third of its upload throughput. ``json_each`` keeps the statement's shape fixed.
-SENT = (
-    "UPDATE outbox SET state = 'sent', attempts = attempts + 1 "
-    "WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'pending'"
-)
+# One statement per batch, by primary key, written after the answer. It also counts the
+# attempt: marking a batch 'sent' before the post cost a second transaction (and fsync) per
+# batch, and the seq cursor, not the state, keeps a batch from being read twice.
 ACKED = (
-    "UPDATE outbox SET state = 'acked', acked_at = ? "
+    "UPDATE outbox SET state = 'acked', acked_at = ?, attempts = attempts + 1 "
+    "WHERE seq IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'sent')"
+)
+DEAD = (
+    "UPDATE outbox SET state = 'dead', last_error = ?, attempts = attempts + 1 "
+    "WHERE seq = ? AND state IN ('pending', 'sent')"
+)
+GIVEN_BACK = (
+    "UPDATE outbox SET state = 'pending', last_error = ?, attempts = attempts + 1 "
     "WHERE seq IN (SELECT value FROM json_each(?)) AND state IN ('pending', 'sent')"
 )
 
 
-def sent_statement(seqs: Sequence[int]) -> Stmt:
-    """Mark a batch ``sent`` and count the attempt."""
-    return SENT, (json.dumps(list(seqs)),)
-
-
 def acked_statement(seqs: Sequence[int], now: float) -> Stmt:
-    """Mark events ``acked`` at ``now`` (a dead or purged one is left alone)."""
+    """Mark events ``acked`` at ``now`` and count the attempt (a dead or purged one is left)."""
     return ACKED, (now, json.dumps(list(seqs)))
 
 
-def batch_body(rows: Sequence[Due]) -> bytes:
-    """The ``EventBatch`` JSON for ``rows``, built from the stored text without re-parsing it."""
-    parts = [
-        f'{{"id":"{r.event_id}","type":{json.dumps(r.type)},'
-        f'"device_time":{json.dumps(r.device_time)},"payload":{r.payload}}}'
-        for r in rows
-    ]
-    return ('{"events":[' + ",".join(parts) + "]}").encode()
+def given_back_statement(seqs: Sequence[int], error: str) -> Stmt:
+    """Put events back to ``pending`` after link trouble, counting the attempt and its error."""
+    return GIVEN_BACK, (error, json.dumps(list(seqs)))
 
 
 ORDERED_TYPES = frozenset({"order.voided", "order.attached"})
 
 
-def refers_back(rows: Sequence[Due]) -> bool:
-    """True if a batch holds events about earlier checks (they must not overtake them)."""
-    return any(r.type in ORDERED_TYPES for r in rows)
+@dataclass(slots=True)
+class Batch:
+    """Due events as read for sending: seqs and ids for the answer, the request body ready."""
+
+    seqs: list[int]
+    ids: list[str]
+    types: list[str]
+    parts: list[str]  # each event's JSON, as DUE_AFTER builds it
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[object]]) -> "Batch":
+        """A batch from ``DUE_AFTER`` rows."""
+        cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+        return cls(*(list(c) for c in cols))
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def body(self) -> bytes:
+        """The ``EventBatch`` JSON."""
+        return ('{"events":[' + ",".join(self.parts) + "]}").encode()
+
+    def refers_back(self) -> bool:
+        """True if it holds events about earlier checks (they must not overtake them)."""
+        return not ORDERED_TYPES.isdisjoint(self.types)
+
+    def split(self) -> tuple["Batch", "Batch"]:
+        """Two halves, in order."""
+        mid = len(self.seqs) // 2
+        return (
+            Batch(self.seqs[:mid], self.ids[:mid], self.types[:mid], self.parts[:mid]),
+            Batch(self.seqs[mid:], self.ids[mid:], self.types[mid:], self.parts[mid:]),
+        )
 
 
 @dataclass
 class _Flight:
     """A batch on the wire."""
 
-    rows: list[Due]
-    sent: "asyncio.Task[object]"
+    batch: Batch
     post: "asyncio.Task[Outcome]"
 
 
@@ -202,9 +230,9 @@ class Uploader:
         self._wake = outbox.subscribe()
         self.uploaded = asyncio.Event()  # set after each batch that acked something
 
-    async def _due_after(self, seq: int) -> list[Due]:
+    async def _due_after(self, seq: int) -> Batch:
         rows = await self.outbox.fetchall(DUE_AFTER, (seq, self.clock(), self.batch_size))
-        return [Due(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return Batch.of(rows)
 
     async def drain(self, progress: Progress | None = None) -> Outcome:
         """Send every due event now; raises ``CloudUnreachable``/``CloudAuthError`` on link trouble.
@@ -216,19 +244,18 @@ class Uploader:
         every batch not yet answered are back in ``pending`` when this raises.
         """
         total = Outcome()
-        first = await self.outbox.fetchone(FIRST_DUE, (self.clock(),))
-        if first is None or first[0] is None:
-            return total
-        cursor = first[0] - 1
         flights: deque[_Flight] = deque()
         recording: asyncio.Task[None] | None = None
-        rows = await self._due_after(cursor)
+        batch = await self._due_after(0)
+        cursor = 0
         try:
-            while rows or flights:
-                while rows and len(flights) < self.window and not (flights and refers_back(rows)):
-                    flights.append(self._launch(rows))
-                    cursor = rows[-1].seq
-                    rows = await self._due_after(cursor)
+            while batch or flights:
+                while (
+                    batch and len(flights) < self.window and not (flights and batch.refers_back())
+                ):
+                    flights.append(_Flight(batch, asyncio.create_task(self._deliver(batch))))
+                    cursor = batch.seqs[-1]
+                    batch = await self._due_after(cursor)
                 flight = flights.popleft()
                 try:
                     outcome = await flight.post
@@ -236,66 +263,60 @@ class Uploader:
                     await self._give_back([flight, *flights], err)
                     flights.clear()
                     raise
-                await flight.sent
                 if recording is not None:
                     await recording
-                seq_of = {r.event_id: r.seq for r in flight.rows}
-                recording = asyncio.create_task(self._record(outcome, seq_of, progress))
+                recording = asyncio.create_task(self._record(outcome, flight.batch, progress))
                 total.merge(outcome)
-                if not rows:  # read ahead during a post, it may have missed new events
-                    rows = await self._due_after(cursor)
+                if not batch:  # read ahead during a post, it may have missed new events
+                    batch = await self._due_after(cursor)
         finally:
-            for f in flights:  # only when cancelled: the outbox resets 'sent' at next open
+            for f in flights:  # only when cancelled: nothing was written for them
                 f.post.cancel()
             if recording is not None:
                 await recording
         return total
 
-    def _launch(self, rows: list[Due]) -> "_Flight":
-        # 'sent' only counts the attempt: the seq cursor, not the state, keeps a batch from
-        # being read twice, so the post need not wait for this write.
-        sent = asyncio.create_task(self.outbox.write([sent_statement([r.seq for r in rows])]))
-        return _Flight(rows, sent, asyncio.create_task(self._deliver(rows)))
-
     async def _give_back(self, flights: list["_Flight"], err: SyncError) -> None:
-        """Link trouble: every batch not yet recorded goes back to ``pending``."""
+        """Link trouble: every batch not yet recorded stays ``pending``, its attempt counted."""
         await asyncio.gather(*(f.post for f in flights), return_exceptions=True)
-        await asyncio.gather(*(f.sent for f in flights), return_exceptions=True)
-        ids = [r.event_id for f in flights for r in f.rows]
-        await self.outbox.mark(ids, "pending", error=str(err))
+        seqs = [seq for f in flights for seq in f.batch.seqs]
+        await self.outbox.write([given_back_statement(seqs, str(err))])
         if isinstance(err, LINK_ERRORS):
             self.observer.link_failed(err)
 
-    async def _record(
-        self, outcome: Outcome, seq_of: dict[str, int], progress: Progress | None
-    ) -> None:
-        if outcome.acked:
-            await self.outbox.write(
-                [acked_statement([seq_of[eid] for eid in outcome.acked], self.clock())]
-            )
-        for eid, reason in outcome.dead:
-            log.warning("event %s dead-lettered: %s", eid, reason)
-            await self.outbox.mark([eid], "dead", error=reason)
+    async def _record(self, outcome: Outcome, batch: Batch, progress: Progress | None) -> None:
+        """One write for the whole answer: acks by seq, and any dead events with their reason."""
+        stmts: list[Stmt] = []
+        if len(outcome.acked) == len(batch):
+            stmts.append(acked_statement(batch.seqs, self.clock()))
+        else:
+            seq_of = dict(zip(batch.ids, batch.seqs, strict=True))
+            if outcome.acked:
+                stmts.append(acked_statement([seq_of[e] for e in outcome.acked], self.clock()))
+            for eid, reason in outcome.dead:
+                log.warning("event %s dead-lettered: %s", eid, reason)
+                stmts.append((DEAD, (reason, seq_of[eid])))
+        await self.outbox.write(stmts)
         if outcome.acked:
             self.uploaded.set()
         self.observer.link_ok()
         self.observer.batch_done(outcome)
         if progress is not None:
-            progress(len(seq_of))
+            progress(len(batch))
 
-    async def _deliver(self, rows: list[Due]) -> Outcome:
-        """Post ``rows``; a refused batch is split in halves until the event at fault is alone."""
+    async def _deliver(self, batch: Batch) -> Outcome:
+        """Post ``batch``; a refused batch is split in halves until the event at fault is alone."""
         try:
-            result = await self.client.post_batch(batch_body(rows))
+            answers = await self.client.post_batch(batch.body())
         except CloudRefused as err:
-            if len(rows) == 1:
-                return Outcome(dead=[(rows[0].event_id, f"refused by the cloud: {err}")])
-            mid = len(rows) // 2
-            log.warning("the cloud refused a batch of %d (%s); splitting it", len(rows), err)
-            out = await self._deliver(rows[:mid])
-            out.merge(await self._deliver(rows[mid:]))
+            if len(batch) == 1:
+                return Outcome(dead=[(batch.ids[0], f"refused by the cloud: {err}")])
+            log.warning("the cloud refused a batch of %d (%s); splitting it", len(batch), err)
+            first, second = batch.split()
+            out = await self._deliver(first)
+            out.merge(await self._deliver(second))
             return out
-        return sort_results([r.event_id for r in rows], result)
+        return sort_results(batch.ids, answers)
 
     async def run(self) -> None:
         """Upload on every new event and every ``interval_s``; back off while the link is down."""

@@ -255,12 +255,12 @@ async def test_given_stored_events_then_the_batch_body_is_a_valid_event_batch(
     outbox: Outbox,
 ) -> None:
     from sync.protocol import EventBatch, payload_hash
-    from sync.uploader import DUE_AFTER, Due, batch_body
+    from sync.uploader import DUE_AFTER, Batch
 
     events = [order_event("a", "1.10"), order_event('q"uote\\', "2.00")]
     await outbox.append(events)
-    rows = [Due(*r) for r in await outbox.fetchall(DUE_AFTER, (0, 1e12, 10))]
-    batch = EventBatch.model_validate_json(batch_body(rows))
+    rows = await outbox.fetchall(DUE_AFTER, (0, 1e12, 10))
+    batch = EventBatch.model_validate_json(Batch.of(rows).body())
     assert [e.id for e in batch.events] == [e.event_id for e in events]
     for sent, original in zip(batch.events, events, strict=True):
         assert sent.payload == original.payload
