@@ -23,6 +23,7 @@ from config import AgentSettings
 from drivers.card_code import is_card_code
 from sync.errors import OutboxFullError, SyncError
 from sync.outbox import NewEvent, Outbox, Stmt, event_row, event_statement
+from sync.outbox_writer import Guard, KeyGuard
 from sync.protocol import (
     AttachPayload,
     CustomerRef,
@@ -80,6 +81,12 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
 _ORDER_GUARD = "SELECT body_hash, answer FROM orders WHERE order_id = ?"
 
 
+def _order_guard(order_id: str) -> KeyGuard:
+    """The write's guard: the order's stored row, if it was recorded before (one query answers
+    the guards of a whole group commit)."""
+    return KeyGuard("orders", "order_id", "body_hash, answer", order_id)
+
+
 def _body_hash(req: OrderInput) -> str:
     """What makes two requests for one order id "the same body" (10.0 and "10" are equal)."""
     customer = req.customer
@@ -129,7 +136,7 @@ class OrderService:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _write(self, stmts: list[Stmt], guard: Stmt | None = None) -> sqlite3.Row | None:
+    async def _write(self, stmts: list[Stmt], guard: Guard | None = None) -> sqlite3.Row | None:
         try:
             return await self.db.write(stmts, guard=guard)
         except OutboxFullError as err:
@@ -256,7 +263,8 @@ class OrderService:
         event = event_row(new_event_id(), str(event_type), payload, now, time.time())
         try:
             found = await self._write(
-                [event, order_row, *extra], guard=(_ORDER_GUARD, (req.order_id,))
+                [event, order_row, *extra],
+                guard=KeyGuard("orders", "order_id", "body_hash, answer", req.order_id),
             )
         except Unavailable:
             # Not recorded (disk full): the card scanned for this check waits for the retry.

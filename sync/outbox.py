@@ -24,8 +24,8 @@ import aiosqlite
 from pydantic import BaseModel
 
 from sync.errors import OutboxFullError, SyncError
+from sync.outbox_writer import Guard, WriterThread, apply_group, open_writer
 from sync.outbox_writer import Stmt as Stmt  # re-exported: callers build statements
-from sync.outbox_writer import WriterThread, apply_group, open_writer
 from sync.protocol import canonical_json, payload_hash_canonical
 
 State = Literal["pending", "sent", "acked", "dead"]
@@ -144,7 +144,7 @@ class _Write:
     __slots__ = ("fut", "guard", "stmts")
 
     def __init__(
-        self, stmts: list[Stmt], guard: Stmt | None, fut: "asyncio.Future[sqlite3.Row | None]"
+        self, stmts: list[Stmt], guard: Guard | None, fut: "asyncio.Future[sqlite3.Row | None]"
     ) -> None:
         self.stmts = stmts
         self.guard = guard
@@ -218,7 +218,7 @@ class Outbox:
     # -- writing -------------------------------------------------------------------------
 
     async def write(
-        self, stmts: Sequence[Stmt], *, guard: Stmt | None = None
+        self, stmts: Sequence[Stmt], *, guard: Guard | None = None
     ) -> sqlite3.Row | None:
         """Run ``stmts`` in one durable transaction shared with concurrent writers.
 
@@ -232,7 +232,7 @@ class Outbox:
         return await fut
 
     async def append(
-        self, events: Sequence[NewEvent], extra: Sequence[Stmt] = (), *, guard: Stmt | None = None
+        self, events: Sequence[NewEvent], extra: Sequence[Stmt] = (), *, guard: Guard | None = None
     ) -> sqlite3.Row | None:
         """Store ``events`` (and ``extra`` statements) durably; returns after the commit."""
         now = time.time()

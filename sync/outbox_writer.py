@@ -1,16 +1,47 @@
 """The outbox's writer side: one thread owning the writer connection, and the group commit
-it runs (guards, runs of same-shaped requests as ``executemany``, one ``COMMIT`` per group)."""
+it runs (guards, runs of same-shaped requests as one multi-row statement, one ``COMMIT`` per
+group).
+
+Why so few statements: the ``sqlite3`` module lets go of the GIL around every step of every
+statement, and taking it back while the event loop's thread is busy can wait for the
+interpreter's switch interval. A group that ran one guard query and one ``INSERT`` per request
+spent most of its time waiting for the GIL, not in SQLite; now a group is ``BEGIN``, one guard
+query per kind, one statement per kind of row, ``COMMIT``, whatever its size.
+"""
 
 import asyncio
+import json
 import queue
+import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 Stmt = tuple[str, tuple[Any, ...]]
 T = TypeVar("T")
+# SQLite's default limit on host parameters (3.32+) is 32766; stay well below it.
+MAX_PARAMS = 30000
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGuard:
+    """A guard that looks ``key`` up in ``table.column``; the guards of one kind in a group are
+    answered by one query. ``table``, ``column`` and ``select`` are the caller's constants,
+    never input; the key is a bound parameter."""
+
+    table: str
+    column: str
+    select: str
+    key: str
+
+    def sql(self) -> str:
+        return f"SELECT {self.column}, {self.select} FROM {self.table} WHERE {self.column} = ?"  # noqa: S608
+
+
+Guard = Stmt | KeyGuard
 
 
 class WriterThread:
@@ -82,17 +113,18 @@ def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
 
 
 def apply_group(
-    db: sqlite3.Connection, reqs: list[tuple[Stmt | None, list[Stmt]]]
+    db: sqlite3.Connection, reqs: list[tuple[Guard | None, list[Stmt]]]
 ) -> list[sqlite3.Row | None]:
     """One transaction for a whole group of requests, on the writer's thread.
 
     Requests whose guard finds a row are skipped. The rest run in order; consecutive requests
-    with the same statements go as one ``executemany`` per statement, which keeps each
-    request's own order and keeps the thread's Python work (and GIL hand-offs) per group small.
+    with the same statements go as one multi-row statement per statement (or ``executemany``
+    where the statement is not a plain ``INSERT ... VALUES``), which keeps each request's own
+    order and keeps the thread's GIL hand-offs per group few.
     """
     db.execute("BEGIN IMMEDIATE")
     try:
-        found = [db.execute(*guard).fetchone() if guard is not None else None for guard, _ in reqs]
+        found = _guards(db, [guard for guard, _ in reqs])
         run: list[list[Stmt]] = []
         for (_, stmts), row in zip(reqs, found, strict=True):
             if row is not None or not stmts:
@@ -111,15 +143,68 @@ def apply_group(
     return found
 
 
+def _guards(db: sqlite3.Connection, guards: Sequence[Guard | None]) -> list[sqlite3.Row | None]:
+    found: list[sqlite3.Row | None] = [None] * len(guards)
+    keyed: dict[tuple[str, str, str], list[int]] = {}
+    for i, guard in enumerate(guards):
+        if isinstance(guard, KeyGuard):
+            keyed.setdefault((guard.table, guard.column, guard.select), []).append(i)
+        elif guard is not None:
+            found[i] = db.execute(*guard).fetchone()
+    for (table, column, select), where in keyed.items():
+        if len(where) == 1:
+            one = guards[where[0]]
+            assert isinstance(one, KeyGuard)
+            found[where[0]] = db.execute(one.sql(), (one.key,)).fetchone()
+            continue
+        keys = [g.key for i in where if isinstance(g := guards[i], KeyGuard)]
+        rows = db.execute(
+            f"SELECT {column}, {select} FROM {table} "  # noqa: S608 - constants of the caller
+            f"WHERE {column} IN (SELECT value FROM json_each(?))",
+            (json.dumps(keys),),
+        ).fetchall()
+        by_key = {row[0]: row for row in rows}
+        for i, key in zip(where, keys, strict=True):
+            found[i] = by_key.get(key)
+    return found
+
+
 def _shape(stmts: list[Stmt]) -> tuple[str, ...]:
     return tuple(sql for sql, _ in stmts)
 
 
+# ``INSERT ... VALUES (?, ..., ?)`` with an optional tail (``ON CONFLICT ... DO NOTHING``).
+_VALUES = re.compile(r"(?s)(INSERT\b.*?\bVALUES\s*)(\(\s*\?(?:\s*,\s*\?)*\s*\))(.*)")
+
+
 def _execute_run(db: sqlite3.Connection, run: list[list[Stmt]]) -> None:
-    """Statement i of every request in the run as one executemany."""
+    """Statement i of every request in the run as one statement."""
     if len(run) == 1:
         for sql, params in run[0]:
             db.execute(sql, params)
         return
-    for i, (sql, _) in enumerate(run[0]):
-        db.executemany(sql, [req[i][1] for req in run])
+    for i, (sql, params) in enumerate(run[0]):
+        rows = [req[i][1] for req in run]
+        match = _VALUES.fullmatch(sql)
+        if match is None or not params:
+            db.executemany(sql, rows)
+            continue
+        head, values, tail = match.groups()
+        at = 0
+        for size in _chunks(len(rows), max(1, MAX_PARAMS // len(params))):
+            flat = [value for row in rows[at : at + size] for value in row]
+            db.execute(head + ", ".join([values] * size) + tail, flat)
+            at += size
+
+
+def _chunks(n: int, most: int) -> list[int]:
+    """``n`` as a few chunk sizes that are powers of two (at most ``most``), largest first, so
+    the connection's statement cache holds a handful of texts, not one per group size."""
+    sizes = []
+    size = 1 << (most.bit_length() - 1)
+    while n:
+        while size > n:
+            size >>= 1
+        sizes.append(size)
+        n -= size
+    return sizes
