@@ -114,8 +114,12 @@ def payload_hash_canonical(event_type: str, payload_json: str) -> str:
     """``payload_hash`` for a payload already in canonical JSON (no second encoding)."""
     # canonical_json({"type": t, "payload": p}) is exactly this string: keys sort as
     # "payload" < "type" and the nested payload is already canonical.
-    text = '{"payload":' + payload_json + ',"type":' + json.dumps(event_type) + "}"
+    type_json = _TYPE_JSON.get(event_type) or json.dumps(event_type)
+    text = '{"payload":' + payload_json + ',"type":' + type_json + "}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_TYPE_JSON = {t.value: json.dumps(t.value) for t in EventType}
 
 
 class Event(BaseModel):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sync.cloud import rewards as reward_rules
 from sync.cloud.models import ProgramConfig
-from sync.protocol import CustomerRef, Event
+from sync.protocol import CustomerRef
 
 MAX_STAMPS_PER_EVENT = 10_000
 
@@ -26,6 +26,9 @@ def ref_key(ref: CustomerRef) -> str:
     if ref.number is not None:
         return f"n:{ref.number}"
     return f"e:{(ref.email or '').strip().lower()}"
+
+
+_UNKNOWN = {"n:": "unknown card number", "e:": "unknown email"}
 
 
 class Rejected(Exception):
@@ -114,12 +117,13 @@ class NewReward:
     event_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Applied:
-    """An event that joins the ledger."""
+    """An event that joins the ledger, at position ``pos`` of its batch."""
 
-    event: Event
     eid: str
+    type: str
+    device_time: str
     hash: str
     payload_json: str
     pos: int
@@ -158,13 +162,9 @@ class Book:
         if card.email:
             self._index[f"e:{card.email}"] = card.customer_id
 
-    def find_card(self, ref: CustomerRef) -> Card:
-        """The card ``ref`` names; ``Rejected`` if none."""
-        found = self._index.get(ref_key(ref))
+    def find_card(self, key: str) -> Card:
+        """The card the reference key ``key`` (``ref_key``) names; ``Rejected`` if none."""
+        found = self._index.get(key)
         if found is not None:
             return self.cards[found]
-        if ref.number is not None:
-            raise Rejected("unknown card number")
-        if ref.email is not None:
-            raise Rejected("unknown email")
-        raise Rejected("unknown card")
+        raise Rejected(_UNKNOWN.get(key[:2], "unknown card"))

@@ -39,11 +39,15 @@ def unstorable(text: str) -> bool:
     return any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in text)
 
 
-async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    """The JSON body as ``model`` (422 otherwise), refusing NUL and lone surrogates."""
-    raw = await request.read()
+def refuse_unstorable_json(raw: bytes) -> None:
+    """422 for a JSON body that spells NUL or a lone surrogate as a ``\\u`` escape."""
     if _BAD_ESCAPE.search(raw):
         raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
+
+
+async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The JSON body as ``model`` (422 otherwise), refusing NUL and lone surrogates."""
+    refuse_unstorable_json(await request.read())
     return await read_model(request, model, optional=optional)
 
 

@@ -17,8 +17,6 @@ a socket or a database. The rules:
 - ``scan.stamped``: credits the card.
 """
 
-from dataclasses import dataclass
-
 from pydantic import BaseModel, ValidationError
 
 from agent.claim_token import ClaimToken, order_ref
@@ -35,18 +33,25 @@ from sync.cloud.book import (
     Rejected,
     to_us,
 )
+from sync.cloud.records import (
+    AttachIn,
+    Incoming,
+    OrderIn,
+    Record,
+    ScanIn,
+    VoidIn,
+    record_of,
+)
 from sync.protocol import (
-    AttachPayload,
+    PAYLOAD_MODELS,
     Event,
-    EventResult,
     EventStatus,
     EventType,
-    OrderPayload,
-    ScanPayload,
-    VoidPayload,
     canonical_json,
     payload_hash_canonical,
 )
+
+Outcome = tuple[str, EventStatus, str | None]  # event id, status, reason
 
 
 def credit(
@@ -92,16 +97,16 @@ def credit(
     return issued
 
 
-def _new_order(book: Book, p: OrderPayload, kind: str, eid: str) -> Order:
+def _new_order(book: Book, p: OrderIn, kind: str, eid: str) -> Order:
     if p.order_id in book.orders:
         raise Rejected("order_id already recorded in this branch")
     if p.stamps > MAX_STAMPS_PER_EVENT:
         raise Rejected("too many stamps for one order")
-    order = Order(
+    return Order(
         order_id=p.order_id,
         device_id=book.device_id,
         kind=kind,
-        total=str(p.total),
+        total=p.total,
         stamps=p.stamps,
         credited=0,
         customer_id=None,
@@ -111,7 +116,6 @@ def _new_order(book: Book, p: OrderPayload, kind: str, eid: str) -> Order:
         at_us=book.now_us,
         new=True,
     )
-    return order
 
 
 def _existing_order(book: Book, order_id: str) -> Order:
@@ -123,7 +127,7 @@ def _existing_order(book: Book, order_id: str) -> Order:
     return order
 
 
-def _stamped(book: Book, p: OrderPayload, eid: str) -> None:
+def _stamped(book: Book, p: OrderIn, eid: str) -> None:
     if p.customer is None:
         raise Rejected("order.stamped needs a customer")
     card = book.find_card(p.customer)
@@ -133,19 +137,19 @@ def _stamped(book: Book, p: OrderPayload, eid: str) -> None:
     credit(book, card, p.stamps, "order", p.order_id, eid)
 
 
-def _qr_issued(book: Book, p: OrderPayload, eid: str) -> None:
+def _qr_issued(book: Book, p: OrderIn, eid: str) -> None:
     if book.device_id is None:
         raise Rejected("only a device issues receipt QRs")
     ref = order_ref(p.order_id)
     if p.order_ref is not None and p.order_ref.lower() != ref:
         raise Rejected("order_ref does not match order_id")
-    if p.claim_expires_at is None:
+    if p.claim_expires_us is None:
         raise Rejected("receipt_qr.issued needs claim_expires_at")
     order = _new_order(book, p, "qr", eid)
     order.order_ref = ref
     qr = book.qrs.get(ref)
     if qr is None:
-        qr = Qr(book.device_id, ref, p.order_id, p.stamps, to_us(p.claim_expires_at), "open",
+        qr = Qr(book.device_id, ref, p.order_id, p.stamps, p.claim_expires_us, "open",
                 None, book.now_us, None, new=True)  # fmt: skip
         book.qrs[ref] = qr
     else:  # the phone was first: the claim already credited the card
@@ -155,12 +159,12 @@ def _qr_issued(book: Book, p: OrderPayload, eid: str) -> None:
     book.orders[order.order_id] = order
 
 
-def _recorded(book: Book, p: OrderPayload, eid: str) -> None:
+def _recorded(book: Book, p: OrderIn, eid: str) -> None:
     order = _new_order(book, p, "recorded", eid)
     book.orders[order.order_id] = order
 
 
-def _attached(book: Book, p: AttachPayload, eid: str) -> None:
+def _attached(book: Book, p: AttachIn, eid: str) -> None:
     order = _existing_order(book, p.order_id)
     if order.voided:
         raise Rejected("the order was voided")
@@ -176,7 +180,7 @@ def _attached(book: Book, p: AttachPayload, eid: str) -> None:
     credit(book, card, order.stamps, "attach", order.order_id, eid)
 
 
-def _voided(book: Book, p: VoidPayload, eid: str) -> None:
+def _voided(book: Book, p: VoidIn, eid: str) -> None:
     order = _existing_order(book, p.order_id)
     if order.voided:
         return  # a second void changes nothing
@@ -195,109 +199,98 @@ def _voided(book: Book, p: VoidPayload, eid: str) -> None:
             )
 
 
-def _scan(book: Book, p: ScanPayload, eid: str) -> None:
+def _scan(book: Book, p: ScanIn, eid: str) -> None:
     if p.stamps > MAX_STAMPS_PER_EVENT:
         raise Rejected("too many stamps for one scan")
     card = book.find_card(p.customer)
     credit(book, card, p.stamps, "scan", None, eid)
 
 
-def typed(event: Event) -> BaseModel:
-    """The event's typed payload; ``Rejected("malformed: ...")`` if it does not validate."""
+def validated(event_type: str, payload: dict[str, object]) -> BaseModel:
+    """The payload validated against its type's wire model; ``Rejected("malformed: ...")``."""
     try:
-        return event.typed_payload()
+        model = PAYLOAD_MODELS[EventType(event_type)]
+    except ValueError as err:
+        raise Rejected(f"malformed: unknown event type {event_type!r}") from err
+    try:
+        return model.model_validate(payload)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise Rejected(f"malformed: {where}: {first['msg']}".replace(": :", ":")) from err
-    except ValueError as err:
+    except ValueError as err:  # pragma: no cover - pydantic wraps validator errors
         raise Rejected(f"malformed: {err}") from err
 
 
-def _typed_or_rejected(event: Event) -> BaseModel | Rejected:
+def record_or_rejected(event_type: str, payload: dict[str, object]) -> Record | Rejected:
+    """The event's record through its wire model, or why it is malformed."""
     try:
-        return typed(event)
+        return record_of(validated(event_type, payload))
     except Rejected as err:
         return err
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """What can be worked out of one event before taking the write lock."""
-
-    eid: str
-    payload_json: str  # canonical
-    digest: str
-    payload: BaseModel | Rejected
-
-
-def parse_all(events: list[Event]) -> list[Parsed]:
-    """Id text, canonical payload, hash and typed payload (or why malformed) of each event."""
+def incoming(events: list[Event]) -> list[Incoming]:
+    """Validated wire events as the ledger takes them (``intake.read_batch`` is the fast road
+    to the same list)."""
     out = []
     for e in events:
         body = canonical_json(e.payload)
         out.append(
-            Parsed(str(e.id), body, payload_hash_canonical(e.type, body), _typed_or_rejected(e))
-        )
+            Incoming(str(e.id), e.type, e.device_time.isoformat(), body,
+                     payload_hash_canonical(e.type, body), record_or_rejected(e.type, e.payload))
+        )  # fmt: skip
     return out
 
 
-def apply_one(book: Book, event: Event, payload: BaseModel, eid: str) -> None:
-    """Apply one validated event to the book; ``Rejected`` leaves the book unchanged."""
-    kind = EventType(event.type)
-    if kind is EventType.ORDER_STAMPED and isinstance(payload, OrderPayload):
-        _stamped(book, payload, eid)
-    elif kind is EventType.RECEIPT_QR_ISSUED and isinstance(payload, OrderPayload):
-        _qr_issued(book, payload, eid)
-    elif kind is EventType.ORDER_RECORDED and isinstance(payload, OrderPayload):
-        _recorded(book, payload, eid)
-    elif isinstance(payload, AttachPayload):
-        _attached(book, payload, eid)
-    elif isinstance(payload, VoidPayload):
-        _voided(book, payload, eid)
-    elif isinstance(payload, ScanPayload):
-        _scan(book, payload, eid)
-    else:  # pragma: no cover - PAYLOAD_MODELS and this switch list the same types
-        raise Rejected(f"malformed: unhandled event type {event.type}")
+def apply_one(book: Book, event_type: str, record: Record, eid: str) -> None:
+    """Apply one checked event to the book; ``Rejected`` leaves the book unchanged."""
+    if isinstance(record, OrderIn):
+        if event_type == EventType.ORDER_STAMPED:
+            _stamped(book, record, eid)
+        elif event_type == EventType.RECEIPT_QR_ISSUED:
+            _qr_issued(book, record, eid)
+        else:
+            _recorded(book, record, eid)
+    elif isinstance(record, ScanIn):
+        _scan(book, record, eid)
+    elif isinstance(record, AttachIn):
+        _attached(book, record, eid)
+    else:
+        _voided(book, record, eid)
 
 
-def apply_batch(
-    book: Book, events: list[Event], parsed: list[Parsed] | None = None
-) -> tuple[list[EventResult], list[Applied]]:
-    """Every event's result in the order sent, and the events that join the ledger.
-
-    ``parsed`` is ``parse_all(events)`` if the caller worked it out already (outside its lock).
-    """
-    results: list[EventResult] = []
+def apply_batch(book: Book, items: list[Incoming]) -> tuple[list[Outcome], list[Applied]]:
+    """Every event's outcome in the order sent, and the events that join the ledger."""
+    outcomes: list[Outcome] = []
     applied: list[Applied] = []
-    for pos, (event, p) in enumerate(zip(events, parsed or parse_all(events), strict=True)):
-        seen = book.known.get(p.eid)
+    known = book.known
+    for pos, item in enumerate(items):
+        eid = item.eid
+        seen = known.get(eid)
         if seen is not None:
-            if seen == p.digest:
-                results.append(_result(event, EventStatus.DUPLICATE))
+            if seen == item.digest:
+                outcomes.append((eid, EventStatus.DUPLICATE, None))
             else:
-                results.append(_rejected(event, "the id was used before with another payload"))
+                outcomes.append((eid, EventStatus.REJECTED, _REUSED))
             continue
+        record = item.record
         try:
-            if isinstance(p.payload, Rejected):
-                raise p.payload
-            apply_one(book, event, p.payload, p.eid)
+            if isinstance(record, Rejected):
+                raise record
+            apply_one(book, item.type, record, eid)
         except Rejected as err:
-            results.append(_rejected(event, err.reason))
+            outcomes.append((eid, EventStatus.REJECTED, err.reason))
             continue
-        book.known[p.eid] = p.digest
-        applied.append(Applied(event, p.eid, p.digest, p.payload_json, pos))
-        results.append(_result(event, EventStatus.APPLIED))
-    return results, applied
+        known[eid] = item.digest
+        applied.append(
+            Applied(eid, item.type, item.device_time, item.digest, item.payload_json, pos)
+        )
+        outcomes.append((eid, EventStatus.APPLIED, None))
+    return outcomes, applied
 
 
-def _rejected(event: Event, reason: str) -> EventResult:
-    return _result(event, EventStatus.REJECTED, reason)
-
-
-def _result(event: Event, status: EventStatus, reason: str | None = None) -> EventResult:
-    # built without re-validation: the id is already a UUID and the status an enum member
-    return EventResult.model_construct(id=event.id, status=status, reason=reason)
+_REUSED = "the id was used before with another payload"
 
 
 def claim_problem(qr: Qr | None, now_us: int) -> str | None:

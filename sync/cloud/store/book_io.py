@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from drivers.card_code import new_card_code
-from sync.cloud.book import Applied, Book, Card, Order, Qr, ref_key
+from sync.cloud.book import Applied, Book, Card, Order, Qr
 from sync.cloud.models import ProgramConfig
 from sync.cloud.store.db import Row, Tx
-from sync.protocol import CustomerRef
 
 CARD_COLUMNS = "id, card_code, number, email, name, balance"
 ORDER_COLUMNS = (
@@ -70,15 +69,16 @@ async def create_customer(
 
 
 async def load_cards(
-    tx: Tx, book: Book, business_id: int, refs: Iterable[CustomerRef], ids: Iterable[int] = ()
+    tx: Tx, book: Book, business_id: int, refs: Iterable[str], ids: Iterable[int] = ()
 ) -> None:
-    """Put the cards named by ``refs`` and ``ids`` into the book."""
+    """Put the cards named by the reference keys ``refs`` (``ref_key``) and ``ids`` into the
+    book."""
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
-    for ref in refs:
-        key = ref_key(ref)
-        {"c": codes, "n": numbers, "e": emails}[key[0]].add(key[2:])
+    sets = {"c": codes, "n": numbers, "e": emails}
+    for key in refs:
+        sets[key[0]].add(key[2:])
     wanted: list[tuple[str, list[Any]]] = [
         ("card_code", sorted(codes)), ("number", sorted(numbers)), ("email", sorted(emails)),
     ]  # fmt: skip
@@ -183,8 +183,8 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
         "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
         [
-            (a.eid, business_id, branch, device, a.event.type, a.hash,
-             a.payload_json, a.event.device_time.isoformat(), now_us, a.pos)
+            (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json,
+             a.device_time, now_us, a.pos)
             for a in applied
         ],
     )  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 from agent.claim_token import ClaimToken
 from drivers.card_code import is_card_code, new_card_code
 from sync.cloud import ledger
-from sync.cloud.book import Book, Card, NewReward, Rejected
+from sync.cloud.book import Book, Card, NewReward, Rejected, ref_key
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import ClaimIn, ClaimOut
 from sync.cloud.store import book_io, customers
@@ -158,11 +158,11 @@ class ClaimQueue:
             book.add_card(w.card)
 
 
-def _ref(body: ClaimIn) -> CustomerRef | None:
+def _ref(body: ClaimIn) -> str | None:
     if body.card_code is not None and is_card_code(body.card_code):
-        return CustomerRef(card=body.card_code)
+        return ref_key(CustomerRef(card=body.card_code))
     if body.email is not None:
-        return CustomerRef(email=body.email)
+        return ref_key(CustomerRef(email=body.email))
     return None
 
 
@@ -178,7 +178,7 @@ def _existing(book: Book, body: ClaimIn) -> Card | None:
                            field="card_code") from err  # fmt: skip
     if body.email is not None:
         try:
-            return book.find_card(CustomerRef(email=body.email))
+            return book.find_card(ref_key(CustomerRef(email=body.email)))
         except Rejected:
             return None
     return None

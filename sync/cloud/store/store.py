@@ -9,12 +9,10 @@ import time
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel
-
 from agent import claim_token
 from agent.rules import stamps_for
 from sync.cloud import ledger
-from sync.cloud.book import Book, Rejected, to_us
+from sync.cloud.book import Book, to_us
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -30,11 +28,12 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
+from sync.cloud.records import Incoming
 from sync.cloud.store import book_io, customers, figures, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db, Tx
 from sync.cloud.store.tenancy import DeviceInfo, Principal
-from sync.protocol import BatchResult, Event, EventStatus, EventType, SyncState
+from sync.protocol import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
 
@@ -156,57 +155,59 @@ class Store:
         self, who: Principal, events: list[Event], now: datetime, rng: random.Random
     ) -> BatchResult:
         """Apply a device's batch in one transaction; one result per event, in order."""
+        outcomes = await self.apply_incoming(who, ledger.incoming(events), now, rng)
+        return BatchResult(
+            results=[
+                EventResult(id=eid, status=status, reason=reason)
+                for eid, status, reason in outcomes
+            ]
+        )
+
+    async def apply_incoming(
+        self, who: Principal, items: list[Incoming], now: datetime, rng: random.Random
+    ) -> list[ledger.Outcome]:
+        """``apply_events`` for events already worked out (``intake.read_batch`` or
+        ``ledger.incoming``): each event's id, status and reason, in the order sent."""
         assert who.branch_id is not None
-        parsed = ledger.parse_all(events)
-        refs, order_ids, qr_refs, emails = [], [], [], set()
-        for p in (x.payload for x in parsed):
-            customer = getattr(p, "customer", None)
+        refs, order_ids, qr_refs = [], [], []
+        for item in items:
+            record = item.record
+            customer = getattr(record, "customer", None)
             if customer is not None:
                 refs.append(customer)
-                if customer.email is not None:
-                    emails.add(customer.email.strip().lower())
-            order_id = getattr(p, "order_id", None)
+            order_id = getattr(record, "order_id", None)
             if order_id is not None:
                 order_ids.append(order_id)
-                qr_refs.append(claim_token.order_ref(order_id))
+                if item.type == EventType.RECEIPT_QR_ISSUED:
+                    qr_refs.append(claim_token.order_ref(order_id))
         async with self.db.write(who.business_id) as tx:
             book = await book_io.new_book(
                 tx, branch_id=who.branch_id, device_id=who.device_id, now=now, rng=rng
             )
-            ids = [x.eid for x in parsed]
             for row in await tx.fetch(
                 f"SELECT id, hash FROM events WHERE id {tx.in_text}",  # noqa: S608
-                tx.array(ids),
+                tx.array([x.eid for x in items]),
             ):
                 book.known[row["id"]] = row["hash"]
             await book_io.load_orders(tx, book, who.business_id, order_ids, qr_refs)
             owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
             await book_io.load_cards(tx, book, who.business_id, refs, owners)
-            payloads = [x.payload for x in parsed]
-            await self._enrol(tx, book, who.business_id, events, payloads, emails)
-            results, applied = ledger.apply_batch(book, events, parsed)
+            await self._enrol(tx, book, who.business_id, items)
+            outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
-        return BatchResult(results=results)
+        return outcomes
 
-    async def _enrol(
-        self,
-        tx: Tx,
-        book: Book,
-        business_id: int,
-        events: list[Event],
-        payloads: list[BaseModel | Rejected],
-        emails: set[str],
-    ) -> None:
+    async def _enrol(self, tx: Tx, book: Book, business_id: int, items: list[Incoming]) -> None:
         """New customers for unknown emails on identified checks that are not re-sends."""
         known_emails = {c.email for c in book.cards.values() if c.email}
-        for event, p in zip(events, payloads, strict=True):
-            if event.type != EventType.ORDER_STAMPED or str(event.id) in book.known:
+        for item in items:
+            if item.type != EventType.ORDER_STAMPED or item.eid in book.known:
                 continue
-            email = getattr(getattr(p, "customer", None), "email", None)
-            if email is None:
+            customer = getattr(item.record, "customer", None)
+            if customer is None or not customer.startswith("e:"):
                 continue
-            email = email.strip().lower()
-            if email in emails and email not in known_emails:
+            email = customer[2:]
+            if email not in known_emails:
                 book.add_card(
                     await book_io.create_customer(
                         tx, business_id, email=email, name=None, now_us=book.now_us
