@@ -2,8 +2,9 @@
 
 All writes go through one writer task that commits whatever requests are waiting in one
 ``BEGIN IMMEDIATE`` transaction (group commit), so throughput is not one fsync per request.
-The writer's connection lives on one dedicated thread and a whole group runs there in a single
-hop (aiosqlite would cost a thread round trip per statement). A request may carry a *guard*
+A group is staged on the event loop's thread (quick CPU work on pages in memory) and only its
+``COMMIT``, which waits for the fsync, runs on the writer's own thread, one hop per group
+(aiosqlite would cost a thread round trip per statement). A request may carry a *guard*
 query: if it finds a row, the request's statements are skipped and the row is returned, inside
 the same transaction, which is how an order id is recorded exactly once without a separate read.
 If a group fails, each request is retried alone so that one bad request never fails its
@@ -24,7 +25,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from sync.errors import OutboxFullError, SyncError
-from sync.outbox_writer import Guard, WriterThread, apply_group, open_writer
+from sync.outbox_writer import Guard, WriterThread, open_writer, run_group
 from sync.outbox_writer import Stmt as Stmt  # re-exported: callers build statements
 from sync.protocol import canonical_json, payload_hash_canonical
 
@@ -177,6 +178,9 @@ class Outbox:
         self.groups_committed = 0
         self.writes_committed = 0
         self._listeners: list[asyncio.Event] = []
+        # The writer's connection is used by the loop's thread (staging a group) and by the
+        # writer's thread (its COMMIT, maintenance), one after the other, never at once.
+        self._w_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, extra_schema: Iterable[str] = ()) -> "Outbox":
@@ -206,8 +210,10 @@ class Outbox:
         await self._r.close()
 
     async def on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` on the writer's thread (maintenance: pragmas, checkpoints)."""
-        return await self._pool.call(fn, self._w)
+        """Run ``fn(connection)`` on the writer's thread (maintenance: pragmas, checkpoints),
+        between two group commits."""
+        async with self._w_lock:
+            return await self._pool.call(fn, self._w)
 
     def subscribe(self) -> asyncio.Event:
         """An event set after every commit that stored something (the uploader waits on it)."""
@@ -272,7 +278,8 @@ class Outbox:
 
     async def _run(self, group: list[_Write]) -> list[sqlite3.Row | None]:
         reqs = [(w.guard, w.stmts) for w in group]
-        return await self._pool.call(apply_group, self._w, reqs)
+        async with self._w_lock:
+            return await run_group(self._pool, self._w, reqs)
 
     def _done(self, group: list[_Write], found: list[sqlite3.Row | None]) -> None:
         self.groups_committed += 1

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 Stmt = tuple[str, tuple[Any, ...]]
 T = TypeVar("T")
+# How long the writer's thread waits for another process's write lock (never the loop).
+BUSY_WAIT_MS = 5000
 # SQLite's default limit on host parameters (3.32+) is 32766; stay well below it.
 MAX_PARAMS = 30000
 
@@ -94,7 +96,7 @@ def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
     """The writer's connection, made on (and only ever used from) the writer's thread."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA busy_timeout = 5000")
+    db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("BEGIN IMMEDIATE")
@@ -109,37 +111,89 @@ def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
         db.execute("ROLLBACK")
         db.close()
         raise
+    # From here on the event loop's thread tries the lock without waiting (see run_group).
+    db.execute("PRAGMA busy_timeout = 0")
     return db
 
 
-def apply_group(
-    db: sqlite3.Connection, reqs: list[tuple[Guard | None, list[Stmt]]]
-) -> list[sqlite3.Row | None]:
-    """One transaction for a whole group of requests, on the writer's thread.
+Request = tuple[Guard | None, list[Stmt]]
 
-    Requests whose guard finds a row are skipped. The rest run in order; consecutive requests
-    with the same statements go as one multi-row statement per statement (or ``executemany``
-    where the statement is not a plain ``INSERT ... VALUES``), which keeps each request's own
-    order and keeps the thread's GIL hand-offs per group few.
+
+async def run_group(
+    pool: WriterThread, db: sqlite3.Connection, reqs: list[Request]
+) -> list[sqlite3.Row | None]:
+    """One transaction for a whole group: staged on the calling (event loop) thread, committed
+    on the writer's thread.
+
+    Staging is CPU work on pages in memory, quick and uncontended where the GIL already is;
+    only ``COMMIT`` waits for the disk (the fsync), so only it goes to the thread, and the
+    event loop serves requests meanwhile. ``BEGIN IMMEDIATE`` is tried without waiting; if
+    another process holds the write lock, the whole group goes to the thread, which may wait
+    for it (the loop must never block on a lock).
     """
-    db.execute("BEGIN IMMEDIATE")
     try:
-        found = _guards(db, [guard for guard, _ in reqs])
-        run: list[list[Stmt]] = []
-        for (_, stmts), row in zip(reqs, found, strict=True):
-            if row is not None or not stmts:
-                continue
-            if run and _shape(run[0]) != _shape(stmts):
-                _execute_run(db, run)
-                run = []
-            run.append(stmts)
-        if run:
-            _execute_run(db, run)
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        if db.in_transaction or "locked" not in str(err):
+            raise
+        return await pool.call(apply_group, db, reqs, BUSY_WAIT_MS)
+    try:
+        found = _stage(db, reqs)
+    except BaseException:
+        if db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+            db.execute("ROLLBACK")
+        raise
+    await pool.call(_commit, db)
+    return found
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    try:
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def apply_group(
+    db: sqlite3.Connection, reqs: list[Request], busy_wait_ms: int = 0
+) -> list[sqlite3.Row | None]:
+    """One transaction for a whole group of requests, all on the calling thread (the writer's
+    thread when another process holds the lock: it may wait ``busy_wait_ms`` for it)."""
+    if busy_wait_ms:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_wait_ms)}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        if busy_wait_ms:
+            db.execute("PRAGMA busy_timeout = 0")
+    try:
+        found = _stage(db, reqs)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _stage(db: sqlite3.Connection, reqs: list[Request]) -> list[sqlite3.Row | None]:
+    """Inside an open transaction: the guards, then the statements of the requests whose guard
+    found nothing, in order; consecutive requests with the same statements go as one multi-row
+    statement per statement (or ``executemany`` where it is not a plain ``INSERT ... VALUES``).
+    """
+    found = _guards(db, [guard for guard, _ in reqs])
+    run: list[list[Stmt]] = []
+    for (_, stmts), row in zip(reqs, found, strict=True):
+        if row is not None or not stmts:
+            continue
+        if run and _shape(run[0]) != _shape(stmts):
+            _execute_run(db, run)
+            run = []
+        run.append(stmts)
+    if run:
+        _execute_run(db, run)
     return found
 
 

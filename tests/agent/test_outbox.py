@@ -140,7 +140,7 @@ async def test_a_full_disk_fails_the_order_with_503_and_loses_nothing(
         statuses.append(resp.status)
         if resp.status == 503:
             err = (await resp.json())["error"]
-            assert err["code"] == "disk_full" and "disk is full" in err["message"]
+            assert err["code"] == "disk_full" and "disk is full" in err["message"], err
             break
     assert statuses[-1] == 503 and set(statuses[:-1]) <= {201}
     recorded = await box.fetchall("SELECT order_id FROM orders")

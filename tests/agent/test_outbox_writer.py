@@ -1,7 +1,10 @@
 """The group commit's statements: keyed guards answered by one query, runs of same-shaped
 requests as multi-row statements; each request still sees exactly what it would see alone."""
 
+import asyncio
 import sqlite3
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync.outbox import SCHEMA as OUTBOX_SCHEMA
+from sync.outbox import NewEvent, Outbox
 from sync.outbox_writer import KeyGuard, Stmt, _chunks, apply_group, open_writer
 
 SCHEMA = [
@@ -104,3 +108,44 @@ def test_chunks_are_few_powers_of_two_that_add_up(n: int, most: int) -> None:
     assert sum(sizes) == n
     assert all(s & (s - 1) == 0 and s <= most for s in sizes)
     assert sizes == sorted(sizes, reverse=True)
+
+
+async def test_another_process_holding_the_lock_makes_the_group_wait_off_the_loop(
+    tmp_path: Path,
+) -> None:
+    box = await Outbox.open(tmp_path / "a.db")
+    other = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # say `stampedge queue retry` is writing right now
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beat = asyncio.create_task(ticker())
+        write = asyncio.create_task(box.append([_event()]))
+        await asyncio.sleep(0.3)
+        assert not write.done()
+        assert ticks >= 10  # the loop kept serving while the group waited for the lock
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, 5)
+        beat.cancel()
+        rows = await box.fetchall("SELECT COUNT(*) FROM outbox")
+        assert rows[0][0] == 1
+        # and the next group is staged on the loop again, without waiting
+        await box.append([_event()])
+    finally:
+        other.close()
+        await box.close()
+
+
+def _event() -> NewEvent:
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type="order.recorded",
+        payload={"order_id": "O-1", "total": "1.00"},
+        device_time=datetime.now(UTC),
+    )
