@@ -11,6 +11,7 @@ Every failure is raised as a ``SyncError`` subclass whose type says what the upl
   splits the batch to find the event at fault; only a single refused event is dead-lettered.
 """
 
+import gzip
 import json
 from typing import Any, Literal, TypeVar
 
@@ -23,8 +24,13 @@ from sync.protocol import EventStatus, SyncState
 M = TypeVar("M", bound=BaseModel)
 Verdict = Literal["ok", "auth", "refused", "retry"]
 Answer = tuple[str, EventStatus, str | None]  # one event's result: id, status, reason
+STATUSES = {s.value: s for s in EventStatus}  # a dict lookup, not an Enum call per event
 REFUSED = frozenset({400, 413, 422})
 AUTH = frozenset({401, 403})
+# A batch of 500 events is ~130 KB of JSON and ~22 KB gzipped at level 1 (0.7 ms here): on a
+# shop's uplink of a few Mbit/s the bytes, not the CPU, set the drain rate. The cloud (aiohttp)
+# inflates request bodies itself.
+GZIP_MIN = 1024
 
 
 class CloudUnreachable(SyncError):
@@ -73,7 +79,7 @@ def parse_answers(text: str) -> list[Answer]:
     """
     try:
         results = json.loads(text)["results"]
-        out = [(r["id"], EventStatus(r["status"]), r.get("reason")) for r in results]
+        out = [(r["id"], STATUSES[r["status"]], r.get("reason")) for r in results]
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise CloudUnreachable(
             f"POST /v1/sync/events: the answer is not the sync protocol ({text[:80]!r})",
@@ -102,9 +108,12 @@ def error_message(body: str) -> str:
 class CloudClient:
     """Talks to one cloud store as one device; owns its ``aiohttp.ClientSession``."""
 
-    def __init__(self, url: str, device_key: str, *, timeout_s: float) -> None:
+    def __init__(
+        self, url: str, device_key: str, *, timeout_s: float, compress: bool = True
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        self.compress = compress
         self._headers = {"Authorization": f"Bearer {device_key}"}
         self._session: aiohttp.ClientSession | None = None
 
@@ -136,6 +145,9 @@ class CloudClient:
         # Passing timeout=None to aiohttp would mean "no timeout at all".
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
         headers = {"Content-Type": "application/json"} if body is not None else None
+        if headers is not None and body is not None and self.compress and len(body) >= GZIP_MIN:
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         try:
             async with self._http().request(
                 method,

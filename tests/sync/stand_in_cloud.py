@@ -60,6 +60,7 @@ class StandInCloud:
     meta: dict[str, dict[str, str]] = field(default_factory=dict)
     in_flight: int = 0
     arrivals: list[tuple[int, set[str]]] = field(default_factory=list)  # (others in flight, types)
+    encodings: list[str] = field(default_factory=list)  # each batch's Content-Encoding ("" none)
 
     def add_card(self, **fields: Any) -> CardState:
         """Add or change a card; it gets the next sequence number."""
@@ -85,8 +86,9 @@ class StandInCloud:
             return _error(401, "unauthorized", "unknown device key")
         if self.fail_next:
             return _error(self.fail_next.pop(0), "injected", "failure injected by the test")
-        batch = EventBatch.model_validate_json(await request.read())
+        batch = EventBatch.model_validate_json(await request.read())  # aiohttp inflates it
         self.batches.append(len(batch.events))
+        self.encodings.append(request.headers.get("Content-Encoding", ""))
         self.arrivals.append((self.in_flight, {e.type for e in batch.events}))
         self.in_flight += 1
         try:

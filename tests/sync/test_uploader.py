@@ -50,6 +50,25 @@ async def test_given_1200_events_when_drained_then_batches_of_500_in_order_all_a
     assert cloud.order == [str(e.event_id) for e in events]
     assert out.applied == 1200
     assert await states(outbox) == {"pending": 0, "sent": 0, "acked": 1200, "dead": 0}
+    assert cloud.encodings == ["gzip"] * 3  # a shop's uplink, not its CPU, is the usual limit
+
+
+async def test_given_compression_off_or_a_tiny_batch_then_the_body_travels_plain(
+    outbox: Outbox, stand_in: Cloud
+) -> None:
+    cloud, url = stand_in
+    plain = CloudClient(url, cloud.key, timeout_s=2.0, compress=False)
+    default = CloudClient(url, cloud.key, timeout_s=2.0)
+    try:
+        await outbox.append([order_event(f"o{i}") for i in range(20)])
+        await Uploader(outbox, plain).drain()
+        await outbox.append([order_event("tiny")])
+        await Uploader(outbox, default).drain()
+    finally:
+        await plain.close()
+        await default.close()
+    assert cloud.encodings == ["", ""]
+    assert len(cloud.ledger) == 21
 
 
 async def test_given_acked_events_sent_again_then_cloud_says_duplicate_and_ledger_has_one(
