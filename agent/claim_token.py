@@ -26,6 +26,7 @@ _BODY = struct.Struct(">BI8sHIH")
 _MAC_LEN = 9
 TOKEN_BYTES = _BODY.size + _MAC_LEN
 TOKEN_CHARS = 48
+assert TOKEN_BYTES % 5 == 0  # base32 without padding
 _NOT_OURS = "this code is not a Stampedge receipt code"
 
 
@@ -99,7 +100,18 @@ def _mint(
     stamps = min(stamps, 0xFFFF)
     ref = hashlib.sha256(order_id.encode()).digest()[:8]
     body = _BODY.pack(VERSION, device_id, ref, stamps, issued, ttl_hours)
-    return base64.b32encode(body + _mac(secret, body)).decode("ascii"), ref.hex(), issued, stamps
+    return _b32(body + _mac(secret, body)), ref.hex(), issued, stamps
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits -> two characters
+
+
+def _b32(raw: bytes) -> str:
+    """RFC 4648 base32 of a whole number of 5-byte groups, as ``base64.b32encode`` gives it
+    (the token is 30 bytes: 24 lookups instead of the module's per-group Python loop)."""
+    n = int.from_bytes(raw, "big")
+    return "".join([_PAIRS[(n >> shift) & 0x3FF] for shift in range(len(raw) * 8 - 10, -1, -10)])
 
 
 def _claim(device: int, ref: str, stamps: int, issued: int, ttl: int) -> ClaimToken:

@@ -122,6 +122,11 @@ class OrderService:
         self.autopilot = autopilot
         self.clock = clock
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        link = settings.cloud  # fixed for the process's life: read once, not per receipt
+        self._secret = link.device_secret.get_secret_value()
+        self._device_id = link.device_id
+        self._claim_base = link.claim_base_url
+        self._uppercase = link.uppercase_claim_url
 
     @contextmanager
     def _lock_entry(self, key: str) -> Iterator[asyncio.Lock]:
@@ -291,16 +296,15 @@ class OrderService:
 
     def _mint(self, order_id: str, stamps: int, now: datetime) -> tuple[str, str, datetime]:
         """The receipt QR's claim URL, its order reference and its expiry."""
-        link = self.settings.cloud
         token, ref, expires_at = claim_token.mint_lean(
-            secret=link.device_secret.get_secret_value(),
-            device_id=link.device_id,
+            secret=self._secret,
+            device_id=self._device_id,
             order_id=order_id,
             stamps=stamps,
             now=now,
             ttl_hours=self.settings.agent.claim_ttl_hours,
         )
-        url = claim_token.claim_url(link.claim_base_url, token, uppercase=link.uppercase_claim_url)
+        url = claim_token.claim_url(self._claim_base, token, uppercase=self._uppercase)
         return url, ref, expires_at
 
     async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:

@@ -6,6 +6,7 @@ These properties hold the two paths together, so a change to a model that the ha
 does not follow fails here.
 """
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -192,3 +193,8 @@ def test_event_ids_are_distinct_random_uuid4s() -> None:
     for text in ids[:300]:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@given(st.binary(min_size=0, max_size=60).filter(lambda b: len(b) % 5 == 0))
+def test_the_token_base32_is_rfc_4648(raw: bytes) -> None:
+    assert claim_token._b32(raw) == base64.b32encode(raw).decode("ascii")
