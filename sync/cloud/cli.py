@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -104,6 +105,10 @@ async def run_cloud(settings: CloudSettings) -> None:
     store = await _open(settings)
     try:
         app = build_cloud_app(settings, store=store)
+        # What is imported and built by now lives as long as the process: frozen out of the
+        # cyclic collector's full passes, which otherwise walk it every few event batches.
+        gc.collect()
+        gc.freeze()
         runner = await serve(app, settings.cloud.host, settings.cloud.port, what="cloud")
         try:
             await wait_for_stop()

@@ -8,7 +8,7 @@ from typing import Any
 from drivers.card_code import new_card_code
 from sync.cloud.book import Applied, Book, Card, Order, Qr
 from sync.cloud.models import ProgramConfig
-from sync.cloud.store.db import Row, Tx
+from sync.cloud.store.db import Params, Row, Tx
 
 CARD_COLUMNS = "id, card_code, number, email, name, balance"
 ORDER_COLUMNS = (
@@ -68,29 +68,22 @@ async def create_customer(
             return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
 
 
-async def load_cards(
-    tx: Tx, book: Book, business_id: int, refs: Iterable[str], ids: Iterable[int] = ()
-) -> None:
-    """Put the cards named by the reference keys ``refs`` (``ref_key``) and ``ids`` into the
-    book."""
+def _card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
     sets = {"c": codes, "n": numbers, "e": emails}
     for key in refs:
         sets[key[0]].add(key[2:])
-    wanted: list[tuple[str, list[Any]]] = [
-        ("card_code", sorted(codes)), ("number", sorted(numbers)), ("email", sorted(emails)),
+    wanted = [("card_code", codes), ("number", numbers), ("email", emails)]
+    return [
+        (f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
+         f"AND {column} {tx.in_text}", (business_id, tx.array(sorted(values))))
+        for column, values in wanted if values
     ]  # fmt: skip
-    for column, values in wanted:
-        if values:
-            rows = await tx.fetch(
-                f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
-                f"AND {column} {tx.in_text}",
-                business_id, tx.array(values),
-            )  # fmt: skip
-            for row in rows:
-                book.add_card(card_of(row))
+
+
+async def _load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
     missing = sorted(set(ids) - set(book.cards))
     if missing:
         rows = await tx.fetch(
@@ -99,6 +92,17 @@ async def load_cards(
         )  # fmt: skip
         for row in rows:
             book.add_card(card_of(row))
+
+
+async def load_cards(
+    tx: Tx, book: Book, business_id: int, refs: Iterable[str], ids: Iterable[int] = ()
+) -> None:
+    """Put the cards named by the reference keys ``refs`` (``ref_key``) and ``ids`` into the
+    book."""
+    for rows in await tx.fetch_each(_card_queries(tx, business_id, refs)):
+        for row in rows:
+            book.add_card(card_of(row))
+    await _load_owners(tx, book, business_id, ids)
 
 
 def _order(row: Row) -> Order:
@@ -118,31 +122,83 @@ def _qr(row: Row) -> Qr:
     )  # fmt: skip
 
 
+def _orders_query(tx: Tx, business_id: int, order_ids: Iterable[str]) -> tuple[str, Params]:
+    return (
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? "  # noqa: S608
+        f"AND order_id {tx.in_text}",
+        (business_id, tx.array(sorted(set(order_ids)))),
+    )
+
+
+def _qrs_query(tx: Tx, branch_id: int, refs: Iterable[str]) -> tuple[str, Params]:
+    return (
+        f"SELECT {QR_COLUMNS} FROM receipt_qrs WHERE branch_id = ? "  # noqa: S608
+        f"AND order_ref {tx.in_text}",
+        (branch_id, tx.array(sorted(set(refs)))),
+    )
+
+
+def _add_orders(book: Book, rows: Iterable[Row]) -> None:
+    for row in rows:
+        if int(row["branch_id"]) == book.branch_id:
+            book.orders[row["order_id"]] = _order(row)
+        else:
+            book.foreign_orders.add(row["order_id"])
+
+
+def _add_qrs(book: Book, rows: Iterable[Row]) -> None:
+    for row in rows:
+        book.qrs[row["order_ref"]] = _qr(row)
+
+
 async def load_orders(
     tx: Tx, book: Book, business_id: int, order_ids: Iterable[str], refs: Iterable[str]
 ) -> None:
     """Put the named orders of the branch (and their receipt QRs) into the book."""
-    wanted = sorted(set(order_ids))
+    wanted = set(order_ids)
     if wanted:
-        rows = await tx.fetch(
-            f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? "  # noqa: S608
-            f"AND order_id {tx.in_text}",
-            business_id, tx.array(wanted),
-        )  # fmt: skip
-        for row in rows:
-            if int(row["branch_id"]) == book.branch_id:
-                book.orders[row["order_id"]] = _order(row)
-            else:
-                book.foreign_orders.add(row["order_id"])
+        sql, args = _orders_query(tx, business_id, wanted)
+        _add_orders(book, await tx.fetch(sql, *args))
     all_refs = set(refs) | {o.order_ref for o in book.orders.values() if o.order_ref}
     if all_refs:
-        rows = await tx.fetch(
-            f"SELECT {QR_COLUMNS} FROM receipt_qrs WHERE branch_id = ? "  # noqa: S608
-            f"AND order_ref {tx.in_text}",
-            book.branch_id, tx.array(sorted(all_refs)),
-        )  # fmt: skip
+        sql, args = _qrs_query(tx, book.branch_id, all_refs)
+        _add_qrs(book, await tx.fetch(sql, *args))
+
+
+async def load_batch(
+    tx: Tx, *, business_id: int, branch_id: int, device_id: int | None, now: datetime,
+    rng: random.Random, event_ids: list[str], order_ids: set[str], qr_refs: set[str],
+    card_refs: list[str],
+) -> Book:  # fmt: skip
+    """The book for a batch: the branch's program, the ids already in the ledger, the named
+    orders, QRs (by reference: ``qr_refs`` should hold those of the orders too) and cards,
+    asked together, then whatever those rows point at that was not asked for."""
+    queries = [
+        ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
+        (f"SELECT id, hash FROM events WHERE id {tx.in_text}", (tx.array(event_ids),)),  # noqa: S608
+        _orders_query(tx, business_id, order_ids),
+        _qrs_query(tx, branch_id, qr_refs),
+        *_card_queries(tx, business_id, card_refs),
+    ]
+    program_rows, known, orders, qrs, *cards = await tx.fetch_each(queries)
+    program = ProgramConfig.model_validate_json(program_rows[0][0])
+    book = Book(
+        branch_id=branch_id, device_id=device_id, program=program, now=now, rng=rng,
+        lottery_left=await lottery_left(tx, branch_id, program),
+    )  # fmt: skip
+    book.known.update((row[0], row[1]) for row in known)
+    _add_orders(book, orders)
+    _add_qrs(book, qrs)
+    for rows in cards:
         for row in rows:
-            book.qrs[row["order_ref"]] = _qr(row)
+            book.add_card(card_of(row))
+    missing = {o.order_ref for o in book.orders.values() if o.order_ref} - qr_refs
+    if missing:
+        sql, args = _qrs_query(tx, branch_id, missing)
+        _add_qrs(book, await tx.fetch(sql, *args))
+    owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
+    await _load_owners(tx, book, business_id, owners)
+    return book
 
 
 async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | None:
@@ -175,76 +231,80 @@ async def new_book(
     )
 
 
+_INSERT_EVENT = (
+    "INSERT INTO events (id, business_id, branch_id, device_id, type, hash, payload, "
+    "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_INSERT_ORDER = (
+    f"INSERT INTO orders (business_id, {ORDER_COLUMNS}) "  # noqa: S608
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_ORDER = (
+    "UPDATE orders SET credited = ?, customer_id = ?, voided = ?, voided_us = ? "
+    "WHERE branch_id = ? AND order_id = ?"
+)
+_INSERT_QR = (
+    f"INSERT INTO receipt_qrs (business_id, branch_id, {QR_COLUMNS}) "  # noqa: S608
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_QR = (
+    "UPDATE receipt_qrs SET order_id = ?, state = ?, customer_id = ?, issued_us = ?, "
+    "claimed_us = ? WHERE device_id = ? AND order_ref = ?"
+)
+_INSERT_ENTRY = (
+    "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
+    "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_REWARD = (
+    "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
+    "source, state, issued_us, valid_from_us, expires_us, event_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)"
+)
+
+
 async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied] = ()) -> None:
     """Write the book's changes: ledger events, orders, QRs, entries, rewards, card balances."""
     now_us, branch, device = book.now_us, book.branch_id, book.device_id
-    await tx.executemany(
-        "INSERT INTO events (id, business_id, branch_id, device_id, type, hash, payload, "
-        "device_time, received_us, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO NOTHING",
-        [
-            (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json,
-             a.device_time, now_us, a.pos)
+    orders = book.orders.values()
+    qrs = book.qrs.values()
+    await tx.executemany_each([
+        (_INSERT_EVENT, [
+            (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json, a.device_time,
+             now_us, a.pos)
             for a in applied
-        ],
-    )  # fmt: skip
-    orders = list(book.orders.values())
-    await tx.executemany(
-        f"INSERT INTO orders (business_id, {ORDER_COLUMNS}) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+        ]),
+        (_INSERT_ORDER, [
             (business_id, branch, o.order_id, o.device_id, o.kind, o.total, o.stamps,
              o.credited, o.customer_id, o.order_ref, int(o.voided), o.event_id, o.at_us,
              o.voided_us)
             for o in orders if o.new
-        ],
-    )  # fmt: skip
-    await tx.executemany(
-        "UPDATE orders SET credited = ?, customer_id = ?, voided = ?, voided_us = ? "
-        "WHERE branch_id = ? AND order_id = ?",
-        [
+        ]),
+        (_UPDATE_ORDER, [
             (o.credited, o.customer_id, int(o.voided), o.voided_us, branch, o.order_id)
             for o in orders if o.dirty and not o.new
-        ],
-    )  # fmt: skip
-    qrs = list(book.qrs.values())
-    await tx.executemany(
-        f"INSERT INTO receipt_qrs (business_id, branch_id, {QR_COLUMNS}) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+        ]),
+        (_INSERT_QR, [
             (business_id, branch, q.device_id, q.order_ref, q.order_id, q.stamps, q.expires_us,
              q.state, q.customer_id, q.issued_us, q.claimed_us)
             for q in qrs if q.new
-        ],
-    )  # fmt: skip
-    await tx.executemany(
-        "UPDATE receipt_qrs SET order_id = ?, state = ?, customer_id = ?, issued_us = ?, "
-        "claimed_us = ? WHERE device_id = ? AND order_ref = ?",
-        [
+        ]),
+        (_UPDATE_QR, [
             (q.order_id, q.state, q.customer_id, q.issued_us, q.claimed_us, q.device_id,
              q.order_ref)
             for q in qrs if q.dirty and not q.new
-        ],
-    )  # fmt: skip
-    await tx.executemany(
-        "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
-        "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+        ]),
+        (_INSERT_ENTRY, [
             (business_id, branch, e.device_id, e.customer_id, e.delta, e.kind, e.order_id,
              e.event_id, now_us)
             for e in book.entries
-        ],
-    )  # fmt: skip
-    await tx.executemany(
-        "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
-        "source, state, issued_us, valid_from_us, expires_us, event_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
-        [
+        ]),
+        (_INSERT_REWARD, [
             (r.code, business_id, branch, r.device_id, r.customer_id, r.kind, r.name, r.source,
              r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
             for r in book.rewards
-        ],
-    )  # fmt: skip
+        ]),
+    ])  # fmt: skip
     dirty = [c for c in book.cards.values() if c.dirty]
     if dirty:
         first = await next_seq(tx, business_id, len(dirty))

@@ -52,6 +52,17 @@ class Tx(abc.ABC):
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         """Run one statement for many parameter rows (no-op for none)."""
 
+    async def fetch_each(self, queries: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """``fetch`` each ``(sql, args)`` in order; a backend may send them all before waiting
+        for the first answer (SQLite: one worker thread runs them back to back)."""
+        return [await self.fetch(sql, *args) for sql, args in queries]
+
+    async def executemany_each(self, work: Sequence[tuple[str, Sequence[Params]]]) -> None:
+        """``executemany`` each ``(sql, rows)`` in order, like ``fetch_each``; the first error
+        is raised after all have run or failed (the caller's transaction then rolls back)."""
+        for sql, rows in work:
+            await self.executemany(sql, rows)
+
 
 class Db(abc.ABC):
     """A database: write transactions serialized per business, reads, migrations."""

@@ -28,7 +28,7 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
-from sync.cloud.records import Incoming
+from sync.cloud.records import AttachIn, Incoming, OrderIn, ScanIn, VoidIn
 from sync.cloud.store import book_io, customers, figures, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db, Tx
@@ -169,29 +169,24 @@ class Store:
         """``apply_events`` for events already worked out (``intake.read_batch`` or
         ``ledger.incoming``): each event's id, status and reason, in the order sent."""
         assert who.branch_id is not None
-        refs, order_ids, qr_refs = [], [], []
+        refs: list[str] = []
+        order_ids: set[str] = set()
+        qr_refs: set[str] = set()
         for item in items:
             record = item.record
-            customer = getattr(record, "customer", None)
-            if customer is not None:
-                refs.append(customer)
-            order_id = getattr(record, "order_id", None)
-            if order_id is not None:
-                order_ids.append(order_id)
-                if item.type == EventType.RECEIPT_QR_ISSUED:
-                    qr_refs.append(claim_token.order_ref(order_id))
+            if isinstance(record, OrderIn | AttachIn | VoidIn):
+                order_ids.add(record.order_id)
+                # a new QR, or the QR of the order a void or attach names
+                if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
+                    qr_refs.add(claim_token.order_ref(record.order_id))
+            if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
+                refs.append(record.customer)
         async with self.db.write(who.business_id) as tx:
-            book = await book_io.new_book(
-                tx, branch_id=who.branch_id, device_id=who.device_id, now=now, rng=rng
-            )
-            for row in await tx.fetch(
-                f"SELECT id, hash FROM events WHERE id {tx.in_text}",  # noqa: S608
-                tx.array([x.eid for x in items]),
-            ):
-                book.known[row["id"]] = row["hash"]
-            await book_io.load_orders(tx, book, who.business_id, order_ids, qr_refs)
-            owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
-            await book_io.load_cards(tx, book, who.business_id, refs, owners)
+            book = await book_io.load_batch(
+                tx, business_id=who.business_id, branch_id=who.branch_id,
+                device_id=who.device_id, now=now, rng=rng, event_ids=[x.eid for x in items],
+                order_ids=order_ids, qr_refs=qr_refs, card_refs=refs,
+            )  # fmt: skip
             await self._enrol(tx, book, who.business_id, items)
             outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
