@@ -7,9 +7,13 @@ database dropped afterwards): a business is provisioned, a real ``stampedge clou
 serves it, and an agent outbox (a real SQLite file, WAL + synchronous=FULL) is filled with
 ``--events`` events in the same mix ``bench/cloud_ingest.py`` sends (identified checks, receipt
 QRs, plain checks, kiosk scans), then ``Uploader.drain()`` sends them in batches of 500, as
-``stampedge queue flush`` does. Filling is not timed. The cloud's own ingest ceiling comes from
-``bench/cloud_ingest.py`` (``run_backend``: HTTP ingest with several devices at once, and the raw
-batched INSERT rate of the same database) in the same run. Prints a Markdown table.
+``stampedge queue flush`` does (gzipped, up to ``--window`` on the wire). Filling is not timed.
+The cloud's own ingest ceiling comes from ``bench/cloud_ingest.py`` (``run_backend``: HTTP ingest
+with several devices at once, as many events as the drain by default, and the raw batched INSERT
+rate of the same database) in the same run. Beside the rates: the CPU each side spent per batch
+during the drain (the agent: this process, its event loop and both SQLite threads; the cloud:
+its process), and the cloud's CPU time over the drain's wall time (about 100 % when the cloud is
+the bottleneck; it has a database thread, so it can exceed 100 %). Prints a Markdown table.
 """
 
 import argparse
@@ -18,6 +22,7 @@ import inspect
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -82,7 +87,7 @@ async def fill(box: Outbox, n: int, link: dict[str, Any], cards: list[str]) -> N
             chunk = []
 
 
-async def drain_backend(url: str, home: Path, events: int) -> dict[str, float]:
+async def drain_backend(url: str, home: Path, events: int, window: int) -> dict[str, float]:
     """Provision, serve, fill an outbox and time its drain; events/s and a check."""
     link, cards = await provision(url)
     port = free_port()
@@ -104,9 +109,11 @@ async def drain_backend(url: str, home: Path, events: int) -> dict[str, float]:
             nonlocal done
             done += n
 
+        cpu0, cloud0 = _own_cpu_s(), _proc_cpu_s(proc.pid)
         start = time.perf_counter()
-        outcome = await Uploader(box, client, batch_size=BATCH).drain(progress)
+        outcome = await Uploader(box, client, batch_size=BATCH, window=window).drain(progress)
         seconds = time.perf_counter() - start
+        agent_cpu, cloud_cpu = _own_cpu_s() - cpu0, _proc_cpu_s(proc.pid) - cloud0
         counts = await box.counts()
     finally:
         await client.close()
@@ -118,12 +125,31 @@ async def drain_backend(url: str, home: Path, events: int) -> dict[str, float]:
             f"drain incomplete: {outcome.applied} applied, {len(outcome.dead)} dead, "
             f"{counts.acked} acked of {events}: {outcome.dead[:3]}"
         )
-    return {"seconds": seconds, "rate": events / seconds}
+    batches = events / BATCH
+    return {
+        "seconds": seconds,
+        "rate": events / seconds,
+        "agent_ms": 1000 * agent_cpu / batches,
+        "cloud_ms": 1000 * cloud_cpu / batches,
+        "cloud_busy": cloud_cpu / seconds,
+    }
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (the agent side: event loop, writer and reader threads)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def backend(name: str, url: str, home: Path, args: argparse.Namespace) -> tuple[Any, ...]:
     """One row of the table."""
-    drained = await drain_backend(url, home, args.events)
+    drained = await drain_backend(url, home, args.events, args.window)
     ceiling = await cloud_ceiling(url, home, args)
     return (
         name,
@@ -132,6 +158,8 @@ async def backend(name: str, url: str, home: Path, args: argparse.Namespace) -> 
         f"{drained['rate']:,.0f}",
         f"{ceiling['ingest']:,.0f}",
         f"{drained['rate'] / ceiling['ingest']:.0%}",
+        f"{drained['agent_ms']:.0f} / {drained['cloud_ms']:.0f}",
+        f"{drained['cloud_busy']:.0%}",
         f"{ceiling['ceiling']:,.0f}",
     )
 
@@ -164,10 +192,15 @@ async def _fresh_or_fail() -> tuple[str, str]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--ceiling-batches", type=int, default=40, help="cloud_ingest batches")
+    parser.add_argument(
+        "--ceiling-batches", type=int, default=None, help="cloud_ingest batches (as many events)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="cloud_ingest devices at once")
+    parser.add_argument("--window", type=int, default=4, help="batches on the wire at once")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
+    if args.ceiling_batches is None:  # the same amount of work: a cloud slows as its tables grow
+        args.ceiling_batches = max(1, args.events // BATCH)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -185,14 +218,16 @@ async def main() -> None:
                 for name in _PG_TO_DROP:
                     await _pg_drop(name)
     print(
-        f"\n{args.events:,} queued events drained by one agent (batches of {BATCH}, one at a "
-        f"time); cloud ingest from bench/cloud_ingest.py with {args.clients} devices at once; "
+        f"\n{args.events:,} queued events drained by one agent (batches of {BATCH}, up to "
+        f"{args.window} on the wire); cloud ingest from bench/cloud_ingest.py with "
+        f"{args.clients} devices at once, {args.ceiling_batches * BATCH:,} events; "
         f"{os.cpu_count()} CPUs\n"
     )
     print(
         table(
             ["cloud database", "events", "drain s", "drain ev/s", "cloud ingest ev/s",
-             "drain / ingest", "raw INSERT ev/s"],
+             "drain / ingest", "CPU ms per batch: agent / cloud", "cloud CPU / drain time",
+             "raw INSERT ev/s"],
             rows,
         )
     )  # fmt: skip
