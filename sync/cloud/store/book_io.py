@@ -34,12 +34,12 @@ async def program_of(tx: Tx, branch_id: int) -> ProgramConfig:
     return ProgramConfig.model_validate_json(text)
 
 
+_NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
+
+
 async def next_seq(tx: Tx, business_id: int, n: int) -> int:
     """Reserve ``n`` card sequence numbers of the business; the first of them."""
-    last = await tx.fetchval(
-        "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq",
-        n, business_id,
-    )  # fmt: skip
+    last = await tx.fetchval(_NEXT_SEQ, n, business_id)
     return int(last) - n + 1
 
 
@@ -201,6 +201,34 @@ async def load_batch(
     return book
 
 
+async def load_claims(
+    tx: Tx, *, business_id: int, branch_id: int, now: datetime, rng: random.Random,
+    qr_refs: list[str], card_refs: list[str],
+) -> Book:  # fmt: skip
+    """The book for a group of claims: the branch's program, the claimed QRs and the presented
+    cards asked together, then the orders of those QRs."""
+    queries = [
+        ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
+        _qrs_query(tx, branch_id, qr_refs),
+        *_card_queries(tx, business_id, card_refs),
+    ]
+    program_rows, qrs, *cards = await tx.fetch_each(queries)
+    program = ProgramConfig.model_validate_json(program_rows[0][0])
+    book = Book(
+        branch_id=branch_id, device_id=None, program=program, now=now, rng=rng,
+        lottery_left=await lottery_left(tx, branch_id, program),
+    )  # fmt: skip
+    _add_qrs(book, qrs)
+    for rows in cards:
+        for row in rows:
+            book.add_card(card_of(row))
+    order_ids = {q.order_id for q in book.qrs.values() if q.order_id}
+    if order_ids:
+        sql, args = _orders_query(tx, business_id, order_ids)
+        _add_orders(book, await tx.fetch(sql, *args))
+    return book
+
+
 async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | None:
     """Lottery prizes the branch may still give (``None``: no cap)."""
     if program.reward != "lottery" or program.lottery_budget is None:
@@ -268,7 +296,9 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
     now_us, branch, device = book.now_us, book.branch_id, book.device_id
     orders = book.orders.values()
     qrs = book.qrs.values()
-    await tx.executemany_each([
+    dirty = [c for c in book.cards.values() if c.dirty]
+    seq = [(_NEXT_SEQ, (len(dirty), business_id))] if dirty else []
+    got = await tx.pipeline(seq, [
         (_INSERT_EVENT, [
             (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json, a.device_time,
              now_us, a.pos)
@@ -305,9 +335,8 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
             for r in book.rewards
         ]),
     ])  # fmt: skip
-    dirty = [c for c in book.cards.values() if c.dirty]
     if dirty:
-        first = await next_seq(tx, business_id, len(dirty))
+        first = int(got[0][0][0]) - len(dirty) + 1
         await tx.executemany(
             "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?",
             [(c.balance, first + i, c.customer_id) for i, c in enumerate(dirty)],

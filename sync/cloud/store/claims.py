@@ -83,16 +83,13 @@ class ClaimQueue:
                         raise
 
     async def _run(self, business_id: int, branch_id: int, wants: list[Want]) -> None:
+        refs = [_ref(w.body) for w in wants]
         async with self._db.write(business_id) as tx:
-            book = await book_io.new_book(
-                tx, branch_id=branch_id, device_id=None, now=wants[0].now, rng=wants[0].rng
-            )
-            await book_io.load_orders(tx, book, business_id, [], [w.token.order_ref for w in wants])
-            order_ids = [q.order_id for q in book.qrs.values() if q.order_id]
-            if order_ids:
-                await book_io.load_orders(tx, book, business_id, order_ids, [])
-            refs = [_ref(w.body) for w in wants]
-            await book_io.load_cards(tx, book, business_id, [r for r in refs if r is not None])
+            book = await book_io.load_claims(
+                tx, business_id=business_id, branch_id=branch_id, now=wants[0].now,
+                rng=wants[0].rng, qr_refs=[w.token.order_ref for w in wants],
+                card_refs=[r for r in refs if r is not None],
+            )  # fmt: skip
             ok = self._decide(book, wants)
             await self._new_cards(tx, business_id, book, ok)
             results = []
@@ -195,24 +192,25 @@ def _reward_row(r: NewReward, branch_id: int) -> dict[str, Any]:
 async def create_cards(
     tx: Tx, business_id: int, specs: list[tuple[str | None, str | None]], now_us: int
 ) -> list[Card]:
-    """New customers for ``(email, name)`` pairs in one insert; their sync sequence numbers
-    come with the flush that credits them."""
+    """New customers for ``(email, name)`` pairs in one insert (up to ``MAX_GROUP`` rows of
+    six parameters); their sync sequence numbers come with the flush that credits them."""
     rng = random.SystemRandom()
     out: list[Card | None] = [None] * len(specs)
     todo = list(range(len(specs)))
     while todo:
         drawn = {i: (new_card_code(), f"{rng.randrange(100_000, 1_000_000)}") for i in todo}
-        await tx.executemany(
-            "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
-            "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, 0, ?) "
-            "ON CONFLICT (business_id, number) DO NOTHING",
-            [(business_id, drawn[i][0], drawn[i][1], specs[i][0], specs[i][1], now_us)
-             for i in todo],
-        )  # fmt: skip
-        rows = await tx.fetch(
-            f"SELECT id, card_code FROM customers WHERE card_code {tx.in_text}",  # noqa: S608
-            tx.array([code for code, _ in drawn.values()]),
+        # one statement for the group: the rows inserted come back (a taken number is skipped)
+        values = ", ".join(["(?, ?, ?, ?, ?, 0, 0, ?)"] * len(todo))  # placeholders only
+        sql = (
+            "INSERT INTO customers (business_id, card_code, number, email, name, balance, "  # noqa: S608
+            f"updated_seq, created_us) VALUES {values} "
+            "ON CONFLICT (business_id, number) DO NOTHING RETURNING id, card_code"
         )
+        params = [
+            v for i in todo
+            for v in (business_id, drawn[i][0], drawn[i][1], specs[i][0], specs[i][1], now_us)
+        ]  # fmt: skip
+        rows = await tx.fetch(sql, *params)
         ids = {r["card_code"]: int(r["id"]) for r in rows}
         left = []
         for i in todo:

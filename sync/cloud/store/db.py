@@ -52,16 +52,25 @@ class Tx(abc.ABC):
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         """Run one statement for many parameter rows (no-op for none)."""
 
+    async def pipeline(
+        self, fetches: Sequence[tuple[str, Params]], writes: Sequence[tuple[str, Sequence[Params]]]
+    ) -> list[list[Row]]:
+        """``fetch`` each ``(sql, args)``, then ``executemany`` each ``(sql, rows)``, in that
+        order; the fetches' rows. A backend may send them all before waiting for the first
+        answer (SQLite: its one worker thread runs them back to back). The first error is
+        raised once all have run or failed (the caller's transaction then rolls back)."""
+        rows = [await self.fetch(sql, *args) for sql, args in fetches]
+        for sql, many in writes:
+            await self.executemany(sql, many)
+        return rows
+
     async def fetch_each(self, queries: Sequence[tuple[str, Params]]) -> list[list[Row]]:
-        """``fetch`` each ``(sql, args)`` in order; a backend may send them all before waiting
-        for the first answer (SQLite: one worker thread runs them back to back)."""
-        return [await self.fetch(sql, *args) for sql, args in queries]
+        """``pipeline`` of reads only."""
+        return await self.pipeline(queries, ())
 
     async def executemany_each(self, work: Sequence[tuple[str, Sequence[Params]]]) -> None:
-        """``executemany`` each ``(sql, rows)`` in order, like ``fetch_each``; the first error
-        is raised after all have run or failed (the caller's transaction then rolls back)."""
-        for sql, rows in work:
-            await self.executemany(sql, rows)
+        """``pipeline`` of writes only."""
+        await self.pipeline((), work)
 
 
 class Db(abc.ABC):

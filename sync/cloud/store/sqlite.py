@@ -66,11 +66,13 @@ class SqliteTx(Tx):
     # The statements are queued to the connection's one worker thread together (tasks start in
     # order, so they run in order): no wait on the event loop between them, which under load
     # is busy with other requests' Python.
-    async def fetch_each(self, queries: Sequence[tuple[str, Params]]) -> list[list[Row]]:
-        return await _in_order([self.fetch(sql, *args) for sql, args in queries])
-
-    async def executemany_each(self, work: Sequence[tuple[str, Sequence[Params]]]) -> None:
-        await _in_order([self.executemany(sql, rows) for sql, rows in work if rows])
+    async def pipeline(
+        self, fetches: Sequence[tuple[str, Params]], writes: Sequence[tuple[str, Sequence[Params]]]
+    ) -> list[list[Row]]:
+        calls: list[Coroutine[Any, Any, Any]] = [self.fetch(sql, *args) for sql, args in fetches]
+        calls += [self.executemany(sql, rows) for sql, rows in writes if rows]
+        done = await _in_order(calls)
+        return done[: len(fetches)]
 
 
 async def _in_order(calls: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
