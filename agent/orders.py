@@ -6,11 +6,11 @@ import json
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 from agent import claim_token, order_json
 from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
@@ -79,6 +79,10 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
 
 
 _ORDER_GUARD = "SELECT body_hash, answer FROM orders WHERE order_id = ?"
+
+
+# One encoder for every answer (``json.dumps`` with options builds a new one per call).
+_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _order_guard(order_id: str) -> KeyGuard:
@@ -250,7 +254,7 @@ class OrderService:
             order_ref=order_ref,
             expires_at=expires_at,
         )
-        answer_json = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+        answer_json = _ANSWER_JSON(answer)
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
             "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -325,7 +329,7 @@ class OrderService:
                 now = self.clock()
                 answer = VoidAnswer(order_id=order_id, stamps=row["stamps"], voided_at=now)
                 event = NewEvent(
-                    event_id=uuid.uuid4(),
+                    event_id=UUID(new_event_id()),
                     type=EventType.ORDER_VOIDED,
                     payload=VoidPayload(order_id=order_id, reason=req.reason).model_dump(
                         mode="json", exclude_none=True
@@ -365,7 +369,7 @@ class OrderService:
                 answer = OrderAnswer.model_validate_json(current["answer"])
                 answer.customer, answer.claim, answer.autopilot = customer, None, True
                 event = NewEvent(
-                    event_id=uuid.uuid4(),
+                    event_id=UUID(new_event_id()),
                     type=EventType.ORDER_ATTACHED,
                     payload=AttachPayload(
                         order_id=order_id, customer=customer, till=till

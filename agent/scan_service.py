@@ -16,9 +16,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from uuid import UUID
 
 from agent import claim_token
 from agent.errors import AgentError, Unavailable
+from agent.event_ids import new_event_id
 from agent.metrics import AgentMetrics
 from agent.models import ScanAnswer
 from agent.orders import OrderService
@@ -223,7 +225,7 @@ class ScanService:
                 msg = "this program gives no stamps per visit"
                 return self._reject(scan_id, ctx, now, code.value, code.kind, "no_stamps", msg)
             event = NewEvent(
-                event_id=uuid.uuid4(),
+                event_id=UUID(new_event_id()),
                 type=EventType.SCAN_STAMPED,
                 payload=ScanPayload(
                     scan_id=scan_id, customer=customer, till=ctx.till, stamps=stamps

@@ -8,6 +8,7 @@ does not follow fails here.
 
 import base64
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -187,12 +188,17 @@ def test_the_lean_mint_says_what_the_token_says() -> None:
     assert ref == claim_token.order_ref("a-1")
 
 
-def test_event_ids_are_distinct_random_uuid4s() -> None:
+def test_event_ids_are_distinct_time_ordered_uuid7s() -> None:
+    before = int(time.time() * 1000)
     ids = [new_event_id() for _ in range(5000)]
+    after = int(time.time() * 1000)
     assert len(set(ids)) == len(ids)
     for text in ids[:300]:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+        assert before <= parsed.int >> 80 <= after  # the first 48 bits are Unix milliseconds
+    # ids made later never sort before ids made earlier (to the millisecond)
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
 
 
 @given(st.binary(min_size=0, max_size=60).filter(lambda b: len(b) % 5 == 0))
