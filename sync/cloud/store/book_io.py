@@ -205,27 +205,28 @@ async def load_claims(
     tx: Tx, *, business_id: int, branch_id: int, now: datetime, rng: random.Random,
     qr_refs: list[str], card_refs: list[str],
 ) -> Book:  # fmt: skip
-    """The book for a group of claims: the branch's program, the claimed QRs and the presented
-    cards asked together, then the orders of those QRs."""
+    """The book for a group of claims: the branch's program, the claimed QRs, their orders and
+    the presented cards, asked together."""
+    refs = tx.array(sorted(set(qr_refs)))
     queries = [
         ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
         _qrs_query(tx, branch_id, qr_refs),
+        (f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? AND order_id IN "  # noqa: S608
+         f"(SELECT order_id FROM receipt_qrs WHERE branch_id = ? AND order_ref {tx.in_text} "
+         "AND order_id IS NOT NULL)", (business_id, branch_id, refs)),
         *_card_queries(tx, business_id, card_refs),
-    ]
-    program_rows, qrs, *cards = await tx.fetch_each(queries)
+    ]  # fmt: skip
+    program_rows, qrs, orders, *cards = await tx.fetch_each(queries)
     program = ProgramConfig.model_validate_json(program_rows[0][0])
     book = Book(
         branch_id=branch_id, device_id=None, program=program, now=now, rng=rng,
         lottery_left=await lottery_left(tx, branch_id, program),
     )  # fmt: skip
     _add_qrs(book, qrs)
+    _add_orders(book, orders)
     for rows in cards:
         for row in rows:
             book.add_card(card_of(row))
-    order_ids = {q.order_id for q in book.qrs.values() if q.order_id}
-    if order_ids:
-        sql, args = _orders_query(tx, business_id, order_ids)
-        _add_orders(book, await tx.fetch(sql, *args))
     return book
 
 
@@ -284,6 +285,11 @@ _INSERT_ENTRY = (
     "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
     "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_RESERVE_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ?"
+_UPDATE_CARD = (
+    "UPDATE customers SET balance = ?, "
+    "updated_seq = (SELECT card_seq FROM counters WHERE business_id = ?) - ? WHERE id = ?"
+)
 _INSERT_REWARD = (
     "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
     "source, state, issued_us, valid_from_us, expires_us, event_id) "
@@ -297,8 +303,10 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
     orders = book.orders.values()
     qrs = book.qrs.values()
     dirty = [c for c in book.cards.values() if c.dirty]
-    seq = [(_NEXT_SEQ, (len(dirty), business_id))] if dirty else []
-    got = await tx.pipeline(seq, [
+    n = len(dirty)
+    await tx.executemany_each([
+        # the dirty cards' sync sequence numbers: the next n of the business, in order
+        (_RESERVE_SEQ, [(n, business_id)] if n else []),
         (_INSERT_EVENT, [
             (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json, a.device_time,
              now_us, a.pos)
@@ -334,10 +342,6 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
              r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
             for r in book.rewards
         ]),
+        (_UPDATE_CARD,
+         [(c.balance, business_id, n - 1 - i, c.customer_id) for i, c in enumerate(dirty)]),
     ])  # fmt: skip
-    if dirty:
-        first = int(got[0][0][0]) - len(dirty) + 1
-        await tx.executemany(
-            "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?",
-            [(c.balance, first + i, c.customer_id) for i, c in enumerate(dirty)],
-        )

@@ -125,36 +125,52 @@ class SqliteDb(Db):
             raise
         self._waiting -= 1
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        released = False
         try:
-            if not self._open:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                self._open = True
-            await self._writer.execute("SAVEPOINT w")
+            await self._savepoint()
             try:
                 yield SqliteTx(self._writer)
             except BaseException:
-                await self._writer.execute("ROLLBACK TO w")
-                await self._writer.execute("RELEASE w")
+                await self._statements("ROLLBACK TO w", "RELEASE w")
                 raise
-            await self._writer.execute("RELEASE w")
             self._pending.append(done)
+            released = True  # below: "RELEASE w", sent with the COMMIT when that follows
         finally:
             try:
                 if self._waiting == 0 or len(self._pending) >= MAX_GROUP:
-                    await self._commit()
+                    await self._commit(release=released)
+                elif released:
+                    await self._writer.execute("RELEASE w")
             finally:
                 self._lock.release()
         await done
 
-    async def _commit(self) -> None:
-        """Commit the group (holding the lock) and tell every body in it how it went."""
+    async def _statements(self, *sql: str) -> BaseException | None:
+        """Run ``sql`` in order with one wait for all; the first error (each still ran)."""
+        got = await asyncio.gather(*(self._writer.execute(s) for s in sql), return_exceptions=True)
+        return next((g for g in got if isinstance(g, BaseException)), None)
+
+    async def _savepoint(self) -> None:
+        """The body's ``SAVEPOINT``, after ``BEGIN IMMEDIATE`` if no group is open (one wait)."""
+        if self._open:
+            await self._writer.execute("SAVEPOINT w")
+            return
+        err = await self._statements("BEGIN IMMEDIATE", "SAVEPOINT w")
+        if err is not None:  # a SAVEPOINT after a failed BEGIN opened a transaction: undo it
+            if self._writer.in_transaction:
+                await self._writer.execute("ROLLBACK")
+            raise err
+        self._open = True
+
+    async def _commit(self, *, release: bool = False) -> None:
+        """Commit the group (holding the lock) and tell every body in it how it went;
+        ``release``: the last body's ``RELEASE w`` goes first, in the same wait."""
         pending, self._pending = self._pending, []
         if not self._open:
             return
         self._open = False
-        try:
-            await self._writer.execute("COMMIT")
-        except (sqlite3.Error, ValueError) as err:  # ValueError: the connection is closed
+        err = await self._statements(*(["RELEASE w"] if release else []), "COMMIT")
+        if err is not None:
             with contextlib.suppress(sqlite3.Error, ValueError):
                 await self._writer.execute("ROLLBACK")
             for fut in pending:
