@@ -285,11 +285,7 @@ _INSERT_ENTRY = (
     "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
     "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_RESERVE_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ?"
-_UPDATE_CARD = (
-    "UPDATE customers SET balance = ?, "
-    "updated_seq = (SELECT card_seq FROM counters WHERE business_id = ?) - ? WHERE id = ?"
-)
+_UPDATE_CARD = "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?"
 _INSERT_REWARD = (
     "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
     "source, state, issued_us, valid_from_us, expires_us, event_id) "
@@ -303,10 +299,10 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
     orders = book.orders.values()
     qrs = book.qrs.values()
     dirty = [c for c in book.cards.values() if c.dirty]
-    n = len(dirty)
-    await tx.executemany_each([
-        # the dirty cards' sync sequence numbers: the next n of the business, in order
-        (_RESERVE_SEQ, [(n, business_id)] if n else []),
+    # the dirty cards' sync sequence numbers (the next ones of the business) come back with
+    # the writes; a second UPDATE of the same rows would cost PostgreSQL new row versions
+    reserve = [(_NEXT_SEQ, (len(dirty), business_id))] if dirty else []
+    got = await tx.pipeline(reserve, [
         (_INSERT_EVENT, [
             (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json, a.device_time,
              now_us, a.pos)
@@ -342,6 +338,9 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
              r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
             for r in book.rewards
         ]),
-        (_UPDATE_CARD,
-         [(c.balance, business_id, n - 1 - i, c.customer_id) for i, c in enumerate(dirty)]),
     ])  # fmt: skip
+    if dirty:
+        first = int(got[0][0][0]) - len(dirty) + 1
+        await tx.executemany(
+            _UPDATE_CARD, [(c.balance, first + i, c.customer_id) for i, c in enumerate(dirty)]
+        )
