@@ -7,7 +7,8 @@ database dropped afterwards): a business is provisioned, a real ``stampedge clou
 serves it, and an agent outbox (a real SQLite file, WAL + synchronous=FULL) is filled with
 ``--events`` events in the same mix ``bench/cloud_ingest.py`` sends (identified checks, receipt
 QRs, plain checks, kiosk scans), then ``Uploader.drain()`` sends them in batches of 500, as
-``stampedge queue flush`` does (gzipped, up to ``--window`` on the wire). Filling is not timed.
+``stampedge queue flush`` does (up to ``--window`` on the wire; plain, as the agent sends to a
+cloud on loopback, or gzipped as to a remote one with ``--gzip``). Filling is not timed.
 The cloud's own ingest ceiling comes from ``bench/cloud_ingest.py`` (``run_backend``: HTTP ingest
 with several devices at once, as many events as the drain by default, and the raw batched INSERT
 rate of the same database) in the same run. Beside the rates: the CPU each side spent per batch
@@ -87,7 +88,9 @@ async def fill(box: Outbox, n: int, link: dict[str, Any], cards: list[str]) -> N
             chunk = []
 
 
-async def drain_backend(url: str, home: Path, events: int, window: int) -> dict[str, float]:
+async def drain_backend(
+    url: str, home: Path, events: int, window: int, gzip: bool
+) -> dict[str, float]:
     """Provision, serve, fill an outbox and time its drain; events/s and a check."""
     link, cards = await provision(url)
     port = free_port()
@@ -99,7 +102,7 @@ async def drain_backend(url: str, home: Path, events: int, window: int) -> dict[
     proc = spawn(["-m", "agent.cli", "cloud", "--config", str(config)])
     base = f"http://127.0.0.1:{port}"
     box = await Outbox.open(home / f"agent-{port}" / "agent.db", extra_schema=AGENT_SCHEMA)
-    client = CloudClient(base, link["device_key"], timeout_s=120)
+    client = CloudClient(base, link["device_key"], timeout_s=120, compress=gzip or None)
     try:
         await wait_ready(base + "/health")
         await fill(box, events, link, cards)
@@ -149,7 +152,7 @@ def _proc_cpu_s(pid: int) -> float:
 
 async def backend(name: str, url: str, home: Path, args: argparse.Namespace) -> tuple[Any, ...]:
     """One row of the table."""
-    drained = await drain_backend(url, home, args.events, args.window)
+    drained = await drain_backend(url, home, args.events, args.window, args.gzip)
     ceiling = await cloud_ceiling(url, home, args)
     return (
         name,
@@ -197,6 +200,7 @@ async def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=4, help="cloud_ingest devices at once")
     parser.add_argument("--window", type=int, default=4, help="batches on the wire at once")
+    parser.add_argument("--gzip", action="store_true", help="gzip batches as to a remote cloud")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
     if args.ceiling_batches is None:  # the same amount of work: a cloud slows as its tables grow
@@ -219,7 +223,8 @@ async def main() -> None:
                     await _pg_drop(name)
     print(
         f"\n{args.events:,} queued events drained by one agent (batches of {BATCH}, up to "
-        f"{args.window} on the wire); cloud ingest from bench/cloud_ingest.py with "
+        f"{args.window} on the wire{', gzipped' if args.gzip else ''}); cloud ingest from "
+        f"bench/cloud_ingest.py with "
         f"{args.clients} devices at once, {args.ceiling_batches * BATCH:,} events; "
         f"{os.cpu_count()} CPUs\n"
     )

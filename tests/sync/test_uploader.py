@@ -50,25 +50,39 @@ async def test_given_1200_events_when_drained_then_batches_of_500_in_order_all_a
     assert cloud.order == [str(e.event_id) for e in events]
     assert out.applied == 1200
     assert await states(outbox) == {"pending": 0, "sent": 0, "acked": 1200, "dead": 0}
-    assert cloud.encodings == ["gzip"] * 3  # a shop's uplink, not its CPU, is the usual limit
+    assert cloud.encodings == [""] * 3  # the stand-in is on loopback: plain by default
 
 
-async def test_given_compression_off_or_a_tiny_batch_then_the_body_travels_plain(
+async def test_given_compression_on_then_batches_travel_gzipped_and_a_tiny_one_plain(
     outbox: Outbox, stand_in: Cloud
 ) -> None:
     cloud, url = stand_in
-    plain = CloudClient(url, cloud.key, timeout_s=2.0, compress=False)
-    default = CloudClient(url, cloud.key, timeout_s=2.0)
+    gz = CloudClient(url, cloud.key, timeout_s=2.0, compress=True)
     try:
-        await outbox.append([order_event(f"o{i}") for i in range(20)])
-        await Uploader(outbox, plain).drain()
+        await outbox.append([order_event(f"o{i}") for i in range(600)])
+        await Uploader(outbox, gz).drain()
         await outbox.append([order_event("tiny")])
-        await Uploader(outbox, default).drain()
+        await Uploader(outbox, gz).drain()
     finally:
-        await plain.close()
-        await default.close()
-    assert cloud.encodings == ["", ""]
-    assert len(cloud.ledger) == 21
+        await gz.close()
+    assert cloud.encodings == ["gzip", "gzip", ""]
+    assert len(cloud.ledger) == 601
+
+
+@pytest.mark.parametrize(
+    ("url", "gzipped"),
+    [
+        ("http://127.0.0.1:8788", False),
+        ("http://localhost:8788/", False),
+        ("http://[::1]:8788", False),
+        ("https://cloud.example.com", True),
+        ("http://10.0.0.5:8788", True),
+    ],
+)
+def test_given_no_choice_then_only_a_cloud_off_this_machine_gets_gzip(
+    url: str, gzipped: bool
+) -> None:
+    assert CloudClient(url, "sk_1_x", timeout_s=1.0).compress is gzipped
 
 
 async def test_given_acked_events_sent_again_then_cloud_says_duplicate_and_ledger_has_one(
