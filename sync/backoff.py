@@ -1,7 +1,7 @@
 """Exponential backoff with full jitter for the link to the cloud (pure: no clock, no sleep).
 
 The delay after the n-th consecutive failure is uniform in ``[0, min(cap, base * 2**(n-1))]``
-("full jitter", the same curve as tenacity's ``wait_random_exponential``), so a hundred agents
+("full jitter", tenacity's ``wait_random_exponential`` curve), so a hundred agents
 that lost the internet at the same moment do not all knock on the cloud at the same second when
 it comes back. The random source is injected so tests can pin it.
 """
@@ -10,14 +10,21 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tenacity import RetryCallState, wait_exponential
+
 
 def full_jitter(failures: int, *, base: float, cap: float, rand: Callable[[], float]) -> float:
-    """Seconds to wait after ``failures`` consecutive failures (0 when there were none)."""
+    """Seconds to wait after ``failures`` consecutive failures (0 when there were none).
+
+    The window is tenacity's ``wait_exponential`` (which also keeps the number finite after
+    days offline); the draw inside it uses ``rand`` rather than the global random module, which
+    is all that ``wait_random_exponential`` adds, so that tests can pin it.
+    """
     if failures <= 0:
         return 0.0
-    # 2**64 is plenty; capping the exponent keeps the float finite after days offline.
-    ceiling = min(cap, base * 2.0 ** min(failures - 1, 64))
-    return rand() * ceiling
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = failures
+    return rand() * wait_exponential(multiplier=base, max=cap)(state)
 
 
 @dataclass
