@@ -47,7 +47,8 @@ Guard = Stmt | KeyGuard
 
 
 class WriterThread:
-    """The one thread that owns the writer's connection.
+    """The writer's thread: it opens the writer's connection and runs its COMMITs (the fsyncs)
+    and maintenance, while the loop's thread stages each group in between.
 
     A plain thread and a ``SimpleQueue``: a hand-off costs far less main-thread time than
     ``ThreadPoolExecutor.submit``, and this runs once per group commit.
@@ -93,7 +94,8 @@ def _settle(fut: "asyncio.Future[Any]", result: Any, err: BaseException | None) 
 
 
 def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
-    """The writer's connection, made on (and only ever used from) the writer's thread."""
+    """The writer's connection, made on the writer's thread (the outbox's lock keeps the loop's
+    thread and the writer's thread from ever using it at once)."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
