@@ -62,7 +62,11 @@ class ClaimToken(BaseModel):
 
 def order_ref(order_id: str) -> str:
     """The 8-byte reference of a POS order id, as 16 hex characters."""
-    return hashlib.sha256(order_id.encode()).digest()[:8].hex()
+    return _ref(order_id).hex()
+
+
+def _ref(order_id: str) -> bytes:
+    return hashlib.sha256(order_id.encode()).digest()[:8]
 
 
 @functools.lru_cache(maxsize=64)
@@ -98,7 +102,7 @@ def _mint(
 ) -> tuple[str, str, int, int]:
     issued = int(now.timestamp())
     stamps = min(stamps, 0xFFFF)
-    ref = hashlib.sha256(order_id.encode()).digest()[:8]
+    ref = _ref(order_id)
     body = _BODY.pack(VERSION, device_id, ref, stamps, issued, ttl_hours)
     return _b32(body + _mac(secret, body)), ref.hex(), issued, stamps
 

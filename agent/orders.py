@@ -78,9 +78,6 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
     return ref
 
 
-_ORDER_GUARD = "SELECT body_hash, answer FROM orders WHERE order_id = ?"
-
-
 # One encoder for every answer (``json.dumps`` with options builds a new one per call).
 _ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -168,7 +165,8 @@ class OrderService:
                 except InvalidInput:
                     # A check recorded earlier answers as it did, even if it would not pass now
                     # (say the program's currency changed since).
-                    row = await self.db.fetchone(_ORDER_GUARD, (req.order_id,))
+                    guard = _order_guard(req.order_id)
+                    row = await self.db.fetchone(guard.sql(), (guard.key,))
                     if row is None:
                         raise
                     status, answer = self._repeat(req, row, body_hash)
@@ -273,7 +271,7 @@ class OrderService:
         try:
             found = await self._write(
                 [event, order_row, *extra],
-                guard=KeyGuard("orders", "order_id", "body_hash, answer", req.order_id),
+                guard=_order_guard(req.order_id),
             )
         except Unavailable:
             # Not recorded (disk full): the card scanned for this check waits for the retry.

@@ -153,28 +153,20 @@ def test_the_answer_and_payload_built_by_hand_equal_the_models(
     )
     assert answer == model.model_dump(mode="json")
     assert json.loads(json.dumps(answer, ensure_ascii=False)) == json.loads(model.model_dump_json())
-    payload = order_payload(
-        order_id="a-1",
-        total=total,
-        currency="EUR",
-        till=till,
-        stamps=3,
-        rule="by_amount",
-        customer=customer,
-        order_ref=ref,
-        expires_at=expires,
+    common: dict[str, Any] = {
+        "order_id": "a-1",
+        "total": total,
+        "currency": "EUR",
+        "till": till,
+        "stamps": 3,
+        "rule": "by_amount",
+        "customer": customer,
+        "order_ref": ref,
+    }
+    payload = order_payload(**common, expires_at=expires)
+    expected = OrderPayload(**common, claim_expires_at=expires).model_dump(
+        mode="json", exclude_none=True
     )
-    expected = OrderPayload(
-        order_id="a-1",
-        total=total,
-        currency="EUR",
-        till=till,
-        stamps=3,
-        rule="by_amount",
-        customer=customer,
-        order_ref=ref,
-        claim_expires_at=expires,
-    ).model_dump(mode="json", exclude_none=True)
     assert payload == expected
 
 
