@@ -332,15 +332,6 @@ class Outbox:
             )
         return [_row(r) for r in found]
 
-    async def due(self, limit: int, now: float | None = None) -> list[OutboxRow]:
-        """Pending events whose next attempt time has come, oldest first."""
-        found = await self.fetchall(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY seq LIMIT ?",
-            (now if now is not None else time.time(), limit),
-        )
-        return [_row(r) for r in found]
-
     # -- delivery state ------------------------------------------------------------------
 
     async def mark(
