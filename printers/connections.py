@@ -69,9 +69,8 @@ class StreamConnection:
     async def open(self, job_name: str) -> None:
         del job_name
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                self._connect(), self.settings.connect_timeout_s
-            )
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                self._reader, self._writer = await self._connect()
         except TimeoutError as err:
             raise PrinterUnavailable(
                 "unreachable",
@@ -88,7 +87,8 @@ class StreamConnection:
         timeout = self.settings.write_timeout_s + self.transfer_s(len(data))
         try:
             self._writer.write(data)
-            await asyncio.wait_for(self._writer.drain(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
         except TimeoutError as err:
             raise PrinterUnavailable(
                 "write_timeout", f"{self.describe()} took more than {timeout:g} s to take the job"
@@ -102,7 +102,8 @@ class StreamConnection:
         if self._reader is None:
             raise PrinterUnavailable("disconnected", "the printer connection is not open")
         try:
-            data = await asyncio.wait_for(self._reader.read(max_bytes), wait_s)
+            async with asyncio.timeout(wait_s):
+                data = await self._reader.read(max_bytes)
         except TimeoutError:
             return b""
         except OSError as err:
@@ -119,7 +120,8 @@ class StreamConnection:
             return
         writer.close()
         with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(writer.wait_closed(), self.settings.write_timeout_s)
+            async with asyncio.timeout(self.settings.write_timeout_s):
+                await writer.wait_closed()
 
 
 class NetworkConnection(StreamConnection):
@@ -206,9 +208,8 @@ class UsbConnection:
     async def open(self, job_name: str) -> None:
         del job_name
         try:
-            self._dev = await asyncio.wait_for(
-                asyncio.to_thread(self._open_blocking), self.settings.connect_timeout_s
-            )
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                self._dev = await asyncio.to_thread(self._open_blocking)
         except TimeoutError as err:
             raise PrinterUnavailable("unreachable", f"{self.describe()} did not open") from err
         except Exception as err:  # pyusb and python-escpos raise their own hierarchies

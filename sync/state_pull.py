@@ -8,7 +8,6 @@ program the cloud sent, not by the config file's default.
 """
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from sync.client import CloudClient, CloudRefused
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
 from sync.protocol import CardState, ProgramState
+from sync.waiting import wait_set
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "cloud.program"
@@ -140,5 +140,4 @@ class StatePuller:
                 self.on_ok()
             # While a backlog drains every batch sets the trigger: pull at most every min_gap_s.
             await asyncio.sleep(self.min_gap_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(trigger.wait(), self.interval_s)
+            await wait_set(trigger, self.interval_s)

@@ -21,7 +21,6 @@ batch's answer, so the cloud receives a check before its void.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
@@ -37,6 +36,7 @@ from sync.client import Answer, CloudAuthError, CloudClient, CloudRefused, Cloud
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
 from sync.protocol import EventStatus
+from sync.waiting import wait_set
 
 log = logging.getLogger(__name__)
 LINK_ERRORS = (CloudUnreachable, CloudAuthError)
@@ -344,8 +344,7 @@ class Uploader:
                 await asyncio.sleep(delay)
                 continue
             self.backoff.succeeded()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            await wait_set(self._wake, self.interval_s)
             if self._wake.is_set() and self.linger_s > 0:
                 # A burst of checks: wait a moment so they travel in one batch.
                 await asyncio.sleep(self.linger_s)

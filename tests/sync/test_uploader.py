@@ -263,9 +263,9 @@ async def test_given_run_while_the_cloud_fails_then_it_backs_off_and_delivers_on
     backoff = Backoff(base=0.01, cap=0.05, rand=lambda: 1.0)
     seen = Recorder()
     await outbox.append([order_event(f"o{i}") for i in range(5)])
-    # The timer is the uploader's safety net in the field (5 s by default); here it is 2 s so
-    # that a wake-up lost in an unexplained way (seen twice in one stretch, during a jump of the
-    # machine's clock, never since) costs seconds instead of hanging the suite.
+    # The timer is the uploader's safety net in the field (5 s by default); 2 s here. (What hung
+    # this test in CI was the cancel at its end being swallowed by asyncio.wait_for, see
+    # sync/waiting.py and tests/sync/test_waiting.py.)
     up = Uploader(outbox, client, interval_s=2, backoff=backoff, observer=seen)
     original = backoff.failed
 
