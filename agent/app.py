@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from agent import handlers
-from agent.http_util import error_response, errors_middleware, metrics_middleware
+from agent.http_util import error_response, make_errors_middleware
 from agent.metrics import AgentMetrics
 from agent.order_store import SCHEMA as AGENT_SCHEMA
 from agent.orders import OrderService, utcnow
@@ -84,9 +84,10 @@ def build_app(
 ) -> web.Application:
     """The agent's app; its database and background parts open in ``cleanup_ctx``."""
     token = settings.agent.token.get_secret_value()
-    middlewares: list[Middleware] = [errors_middleware, metrics_middleware(METRICS)]
+    # One outer layer answers errors as JSON and times every answer, errors included.
+    middlewares: list[Middleware] = [make_errors_middleware("agent", metrics=METRICS)]
     if token:
-        middlewares.insert(1, _auth_middleware(token))
+        middlewares.append(_auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = AgentMetrics()

@@ -87,39 +87,61 @@ def json_answer(model: BaseModel, status: int = 200) -> web.Response:
 
 
 def make_errors_middleware(
-    what: str, convert: Callable[[Exception], web.Response | None] | None = None
+    what: str,
+    convert: Callable[[Exception], web.Response | None] | None = None,
+    *,
+    metrics: "web.AppKey[Any] | None" = None,
 ) -> Middleware:
     """Every error leaves as JSON; ``convert`` answers the caller's own error types; anything
-    else unexpected is logged and answered 500 without details (``what`` names the service)."""
+    else unexpected is logged and answered 500 without details (``what`` names the service).
 
-    @web.middleware
-    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            resp: web.StreamResponse = await handler(request)
-            return resp
-        except AgentError as err:
+    With ``metrics``, every answer (errors too) is also timed and reported to
+    ``app[metrics]`` (a ``RequestObserver``), in this one layer: the agent's order path pays
+    for one middleware instead of two.
+    """
+
+    def answer_error(request: web.Request, err: Exception) -> web.Response:
+        if isinstance(err, AgentError):
             return error_response(err.status, err.code, err.message, err.field)
-        except web.HTTPRequestEntityTooLarge:
+        if isinstance(err, web.HTTPRequestEntityTooLarge):
             limit = request.app._client_max_size
             return error_response(413, "too_large", f"the body is larger than {limit} bytes")
-        except web.HTTPException as err:
+        if isinstance(err, web.HTTPException):
             if err.status < 400:
-                raise
+                raise err
             code = (err.reason or "error").lower().replace(" ", "_")
             return error_response(err.status, code, err.reason or "error")
-        except Exception as err:
-            answer = convert(err) if convert is not None else None
-            if answer is not None:
-                return answer
-            log.exception("unexpected error on %s %s", request.method, request.path)
-            return error_response(
-                500, "internal", f"the {what} hit an unexpected error; see its log"
-            )
+        answer = convert(err) if convert is not None else None
+        if answer is not None:
+            return answer
+        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=err)
+        return error_response(500, "internal", f"the {what} hit an unexpected error; see its log")
 
-    return errors
+    if metrics is None:
 
+        @web.middleware
+        async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+            try:
+                resp: web.StreamResponse = await handler(request)
+            except Exception as err:  # noqa: BLE001 - answered (or re-raised) there
+                return answer_error(request, err)
+            return resp
 
-errors_middleware = make_errors_middleware("agent")
+        return errors
+
+    key = metrics
+
+    @web.middleware
+    async def errors_timed(request: web.Request, handler: Any) -> web.StreamResponse:
+        start = time.perf_counter()
+        try:
+            resp: web.StreamResponse = await handler(request)
+        except Exception as err:  # noqa: BLE001 - answered (or re-raised) there
+            resp = answer_error(request, err)
+        _observe(request, key, resp.status, start)
+        return resp
+
+    return errors_timed
 
 
 class RequestObserver(Protocol):
@@ -136,10 +158,15 @@ def metrics_middleware(key: "web.AppKey[Any]") -> Middleware:
     async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
         start = time.perf_counter()
         resp: web.StreamResponse = await handler(request)
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        observer: RequestObserver = request.app[key]
-        observer.observe_request(request.method, route, resp.status, time.perf_counter() - start)
+        _observe(request, key, resp.status, start)
         return resp
 
     return timed
+
+
+def _observe(request: web.Request, key: "web.AppKey[Any]", status: int, start: float) -> None:
+    """Report one answered request under its route's pattern (never the raw path)."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    observer: RequestObserver = request.app[key]
+    observer.observe_request(request.method, route, status, time.perf_counter() - start)

@@ -9,8 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
+
+import orjson
 
 from agent import claim_token, order_json
 from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
@@ -22,13 +24,14 @@ from agent.rules import stamps_for
 from config import AgentSettings
 from drivers.card_code import is_card_code
 from sync.errors import OutboxFullError, SyncError
-from sync.outbox import NewEvent, Outbox, Stmt, event_row, event_statement
+from sync.outbox import NewEvent, Outbox, Stmt, event_row_json, event_statement
 from sync.outbox_writer import Guard, KeyGuard
 from sync.protocol import (
     AttachPayload,
     CustomerRef,
     EventType,
     VoidPayload,
+    canonical_json_plain,
 )
 
 log = logging.getLogger(__name__)
@@ -78,8 +81,18 @@ def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
     return ref
 
 
-# One encoder for every answer (``json.dumps`` with options builds a new one per call).
-_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _answer_json(answer: dict[str, Any]) -> str:
+    """The answer as compact JSON, non-ASCII as is (what ``json.dumps(ensure_ascii=False,
+    separators=(",", ":"))`` writes; ``orjson`` is ten times quicker). The answer holds only
+    strings, integers, booleans, None and dicts of them; a text ``orjson`` refuses (a lone
+    surrogate) goes through the standard encoder."""
+    try:
+        return orjson.dumps(answer).decode()
+    except orjson.JSONEncodeError:
+        return _SLOW_ANSWER_JSON(answer)
+
+
+_SLOW_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _order_guard(order_id: str) -> KeyGuard:
@@ -252,7 +265,7 @@ class OrderService:
             order_ref=order_ref,
             expires_at=expires_at,
         )
-        answer_json = _ANSWER_JSON(answer)
+        answer_json = _answer_json(answer)
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
             "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -267,7 +280,9 @@ class OrderService:
                 now.timestamp(),
             ),
         )
-        event = event_row(new_event_id(), str(event_type), payload, now, time.time())
+        event = event_row_json(
+            new_event_id(), str(event_type), canonical_json_plain(payload), now, time.time()
+        )
         try:
             found = await self._write(
                 [event, order_row, *extra],

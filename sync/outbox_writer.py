@@ -81,12 +81,14 @@ class WriterThread:
             try:
                 result = fn(*args)
             except BaseException as err:  # noqa: BLE001 - handed to the awaiting task
-                loop.call_soon_threadsafe(_settle, fut, None, err)
+                loop.call_soon_threadsafe(settle, fut, None, err)
             else:
-                loop.call_soon_threadsafe(_settle, fut, result, None)
+                loop.call_soon_threadsafe(settle, fut, result, None)
 
 
-def _settle(fut: "asyncio.Future[Any]", result: Any, err: BaseException | None) -> None:
+def settle(fut: "asyncio.Future[Any]", result: Any, err: BaseException | None) -> None:
+    """Hand a worker thread's result or exception to the awaiting task (on the loop's
+    thread, through ``call_soon_threadsafe``); a cancelled waiter is left alone."""
     if fut.cancelled():
         return
     if err is not None:

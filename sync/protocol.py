@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
@@ -103,6 +104,21 @@ PAYLOAD_MODELS: dict[EventType, type[BaseModel]] = {
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: the form hashed and stored."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def canonical_json_plain(value: Any) -> str:
+    """``canonical_json`` for a float-free JSON value (str, int, bool, None, dict, list): the
+    same text, through ``orjson`` (ten times quicker) whenever that gives pure printable ASCII,
+    which the standard encoder would have written byte for byte alike. Non-ASCII (escaped as
+    ``\\uXXXX`` by ``ensure_ascii``) and DEL (escaped there, raw here) are the only differences
+    between the two encoders on such values; anything ``orjson`` refuses goes the slow way."""
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return canonical_json(value)
+    if out.isascii() and b"\x7f" not in out:
+        return out.decode("ascii")
+    return canonical_json(value)
 
 
 def payload_hash(event_type: str, payload: dict[str, Any]) -> str:

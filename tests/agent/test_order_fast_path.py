@@ -26,7 +26,8 @@ from agent.http_util import _DECODER
 from agent.models import OrderAnswer, OrderRequest
 from agent.order_body import OrderInput, _plain, read_order
 from agent.order_json import order_answer, order_payload
-from sync.protocol import CustomerRef, OrderPayload
+from agent.orders import _answer_json
+from sync.protocol import CustomerRef, OrderPayload, canonical_json, canonical_json_plain
 
 texts = st.text(min_size=0, max_size=70) | st.sampled_from(["", " ", "till-1", "\ud800", "é" * 64])
 order_ids = st.text(alphabet=st.characters(min_codepoint=0x1F, max_codepoint=0x80), max_size=70)
@@ -153,6 +154,8 @@ def test_the_answer_and_payload_built_by_hand_equal_the_models(
     )
     assert answer == model.model_dump(mode="json")
     assert json.loads(json.dumps(answer, ensure_ascii=False)) == json.loads(model.model_dump_json())
+    # orjson writes the stored answer byte for byte as the standard encoder would
+    assert _answer_json(answer) == json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
     common: dict[str, Any] = {
         "order_id": "a-1",
         "total": total,
@@ -168,6 +171,8 @@ def test_the_answer_and_payload_built_by_hand_equal_the_models(
         mode="json", exclude_none=True
     )
     assert payload == expected
+    # ... and the hashed payload text as canonical_json would
+    assert canonical_json_plain(payload) == canonical_json(payload)
 
 
 def test_the_lean_mint_says_what_the_token_says() -> None:

@@ -177,6 +177,16 @@ async def test_health_metrics_openapi_and_status_page(agent: Client) -> None:
     assert page.status == 200 and "H-1" in await page.text()
 
 
+async def test_metrics_count_refused_requests_too(agent: Client) -> None:
+    # a POS that keeps sending bad checks shows up in the figures, not only the good ones
+    await agent.post("/v1/orders", json={"order_id": "M-1", "total": "10"})
+    await agent.post("/v1/orders", json={"order_id": "M-2", "total": "-1"})
+    metrics = await (await agent.get("/metrics")).text()
+    route = 'method="POST",route="/v1/orders"'
+    assert f'stampedge_http_requests_total{{{route},status="201"}} 1.0' in metrics
+    assert f'stampedge_http_requests_total{{{route},status="422"}} 1.0' in metrics
+
+
 async def test_unknown_route_and_wrong_method_answer_json(agent: Client) -> None:
     for resp in (await agent.get("/nope"), await agent.get("/v1/orders")):
         assert resp.status in (404, 405)
