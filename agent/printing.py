@@ -193,16 +193,26 @@ async def reprint_order(request: web.Request) -> web.StreamResponse:
 
 async def test_print(request: web.Request) -> web.StreamResponse:
     channel = _channel(request)
+    await channel.service.load_caps()
     receipt = channel.self_test_receipt(channel.service.clock())
     return json_answer(await channel.service.enqueue(receipt, "test"), 202)
 
 
 async def _settings_caps(request: web.Request) -> tuple[PrinterSettings, Capabilities]:
+    """The printer's settings and capabilities; a ``[printer]`` section that cannot work (an
+    unknown profile) answers 409 ``printer_config`` like the print routes, not a 500."""
     settings = request.app[SETTINGS].printer
     channel = request.app[PRINTING].channel
-    if channel is not None:
-        return settings, channel.service.caps
-    return settings, await asyncio.to_thread(capabilities, settings)
+    try:
+        if channel is not None:
+            return settings, await channel.service.load_caps()
+        return settings, await asyncio.to_thread(capabilities, settings)
+    except PrinterConfigError as err:
+        raise Conflict(
+            f"the printer settings cannot work: {err}",
+            code="printer_config",
+            field="printer.profile",
+        ) from err
 
 
 async def qr_png_route(request: web.Request) -> web.StreamResponse:
@@ -321,7 +331,11 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
 
     try:
         connection = make_connection(settings.printer)
-        caps = await asyncio.to_thread(capabilities, settings.printer)
+        # Without a printer nothing needs python-escpos's profiles at start (~0.4 s, ~4 MB);
+        # the QR routes that do resolve them on first use.
+        caps = None
+        if connection is not None:
+            caps = await asyncio.to_thread(capabilities, settings.printer)
         service = PrintService(
             settings.printer,
             app[OUTBOX],

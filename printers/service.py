@@ -31,6 +31,7 @@ from printers.status import (
 )
 from sync.errors import SyncError
 from sync.outbox import Outbox, Stmt
+from sync.waiting import wait_set
 
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
@@ -93,9 +94,10 @@ class PrintService:
         self.connection = connection
         self.clock = clock
         self.on_finished = on_finished
-        # capabilities() loads python-escpos's profile database (~0.4 s the first time): async
-        # callers resolve it in a thread and pass it in.
-        self.caps: Capabilities = caps if caps is not None else capabilities(settings)
+        # capabilities() loads python-escpos's profile database (~0.4 s and ~4 MB the first
+        # time): async callers resolve it in a thread and pass it in, or (no printer
+        # configured) leave it to the first route that needs it (``load_caps``).
+        self._caps = caps
         self.state = PrinterState(state="unknown", detail="not checked yet")
         if connection is None:
             self.state = PrinterState(state="disabled", detail="no printer configured")
@@ -106,6 +108,20 @@ class PrintService:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.busy_job: str | None = None
+
+    @property
+    def caps(self) -> Capabilities:
+        """The printer's capabilities (resolved here on first use if nobody passed them)."""
+        if self._caps is None:
+            self._caps = capabilities(self.settings)
+        return self._caps
+
+    async def load_caps(self) -> Capabilities:
+        """``caps``, resolved in a thread if not yet known (the event loop never waits on
+        python-escpos's profile database)."""
+        if self._caps is None:
+            self._caps = await asyncio.to_thread(capabilities, self.settings)
+        return self._caps
 
     @property
     def asks_status(self) -> bool:
@@ -206,9 +222,7 @@ class PrintService:
                 await asyncio.sleep(1.0)
                 continue
             if row is None:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), poll if poll > 0 else None)
-                except TimeoutError:
+                if not await wait_set(self._wake, poll if poll > 0 else None):
                     await self.check_status()
                 continue
             try:

@@ -243,6 +243,10 @@ async def test_given_unusable_printer_settings_then_orders_work_and_health_says_
     assert "NoSuchModel" in health["printer"]["detail"]
     resp = await client.post("/v1/print/test")
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "printer_config"
+    resp = await client.get("/v1/orders/C-1/qr.escpos")
+    error = (await resp.json())["error"]
+    assert resp.status == 409 and error["code"] == "printer_config"
+    assert "NoSuchModel" in error["message"] and error["field"] == "printer.profile"
 
 
 async def test_given_idle_printer_then_status_poll_keeps_health_current(

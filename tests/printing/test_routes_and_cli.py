@@ -11,12 +11,40 @@ import zxingcpp
 from PIL import Image
 
 from agent.cli import main as stampedge
+from agent.printing import PRINTING
 from tests.fakes.escpos_printer import EscposParser, TcpFakePrinter
 from tests.printing.conftest import AgentFactory, place, printer_section, wait_job
 
 
 def decode(img: Image.Image) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(img)]
+
+
+async def test_no_printer_leaves_the_profile_database_until_a_route_needs_it(
+    make_agent: AgentFactory,
+) -> None:
+    # python-escpos's profiles cost ~0.4 s and ~4 MB: an agent without a printer (the idle RSS
+    # and start-up goals) must not load them at start, and the QR route still works later.
+    client = await make_agent()
+    channel = client.app[PRINTING].channel
+    assert channel is not None and not channel.service.enabled
+    assert channel.service._caps is None
+    await place(client, "LAZY-1")
+    resp = await client.get("/v1/orders/LAZY-1/qr.escpos")
+    assert resp.status == 200
+    assert channel.service._caps is not None and channel.service._caps.qr_mode == "native"
+
+
+async def test_given_no_printer_and_an_unknown_profile_then_the_escpos_qr_says_why(
+    make_agent: AgentFactory,
+) -> None:
+    client = await make_agent(printer={"kind": "none", "profile": "NoSuchModel"})
+    await place(client, "BADPROF-1")
+    resp = await client.get("/v1/orders/BADPROF-1/qr.escpos")
+    error = (await resp.json())["error"]
+    assert resp.status == 409 and error["code"] == "printer_config"
+    assert "NoSuchModel" in error["message"]
+    assert (await client.get("/v1/orders/BADPROF-1/qr.png")).status == 200
 
 
 async def test_qr_png_svg_escpos_of_an_order(make_agent: AgentFactory) -> None:
