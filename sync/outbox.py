@@ -127,14 +127,20 @@ def event_row(
     event_id: str, type_: str, payload: dict[str, Any], device_time: datetime, now: float
 ) -> Stmt:
     """``event_statement`` from plain values (the order path builds no ``NewEvent`` model)."""
-    text = canonical_json(payload)
+    return event_row_json(event_id, type_, canonical_json(payload), device_time, now)
+
+
+def event_row_json(
+    event_id: str, type_: str, payload_json: str, device_time: datetime, now: float
+) -> Stmt:
+    """``event_row`` for a payload already in canonical JSON (``canonical_json_plain``)."""
     return (
         INSERT_EVENT,
         (
             event_id,
             type_,
-            text,
-            payload_hash_canonical(type_, text),
+            payload_json,
+            payload_hash_canonical(type_, payload_json),
             device_time.astimezone(UTC).isoformat(),
             now,
         ),
@@ -205,7 +211,8 @@ class Outbox:
             await self._queue.put(None)
             await self._task
             self._task = None
-        await self.on_writer(lambda db: db.close())
+        async with self._w_lock:
+            await self._pool.call(self._w.close)
         self._pool.stop()
         await self._r.close()
 
@@ -213,7 +220,7 @@ class Outbox:
         """Run ``fn(connection)`` on the writer's thread (maintenance: pragmas, checkpoints),
         between two group commits."""
         async with self._w_lock:
-            return await self._pool.call(fn, self._w)
+            return await self._pool.call(_maintain, fn, self._w)
 
     def subscribe(self) -> asyncio.Event:
         """An event set after every commit that stored something (the uploader waits on it)."""
@@ -389,6 +396,21 @@ class Outbox:
         """``PRAGMA integrity_check`` as text (``ok`` when the file is sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _maintain(fn: Callable[[sqlite3.Connection], T], db: sqlite3.Connection) -> T:
+    """Run ``on_writer``'s ``fn`` and leave the connection as the group commit needs it: no
+    open transaction, and no cursor handed out (a cursor not read to its end keeps a statement
+    running, and every later ``COMMIT`` would fail with "SQL statements in progress")."""
+    try:
+        result = fn(db)
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+    if isinstance(result, sqlite3.Cursor):
+        result.close()
+        raise TypeError("on_writer: return rows (fetchall), not a cursor")
+    return result
 
 
 def _row(r: sqlite3.Row) -> OutboxRow:

@@ -35,6 +35,26 @@ async def test_settings_of_a_durable_file(tmp_path: Path) -> None:
         await box.close()
 
 
+async def test_given_maintenance_that_leaves_a_cursor_or_a_transaction_then_writes_go_on(
+    tmp_path: Path,
+) -> None:
+    # A cursor not read to its end keeps a statement running, and every later COMMIT would fail
+    # with "SQL statements in progress"; an open transaction would fail every BEGIN.
+    box = await Outbox.open(tmp_path / "a.db")
+    try:
+        with pytest.raises(TypeError, match="not a cursor"):
+            await box.on_writer(lambda db: db.execute("SELECT seq FROM outbox UNION SELECT 1"))
+
+        def begin(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN")
+
+        await box.on_writer(begin)
+        await box.append([_event(1), _event(2)])
+        assert (await box.counts()).pending == 2
+    finally:
+        await box.close()
+
+
 async def test_concurrent_appends_share_commits_and_all_land(tmp_path: Path) -> None:
     box = await Outbox.open(tmp_path / "a.db")
     try:
@@ -133,7 +153,7 @@ async def test_a_full_disk_fails_the_order_with_503_and_loses_nothing(
     assert ok.status == 201
     box = agent.app[OUTBOX]
     pages = await box.on_writer(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
-    await box.on_writer(lambda db: db.execute(f"PRAGMA max_page_count = {pages}"))
+    await box.on_writer(lambda db: db.execute(f"PRAGMA max_page_count = {pages}").fetchall())
     statuses = []
     for n in range(1, 60):
         resp = await agent.post("/v1/orders", json={"order_id": f"D-{n}", "total": "10"})
