@@ -10,9 +10,11 @@ from agent.http_util import error_response, metrics_middleware
 from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers
 from sync.cloud.api_doc import openapi_document
+from sync.cloud.batch_reader import BatchReader
 from sync.cloud.http import (
     CLOCK,
     METRICS,
+    READER,
     RNG,
     SETTINGS,
     STORE,
@@ -61,8 +63,10 @@ def build_cloud_app(
     store: Store | None = None,
     rng: random.Random | None = None,
     clock: Callable[[], datetime] | None = None,
+    reader_process: bool = False,
 ) -> web.Application:
-    """The cloud app; opens the store from ``settings`` (and closes it) when none is given."""
+    """The cloud app; opens the store from ``settings`` (and closes it) when none is given;
+    ``reader_process``: event batches are read in a helper process (``batch_reader.py``)."""
     app = web.Application(
         middlewares=[cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
         client_max_size=settings.cloud.max_body_bytes,
@@ -71,6 +75,17 @@ def build_cloud_app(
     app[RNG] = rng or random.Random()
     app[CLOCK] = clock or _utcnow
     app[METRICS] = CloudMetrics()
+    app[READER] = BatchReader()
+    if reader_process:
+
+        async def _reader_lifecycle(app: web.Application) -> AsyncIterator[None]:
+            await app[READER].start()
+            try:
+                yield
+            finally:
+                await app[READER].close()
+
+        app.cleanup_ctx.append(_reader_lifecycle)
     if store is not None:
         app[STORE] = store
     else:

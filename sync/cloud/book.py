@@ -1,15 +1,31 @@
 """The rows one write transaction works on (``Book``) and the ledger's value types (pure)."""
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from agent import claim_token
 from sync.cloud import rewards as reward_rules
 from sync.cloud.models import ProgramConfig
 from sync.protocol import CustomerRef
 
 MAX_STAMPS_PER_EVENT = 10_000
+
+
+@functools.lru_cache(maxsize=4096)
+def order_ref(order_id: str) -> str:
+    """``claim_token.order_ref``, remembered: a batch's QR references are worked out for its
+    reads (``batch_io.batch_keys``) and again by its rules."""
+    return claim_token.order_ref(order_id)
+
+
+# The figures ``GET /v1/stats`` shows, counted when they happen (``Book.count``).
+TALLIES = (
+    "orders", "voids", "stamps", "qr_issued", "qr_claimed", "rewards_issued", "rewards_redeemed"
+)  # fmt: skip
+ORDERS, VOIDS, STAMPS, QR_ISSUED, QR_CLAIMED, REWARDS_ISSUED, REWARDS_REDEEMED = range(7)
 
 
 def to_us(at: datetime) -> int:
@@ -39,7 +55,7 @@ class Rejected(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(slots=True)
 class Card:
     """A customer's card as the batch sees it."""
 
@@ -52,7 +68,7 @@ class Card:
     dirty: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """A check of this branch."""
 
@@ -72,7 +88,7 @@ class Order:
     dirty: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Qr:
     """A receipt QR of this branch, keyed by its order reference."""
 
@@ -89,7 +105,7 @@ class Qr:
     dirty: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made once per credit, and frozen ones cost 4x
 class Entry:
     """One line of the stamp ledger: ``delta`` stamps on a card."""
 
@@ -101,7 +117,7 @@ class Entry:
     device_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewReward:
     """A reward issued by reaching the goal."""
 
@@ -117,7 +133,7 @@ class NewReward:
     event_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Applied:
     """An event that joins the ledger, at position ``pos`` of its batch."""
 
@@ -146,6 +162,8 @@ class Book:
     known: dict[str, str] = field(default_factory=dict)  # event id -> payload hash
     entries: list[Entry] = field(default_factory=list)
     rewards: list[NewReward] = field(default_factory=list)
+    # the figures this transaction adds, per device (0: none) and counter (``TALLIES``)
+    tallies: dict[int, list[int]] = field(default_factory=dict)
     new_code: Callable[[], str] = reward_rules.new_reward_code
     _index: dict[str, int] = field(default_factory=dict)  # "c:CODE" / "n:NUMBER" / "e:EMAIL"
 
@@ -154,6 +172,13 @@ class Book:
     def __post_init__(self) -> None:
         self.now_us = to_us(self.now)
 
+    def count(self, figure: int, device_id: int | None, n: int = 1) -> None:
+        """Add ``n`` to the device's ``figure`` (``ORDERS`` ...: an index into ``TALLIES``)."""
+        row = self.tallies.get(device_id or 0)
+        if row is None:
+            row = self.tallies[device_id or 0] = [0] * len(TALLIES)
+        row[figure] += n
+
     def add_card(self, card: Card) -> None:
         """Make ``card`` findable by id, code, number and email."""
         self.cards[card.customer_id] = card
@@ -161,6 +186,10 @@ class Book:
         self._index[f"n:{card.number}"] = card.customer_id
         if card.email:
             self._index[f"e:{card.email}"] = card.customer_id
+
+    def holds(self, key: str) -> bool:
+        """Whether the card the reference key ``key`` names is in the book."""
+        return key in self._index
 
     def find_card(self, key: str) -> Card:
         """The card the reference key ``key`` (``ref_key``) names; ``Rejected`` if none."""

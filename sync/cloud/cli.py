@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from config import ConfigError, load_cloud_settings
 from config.cloud import CloudSettings
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL_S = 0.0001
+GC_THRESHOLDS = (100_000, 20, 100)
 
 
 def register(subparsers: Any) -> None:
@@ -102,13 +105,22 @@ async def run_cloud(settings: CloudSettings) -> None:
     from agent.server import serve, wait_for_stop
     from sync.cloud.app import build_cloud_app
 
+    # The database threads (SQLite) give up the GIL while SQLite works and need it back to
+    # hand over each result; with the default 5 ms switch interval, a loop busy reading the
+    # next batch's JSON keeps them waiting that long every time.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     store = await _open(settings)
     try:
-        app = build_cloud_app(settings, store=store)
+        app = build_cloud_app(settings, store=store, reader_process=True)
         # What is imported and built by now lives as long as the process: frozen out of the
         # cyclic collector's full passes, which otherwise walk it every few event batches.
         gc.collect()
         gc.freeze()
+        # A batch makes some 30,000 objects that live until its answer and die by reference
+        # counting, none in a cycle; at the default threshold (700) the collector scanned
+        # them a few times each (half the event loop's CPU in an ingest run), promoting them
+        # to older generations that full passes then walk again.
+        gc.set_threshold(*GC_THRESHOLDS)
         runner = await serve(app, settings.cloud.host, settings.cloud.port, what="cloud")
         try:
             await wait_for_stop()

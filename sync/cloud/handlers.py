@@ -8,10 +8,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.http_util import json_answer
-from sync.cloud import intake, ledger
+from sync.cloud import ledger
 from sync.cloud.errors import InvalidInput, StoreError
 from sync.cloud.http import (
     METRICS,
+    READER,
     RNG,
     STORE,
     int_param,
@@ -38,13 +39,14 @@ class RedeemIn(_Empty):
 async def post_events(request: web.Request) -> web.Response:
     """``POST /v1/sync/events``: a device's batch, applied in one transaction.
 
-    The body takes ``intake.read_batch`` (orjson, plain checks) when that can vouch for it, and
-    ``EventBatch`` (pydantic, which words every 422) otherwise; both give the same events.
+    The body takes ``intake.read_batch`` (orjson, plain checks; in a helper process when the
+    app has one, ``batch_reader.py``) when that can vouch for it, and ``EventBatch`` (pydantic,
+    which words every 422) otherwise; both give the same events.
     """
     who = await principal(request, need="device")
     raw = await request.read()
     refuse_unstorable_json(raw)
-    items = intake.read_batch(raw)
+    items = await request.app[READER].read(raw)
     if items is None:
         items = ledger.incoming((await read_body(request, EventBatch)).events)
     metrics = request.app[METRICS]

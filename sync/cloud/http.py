@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from agent.http_util import error_response, make_errors_middleware, read_model
 from config.cloud import CloudSettings
+from sync.cloud.batch_reader import BatchReader
 from sync.cloud.errors import Forbidden, InvalidInput, StoreError, Unauthorized
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.store import Principal, Store
@@ -30,6 +31,7 @@ STORE = web.AppKey("store", Store)
 RNG = web.AppKey("rng", random.Random)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", CloudMetrics)
+READER = web.AppKey("batch_reader", BatchReader)
 
 _BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abAB][0-9a-fA-F]{2}|[dD][c-fC-F][0-9a-fA-F]{2})")
 

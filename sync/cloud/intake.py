@@ -16,28 +16,39 @@ Two levels of "not sure":
   (``ledger.record_or_rejected``), so a malformed event is rejected with pydantic's words.
 """
 
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from sync.cloud import ledger
-from sync.cloud.book import to_us
+from sync.cloud.book import Rejected, to_us
 from sync.cloud.records import AttachIn, Incoming, OrderIn, Record, ScanIn, VoidIn
-from sync.protocol import MAX_BATCH, EventType, canonical_json, payload_hash_canonical
+from sync.protocol import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
 
+T = TypeVar("T")
 _EVENT_KEYS = frozenset({"id", "type", "device_time", "payload"})
+# Every ASCII digit as 0 and "+" as "-": the two shapes agents' times have (``_isoformat_shape``)
+_SHAPE = str.maketrans({**{str(d): "0" for d in range(10)}, "+": "-"})
+_ISOFORMATS = frozenset({"0000-00-00T00:00:00.000000-00:00", "0000-00-00T00:00:00-00:00"})
+# ``json.dumps(type)`` of the known event types, as ``protocol.payload_hash_canonical`` writes
+_TYPE_JSON = {t.value: json.dumps(t.value).encode() for t in EventType}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # What ``datetime.isoformat()`` writes (seconds, optional micro-, milliseconds, optional offset
 # in whole minutes) and ``Z``; pydantic reads the same instant from each.
 _TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}|\.[0-9]{6})?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?"
+    r"(Z|[+-][0-9]{2}:[0-5][0-9])?"  # (fromisoformat takes "+05:80"; pydantic refuses it)
 )
 _ORDER_ID = re.compile(r"[\x21-\x7e]{1,64}")  # OrderId
 _DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
+# No leading zeros, and not so small that ``Decimal`` writes an exponent (below 1e-6)
+_PLAIN_DECIMAL = re.compile(r"-?(?:[1-9][0-9]{0,19}(?:\.[0-9]{1,20})?|0(?:\.(?!0{6})[0-9]{1,20})?)")
 _NUMBER = re.compile(r"[0-9]{6}")
 _EMAIL = re.compile(r"[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+")  # ASCII, no space, one @
 _MAX_DEPTH = 16  # payloads are flat; deeper ones take the pydantic road
@@ -61,31 +72,69 @@ class _Unsure(Exception):
     """Raised inside the checks: hand this one to pydantic."""
 
 
-def time_text(value: object) -> str | None:
-    """``datetime.isoformat()`` of the time pydantic reads from ``value``, if plainly written."""
-    if type(value) is not str or not _TIME.fullmatch(value):
+def read_time(value: object) -> tuple[datetime, str] | None:
+    """The time pydantic reads from ``value``, if plainly written, and its ``isoformat()``."""
+    if type(value) is not str:
+        return None
+    if _isoformat_shape(value):
+        try:
+            at = datetime.fromisoformat(value)  # checks every digit and range
+        except ValueError:
+            return None
+        if not value.endswith("-00:00") and value[19:26] != ".000000":
+            return at, value
+    shape = _TIME.fullmatch(value)
+    if shape is None:
         return None
     try:
-        return datetime.fromisoformat(value).isoformat()
+        at = datetime.fromisoformat(value)
     except ValueError:
         return None
+    fraction, offset = shape.groups()
+    # ``isoformat()`` writes six fraction digits unless they are all zero, and no ``Z``
+    if (
+        (fraction is None or (len(fraction) == 7 and fraction != ".000000"))
+        and offset != "Z"
+        and offset != "-00:00"
+    ):
+        return at, value  # already as ``isoformat()`` writes it (the common case: agents)
+    return at, at.isoformat()
+
+
+def _isoformat_shape(text: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM`` in ASCII digits, offset minutes below 60: what
+    ``datetime.isoformat()`` of an aware time writes (``fromisoformat`` then checks ranges)."""
+    return text.translate(_SHAPE) in _ISOFORMATS and text[-2] in "012345"
+
+
+def time_text(value: object) -> str | None:
+    """``datetime.isoformat()`` of the time pydantic reads from ``value``, if plainly written."""
+    got = read_time(value)
+    return None if got is None else got[1]
 
 
 def _time_us(value: object) -> int:
-    text = time_text(value)
-    if text is None:
+    got = read_time(value)
+    if got is None:
         raise _Unsure
-    return to_us(datetime.fromisoformat(text))
+    return to_us(got[0])
 
 
 def _ref(value: object) -> str:
     """A ``CustomerRef`` dict as its index key (``book.ref_key``)."""
-    if type(value) is not dict or not value.keys() <= _REF_KEYS:
+    if type(value) is not dict:
         raise _Unsure
-    given = [(k, v) for k, v in value.items() if v is not None]
-    if len(given) != 1:
-        raise _Unsure
-    kind, text = given[0]
+    if len(value) == 1:  # what agents send
+        ((kind, text),) = value.items()
+        if kind not in _REF_KEYS:
+            raise _Unsure
+    else:
+        if not value.keys() <= _REF_KEYS:
+            raise _Unsure
+        given = [(k, v) for k, v in value.items() if v is not None]
+        if len(given) != 1:
+            raise _Unsure
+        kind, text = given[0]
     if type(text) is not str:
         raise _Unsure
     if kind == "card":
@@ -101,8 +150,13 @@ def _ref(value: object) -> str:
     return "e:" + text.lower()
 
 
+def _is_order_id(text: str) -> bool:
+    """``_ORDER_ID.fullmatch(text)``, quicker: 1 to 64 printable ASCII characters, no space."""
+    return 0 < len(text) <= 64 and text.isascii() and text.isprintable() and " " not in text
+
+
 def _order_id(value: object) -> str:
-    if type(value) is not str or not _ORDER_ID.fullmatch(value):
+    if type(value) is not str or not _is_order_id(value):
         raise _Unsure
     return value
 
@@ -120,30 +174,45 @@ def _till(p: dict[str, Any]) -> None:
 
 
 def _total(value: object) -> str:
-    if type(value) is int or (type(value) is str and _DECIMAL.fullmatch(value)):
+    if type(value) is str:
+        if _PLAIN_DECIMAL.fullmatch(value):
+            return value  # ``str(Decimal(value))`` would write it back alike
+        if _DECIMAL.fullmatch(value):
+            return str(Decimal(value))
+    elif type(value) is int:
         return str(Decimal(value))
     raise _Unsure
 
 
 def _order(p: dict[str, Any]) -> OrderIn:
-    if not p.keys() <= _ORDER_KEYS or type(p.get("currency")) is not str:
+    get = p.get
+    rule = get("rule")
+    order_id = get("order_id")
+    stamps = get("stamps")
+    till = get("till")
+    order_ref = get("order_ref")
+    if (
+        not p.keys() <= _ORDER_KEYS
+        or type(get("currency")) is not str
+        or type(rule) is not str
+        or rule not in _RULES
+        or type(order_id) is not str
+        or not _is_order_id(order_id)
+        or type(stamps) is not int
+        or stamps < 0
+        or (till is not None and (type(till) is not str or not 1 <= len(till) <= 64))
+        or (order_ref is not None and type(order_ref) is not str)
+    ):
         raise _Unsure
-    rule = p.get("rule")
-    if type(rule) is not str or rule not in _RULES:
-        raise _Unsure
-    _till(p)
-    customer = p.get("customer")
-    order_ref = p.get("order_ref")
-    if order_ref is not None and type(order_ref) is not str:
-        raise _Unsure
-    expires = p.get("claim_expires_at")
+    customer = get("customer")
+    expires = get("claim_expires_at")
     return OrderIn(
-        order_id=_order_id(p.get("order_id")),
-        total=_total(p.get("total")),
-        stamps=_stamps(p.get("stamps")),
-        customer=None if customer is None else _ref(customer),
-        order_ref=order_ref,
-        claim_expires_us=None if expires is None else _time_us(expires),
+        order_id,
+        _total(get("total")),
+        stamps,
+        None if customer is None else _ref(customer),
+        order_ref,
+        None if expires is None else _time_us(expires),
     )
 
 
@@ -198,23 +267,29 @@ def _plain(value: object, depth: int = 0) -> bool:
     return True
 
 
-def canonical_text(payload: dict[str, Any]) -> str:
-    """``protocol.canonical_json(payload)`` for a float-free value decoded by ``orjson``: the
-    same text (``test_intake.py`` proves it), through ``orjson`` when that gives pure printable
-    ASCII, which the standard encoder would have written byte for byte alike."""
+def _canonical(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """``canonical_json_plain(payload)`` and ``payload_hash_canonical(kind, ...)`` of it,
+    hashing the bytes ``orjson`` wrote instead of encoding the text again."""
     try:
         out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
-        return canonical_json(payload)
-    # Non-ASCII (escaped as \\uXXXX by ``ensure_ascii``) and DEL (escaped there, raw here)
-    # are the only differences between the two encoders on such values.
-    if out.isascii() and b"\x7f" not in out:
-        return out.decode("ascii")
-    return canonical_json(payload)
+        out = b"\x7f"  # takes the standard encoder's road below
+    type_json = _TYPE_JSON.get(kind)
+    if type_json is None or not out.isascii() or b"\x7f" in out:
+        body = canonical_json_plain(payload)
+        return body, payload_hash_canonical(kind, body)
+    digest = hashlib.sha256(b'{"payload":' + out + b',"type":' + type_json + b"}").hexdigest()
+    return out.decode("ascii"), digest
 
 
 def read_batch(raw: bytes) -> list[Incoming] | None:
     """The body's events, checked and hashed; ``None``: let ``EventBatch`` read this body."""
+    return _read(raw, Incoming)
+
+
+def _read(raw: bytes, make: Callable[[str, str, str, str, str, Record | Rejected], T]) -> list[
+    T
+] | None:  # fmt: skip
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -224,27 +299,69 @@ def read_batch(raw: bytes) -> list[Incoming] | None:
     events = data.get("events")
     if type(events) is not list or len(events) > MAX_BATCH:
         return None
-    out: list[Incoming] = []
+    out: list[T] = []
+    append = out.append
     for e in events:
         if type(e) is not dict or e.keys() != _EVENT_KEYS:
             return None
         eid, kind, payload = e["id"], e["type"], e["payload"]
-        device_time = time_text(e["device_time"])
+        got = read_time(e["device_time"])
         if (
-            device_time is None
+            got is None
             or type(eid) is not str
             or not _UUID.fullmatch(eid)
             or type(kind) is not str
             or type(payload) is not dict
-            or not _plain(payload)
         ):
             return None
-        body = canonical_text(payload)
+        # a payload the fast checks take holds only text, integers and one flat object
         record = fast_record(kind, payload)
-        out.append(
-            Incoming(
-                eid, kind, device_time, body, payload_hash_canonical(kind, body),
+        if record is None and not _plain(payload):
+            return None
+        body, digest = _canonical(kind, payload)
+        append(
+            make(
+                eid, kind, got[1], body, digest,
                 ledger.record_or_rejected(kind, payload) if record is None else record,
             )
         )  # fmt: skip
     return out
+
+
+# A batch as JSON arrays, for ``batch_reader``'s helper process: one ``orjson`` call each way
+# instead of pickling objects. An event is [id, type, device_time, payload_json, digest, kind,
+# *fields], its record being ``_KINDS[kind](*fields)``.
+_KINDS: dict[int, Callable[..., Record | Rejected]] = {
+    0: OrderIn, 1: AttachIn, 2: VoidIn, 3: ScanIn, 4: Rejected
+}  # fmt: skip
+
+
+def _packed(
+    eid: str, kind: str, device_time: str, body: str, digest: str, record: Record | Rejected
+) -> list[Any]:
+    if isinstance(record, OrderIn):
+        fields = [record.order_id, record.total, record.stamps, record.customer,
+                  record.order_ref, record.claim_expires_us]  # fmt: skip
+        return [eid, kind, device_time, body, digest, 0, *fields]
+    if isinstance(record, ScanIn):
+        return [eid, kind, device_time, body, digest, 3, record.customer, record.stamps]
+    if isinstance(record, AttachIn):
+        return [eid, kind, device_time, body, digest, 1, record.order_id, record.customer]
+    if isinstance(record, VoidIn):
+        return [eid, kind, device_time, body, digest, 2, record.order_id]
+    return [eid, kind, device_time, body, digest, 4, record.reason]
+
+
+def read_packed(raw: bytes) -> bytes | None:
+    """``read_batch(raw)`` packed for ``unpack`` (every integer in it came from ``orjson``, so
+    ``orjson`` writes it back)."""
+    rows = _read(raw, _packed)
+    return None if rows is None else orjson.dumps(rows)
+
+
+def unpack(packed: bytes) -> list[Incoming]:
+    """The events ``read_packed`` packed."""
+    kinds = _KINDS
+    return [
+        Incoming(r[0], r[1], r[2], r[3], r[4], kinds[r[5]](*r[6:])) for r in orjson.loads(packed)
+    ]

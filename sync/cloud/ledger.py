@@ -1,8 +1,8 @@
 """The ledger rules (pure): how events, claims and API stamps change cards, orders and QRs.
 
-The storage adapter (``store/ingest.py``, ``store/claims.py``) loads a ``Book`` (the rows a batch
-touches), runs these functions, and writes back what they marked. Nothing here reads a clock,
-a socket or a database. The rules:
+The storage adapter (``store/batch_io.py`` and ``store/ingest.py`` for batches,
+``store/claims.py``) loads a ``Book`` (the rows a batch touches), runs these functions, and
+writes back what they marked. Nothing here reads a clock, a socket or a database. The rules:
 
 - An event id seen before with the same payload hash is ``duplicate`` (a success), with another
   hash ``rejected``; the cloud orders the ledger by its own receive time (``device_time`` is data).
@@ -19,10 +19,16 @@ a socket or a database. The rules:
 
 from pydantic import BaseModel, ValidationError
 
-from agent.claim_token import ClaimToken, order_ref
+from agent.claim_token import ClaimToken
 from sync.cloud import rewards
 from sync.cloud.book import (
     MAX_STAMPS_PER_EVENT,
+    ORDERS,
+    QR_CLAIMED,
+    QR_ISSUED,
+    REWARDS_ISSUED,
+    STAMPS,
+    VOIDS,
     Applied,
     Book,
     Card,
@@ -31,6 +37,7 @@ from sync.cloud.book import (
     Order,
     Qr,
     Rejected,
+    order_ref,
     to_us,
 )
 from sync.cloud.records import (
@@ -63,7 +70,11 @@ def credit(
     card.balance += stamps
     card.dirty = True
     book.entries.append(Entry(card.customer_id, stamps, kind, order_id, eid, book.device_id))
-    rest, completed = rewards.settle(card.balance, book.program.goal)
+    book.count(STAMPS, book.device_id, stamps)
+    goal = book.program.goal
+    if 0 <= card.balance < goal:
+        return []  # no cycle completed (what ``rewards.settle`` says, without asking)
+    rest, completed = rewards.settle(card.balance, goal)
     issued: list[NewReward] = []
     for _ in range(completed):
         book.entries.append(
@@ -92,6 +103,7 @@ def credit(
             event_id=eid,
         )
         issued.append(reward)
+        book.count(REWARDS_ISSUED, book.device_id)
     card.balance = rest
     book.rewards.extend(issued)
     return issued
@@ -102,20 +114,11 @@ def _new_order(book: Book, p: OrderIn, kind: str, eid: str) -> Order:
         raise Rejected("order_id already recorded in this branch")
     if p.stamps > MAX_STAMPS_PER_EVENT:
         raise Rejected("too many stamps for one order")
-    return Order(
-        order_id=p.order_id,
-        device_id=book.device_id,
-        kind=kind,
-        total=p.total,
-        stamps=p.stamps,
-        credited=0,
-        customer_id=None,
-        order_ref=None,
-        voided=False,
-        event_id=eid,
-        at_us=book.now_us,
-        new=True,
-    )
+    book.count(ORDERS, book.device_id)  # nothing below refuses the event any more
+    # order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, voided,
+    # event_id, at_us, voided_us, new
+    return Order(p.order_id, book.device_id, kind, p.total, p.stamps, 0, None, None, False, eid,
+                 book.now_us, None, True)  # fmt: skip
 
 
 def _existing_order(book: Book, order_id: str) -> Order:
@@ -152,7 +155,10 @@ def _qr_issued(book: Book, p: OrderIn, eid: str) -> None:
         qr = Qr(book.device_id, ref, p.order_id, p.stamps, p.claim_expires_us, "open",
                 None, book.now_us, None, new=True)  # fmt: skip
         book.qrs[ref] = qr
+        book.count(QR_ISSUED, qr.device_id)
     else:  # the phone was first: the claim already credited the card
+        if qr.issued_us is None:
+            book.count(QR_ISSUED, qr.device_id)
         qr.order_id, qr.issued_us, qr.dirty = p.order_id, book.now_us, True
         if qr.state == "claimed":
             order.customer_id, order.credited = qr.customer_id, qr.stamps
@@ -185,6 +191,7 @@ def _voided(book: Book, p: VoidIn, eid: str) -> None:
     if order.voided:
         return  # a second void changes nothing
     order.voided, order.voided_us, order.dirty = True, book.now_us, True
+    book.count(VOIDS, order.device_id)
     qr = book.qrs.get(order.order_ref) if order.order_ref else None
     if qr is not None and qr.state == "open":
         qr.state, qr.dirty = "cancelled", True
@@ -323,6 +330,7 @@ def claim(book: Book, token: ClaimToken, card: Card) -> tuple[int, list[NewRewar
         book.now_us,
         True,
     )
+    book.count(QR_CLAIMED, qr.device_id)
     order = book.orders.get(qr.order_id) if qr.order_id else None
     if order is not None:
         order.customer_id, order.credited, order.dirty = card.customer_id, qr.stamps, True

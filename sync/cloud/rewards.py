@@ -102,8 +102,11 @@ def reward_state(
 def new_reward_code() -> str:
     """A random redeem code like ``7KQ2-MX9D-H4TP`` (60 bits)."""
     # 32 symbols: each random byte's low 5 bits pick one without bias
-    raw = "".join(CODE_ALPHABET[b & 31] for b in secrets.token_bytes(CODE_LEN))
+    raw = secrets.token_bytes(CODE_LEN).translate(_CODE_BYTES).decode("ascii")
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+_CODE_BYTES = bytes(ord(CODE_ALPHABET[b & 31]) for b in range(256))
 
 
 def normalize_reward_code(text: str) -> str:

@@ -4,21 +4,28 @@ the agent's outbox computes), equal times and records, and nothing accepted that
 refuse."""
 
 import json
+import pickle
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from agent.http_util import _DECODER
+from config import load_cloud_settings
 from sync.cloud import intake, ledger
+from sync.cloud.app import build_cloud_app
+from sync.cloud.batch_reader import MIN_BYTES
 from sync.cloud.book import Rejected
+from sync.cloud.http import READER
+from sync.cloud.provision import init_business
 from sync.cloud.records import Incoming
-from sync.protocol import EventBatch, canonical_json, payload_hash
+from sync.protocol import EventBatch, canonical_json, canonical_json_plain, payload_hash
 
 from .conftest import Cloud, event, order
 
@@ -63,7 +70,7 @@ def _wire(value: Any) -> Any:
 def test_given_awkward_payloads_then_fast_canonical_json_is_byte_identical(
     payload: dict[str, Any],
 ) -> None:
-    assert intake.canonical_text(_wire(payload)) == canonical_json(payload)
+    assert canonical_json_plain(_wire(payload)) == canonical_json(payload)
 
 
 @FAST
@@ -74,7 +81,7 @@ def test_given_any_float_free_payload_then_fast_canonical_json_is_byte_identical
     """Given any JSON object without floats, when the cloud hashes it through orjson, then the
     text (and so the hash) is the standard ``canonical_json`` the agent's outbox hashes."""
     wire = _wire(payload)
-    assert intake.canonical_text(wire) == canonical_json(payload)
+    assert canonical_json_plain(wire) == canonical_json(payload)
     assert payload_hash("order.recorded", wire) == payload_hash("order.recorded", payload)
 
 
@@ -92,7 +99,15 @@ time_texts = st.one_of(
     ),
     st.sampled_from(["2026-11-23T12:00:00-00:00", "2026-02-30T00:00:00", "0000-01-01T00:00:00",
                      "2026-11-23 12:00:00", "2026-11-23T24:00:00", "2026-11-23T23:59:60Z",
-                     "1700000000", "2026-11-23", "2026-11-23T12:00:00+23:59"]),
+                     "1700000000", "2026-11-23", "2026-11-23T12:00:00+23:59",
+                     "2026-11-23T12:00:00+05:80", "2026-11-23T12:00:00.123456-03:60",
+                     "2026-11-23T12:00:Z\x00-03:00", "2026-11-23T12:00:00.000000+00:00"]),
+    # the shapes agents send, with any characters where the digits go
+    st.tuples(st.sampled_from(["2026-11-23T12:00:00.123456+05:30", "2026-11-23T12:00:00-03:00"]),
+              st.lists(st.tuples(st.integers(0, 31), st.sampled_from("0123456789 +-.:TZ\x00a٣")),
+                       max_size=3))
+    .map(lambda c: "".join({**dict(enumerate(c[0])), **{i: ch for i, ch in c[1]
+                                                         if i < len(c[0])}}.values())),
 )  # fmt: skip
 
 
@@ -287,3 +302,62 @@ async def test_given_odd_spellings_then_answers_match_the_pydantic_road(cloud: C
         ("rejected", x.record.reason) for x in slow if isinstance(x.record, Rejected)
     ]
     assert results[4]["reason"] == "malformed: unknown event type 'no.such'"
+
+
+# in the helper process ---------------------------------------------------------------------------
+
+
+@FAST
+@given(st.lists(events, max_size=4))
+def test_given_any_batch_then_packed_for_the_helper_it_comes_back_the_same(
+    batch: list[dict[str, Any]],
+) -> None:
+    raw = json.dumps({"events": batch}).encode()
+    direct, packed = intake.read_batch(raw), intake.read_packed(raw)
+    if direct is None:
+        assert packed is None
+        return
+    assert packed is not None
+    _same(intake.unpack(pickle.loads(pickle.dumps(packed))), direct)
+
+
+async def test_given_the_reader_process_then_large_and_small_batches_apply_alike(
+    store: Any, clock: Any
+) -> None:
+    """Given the app reading batches in a helper process (as ``stampedge cloud`` runs it),
+    a batch over ``MIN_BYTES`` goes there and a small one stays: the answers are the same."""
+    settings = load_cloud_settings(None, {"cloud": {"database": "sqlite:///unused.db"}})
+    link = await init_business(store, business="Cafe", branch="Main", rule="per_order")
+    app = build_cloud_app(settings, store=store, clock=clock, reader_process=True)
+    http: TestClient[Any, Any] = TestClient(TestServer(app))
+    await http.start_server()
+    try:
+        assert app[READER]._pool is not None  # started with the app
+        headers = {"Authorization": f"Bearer {link['device_key']}"}
+        big = [event("order.recorded", order(f"B-{i}")) for i in range(400)]
+        big[7] = event("order.recorded", order("B-7", stamps=-1))  # pydantic's reason
+        assert len(json.dumps({"events": big})) > MIN_BYTES
+        small = [event("order.recorded", order("S-1")), big[0]]
+        for batch in (big, small):
+            resp = await http.post("/v1/sync/events", json={"events": batch}, headers=headers)
+            assert resp.status == 200, await resp.text()
+            got = (await resp.json())["results"]
+            want = ["applied"] * len(batch)
+            if batch is big:
+                want[7] = "rejected"
+            else:
+                want[1] = "duplicate"
+            assert [r["status"] for r in got] == want
+        assert got[1]["reason"] is None
+        # the helper dies (killed, out of memory): batches are read in the cloud process
+        pool = app[READER]._pool
+        assert pool is not None
+        for proc in list(pool._processes.values()):
+            proc.kill()
+        again = [event("order.recorded", order(f"C-{i}")) for i in range(400)]
+        resp = await http.post("/v1/sync/events", json={"events": again}, headers=headers)
+        assert resp.status == 200 and app[READER]._pool is None
+        assert {r["status"] for r in (await resp.json())["results"]} == {"applied"}
+    finally:
+        await http.close()
+    assert app[READER]._pool is None  # stopped with the app

@@ -2,11 +2,12 @@
 
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from drivers.card_code import new_card_code
-from sync.cloud.book import Applied, Book, Card, Order, Qr
+from sync.cloud.book import TALLIES, Applied, Book, Card, Order, Qr
 from sync.cloud.models import ProgramConfig
 from sync.cloud.store.db import Params, Row, Tx
 
@@ -20,26 +21,19 @@ QR_COLUMNS = (
 )
 
 
+# Rows are read by position (``CARD_COLUMNS`` ... first): the SQLite pipeline reads them as
+# JSON arrays (``ingest._read``), a ``sqlite3.Row`` or an ``asyncpg.Record`` index alike.
 def card_of(row: Row) -> Card:
-    """A ``customers`` row as a ``Card``."""
-    return Card(
-        int(row["id"]), row["card_code"], row["number"], row["email"], row["name"],
-        int(row["balance"]),
-    )  # fmt: skip
+    """A row starting with ``CARD_COLUMNS`` as a ``Card``."""
+    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]))
 
 
-async def program_of(tx: Tx, branch_id: int) -> ProgramConfig:
-    """The branch's program."""
-    text = await tx.fetchval("SELECT program FROM branches WHERE id = ?", branch_id)
-    return ProgramConfig.model_validate_json(text)
-
-
-_NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
+NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
 
 
 async def next_seq(tx: Tx, business_id: int, n: int) -> int:
     """Reserve ``n`` card sequence numbers of the business; the first of them."""
-    last = await tx.fetchval(_NEXT_SEQ, n, business_id)
+    last = await tx.fetchval(NEXT_SEQ, n, business_id)
     return int(last) - n + 1
 
 
@@ -68,7 +62,7 @@ async def create_customer(
             return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
 
 
-def _card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
+def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
@@ -83,7 +77,7 @@ def _card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[s
     ]  # fmt: skip
 
 
-async def _load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
+async def load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
     missing = sorted(set(ids) - set(book.cards))
     if missing:
         rows = await tx.fetch(
@@ -94,43 +88,42 @@ async def _load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int])
             book.add_card(card_of(row))
 
 
-async def load_cards(
-    tx: Tx, book: Book, business_id: int, refs: Iterable[str], ids: Iterable[int] = ()
-) -> None:
-    """Put the cards named by the reference keys ``refs`` (``ref_key``) and ``ids`` into the
-    book."""
-    for rows in await tx.fetch_each(_card_queries(tx, business_id, refs)):
-        for row in rows:
-            book.add_card(card_of(row))
-    await _load_owners(tx, book, business_id, ids)
-
-
 def _order(row: Row) -> Order:
-    return Order(
-        order_id=row["order_id"], device_id=row["device_id"], kind=row["kind"],
-        total=row["total"], stamps=int(row["stamps"]), credited=int(row["credited"]),
-        customer_id=row["customer_id"], order_ref=row["order_ref"], voided=bool(row["voided"]),
-        event_id=row["event_id"], at_us=int(row["at_us"]), voided_us=row["voided_us"],
-    )  # fmt: skip
+    """A row of ``ORDER_COLUMNS`` as an ``Order``."""
+    _, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, voided = row[:10]
+    return Order(order_id, device_id, kind, total, int(stamps), int(credited), customer_id,
+                 order_ref, bool(voided), row[10], int(row[11]), row[12])  # fmt: skip
 
 
 def _qr(row: Row) -> Qr:
-    return Qr(
-        device_id=int(row["device_id"]), order_ref=row["order_ref"], order_id=row["order_id"],
-        stamps=int(row["stamps"]), expires_us=int(row["expires_us"]), state=row["state"],
-        customer_id=row["customer_id"], issued_us=row["issued_us"], claimed_us=row["claimed_us"],
-    )  # fmt: skip
+    """A row of ``QR_COLUMNS`` as a ``Qr``."""
+    device_id, order_ref, order_id, stamps, expires_us, state, customer_id, issued, claimed = row
+    return Qr(int(device_id), order_ref, order_id, int(stamps), int(expires_us), state,
+              customer_id, issued, claimed)  # fmt: skip
 
 
-def _orders_query(tx: Tx, business_id: int, order_ids: Iterable[str]) -> tuple[str, Params]:
+def orders_query(tx: Tx, branch_id: int, order_ids: Iterable[str]) -> tuple[str, Params]:
     return (
-        f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? "  # noqa: S608
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE branch_id = ? "  # noqa: S608
         f"AND order_id {tx.in_text}",
-        (business_id, tx.array(sorted(set(order_ids)))),
+        (branch_id, tx.array(sorted(set(order_ids)))),
     )
 
 
-def _qrs_query(tx: Tx, branch_id: int, refs: Iterable[str]) -> tuple[str, Params]:
+async def load_foreign(tx: Tx, book: Book, business_id: int, order_ids: set[str]) -> None:
+    """Which of ``order_ids`` (not of this branch) another branch of the business recorded:
+    asked only for the ids a void or attach names and the branch does not have."""
+    missing = sorted(order_ids - book.orders.keys())
+    if missing:
+        rows = await tx.fetch(
+            f"SELECT order_id FROM orders WHERE order_id {tx.in_text} AND branch_id IN "  # noqa: S608
+            "(SELECT id FROM branches WHERE business_id = ? AND id <> ?)",
+            tx.array(missing), business_id, book.branch_id,
+        )  # fmt: skip
+        book.foreign_orders.update(row[0] for row in rows)
+
+
+def qrs_query(tx: Tx, branch_id: int, refs: Iterable[str]) -> tuple[str, Params]:
     return (
         f"SELECT {QR_COLUMNS} FROM receipt_qrs WHERE branch_id = ? "  # noqa: S608
         f"AND order_ref {tx.in_text}",
@@ -138,67 +131,16 @@ def _qrs_query(tx: Tx, branch_id: int, refs: Iterable[str]) -> tuple[str, Params
     )
 
 
-def _add_orders(book: Book, rows: Iterable[Row]) -> None:
+def add_orders(book: Book, rows: Iterable[Row]) -> None:
     for row in rows:
-        if int(row["branch_id"]) == book.branch_id:
-            book.orders[row["order_id"]] = _order(row)
-        else:
-            book.foreign_orders.add(row["order_id"])
+        order = _order(row)
+        book.orders[order.order_id] = order
 
 
-def _add_qrs(book: Book, rows: Iterable[Row]) -> None:
+def add_qrs(book: Book, rows: Iterable[Row]) -> None:
     for row in rows:
-        book.qrs[row["order_ref"]] = _qr(row)
-
-
-async def load_orders(
-    tx: Tx, book: Book, business_id: int, order_ids: Iterable[str], refs: Iterable[str]
-) -> None:
-    """Put the named orders of the branch (and their receipt QRs) into the book."""
-    wanted = set(order_ids)
-    if wanted:
-        sql, args = _orders_query(tx, business_id, wanted)
-        _add_orders(book, await tx.fetch(sql, *args))
-    all_refs = set(refs) | {o.order_ref for o in book.orders.values() if o.order_ref}
-    if all_refs:
-        sql, args = _qrs_query(tx, book.branch_id, all_refs)
-        _add_qrs(book, await tx.fetch(sql, *args))
-
-
-async def load_batch(
-    tx: Tx, *, business_id: int, branch_id: int, device_id: int | None, now: datetime,
-    rng: random.Random, event_ids: list[str], order_ids: set[str], qr_refs: set[str],
-    card_refs: list[str],
-) -> Book:  # fmt: skip
-    """The book for a batch: the branch's program, the ids already in the ledger, the named
-    orders, QRs (by reference: ``qr_refs`` should hold those of the orders too) and cards,
-    asked together, then whatever those rows point at that was not asked for."""
-    queries = [
-        ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
-        (f"SELECT id, hash FROM events WHERE id {tx.in_text}", (tx.array(event_ids),)),  # noqa: S608
-        _orders_query(tx, business_id, order_ids),
-        _qrs_query(tx, branch_id, qr_refs),
-        *_card_queries(tx, business_id, card_refs),
-    ]
-    program_rows, known, orders, qrs, *cards = await tx.fetch_each(queries)
-    program = ProgramConfig.model_validate_json(program_rows[0][0])
-    book = Book(
-        branch_id=branch_id, device_id=device_id, program=program, now=now, rng=rng,
-        lottery_left=await lottery_left(tx, branch_id, program),
-    )  # fmt: skip
-    book.known.update((row[0], row[1]) for row in known)
-    _add_orders(book, orders)
-    _add_qrs(book, qrs)
-    for rows in cards:
-        for row in rows:
-            book.add_card(card_of(row))
-    missing = {o.order_ref for o in book.orders.values() if o.order_ref} - qr_refs
-    if missing:
-        sql, args = _qrs_query(tx, branch_id, missing)
-        _add_qrs(book, await tx.fetch(sql, *args))
-    owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
-    await _load_owners(tx, book, business_id, owners)
-    return book
+        qr = _qr(row)
+        book.qrs[qr.order_ref] = qr
 
 
 async def load_claims(
@@ -210,11 +152,12 @@ async def load_claims(
     refs = tx.array(sorted(set(qr_refs)))
     queries = [
         ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
-        _qrs_query(tx, branch_id, qr_refs),
-        (f"SELECT {ORDER_COLUMNS} FROM orders WHERE business_id = ? AND order_id IN "  # noqa: S608
+        qrs_query(tx, branch_id, qr_refs),
+        # a QR's order is of the QR's branch (``ledger._qr_issued``)
+        (f"SELECT {ORDER_COLUMNS} FROM orders WHERE branch_id = ? AND order_id IN "  # noqa: S608
          f"(SELECT order_id FROM receipt_qrs WHERE branch_id = ? AND order_ref {tx.in_text} "
-         "AND order_id IS NOT NULL)", (business_id, branch_id, refs)),
-        *_card_queries(tx, business_id, card_refs),
+         "AND order_id IS NOT NULL)", (branch_id, branch_id, refs)),
+        *card_queries(tx, business_id, card_refs),
     ]  # fmt: skip
     program_rows, qrs, orders, *cards = await tx.fetch_each(queries)
     program = ProgramConfig.model_validate_json(program_rows[0][0])
@@ -222,8 +165,8 @@ async def load_claims(
         branch_id=branch_id, device_id=None, program=program, now=now, rng=rng,
         lottery_left=await lottery_left(tx, branch_id, program),
     )  # fmt: skip
-    _add_qrs(book, qrs)
-    _add_orders(book, orders)
+    add_qrs(book, qrs)
+    add_orders(book, orders)
     for rows in cards:
         for row in rows:
             book.add_card(card_of(row))
@@ -238,26 +181,6 @@ async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | 
         "SELECT COUNT(*) FROM rewards WHERE branch_id = ? AND source = 'lottery'", branch_id
     )
     return max(0, program.lottery_budget - int(given))
-
-
-async def new_book(
-    tx: Tx,
-    *,
-    branch_id: int,
-    device_id: int | None,
-    now: datetime,
-    rng: random.Random,
-) -> Book:
-    """An empty book for the branch with its program and lottery budget."""
-    program = await program_of(tx, branch_id)
-    return Book(
-        branch_id=branch_id,
-        device_id=device_id,
-        program=program,
-        now=now,
-        rng=rng,
-        lottery_left=await lottery_left(tx, branch_id, program),
-    )
 
 
 _INSERT_EVENT = (
@@ -279,13 +202,18 @@ _INSERT_QR = (
 )
 _UPDATE_QR = (
     "UPDATE receipt_qrs SET order_id = ?, state = ?, customer_id = ?, issued_us = ?, "
-    "claimed_us = ? WHERE device_id = ? AND order_ref = ?"
+    "claimed_us = ? WHERE branch_id = ? AND order_ref = ? AND device_id = ?"
 )
 _INSERT_ENTRY = (
     "INSERT INTO entries (business_id, branch_id, device_id, customer_id, delta, kind, "
     "order_id, event_id, at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_UPDATE_CARD = "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?"
+TALLY_SQL = (
+    f"INSERT INTO tallies (branch_id, second_us, device_id, {', '.join(TALLIES)}) "  # noqa: S608
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (branch_id, second_us, device_id) DO UPDATE "
+    f"SET {', '.join(f'{n} = tallies.{n} + excluded.{n}' for n in TALLIES)}"
+)
+UPDATE_CARD = "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?"
 _INSERT_REWARD = (
     "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
     "source, state, issued_us, valid_from_us, expires_us, event_id) "
@@ -293,16 +221,35 @@ _INSERT_REWARD = (
 )
 
 
-async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied] = ()) -> None:
-    """Write the book's changes: ledger events, orders, QRs, entries, rewards, card balances."""
+def tally_rows(branch_id: int, at_us: int, tallies: dict[int, list[int]]) -> list[Params]:
+    """``TALLY_SQL`` rows for figures counted at ``at_us``: by the whole second (a day starts on a
+    whole second in every time zone, so ``/v1/stats`` counts each second in the right day)."""
+    second = at_us // 1_000_000 * 1_000_000
+    return [(branch_id, second, device, *counts) for device, counts in sorted(tallies.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class FlushPlan:
+    """What a book writes: rows per statement, and the dirty cards' ``(balance, id)`` in the
+    order they take the business's next card sequence numbers."""
+
+    business_id: int
+    writes: list[tuple[str, list[Params]]]
+    cards: list[tuple[int, int]]
+
+    def card_rows(self, last_seq: int) -> list[Params]:
+        """``UPDATE_CARD`` rows once the numbers up to ``last_seq`` are reserved."""
+        first = last_seq - len(self.cards) + 1
+        return [(balance, first + i, cid) for i, (balance, cid) in enumerate(self.cards)]
+
+
+def flush_plan(book: Book, business_id: int, applied: Sequence[Applied] = ()) -> FlushPlan:
+    """The book's changes as rows: ledger events, orders, QRs, entries, rewards, figures and
+    card balances."""
     now_us, branch, device = book.now_us, book.branch_id, book.device_id
     orders = book.orders.values()
     qrs = book.qrs.values()
-    dirty = [c for c in book.cards.values() if c.dirty]
-    # the dirty cards' sync sequence numbers (the next ones of the business) come back with
-    # the writes; a second UPDATE of the same rows would cost PostgreSQL new row versions
-    reserve = [(_NEXT_SEQ, (len(dirty), business_id))] if dirty else []
-    got = await tx.pipeline(reserve, [
+    writes: list[tuple[str, list[Params]]] = [
         (_INSERT_EVENT, [
             (a.eid, business_id, branch, device, a.type, a.hash, a.payload_json, a.device_time,
              now_us, a.pos)
@@ -324,8 +271,8 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
             for q in qrs if q.new
         ]),
         (_UPDATE_QR, [
-            (q.order_id, q.state, q.customer_id, q.issued_us, q.claimed_us, q.device_id,
-             q.order_ref)
+            (q.order_id, q.state, q.customer_id, q.issued_us, q.claimed_us, branch, q.order_ref,
+             q.device_id)
             for q in qrs if q.dirty and not q.new
         ]),
         (_INSERT_ENTRY, [
@@ -338,9 +285,18 @@ async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied]
              r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
             for r in book.rewards
         ]),
-    ])  # fmt: skip
-    if dirty:
-        first = int(got[0][0][0]) - len(dirty) + 1
-        await tx.executemany(
-            _UPDATE_CARD, [(c.balance, first + i, c.customer_id) for i, c in enumerate(dirty)]
-        )
+        (TALLY_SQL, tally_rows(branch, now_us, book.tallies)),
+    ]  # fmt: skip
+    cards = [(c.balance, c.customer_id) for c in book.cards.values() if c.dirty]
+    return FlushPlan(business_id, [(sql, rows) for sql, rows in writes if rows], cards)
+
+
+async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied] = ()) -> None:
+    """Write the book's changes (``flush_plan``)."""
+    plan = flush_plan(book, business_id, applied)
+    # the dirty cards' sync sequence numbers (the next ones of the business) come back with
+    # the writes; a second UPDATE of the same rows would cost PostgreSQL new row versions
+    reserve = [(NEXT_SEQ, (len(plan.cards), business_id))] if plan.cards else []
+    got = await tx.pipeline(reserve, plan.writes)
+    if plan.cards:
+        await tx.executemany(UPDATE_CARD, plan.card_rows(int(got[0][0][0])))

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 from drivers.card_code import is_card_code
 from sync.cloud import rewards
-from sync.cloud.book import Card, to_us
+from sync.cloud.book import REWARDS_REDEEMED, TALLIES, Card, to_us
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
-from sync.cloud.store.book_io import CARD_COLUMNS, card_of
+from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, tally_rows
 from sync.cloud.store.db import Row, Tx
 
 REWARD_COLUMNS = (
@@ -146,11 +146,17 @@ async def redeem(
         raise Gone("this voucher has expired", code="expired", field="code")
     if state == "issued":
         raise Conflict("this voucher is not active yet", code="not_active", field="code")
+    at_us = to_us(now)
     await tx.execute(
         "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ? "
         "WHERE code = ? AND state = 'issued'",
-        to_us(now), device_id, clean,
+        at_us, device_id, clean,
     )  # fmt: skip
+    redeemed = [0] * len(TALLIES)
+    redeemed[REWARDS_REDEEMED] = 1
+    await tx.executemany(
+        TALLY_SQL, tally_rows(int(row["branch_id"]), at_us, {device_id or 0: redeemed})
+    )
     card = await tx.fetchrow(
         "SELECT card_code FROM customers WHERE id = ?", int(row["customer_id"])
     )

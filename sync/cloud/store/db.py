@@ -1,9 +1,10 @@
 """The storage contract both backends implement: transactions that run ``?``-style SQL.
 
-The store's logic (``tenancy.py``, ``ingest.py``, ``claims.py``, ``queries.py``) is written once
-against ``Tx``; ``sqlite.py`` (aiosqlite) and ``postgres.py`` (asyncpg) implement ``Db``. Dialect
-differences stay in a few fragments: DDL (``schema.py``) and membership in a list passed as one
-parameter (``tx.in_int`` / ``tx.in_text`` with ``tx.array(values)``).
+The store's logic (``tenancy.py``, ``batch_io.py``, ``claims.py``, ``figures.py``) is written
+once against ``Tx``; ``sqlite.py`` (sqlite3, each connection on its own thread) and
+``postgres.py`` (asyncpg) implement ``Db``. Dialect differences stay in a few fragments: DDL
+(``schema.py``) and membership in a list passed as one parameter (``tx.in_int`` /
+``tx.in_text`` with ``tx.array(values)``).
 
 Concurrency contract: ``Db.write(business_id)`` gives a transaction in which no other write of
 the same business runs, in this process or any other process on the same database (SQLite: one

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
@@ -48,22 +49,10 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
     )
 
 
-_FACTS = [
-    ("orders", "SELECT device_id, at_us, 1 FROM orders WHERE branch_id = ? AND at_us >= ? "
-     "AND at_us < ?"),
-    ("voids", "SELECT device_id, voided_us, 1 FROM orders WHERE branch_id = ? "
-     "AND voided_us >= ? AND voided_us < ?"),
-    ("stamps", "SELECT device_id, at_us, delta FROM entries WHERE branch_id = ? AND at_us >= ? "
-     "AND at_us < ? AND delta > 0"),
-    ("qr_issued", "SELECT device_id, issued_us, 1 FROM receipt_qrs WHERE branch_id = ? "
-     "AND issued_us >= ? AND issued_us < ?"),
-    ("qr_claimed", "SELECT device_id, claimed_us, 1 FROM receipt_qrs WHERE branch_id = ? "
-     "AND claimed_us >= ? AND claimed_us < ?"),
-    ("rewards_issued", "SELECT device_id, issued_us, 1 FROM rewards WHERE branch_id = ? "
-     "AND issued_us >= ? AND issued_us < ?"),
-    ("rewards_redeemed", "SELECT redeemed_by, redeemed_us, 1 FROM rewards WHERE branch_id = ? "
-     "AND redeemed_us >= ? AND redeemed_us < ?"),
-]  # fmt: skip
+_TALLIES = (
+    f"SELECT device_id, second_us, {', '.join(TALLIES)} FROM tallies "  # noqa: S608
+    "WHERE branch_id = ? AND second_us >= ? AND second_us < ?"
+)
 
 
 async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: date) -> StatsOut:
@@ -71,10 +60,12 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
     branch = await tenancy.get_branch(tx, business_id, branch_id)
     start, end = day_bounds(first, last, branch.timezone)
     facts: list[Fact] = []
-    for name, sql in _FACTS:
-        for row in await tx.fetch(sql, branch_id, start, end):
-            device = None if row[0] is None else int(row[0])
-            facts.append((name, device, int(row[1]), int(row[2])))
+    for row in await tx.fetch(_TALLIES, branch_id, start, end):
+        device_id, at, *counts = tuple(row)
+        device = int(device_id) or None
+        facts.extend(
+            (name, device, int(at), int(n)) for name, n in zip(TALLIES, counts, strict=True) if n
+        )
     days, total, per_device = tally(facts, first, last, branch.timezone)
     labels = {
         int(r["id"]): r["label"]

@@ -66,6 +66,88 @@ _V3 = ["CREATE INDEX receipt_qrs_ref ON receipt_qrs (branch_id, order_ref)"]
 # v4: a device key can be revoked (a lost till, a member of staff who left)
 _V4 = ["ALTER TABLE devices ADD COLUMN revoked_us BIGINT"]
 
+# v5: a batch writes fewer b-tree pages (issue #3: ingest speed). Figures per day come from
+# ``tallies``, one row per branch, second and device, kept up to date by each write, instead of
+# time indexes on orders, QRs, entries and the ledger; indexes nothing reads are dropped; an
+# order is found by its branch (another branch's order is looked for only when the branch has
+# none of that id). On SQLite, orders and receipt QRs become WITHOUT ROWID tables keyed by what
+# they are looked up by, so each row lives in one b-tree instead of three or four.
+_TALLIES = """CREATE TABLE tallies (
+    branch_id BIGINT NOT NULL, second_us BIGINT NOT NULL, device_id BIGINT NOT NULL,
+    orders BIGINT NOT NULL, voids BIGINT NOT NULL, stamps BIGINT NOT NULL,
+    qr_issued BIGINT NOT NULL, qr_claimed BIGINT NOT NULL, rewards_issued BIGINT NOT NULL,
+    rewards_redeemed BIGINT NOT NULL,
+    PRIMARY KEY (branch_id, second_us, device_id)){without_rowid}"""
+# The figures so far, by the second they happened in (device 0: none, as the API channel).
+_TALLIES_FROM_ROWS = """INSERT INTO tallies
+    SELECT branch_id, t / 1000000 * 1000000, device, SUM(o), SUM(v), SUM(s), SUM(qi), SUM(qc),
+           SUM(ri), SUM(rr)
+    FROM (SELECT branch_id, at_us AS t, COALESCE(device_id, 0) AS device, 1 AS o, 0 AS v,
+                 0 AS s, 0 AS qi, 0 AS qc, 0 AS ri, 0 AS rr FROM orders
+          UNION ALL SELECT branch_id, voided_us, COALESCE(device_id, 0), 0, 1, 0, 0, 0, 0, 0
+                 FROM orders WHERE voided_us IS NOT NULL
+          UNION ALL SELECT branch_id, at_us, COALESCE(device_id, 0), 0, 0, delta, 0, 0, 0, 0
+                 FROM entries WHERE delta > 0
+          UNION ALL SELECT branch_id, issued_us, device_id, 0, 0, 0, 1, 0, 0, 0
+                 FROM receipt_qrs WHERE issued_us IS NOT NULL
+          UNION ALL SELECT branch_id, claimed_us, device_id, 0, 0, 0, 0, 1, 0, 0
+                 FROM receipt_qrs WHERE claimed_us IS NOT NULL
+          UNION ALL SELECT branch_id, issued_us, COALESCE(device_id, 0), 0, 0, 0, 0, 0, 1, 0
+                 FROM rewards
+          UNION ALL SELECT branch_id, redeemed_us, COALESCE(redeemed_by, 0), 0, 0, 0, 0, 0, 0, 1
+                 FROM rewards WHERE redeemed_us IS NOT NULL) AS facts
+    GROUP BY branch_id, t / 1000000 * 1000000, device"""
+_V5_DROPS = [
+    "DROP INDEX events_received",  # nothing reads the ledger by receive time through an index
+    "DROP INDEX entries_customer",  # balances are kept on the card; nothing sums a card's entries
+    "DROP INDEX entries_branch",  # figures: tallies
+    "DROP INDEX orders_at",  # figures: tallies
+    "DROP INDEX receipt_qrs_branch",  # figures: tallies
+]
+_ORDERS_V5 = """CREATE TABLE orders_v5 (
+    business_id BIGINT NOT NULL, branch_id BIGINT NOT NULL, order_id TEXT NOT NULL,
+    device_id BIGINT, kind TEXT NOT NULL, total TEXT NOT NULL, stamps BIGINT NOT NULL,
+    credited BIGINT NOT NULL, customer_id BIGINT, order_ref TEXT,
+    voided INTEGER NOT NULL, event_id TEXT NOT NULL, at_us BIGINT NOT NULL,
+    voided_us BIGINT, PRIMARY KEY (branch_id, order_id)) WITHOUT ROWID"""
+_ORDER_COLS = (
+    "business_id, branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, "
+    "order_ref, voided, event_id, at_us, voided_us"
+)
+# (branch_id, order_ref, device_id) is unique exactly when (device_id, order_ref) is: a device
+# belongs to one branch, and a QR row takes its device's branch.
+_QRS_V5 = """CREATE TABLE receipt_qrs_v5 (
+    device_id BIGINT NOT NULL, order_ref TEXT NOT NULL, business_id BIGINT NOT NULL,
+    branch_id BIGINT NOT NULL, order_id TEXT, stamps BIGINT NOT NULL,
+    expires_us BIGINT NOT NULL, state TEXT NOT NULL, customer_id BIGINT,
+    issued_us BIGINT, claimed_us BIGINT,
+    PRIMARY KEY (branch_id, order_ref, device_id)) WITHOUT ROWID"""
+_QR_COLS = (
+    "device_id, order_ref, business_id, branch_id, order_id, stamps, expires_us, state, "
+    "customer_id, issued_us, claimed_us"
+)
+_V5 = {
+    "sqlite": [
+        _TALLIES.replace("{without_rowid}", " WITHOUT ROWID"),
+        _TALLIES_FROM_ROWS,
+        *_V5_DROPS,
+        _ORDERS_V5,
+        f"INSERT INTO orders_v5 ({_ORDER_COLS}) SELECT {_ORDER_COLS} FROM orders",  # noqa: S608
+        "DROP TABLE orders",
+        "ALTER TABLE orders_v5 RENAME TO orders",
+        _QRS_V5,
+        f"INSERT INTO receipt_qrs_v5 ({_QR_COLS}) SELECT {_QR_COLS} FROM receipt_qrs",  # noqa: S608
+        "DROP TABLE receipt_qrs",
+        "ALTER TABLE receipt_qrs_v5 RENAME TO receipt_qrs",
+    ],
+    "postgresql": [
+        _TALLIES.replace("{without_rowid}", ""),
+        _TALLIES_FROM_ROWS,
+        *_V5_DROPS,
+        "DROP INDEX orders_business",  # orders are found by branch (the primary key)
+    ],
+}
+
 _PK = {
     "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
     "postgresql": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
@@ -75,4 +157,10 @@ _PK = {
 def migrations(dialect: str) -> list[list[str]]:
     """Every version's statements for ``dialect`` (``sqlite`` or ``postgresql``)."""
     pk = _PK[dialect]
-    return [[s.replace("{pk}", pk) for s in _V1], list(_V2), list(_V3), list(_V4)]
+    return [
+        [s.replace("{pk}", pk) for s in _V1],
+        list(_V2),
+        list(_V3),
+        list(_V4),
+        list(_V5[dialect]),
+    ]

@@ -1,4 +1,5 @@
-"""The SQLite backend (aiosqlite): one writer connection behind a lock, one reader, WAL.
+"""The SQLite backend: one writer connection behind a lock, one reader, WAL; each connection on
+its own thread (``sqlite_thread.py``).
 
 ``synchronous=FULL``: an answer of ``applied`` lets the agent delete the event from its outbox
 and a claim answer is shown to the customer, so a commit must survive a power cut, not only a
@@ -8,81 +9,66 @@ order) inside a ``SAVEPOINT`` of a shared transaction, and the transaction commi
 writer is waiting (or after ``MAX_GROUP`` bodies). A body that fails rolls back only its own
 savepoint; every caller returns only after the commit that holds its work, so an answer is never
 given for data that is not on disk. One fsync then serves many concurrent claims or batches.
+
+``pipeline()`` hands the writer to one user for a run of steps queued without waiting for each
+other (the batch pipeline, ``ingest.py``): there a failed step fails the whole transaction.
+Checkpoints (copying the WAL back into the database file, with its fsyncs) run on a connection
+of their own after commits, beside the writer instead of inside its commits.
 """
 
 import asyncio
 import contextlib
-import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from functools import partial
+from typing import Any, TypeVar
 
-import aiosqlite
-
-from sync.cloud.store.db import Db, Params, Row, Tx
+from sync.cloud.errors import StoreError
+from sync.cloud.store.db import Db, Tx
+from sync.cloud.store.sqlite_thread import SqliteThread, SqliteTx
 
 MAX_GROUP = 64
+# Commits between checkpoints. A checkpoint copies each page changed since the last one once,
+# however many commits changed it (a batch changes pages all over the event-id index): every
+# commit's checkpoint copied about as many pages as it wrote.
+CHECKPOINT_EVERY = 4
 T = TypeVar("T")
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA cache_size=-32000",
-)
 
 
-class SqliteTx(Tx):
-    """Statements on one aiosqlite connection."""
+def _run(*sql: str) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in sql:
+            conn.execute(statement)
 
-    in_int = "IN (SELECT value FROM json_each(?))"
-    in_text = "IN (SELECT value FROM json_each(?))"
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    def array(self, values: Sequence[Any]) -> Any:
-        return json.dumps(list(values))
-
-    # One thread hop per statement (``execute_fetchall``), not three (execute, fetch, close):
-    # the hop, not SQLite, is what a claim's dozen small statements mostly cost.
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return list(await self._conn.execute_fetchall(sql, args))
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        rows = await self._conn.execute_fetchall(sql, args)
-        return next(iter(rows), None)
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute_fetchall(sql, args)
-
-    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        if rows:
-            await self._conn.executemany(sql, rows)
-
-    # The statements are queued to the connection's one worker thread together (tasks start in
-    # order, so they run in order): no wait on the event loop between them, which under load
-    # is busy with other requests' Python.
-    async def pipeline(
-        self, fetches: Sequence[tuple[str, Params]], writes: Sequence[tuple[str, Sequence[Params]]]
-    ) -> list[list[Row]]:
-        calls: list[Coroutine[Any, Any, Any]] = [self.fetch(sql, *args) for sql, args in fetches]
-        calls += [self.executemany(sql, rows) for sql, rows in writes if rows]
-        done = await _in_order(calls)
-        return done[: len(fetches)]
+    return run
 
 
-async def _in_order(calls: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run ``calls`` concurrently (started in order); their results, or the first error once
-    every one has finished."""
-    done = await asyncio.gather(*calls, return_exceptions=True)
-    for result in done:
-        if isinstance(result, BaseException):
-            raise result
-    return cast(list[T], done)
+def _begin(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("SAVEPOINT w")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _commit(release: bool, conn: sqlite3.Connection) -> None:
+    try:
+        if release:
+            conn.execute("RELEASE w")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class SqliteDb(Db):
@@ -90,32 +76,35 @@ class SqliteDb(Db):
 
     dialect = "sqlite"
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: SqliteThread, reader: SqliteThread, spare: SqliteThread) -> None:
         self._writer = writer
         self._reader = reader
+        self._spare = spare  # runs checkpoints
+        self._checkpoint: asyncio.Future[Any] | None = None
+        self._commits = 0  # since the last checkpoint
         self._lock = asyncio.Lock()
         self._waiting = 0  # writers queued for the lock
         self._open = False  # a group transaction is open
         self._pending: list[asyncio.Future[None]] = []  # bodies done, waiting for the commit
+        self._unchecked: list[asyncio.Future[Any]] = []  # statements nobody waited for
         self._flushes: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, path: str) -> "SqliteDb":
         """Open (creating the folder and file if needed) the database at ``path``."""
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conns = []
-        for _ in range(2):
-            conn = await aiosqlite.connect(path, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                await conn.execute(pragma)
-            conns.append(conn)
-        return cls(conns[0], conns[1])
+        writer = await SqliteThread.open(path, "cloud-sqlite-writer")
+        # commits no longer checkpoint; ``_checkpoint_later`` does, on the spare connection
+        await writer.submit(_run("PRAGMA wal_autocheckpoint=0"))
+        reader = await SqliteThread.open(path, "cloud-sqlite-reader")
+        spare = await SqliteThread.open(path, "cloud-sqlite-checkpoint")
+        return cls(writer, reader, spare)
 
-    @asynccontextmanager
-    async def write(self, business_id: int) -> AsyncIterator[Tx]:
-        del business_id  # one writer serializes every business
+    @property
+    def waiting(self) -> int:
+        """Writers queued for the writer connection."""
+        return self._waiting
+
+    async def _acquire(self) -> None:
         self._waiting += 1
         try:
             await self._lock.acquire()
@@ -124,14 +113,19 @@ class SqliteDb(Db):
             self._flush_later()
             raise
         self._waiting -= 1
+
+    @asynccontextmanager
+    async def write(self, business_id: int) -> AsyncIterator[Tx]:
+        del business_id  # one writer serializes every business
+        await self._acquire()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         released = False
         try:
             await self._savepoint()
             try:
-                yield SqliteTx(self._writer)
+                yield SqliteTx(self._writer.submit)
             except BaseException:
-                await self._statements("ROLLBACK TO w", "RELEASE w")
+                await self._writer.submit(_run("ROLLBACK TO w", "RELEASE w"))
                 raise
             self._pending.append(done)
             released = True  # below: "RELEASE w", sent with the COMMIT when that follows
@@ -140,46 +134,48 @@ class SqliteDb(Db):
                 if self._waiting == 0 or len(self._pending) >= MAX_GROUP:
                     await self._commit(release=released)
                 elif released:
-                    await self._writer.execute("RELEASE w")
+                    self._unchecked.append(self._writer.submit(_run("RELEASE w")))
             finally:
                 self._lock.release()
         await done
 
-    async def _statements(self, *sql: str) -> BaseException | None:
-        """Run ``sql`` in order with one wait for all; the first error (each still ran)."""
-        got = await asyncio.gather(*(self._writer.execute(s) for s in sql), return_exceptions=True)
-        return next((g for g in got if isinstance(g, BaseException)), None)
-
     async def _savepoint(self) -> None:
-        """The body's ``SAVEPOINT``, after ``BEGIN IMMEDIATE`` if no group is open (one wait)."""
+        """The body's ``SAVEPOINT`` (queued), after ``BEGIN IMMEDIATE`` if no group is open."""
         if self._open:
-            await self._writer.execute("SAVEPOINT w")
+            self._unchecked.append(self._writer.submit(_run("SAVEPOINT w")))
             return
-        err = await self._statements("BEGIN IMMEDIATE", "SAVEPOINT w")
-        if err is not None:  # a SAVEPOINT after a failed BEGIN opened a transaction: undo it
-            if self._writer.in_transaction:
-                await self._writer.execute("ROLLBACK")
-            raise err
+        await self._writer.submit(_begin)
         self._open = True
 
     async def _commit(self, *, release: bool = False) -> None:
         """Commit the group (holding the lock) and tell every body in it how it went;
-        ``release``: the last body's ``RELEASE w`` goes first, in the same wait."""
+        ``release``: the last body's ``RELEASE w`` goes first, in the same trip."""
         pending, self._pending = self._pending, []
         if not self._open:
             return
         self._open = False
-        err = await self._statements(*(["RELEASE w"] if release else []), "COMMIT")
-        if err is not None:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await self._writer.execute("ROLLBACK")
-            for fut in pending:
-                if not fut.done():
-                    fut.set_exception(err)
-            return
+        err = await self._settled()
+        if err is None:
+            try:
+                await self._writer.submit(partial(_commit, release))
+            except (sqlite3.Error, StoreError) as failed:
+                err = failed
+        else:
+            await self._writer.submit(_rollback)
         for fut in pending:
             if not fut.done():
-                fut.set_result(None)
+                if err is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(err)
+        if err is None:
+            self._checkpoint_later()
+
+    async def _settled(self) -> BaseException | None:
+        """Wait for the statements nobody waited for; the first error among them."""
+        unchecked, self._unchecked = self._unchecked, []
+        got = await asyncio.gather(*unchecked, return_exceptions=True)
+        return next((g for g in got if isinstance(g, BaseException)), None)
 
     def _flush_later(self) -> None:
         """A queued writer gave up: make sure the open group still commits."""
@@ -193,38 +189,162 @@ class SqliteDb(Db):
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
+    def _checkpoint_later(self) -> None:
+        """After every ``CHECKPOINT_EVERY`` commits, copy committed pages from the WAL into the
+        database, beside the writer (one at a time; a checkpoint never blocks the writer, and a
+        reader never blocks on it)."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY:
+            return
+        if self._checkpoint is None or self._checkpoint.done():
+            self._commits = 0
+            self._checkpoint = self._spare.submit(_run("PRAGMA wal_checkpoint(PASSIVE)"))
+            self._checkpoint.add_done_callback(_ignore_result)
+
+    @asynccontextmanager
+    async def pipeline(self) -> AsyncIterator["Pipeline"]:
+        """The writer for a run of steps queued without waiting (see ``Pipeline``); a group
+        left open by ``write()`` bodies continues in it. On error everything since the last
+        commit is rolled back and the open group's bodies fail too."""
+        await self._acquire()
+        pipe = Pipeline(self)
+        try:
+            if not self._open:
+                await self._writer.submit(_run("BEGIN IMMEDIATE"))
+                self._open = True
+            err = await self._settled()
+            if err is not None:
+                raise err
+            yield pipe
+            await pipe.finish()
+        except BaseException as err:
+            await pipe.settled()
+            self._open = False
+            await self._writer.submit(_rollback)
+            pending, self._pending = self._pending, []
+            for fut in pending:
+                if not fut.done():
+                    fut.set_exception(err)
+            raise
+        finally:
+            self._lock.release()
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        yield SqliteTx(self._reader)
+        yield SqliteTx(self._reader.submit)
 
     async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:
-        async with self._lock:
-            w = self._writer
-            await w.execute("BEGIN IMMEDIATE")
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                await w.execute(
+                conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_migrations "
                     "(version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)"
                 )
-                async with w.execute("SELECT MAX(version) FROM schema_migrations") as cur:
-                    row = await cur.fetchone()
+                row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
                 done = int(row[0] or 0) if row else 0
                 for version, statements in enumerate(migrations, start=1):
                     if version <= done:
                         continue
                     for statement in statements:
-                        await w.execute(statement)
-                    await w.execute(
+                        conn.execute(statement)
+                    conn.execute(
                         "INSERT INTO schema_migrations VALUES (?, ?)",
                         (version, int(time.time() * 1e6)),
                     )
             except BaseException:
-                await w.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            await w.execute("COMMIT")
+            conn.execute("COMMIT")
             return max(done, len(migrations))
+
+        async with self._lock:
+            version: int = await self._writer.submit(run)
+            return version
 
     async def close(self) -> None:
         await asyncio.gather(*self._flushes, return_exceptions=True)
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         await self._reader.close()
+        await self._spare.close()
         await self._writer.close()
+
+
+def _ignore_result(fut: "asyncio.Future[Any]") -> None:
+    if not fut.cancelled():
+        fut.exception()  # a failed checkpoint is retried after the next commit
+
+
+class Pipeline:
+    """The writer connection held for a run of steps, each queued at once and run in order.
+
+    ``submit(fn)`` queues ``fn(connection)`` and returns its future without waiting; ``commit()``
+    queues a ``COMMIT`` (and the next ``BEGIN IMMEDIATE``). The first step that fails breaks the
+    pipeline on the writer's thread: every later step, commits included, then fails without
+    running, so nothing queued after a failure is ever committed.
+    """
+
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+        self._inflight: list[asyncio.Future[Any]] = []
+        self._broken: BaseException | None = None  # set and read on the writer's thread
+        self.tx = SqliteTx(self.submit)
+
+    def _guarded(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        def step(conn: sqlite3.Connection) -> T:
+            if self._broken is not None:
+                raise StoreError("an earlier step of this write failed") from self._broken
+            if not conn.in_transaction:
+                self._broken = StoreError("the write transaction is gone")
+                raise self._broken
+            try:
+                return fn(conn)
+            except BaseException as err:
+                self._broken = err
+                raise
+
+        return step
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
+        """Queue ``fn(connection)`` in the open transaction."""
+        fut = self._db._writer.submit(self._guarded(fn))
+        self._inflight.append(fut)
+        return fut
+
+    def commit(self, *, reopen: bool) -> "asyncio.Future[None]":
+        """Queue the commit of everything so far (``write()`` bodies of the open group too:
+        they are told when it is done); ``reopen``: and open the next transaction (else no
+        step may follow)."""
+        pending, self._db._pending = self._db._pending, []
+        done = self.submit(_run("COMMIT"))
+        if reopen:
+            self._inflight.append(self._db._writer.submit(_run("BEGIN IMMEDIATE")))
+        else:
+            self._db._open = False
+
+        def tell(fut: "asyncio.Future[None]") -> None:
+            err = None if fut.cancelled() else fut.exception()
+            for body in pending:
+                if not body.done():
+                    if err is None:
+                        body.set_result(None)
+                    else:
+                        body.set_exception(err)
+            if err is None:
+                self._db._checkpoint_later()
+
+        done.add_done_callback(tell)
+        return done
+
+    async def settled(self) -> BaseException | None:
+        """Wait for every queued step; the first error."""
+        inflight, self._inflight = self._inflight, []
+        got = await asyncio.gather(*inflight, return_exceptions=True)
+        return next((g for g in got if isinstance(g, BaseException)), None)
+
+    async def finish(self) -> None:
+        """Wait for every queued step; raise the first error (the caller rolls back)."""
+        err = await self.settled()
+        if err is not None:
+            raise err

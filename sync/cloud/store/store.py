@@ -12,7 +12,7 @@ from datetime import date, datetime
 from agent import claim_token
 from agent.rules import stamps_for
 from sync.cloud import ledger
-from sync.cloud.book import Book, to_us
+from sync.cloud.book import to_us
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -28,10 +28,12 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
-from sync.cloud.records import AttachIn, Incoming, OrderIn, ScanIn, VoidIn
-from sync.cloud.store import book_io, customers, figures, tenancy
+from sync.cloud.records import Incoming
+from sync.cloud.store import batch_io, book_io, customers, figures, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
-from sync.cloud.store.db import Db, Tx
+from sync.cloud.store.db import Db
+from sync.cloud.store.ingest import BatchPipeline
+from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.protocol import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
 
@@ -49,13 +51,17 @@ class Store:
         self.schema_version = schema_version
         self._devices: dict[int, tuple[float, DeviceInfo]] = {}
         self._claims = ClaimQueue(db)
+        # SQLite: batches go through the write pipeline (``ingest.py``)
+        self._batches = BatchPipeline(db) if isinstance(db, SqliteDb) else None
 
     @property
     def dialect(self) -> str:
         return self.db.dialect
 
     async def close(self) -> None:
-        """Close the database."""
+        """Close the database (after the batches already sent are applied)."""
+        if self._batches is not None:
+            await self._batches.close()
         await self.db.close()
 
     async def ping(self) -> None:
@@ -169,46 +175,17 @@ class Store:
         """``apply_events`` for events already worked out (``intake.read_batch`` or
         ``ledger.incoming``): each event's id, status and reason, in the order sent."""
         assert who.branch_id is not None
-        refs: list[str] = []
-        order_ids: set[str] = set()
-        qr_refs: set[str] = set()
-        for item in items:
-            record = item.record
-            if isinstance(record, OrderIn | AttachIn | VoidIn):
-                order_ids.add(record.order_id)
-                # a new QR, or the QR of the order a void or attach names
-                if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
-                    qr_refs.add(claim_token.order_ref(record.order_id))
-            if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
-                refs.append(record.customer)
+        if self._batches is not None:
+            return await self._batches.submit(who, items, now, rng)
+        keys = batch_io.batch_keys(items)
         async with self.db.write(who.business_id) as tx:
-            book = await book_io.load_batch(
+            book = await batch_io.load_batch(
                 tx, business_id=who.business_id, branch_id=who.branch_id,
-                device_id=who.device_id, now=now, rng=rng, event_ids=[x.eid for x in items],
-                order_ids=order_ids, qr_refs=qr_refs, card_refs=refs,
+                device_id=who.device_id, now=now, rng=rng, keys=keys, items=items,
             )  # fmt: skip
-            await self._enrol(tx, book, who.business_id, items)
             outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
         return outcomes
-
-    async def _enrol(self, tx: Tx, book: Book, business_id: int, items: list[Incoming]) -> None:
-        """New customers for unknown emails on identified checks that are not re-sends."""
-        known_emails = {c.email for c in book.cards.values() if c.email}
-        for item in items:
-            if item.type != EventType.ORDER_STAMPED or item.eid in book.known:
-                continue
-            customer = getattr(item.record, "customer", None)
-            if customer is None or not customer.startswith("e:"):
-                continue
-            email = customer[2:]
-            if email not in known_emails:
-                book.add_card(
-                    await book_io.create_customer(
-                        tx, business_id, email=email, name=None, now_us=book.now_us
-                    )
-                )
-                known_emails.add(email)
 
     async def stamp(
         self, who: Principal, body: StampIn, now: datetime, rng: random.Random
@@ -286,8 +263,9 @@ class Store:
         verified, device = await self.verify_token(token, now)
         async with self.db.read() as tx:
             row = await tx.fetchrow(
-                "SELECT state, expires_us FROM receipt_qrs WHERE device_id = ? AND order_ref = ?",
-                device.device_id, verified.order_ref,
+                "SELECT state, expires_us FROM receipt_qrs WHERE branch_id = ? AND order_ref = ? "
+                "AND device_id = ?",
+                device.branch_id, verified.order_ref, device.device_id,
             )  # fmt: skip
         if row is not None:
             problem = {"claimed": "already_claimed", "attached": "already_claimed",

@@ -1,0 +1,124 @@
+"""Reading what a batch of events needs into a ``Book``: which rows it names, the reads asked
+together, the book made from their rows, and the few follow-up reads those rows lead to.
+
+Split in steps so that the SQLite pipeline (``ingest.py``) can queue a batch's reads early and
+work the rows later; ``load_batch`` does all of it at once on any backend.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sync.cloud.book import Book, order_ref
+from sync.cloud.models import ProgramConfig
+from sync.cloud.records import AttachIn, Incoming, OrderIn, ScanIn, VoidIn
+from sync.cloud.store import book_io
+from sync.cloud.store.db import Params, Row, Tx
+from sync.protocol import EventType
+
+
+@dataclass
+class BatchKeys:
+    """What a batch names: its event ids, order ids (``existing``: those a void or attach
+    names, which must be there), receipt-QR references and customer reference keys."""
+
+    event_ids: list[str] = field(default_factory=list)
+    order_ids: set[str] = field(default_factory=set)
+    existing: set[str] = field(default_factory=set)
+    qr_refs: set[str] = field(default_factory=set)
+    card_refs: list[str] = field(default_factory=list)
+
+
+def batch_keys(items: list[Incoming]) -> BatchKeys:
+    """The rows ``items`` may touch."""
+    keys = BatchKeys(event_ids=[x.eid for x in items])
+    for item in items:
+        record = item.record
+        if isinstance(record, OrderIn | AttachIn | VoidIn):
+            keys.order_ids.add(record.order_id)
+            if not isinstance(record, OrderIn):
+                keys.existing.add(record.order_id)
+            # a new QR, or the QR of the order a void or attach names
+            if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
+                keys.qr_refs.add(order_ref(record.order_id))
+        if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
+            keys.card_refs.append(record.customer)
+    return keys
+
+
+def batch_queries(tx: Tx, business_id: int, branch_id: int, keys: BatchKeys) -> list[
+    tuple[str, Params]
+]:  # fmt: skip
+    """The reads a batch asks together: the branch's program, the ids already in the ledger,
+    the named orders, QRs and cards."""
+    return [
+        ("SELECT program FROM branches WHERE id = ?", (branch_id,)),
+        (f"SELECT id, hash FROM events WHERE id {tx.in_text}", (tx.array(keys.event_ids),)),  # noqa: S608
+        book_io.orders_query(tx, branch_id, keys.order_ids),
+        book_io.qrs_query(tx, branch_id, keys.qr_refs),
+        *book_io.card_queries(tx, business_id, keys.card_refs),
+    ]
+
+
+def batch_book(
+    rows: list[list[Row]], *, branch_id: int, device_id: int | None, now: datetime,
+    rng: random.Random,
+) -> Book:  # fmt: skip
+    """The book made from ``batch_queries``'s rows."""
+    program_rows, known, orders, qrs, *cards = rows
+    program = ProgramConfig.model_validate_json(program_rows[0][0])
+    book = Book(branch_id=branch_id, device_id=device_id, program=program, now=now, rng=rng)
+    book.known.update((row[0], row[1]) for row in known)
+    book_io.add_orders(book, orders)
+    book_io.add_qrs(book, qrs)
+    for found in cards:
+        for row in found:
+            book.add_card(book_io.card_of(row))
+    return book
+
+
+async def complete_batch(tx: Tx, book: Book, business_id: int, keys: BatchKeys) -> None:
+    """What the book's rows point at that was not asked for (the QRs of its orders, the cards
+    that own them), whether another branch has the orders a void or attach names that this
+    branch has not, the lottery's budget, and new customers for unknown emails on identified
+    checks. Usually no query at all."""
+    refs = {o.order_ref for o in book.orders.values() if o.order_ref}
+    missing = refs - book.qrs.keys() - keys.qr_refs
+    if missing:
+        sql, args = book_io.qrs_query(tx, book.branch_id, missing)
+        book_io.add_qrs(book, await tx.fetch(sql, *args))
+    owners = [o.customer_id for o in book.orders.values() if o.customer_id is not None]
+    await book_io.load_owners(tx, book, business_id, owners)
+    await book_io.load_foreign(tx, book, business_id, keys.existing)
+    book.lottery_left = await book_io.lottery_left(tx, book.branch_id, book.program)
+
+
+async def enrol(tx: Tx, book: Book, business_id: int, items: list[Incoming]) -> None:
+    """New customers for unknown emails on identified checks that are not re-sends."""
+    known_emails = {c.email for c in book.cards.values() if c.email}
+    for item in items:
+        if item.type != EventType.ORDER_STAMPED or item.eid in book.known:
+            continue
+        customer = getattr(item.record, "customer", None)
+        if customer is None or not customer.startswith("e:"):
+            continue
+        email = customer[2:]
+        if email not in known_emails:
+            book.add_card(
+                await book_io.create_customer(
+                    tx, business_id, email=email, name=None, now_us=book.now_us
+                )
+            )
+            known_emails.add(email)
+
+
+async def load_batch(
+    tx: Tx, *, business_id: int, branch_id: int, device_id: int | None, now: datetime,
+    rng: random.Random, keys: BatchKeys, items: list[Incoming],
+) -> Book:  # fmt: skip
+    """The whole book for a batch, enrolled customers included."""
+    rows = await tx.fetch_each(batch_queries(tx, business_id, branch_id, keys))
+    book = batch_book(rows, branch_id=branch_id, device_id=device_id, now=now, rng=rng)
+    await complete_batch(tx, book, business_id, keys)
+    await enrol(tx, book, business_id, items)
+    return book

@@ -1,0 +1,238 @@
+"""Event batches on SQLite: applied one after another, in arrival order, while the writer's
+thread works on the previous batch's writes.
+
+A batch's work alternates between the writer's thread (its reads, later its writes and the
+commit) and the event loop (building its book and applying the ledger rules). Done one batch
+at a time, each side waits for the other: the loop sits idle during the SQL and the database
+during the Python, so a two-core machine runs about one core's worth. Here the next batch's
+reads are queued *before* this batch's writes, and the loop applies the next batch while the
+writer's thread still writes this one:
+
+    writer thread:  read 1 | read 2 | write 1  | read 3 | write 2  | commit 1-2 ...
+    event loop:            | apply 1| apply 2 (carried over from 1) | apply 3 ...
+
+The next batch's rows were read before this batch's writes, so whatever this batch changed is
+carried over into it from this batch's book (``carry_over``): the ids it added to the ledger,
+the cards it credited or enrolled, its branch's orders and QRs. Everything else the next batch
+reads later (the follow-up reads of ``batch_io.complete_batch``, new customers) is queued after
+this batch's writes and sees them. So each batch sees exactly what it would see one after
+another: the same outcomes, rows and figures (``tests/cloud/test_ingest_pipeline.py``).
+
+A group of batches commits together (one fsync); their answers go out when that commit is on
+disk. A step that fails breaks the pipeline (``sqlite.Pipeline``): nothing queued after it
+commits, and every batch not yet committed fails and is sent again by its agent.
+"""
+
+import asyncio
+import random
+import re
+import sqlite3
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache, partial
+
+import orjson
+
+from sync.cloud import ledger
+from sync.cloud.book import Book, Card
+from sync.cloud.records import Incoming
+from sync.cloud.store import batch_io, book_io
+from sync.cloud.store.db import Params, Row
+from sync.cloud.store.sqlite import Pipeline, SqliteDb
+from sync.cloud.store.sqlite_thread import write_many
+from sync.cloud.store.tenancy import Principal
+
+# Batches per commit: answers go out in pairs, and the next pair's Python overlaps the fsync.
+GROUP = 2
+MAX_RUN = 64  # batches before the writer is handed to others waiting for it
+
+
+@dataclass(eq=False)
+class Job:
+    """One batch in the pipeline."""
+
+    who: Principal
+    items: list[Incoming]
+    now: datetime
+    rng: random.Random
+    fut: "asyncio.Future[list[ledger.Outcome]]"
+    keys: batch_io.BatchKeys = field(init=False)
+    rows: "asyncio.Future[list[list[Row]]] | None" = None
+    after: "Job | None" = None  # read before this job's writes were queued: carry over from it
+    book: Book | None = None
+    outcomes: list[ledger.Outcome] = field(default_factory=list)
+    committing: bool = False
+
+    def __post_init__(self) -> None:
+        self.keys = batch_io.batch_keys(self.items)
+
+    @property
+    def business_id(self) -> int:
+        return self.who.business_id
+
+
+class BatchPipeline:
+    """Applies batches through ``SqliteDb.pipeline``; ``submit`` answers each batch."""
+
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+        self._queue: deque[Job] = deque()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def submit(
+        self, who: Principal, items: list[Incoming], now: datetime, rng: random.Random
+    ) -> list[ledger.Outcome]:
+        """Apply the batch (after those submitted before it); each event's outcome."""
+        loop = asyncio.get_running_loop()
+        job = Job(who, items, now, rng, loop.create_future())
+        self._queue.append(job)
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._drain())
+        return await asyncio.shield(job.fut)
+
+    async def close(self) -> None:
+        """Wait until the batches already submitted are applied (or have failed)."""
+        if self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            taken: list[Job] = []
+            try:
+                async with self._db.pipeline() as pipe:
+                    await self._run(pipe, taken)
+            except BaseException as err:
+                for job in taken:
+                    if not job.committing and not job.fut.done():
+                        job.fut.set_exception(err)
+                if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
+
+    def _take(self, pipe: Pipeline, taken: list[Job], after: "Job | None") -> "Job | None":
+        """The next waiting batch, its reads queued now; none once others wait for the writer
+        (they get it when this run ends) or the run is long enough."""
+        if not self._queue or (taken and (self._db.waiting or len(taken) >= MAX_RUN)):
+            return None
+        job = self._queue.popleft()
+        taken.append(job)
+        keys = job.keys
+        if after is not None and after.book is not None and after.business_id == job.business_id:
+            # cards the previous batch holds come over from it (``carry_over``): not read again
+            held = after.book.holds
+            keys = replace(keys, card_refs=[r for r in keys.card_refs if not held(r)])
+        queries = batch_io.batch_queries(pipe.tx, job.business_id, _branch(job), keys)
+        job.rows = pipe.submit(partial(_read, queries))
+        job.after = after
+        return job
+
+    async def _run(self, pipe: Pipeline, taken: list[Job]) -> None:
+        group: list[Job] = []
+        job = self._take(pipe, taken, None)
+        while job is not None:
+            assert job.rows is not None
+            rows = await job.rows
+            book = job.book = batch_io.batch_book(
+                rows, branch_id=_branch(job), device_id=job.who.device_id, now=job.now,
+                rng=job.rng,
+            )  # fmt: skip
+            if job.after is not None:
+                assert job.after.book is not None
+                carry_over(book, job.after.book, job.keys, job.business_id, job.after.business_id)
+            nxt = self._take(pipe, taken, job)  # its reads go before this job's writes
+            await batch_io.complete_batch(pipe.tx, book, job.business_id, job.keys)
+            await batch_io.enrol(pipe.tx, book, job.business_id, job.items)
+            job.outcomes, applied = ledger.apply_batch(book, job.items)
+            pipe.submit(partial(_write, book_io.flush_plan(book, job.business_id, applied)))
+            group.append(job)
+            if nxt is None:
+                nxt = self._take(pipe, taken, None)  # its reads go after this job's writes
+            if nxt is None or len(group) >= GROUP:
+                for member in group:
+                    member.committing = True
+                done = pipe.commit(reopen=nxt is not None)
+                done.add_done_callback(partial(_answer, group))
+                group = []
+            job = nxt
+
+
+def _branch(job: Job) -> int:
+    assert job.who.branch_id is not None
+    return job.who.branch_id
+
+
+def _read(queries: list[tuple[str, Params]], conn: sqlite3.Connection) -> list[list[Row]]:
+    # each query's rows come back as one JSON text: fetching row by row, the writer's thread
+    # waits for the GIL after every row while the loop runs Python
+    return [orjson.loads(conn.execute(as_json(sql), args).fetchone()[0]) for sql, args in queries]
+
+
+_SELECT = re.compile(r"^SELECT ((?:\w+, )*\w+) FROM ", re.DOTALL)
+
+
+@lru_cache(maxsize=64)
+def as_json(sql: str) -> str:
+    """``sql`` (``SELECT a, b FROM ...``) as one row: a JSON array of ``[a, b]`` arrays."""
+    columns = _SELECT.match(sql)
+    assert columns is not None, sql
+    return f"SELECT json_group_array(json_array({columns.group(1)})) FROM ({sql})"  # noqa: S608
+
+
+def _write(plan: book_io.FlushPlan, conn: sqlite3.Connection) -> None:
+    if plan.cards:
+        reserved = conn.execute(book_io.NEXT_SEQ, (len(plan.cards), plan.business_id)).fetchone()
+        write_many(conn, book_io.UPDATE_CARD, plan.card_rows(int(reserved[0])))
+    for sql, rows in plan.writes:
+        write_many(conn, sql, rows)
+
+
+def _answer(group: list[Job], done: "asyncio.Future[None]") -> None:
+    err = done.exception() if not done.cancelled() else asyncio.CancelledError()
+    for job in group:
+        if job.fut.done():
+            continue
+        if err is None:
+            job.fut.set_result(job.outcomes)
+        else:
+            job.fut.set_exception(err)
+
+
+def _names(card: Card) -> set[str]:
+    names = {f"c:{card.card_code}", f"n:{card.number}"}
+    if card.email:
+        names.add(f"e:{card.email}")
+    return names
+
+
+def carry_over(
+    book: Book, prev: Book, keys: batch_io.BatchKeys, business_id: int, prev_business: int
+) -> None:
+    """Bring into ``book``, whose rows were read before ``prev``'s writes reached the database,
+    what ``prev`` holds of the rows ``book`` read or asked for (copies, unchanged in ``book``):
+    ledger ids (any business: event ids are global), cards (same business), orders and QRs
+    (same branch)."""
+    for eid in keys.event_ids:
+        digest = prev.known.get(eid)
+        if digest is not None:
+            book.known[eid] = digest
+    if business_id == prev_business:
+        asked = set(keys.card_refs)
+        have = book.cards
+        for customer_id, card in prev.cards.items():
+            copy = Card(customer_id, card.card_code, card.number, card.email, card.name,
+                        card.balance)  # fmt: skip
+            if customer_id in have:
+                have[customer_id] = copy  # found by the same keys: only the balance moved
+            elif asked and _names(card) & asked:
+                book.add_card(copy)
+    if book.branch_id != prev.branch_id:
+        return
+    for order_id in keys.order_ids:
+        order = prev.orders.get(order_id)
+        if order is not None:
+            book.orders[order_id] = replace(order, new=False, dirty=False)
+    refs = keys.qr_refs | {o.order_ref for o in book.orders.values() if o.order_ref}
+    for ref in refs:
+        qr = prev.qrs.get(ref)
+        if qr is not None:
+            book.qrs[ref] = replace(qr, new=False, dirty=False)
