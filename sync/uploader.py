@@ -262,7 +262,10 @@ class Uploader:
                 try:
                     outcome = await flight.post
                 except LINK_ERRORS as err:
-                    await self._give_back([flight, *flights], err)
+                    if recording is not None:
+                        await recording
+                        recording = None
+                    await self._give_back([flight, *flights], err, progress)
                     flights.clear()
                     raise
                 if recording is not None:
@@ -278,13 +281,24 @@ class Uploader:
                 await recording
         return total
 
-    async def _give_back(self, flights: list["_Flight"], err: SyncError) -> None:
-        """Link trouble: every batch not yet recorded stays ``pending``, its attempt counted."""
-        await asyncio.gather(*(f.post for f in flights), return_exceptions=True)
-        seqs = [seq for f in flights for seq in f.batch.seqs]
+    async def _give_back(
+        self,
+        flights: list["_Flight"],
+        err: CloudUnreachable | CloudAuthError,
+        progress: Progress | None,
+    ) -> None:
+        """Link trouble: a batch in the air that the cloud did answer is recorded (it applied
+        it, so sending it again would only come back ``duplicate``); every other batch stays
+        ``pending``, its attempt counted."""
+        answers = await asyncio.gather(*(f.post for f in flights), return_exceptions=True)
+        seqs: list[int] = []
+        for flight, answer in zip(flights, answers, strict=True):
+            if isinstance(answer, Outcome):
+                await self._record(answer, flight.batch, progress)
+            else:
+                seqs.extend(flight.batch.seqs)
         await self.outbox.write([given_back_statement(seqs, str(err))])
-        if isinstance(err, LINK_ERRORS):
-            self.observer.link_failed(err)
+        self.observer.link_failed(err)
 
     async def _record(self, outcome: Outcome, batch: Batch, progress: Progress | None) -> None:
         """One write for the whole answer: acks by seq, and any dead events with their reason."""
