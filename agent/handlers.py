@@ -16,6 +16,7 @@ from agent.models import (
     HealthAnswer,
     OrderAnswer,
     OrderRequest,
+    OrderView,
     OutboxHealth,
     ScannerHealth,
     VoidAnswer,
@@ -37,6 +38,10 @@ async def post_order(request: web.Request) -> web.StreamResponse:
     status, answer = await request.app[ORDERS].place(read_order(data))
     request.app[METRICS].orders.labels("created" if status == 201 else "repeat").inc()
     return json_text_answer(answer, status)
+
+
+async def get_order(request: web.Request) -> web.StreamResponse:
+    return json_answer(await request.app[ORDERS].view(request.match_info["order_id"]))
 
 
 async def void_order(request: web.Request) -> web.StreamResponse:
@@ -149,6 +154,16 @@ ROUTES: list[tuple[Operation, Handler]] = [
             tags=("orders",),
         ),
         post_order,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/orders/{order_id}",
+            "A recorded check as POST answered it, and its void",
+            {200: OrderView, 404: ErrorAnswer},
+            tags=("orders",),
+        ),
+        get_order,
     ),
     (
         Operation(

@@ -99,6 +99,13 @@ class VoidAnswer(BaseModel):
     voided_at: datetime
 
 
+class OrderView(BaseModel):
+    """``GET /v1/orders/{order_id}``: a check as this agent recorded it, and its void if any."""
+
+    order: OrderAnswer  # as POST answered it; its print job as it is now, a card Autopilot added
+    void: VoidAnswer | None = None
+
+
 class ScanRequest(BaseModel):
     """``POST /v1/scans``: a card scanned by staff or at a kiosk."""
 

@@ -17,7 +17,7 @@ import orjson
 from agent import claim_token, order_json
 from agent.errors import Conflict, InvalidInput, NotFound, Unavailable
 from agent.event_ids import new_event_id
-from agent.models import OrderAnswer, PrintInfo, VoidAnswer, VoidRequest
+from agent.models import OrderAnswer, OrderView, PrintInfo, VoidAnswer, VoidRequest
 from agent.order_body import OrderInput
 from agent.program_source import ProgramSource
 from agent.rules import stamps_for
@@ -324,6 +324,22 @@ class OrderService:
         url = claim_token.claim_url(self._claim_base, token, uppercase=self._uppercase)
         return url, ref, expires_at
 
+    async def view(self, order_id: str) -> OrderView:
+        """A recorded check as ``POST`` answered it (as it is now) and its void, if any."""
+        row = await self.db.fetchone(
+            "SELECT answer, void_answer FROM orders WHERE order_id = ?", (order_id,)
+        )
+        if row is None:
+            raise _unknown_order(order_id)
+        answer: str = row["answer"]
+        if self.printer is not None:
+            answer = await self._current_print(answer)
+        void = row["void_answer"]
+        return OrderView(
+            order=OrderAnswer.model_validate_json(answer),
+            void=None if void is None else VoidAnswer.model_validate_json(void),
+        )
+
     async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
         """Take a check's stamps back; voiding twice answers the first void again."""
         with self._lock_entry(order_id) as lock:
@@ -332,11 +348,7 @@ class OrderService:
                     "SELECT stamps, void_answer FROM orders WHERE order_id = ?", (order_id,)
                 )
                 if row is None:
-                    raise NotFound(
-                        f"no order {order_id} was recorded by this agent",
-                        field="order_id",
-                        code="unknown_order",
-                    )
+                    raise _unknown_order(order_id)
                 if row["void_answer"] is not None:
                     return VoidAnswer.model_validate_json(row["void_answer"])
                 now = self.clock()
@@ -421,3 +433,9 @@ class OrderService:
             }
             for r in rows
         ]
+
+
+def _unknown_order(order_id: str) -> NotFound:
+    return NotFound(
+        f"no order {order_id} was recorded by this agent", field="order_id", code="unknown_order"
+    )

@@ -148,6 +148,23 @@ async def test_given_a_recorded_check_when_voided_then_stamps_taken_back_once(
     assert missing.status == 404 and (await missing.json())["error"]["code"]
 
 
+async def test_given_a_recorded_check_then_get_shows_its_answer_and_later_its_void(
+    agent: Client,
+) -> None:
+    # A POS that lost the answer (a timeout, a crash) can ask without sending the body again.
+    posted = await (await agent.post("/v1/orders", json={"order_id": "G/1", "total": "20"})).json()
+    resp = await agent.get("/v1/orders/G%2F1")
+    assert resp.status == 200
+    assert await resp.json() == {"order": posted, "void": None}
+    voided = await (await agent.post("/v1/orders/G%2F1/void")).json()
+    assert await (await agent.get("/v1/orders/G%2F1")).json() == {"order": posted, "void": voided}
+    assert len(await _events(agent)) == 2  # reading adds nothing
+    missing = await agent.get("/v1/orders/NOPE")
+    error = (await missing.json())["error"]
+    assert missing.status == 404 and error["code"] == "unknown_order"
+    assert error["field"] == "order_id"
+
+
 async def test_given_a_restart_then_the_repeat_still_answers_the_first_answer(
     make_agent: AgentFactory,
 ) -> None:
