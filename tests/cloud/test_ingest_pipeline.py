@@ -6,18 +6,20 @@ are those of the same batches sent one after another."""
 import asyncio
 import json
 import random
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent import claim_token
 from sync.cloud import intake
 from sync.cloud.models import ProgramConfig
-from sync.cloud.store import Store, open_store
+from sync.cloud.store import Store, ingest, open_store
 from sync.cloud.store.tenancy import Principal
 from tests.cloud.conftest import START
 
@@ -157,5 +159,66 @@ def test_given_batches_sent_at_once_then_all_is_as_sent_one_by_one(
         (one_by_one, rows_one), (at_once, rows_all) = results
         assert at_once == one_by_one
         assert rows_all == rows_one
+
+    asyncio.run(check())
+
+
+def test_given_a_batch_arriving_while_the_last_commits_then_the_same_run_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a batch whose commit is under way, when another batch arrives meanwhile, then the
+    writer reads it right behind that commit, in the same run (instead of once the commit is on
+    disk and a new run has begun), and both come out as sent one by one."""
+    stream = [[("stamped", 0, 0, 0), ("qr", 1, 0, 0)], [("stamped", 2, 0, 1), ("void", 1, 0, 1)]]
+
+    async def check() -> None:
+        store, devices, cards = await _world(tmp_path / "one_by_one.db")
+        try:
+            expected = await _run(store, devices, _batches(stream, cards), together=False)
+            expected_rows = await _rows(store, cards)
+        finally:
+            await store.close()
+
+        store, devices, cards = await _world(tmp_path / "overlapping.db")
+        try:
+            runs = 0
+            pipeline = store.db.pipeline
+
+            def counted() -> Any:
+                nonlocal runs
+                runs += 1
+                return pipeline()
+
+            monkeypatch.setattr(store.db, "pipeline", counted)
+            entered, release = threading.Event(), threading.Event()
+            write = ingest._write
+
+            def held(plan: Any, conn: Any) -> None:  # the first batch's writes, then a pause
+                write(plan, conn)
+                if not entered.is_set():
+                    entered.set()
+                    release.wait(10)
+
+            monkeypatch.setattr(ingest, "_write", held)
+            (first, body_1), (second, body_2) = _batches(stream, cards)
+            items_1, items_2 = intake.read_batch(body_1), intake.read_batch(body_2)
+            assert items_1 is not None and items_2 is not None
+            one = asyncio.create_task(
+                store.apply_incoming(devices[first], items_1, START, random.Random(0))
+            )
+            await asyncio.to_thread(entered.wait, 10)  # its commit is queued behind the pause
+            two = asyncio.create_task(
+                store.apply_incoming(
+                    devices[second], items_2, START + timedelta(seconds=1), random.Random(1)
+                )
+            )
+            await asyncio.sleep(0.05)
+            release.set()
+            assert [await one, await two] == expected
+            assert runs == 1
+            assert await _rows(store, cards) == expected_rows
+        finally:
+            release.set()
+            await store.close()
 
     asyncio.run(check())

@@ -79,6 +79,7 @@ class BatchPipeline:
         self._db = db
         self._queue: deque[Job] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._arrival: asyncio.Future[None] | None = None  # set when a batch is submitted
 
     async def submit(
         self, who: Principal, items: list[Incoming], now: datetime, rng: random.Random
@@ -87,6 +88,8 @@ class BatchPipeline:
         loop = asyncio.get_running_loop()
         job = Job(who, items, now, rng, loop.create_future())
         self._queue.append(job)
+        if self._arrival is not None and not self._arrival.done():
+            self._arrival.set_result(None)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._drain())
         return await asyncio.shield(job.fut)
@@ -109,10 +112,14 @@ class BatchPipeline:
                 if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                     raise
 
+    def _may_take(self, taken: list[Job]) -> bool:
+        """A batch waits, and this run may go on: nobody else waits for the writer (they get
+        it when this run ends) and the run is not long enough yet."""
+        return bool(self._queue) and not (taken and (self._db.waiting or len(taken) >= MAX_RUN))
+
     def _take(self, pipe: Pipeline, taken: list[Job], after: "Job | None") -> "Job | None":
-        """The next waiting batch, its reads queued now; none once others wait for the writer
-        (they get it when this run ends) or the run is long enough."""
-        if not self._queue or (taken and (self._db.waiting or len(taken) >= MAX_RUN)):
+        """The next waiting batch (if ``_may_take``), its reads queued now."""
+        if not self._may_take(taken):
             return None
         job = self._queue.popleft()
         taken.append(job)
@@ -153,7 +160,22 @@ class BatchPipeline:
                 done = pipe.commit(reopen=nxt is not None)
                 done.add_done_callback(partial(_answer, group))
                 group = []
+                if nxt is None and await self._arrives_before(done) and self._may_take(taken):
+                    # A batch came while the commit is on its way: its reads go right behind
+                    # it, and the loop applies it meanwhile, instead of after a new run's start
+                    pipe.begin()
+                    nxt = self._take(pipe, taken, None)
             job = nxt
+
+    async def _arrives_before(self, done: "asyncio.Future[None]") -> bool:
+        """Wait until a batch is submitted or ``done`` is; whether a batch waits then."""
+        if not self._queue and not done.done():
+            arrival = self._arrival = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait([arrival, done], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._arrival = None
+        return bool(self._queue)
 
 
 def _branch(job: Job) -> int:

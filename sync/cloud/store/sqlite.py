@@ -337,6 +337,12 @@ class Pipeline:
         done.add_done_callback(tell)
         return done
 
+    def begin(self) -> None:
+        """Queue the next transaction's ``BEGIN IMMEDIATE`` after ``commit(reopen=False)``: steps
+        may follow again (and a commit must end them)."""
+        self._inflight.append(self._db._writer.submit(_run("BEGIN IMMEDIATE")))
+        self._db._open = True
+
     async def settled(self) -> BaseException | None:
         """Wait for every queued step; the first error."""
         inflight, self._inflight = self._inflight, []
