@@ -1,11 +1,15 @@
 """Statements of many rows on SQLite (``sqlite_thread.write_many``): rows sent as a few padded
 statements land exactly as ``executemany`` would put them, and the padding rows change nothing,
-not even rows whose keys are 0 (the value padding rows carry beside their one NULL)."""
+not even rows whose keys are 0 (the value padding rows carry beside their one NULL); their
+statement journals stay in memory."""
 
+import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.sqlite_thread import write_many
 
 INSERT = "INSERT INTO t (k, a, b) VALUES (?, ?, ?)"
@@ -53,3 +57,20 @@ def test_given_rows_keyed_0_when_others_are_updated_in_bulk_then_they_stay(n: in
     got = _rows(conn)
     assert got[:2] == [(-1, 0, "keep", "keep"), (0, 0, "keep", "keep")]
     assert got[2:] == [(i, 0, f"new{i}", None) for i in range(1, n + 1)]
+
+
+def test_given_the_store_on_sqlite_then_every_connection_keeps_temporary_data_in_memory(
+    tmp_path: Path,
+) -> None:
+    """Statement journals of many-row statements stay off the disk (``PRAGMA temp_store``)."""
+
+    async def check() -> None:
+        db = await SqliteDb.open(str(tmp_path / "cloud.db"))
+        try:
+            for conn in (db._writer, db._reader, db._spare):
+                got = await conn.submit(lambda c: c.execute("PRAGMA temp_store").fetchone()[0])
+                assert got == 2  # MEMORY
+        finally:
+            await db.close()
+
+    asyncio.run(check())
