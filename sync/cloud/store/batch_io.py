@@ -93,8 +93,12 @@ async def complete_batch(tx: Tx, book: Book, business_id: int, keys: BatchKeys) 
     book.lottery_left = await book_io.lottery_left(tx, book.branch_id, book.program)
 
 
-async def enrol(tx: Tx, book: Book, business_id: int, items: list[Incoming]) -> None:
+async def enrol(
+    tx: Tx, book: Book, business_id: int, items: list[Incoming], keys: BatchKeys
+) -> None:
     """New customers for unknown emails on identified checks that are not re-sends."""
+    if not any(ref.startswith("e:") for ref in keys.card_refs):
+        return  # no event names anyone by email (the usual batch): no need to look at each
     known_emails = {c.email for c in book.cards.values() if c.email}
     for item in items:
         if item.type != EventType.ORDER_STAMPED or item.eid in book.known:
@@ -120,5 +124,5 @@ async def load_batch(
     rows = await tx.fetch_each(batch_queries(tx, business_id, branch_id, keys))
     book = batch_book(rows, branch_id=branch_id, device_id=device_id, now=now, rng=rng)
     await complete_batch(tx, book, business_id, keys)
-    await enrol(tx, book, business_id, items)
+    await enrol(tx, book, business_id, items, keys)
     return book

@@ -148,7 +148,7 @@ class BatchPipeline:
                 carry_over(book, job.after.book, job.keys, job.business_id, job.after.business_id)
             nxt = self._take(pipe, taken, job)  # its reads go before this job's writes
             await batch_io.complete_batch(pipe.tx, book, job.business_id, job.keys)
-            await batch_io.enrol(pipe.tx, book, job.business_id, job.items)
+            await batch_io.enrol(pipe.tx, book, job.business_id, job.items, job.keys)
             job.outcomes, applied = ledger.apply_batch(book, job.items)
             pipe.submit(partial(_write, book_io.flush_plan(book, job.business_id, applied)))
             group.append(job)
