@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from sync.cloud import intake
-from sync.cloud.records import Incoming
+from sync.cloud.records import BatchKeys, Incoming, batch_keys
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,17 @@ class BatchReader:
             return
         self._pool = pool
 
-    async def read(self, raw: bytes) -> list[Incoming] | None:
-        """``intake.read_batch(raw)``."""
+    async def read(self, raw: bytes) -> tuple[list[Incoming], BatchKeys] | None:
+        """``intake.read_batch(raw)`` and the ``batch_keys`` of its events."""
         pool = self._pool
         if pool is None or len(raw) < MIN_BYTES:
-            return intake.read_batch(raw)
+            return _here(raw)
         try:
             packed = await asyncio.get_running_loop().run_in_executor(pool, intake.read_packed, raw)
         except BrokenProcessPool:
             log.warning("batch reader process stopped: reading in-process from now on")
             self._pool = None
-            return intake.read_batch(raw)
+            return _here(raw)
         return None if packed is None else intake.unpack(packed)
 
     async def close(self) -> None:
@@ -60,3 +60,8 @@ class BatchReader:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+def _here(raw: bytes) -> tuple[list[Incoming], BatchKeys] | None:
+    items = intake.read_batch(raw)
+    return None if items is None else (items, batch_keys(items))

@@ -17,7 +17,7 @@ MAX_STAMPS_PER_EVENT = 10_000
 @functools.lru_cache(maxsize=4096)
 def order_ref(order_id: str) -> str:
     """``claim_token.order_ref``, remembered: a batch's QR references are worked out for its
-    reads (``batch_io.batch_keys``) and again by its rules."""
+    reads (``records.batch_keys``) and again by its rules."""
     return claim_token.order_ref(order_id)
 
 

@@ -46,12 +46,16 @@ async def post_events(request: web.Request) -> web.Response:
     who = await principal(request, need="device")
     raw = await request.read()
     refuse_unstorable_json(raw)
-    items = await request.app[READER].read(raw)
-    if items is None:
-        items = ledger.incoming((await read_body(request, EventBatch)).events)
+    read = await request.app[READER].read(raw)
+    if read is None:
+        items, keys = ledger.incoming((await read_body(request, EventBatch)).events), None
+    else:
+        items, keys = read
     metrics = request.app[METRICS]
     started = time.perf_counter()
-    outcomes = await request.app[STORE].apply_incoming(who, items, now(request), request.app[RNG])
+    outcomes = await request.app[STORE].apply_incoming(
+        who, items, now(request), request.app[RNG], keys
+    )
     metrics.batch_seconds.observe(time.perf_counter() - started)
     for status, n in Counter(status for _, status, _ in outcomes).items():
         metrics.events.labels(status.value).inc(n)

@@ -28,7 +28,16 @@ import orjson
 
 from sync.cloud import ledger
 from sync.cloud.book import Rejected, to_us
-from sync.cloud.records import AttachIn, Incoming, OrderIn, Record, ScanIn, VoidIn
+from sync.cloud.records import (
+    AttachIn,
+    BatchKeys,
+    Incoming,
+    OrderIn,
+    Record,
+    ScanIn,
+    VoidIn,
+    batch_keys,
+)
 from sync.protocol import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
 
 T = TypeVar("T")
@@ -329,8 +338,9 @@ def _read(raw: bytes, make: Callable[[str, str, str, str, str, Record | Rejected
 
 
 # A batch as JSON arrays, for ``batch_reader``'s helper process: one ``orjson`` call each way
-# instead of pickling objects. An event is [id, type, device_time, payload_json, digest, kind,
-# *fields], its record being ``_KINDS[kind](*fields)``.
+# instead of pickling objects: ``[events, order_ids, existing, qr_refs, card_refs]``, the
+# ``batch_keys`` of the events worked out there too. An event is [id, type, device_time,
+# payload_json, digest, kind, *fields], its record being ``_KINDS[kind](*fields)``.
 _KINDS: dict[int, Callable[..., Record | Rejected]] = {
     0: OrderIn, 1: AttachIn, 2: VoidIn, 3: ScanIn, 4: Rejected
 }  # fmt: skip
@@ -353,15 +363,23 @@ def _packed(
 
 
 def read_packed(raw: bytes) -> bytes | None:
-    """``read_batch(raw)`` packed for ``unpack`` (every integer in it came from ``orjson``, so
-    ``orjson`` writes it back)."""
-    rows = _read(raw, _packed)
-    return None if rows is None else orjson.dumps(rows)
+    """``read_batch(raw)`` and its ``batch_keys``, packed for ``unpack`` (every integer in it
+    came from ``orjson``, so ``orjson`` writes it back)."""
+    items = read_batch(raw)
+    if items is None:
+        return None
+    keys = batch_keys(items)
+    rows = [_packed(x.eid, x.type, x.device_time, x.payload_json, x.digest, x.record)
+            for x in items]  # fmt: skip
+    return orjson.dumps(
+        [rows, sorted(keys.order_ids), sorted(keys.existing), sorted(keys.qr_refs), keys.card_refs]
+    )
 
 
-def unpack(packed: bytes) -> list[Incoming]:
-    """The events ``read_packed`` packed."""
+def unpack(packed: bytes) -> tuple[list[Incoming], BatchKeys]:
+    """The events ``read_packed`` packed, and their ``batch_keys``."""
     kinds = _KINDS
-    return [
-        Incoming(r[0], r[1], r[2], r[3], r[4], kinds[r[5]](*r[6:])) for r in orjson.loads(packed)
-    ]
+    rows, order_ids, existing, qr_refs, card_refs = orjson.loads(packed)
+    items = [Incoming(r[0], r[1], r[2], r[3], r[4], kinds[r[5]](*r[6:])) for r in rows]
+    keys = BatchKeys([r[0] for r in rows], set(order_ids), set(existing), set(qr_refs), card_refs)
+    return items, keys

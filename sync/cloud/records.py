@@ -9,12 +9,12 @@ A customer is named by its index key (``book.ref_key``): ``"c:CODE"``, ``"n:NUMB
 ``"e:email"``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from sync.cloud.book import Rejected, ref_key, to_us
-from sync.protocol import AttachPayload, OrderPayload, ScanPayload, VoidPayload
+from sync.cloud.book import Rejected, order_ref, ref_key, to_us
+from sync.protocol import AttachPayload, EventType, OrderPayload, ScanPayload, VoidPayload
 
 # Not frozen: a batch makes 500 of these on the event loop, and frozen ones cost about four
 # times as much to make (as ``book.Entry``); nothing changes one once made.
@@ -90,3 +90,32 @@ def record_of(model: BaseModel) -> Record:
     if isinstance(model, ScanPayload):
         return ScanIn(ref_key(model.customer), model.stamps)
     raise TypeError(f"no record for {type(model).__name__}")  # pragma: no cover
+
+
+@dataclass
+class BatchKeys:
+    """What a batch names: its event ids, order ids (``existing``: those a void or attach
+    names, which must be there), receipt-QR references and customer reference keys."""
+
+    event_ids: list[str] = field(default_factory=list)
+    order_ids: set[str] = field(default_factory=set)
+    existing: set[str] = field(default_factory=set)
+    qr_refs: set[str] = field(default_factory=set)
+    card_refs: list[str] = field(default_factory=list)
+
+
+def batch_keys(items: list[Incoming]) -> BatchKeys:
+    """The rows ``items`` may touch."""
+    keys = BatchKeys(event_ids=[x.eid for x in items])
+    for item in items:
+        record = item.record
+        if isinstance(record, OrderIn | AttachIn | VoidIn):
+            keys.order_ids.add(record.order_id)
+            if not isinstance(record, OrderIn):
+                keys.existing.add(record.order_id)
+            # a new QR, or the QR of the order a void or attach names
+            if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
+                keys.qr_refs.add(order_ref(record.order_id))
+        if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
+            keys.card_refs.append(record.customer)
+    return keys

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from agent import claim_token
 from agent.http_util import _DECODER
 from config import load_cloud_settings
 from sync.cloud import intake, ledger
@@ -24,10 +25,10 @@ from sync.cloud.batch_reader import MIN_BYTES
 from sync.cloud.book import Rejected
 from sync.cloud.http import READER
 from sync.cloud.provision import init_business
-from sync.cloud.records import Incoming
+from sync.cloud.records import Incoming, batch_keys
 from sync.protocol import EventBatch, canonical_json, canonical_json_plain, payload_hash
 
-from .conftest import Cloud, event, order
+from .conftest import START, Cloud, event, order
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -309,7 +310,7 @@ async def test_given_odd_spellings_then_answers_match_the_pydantic_road(cloud: C
 
 @FAST
 @given(st.lists(events, max_size=4))
-def test_given_any_batch_then_packed_for_the_helper_it_comes_back_the_same(
+def test_given_any_batch_then_packed_for_the_helper_it_comes_back_the_same_with_its_keys(
     batch: list[dict[str, Any]],
 ) -> None:
     raw = json.dumps({"events": batch}).encode()
@@ -318,7 +319,30 @@ def test_given_any_batch_then_packed_for_the_helper_it_comes_back_the_same(
         assert packed is None
         return
     assert packed is not None
-    _same(intake.unpack(pickle.loads(pickle.dumps(packed))), direct)
+    items, keys = intake.unpack(pickle.loads(pickle.dumps(packed)))
+    _same(items, direct)
+    assert keys == batch_keys(direct)  # the keys the loop would work out, worked out there
+
+
+def test_given_a_mixed_batch_then_the_helper_names_the_rows_it_touches() -> None:
+    """Given checks, a receipt QR, a void, an attach and a scan, when read in the helper, then
+    the loop gets the ids, orders, QRs and cards to read without working them out itself."""
+    qr = order("Q-1", order_ref=claim_token.order_ref("Q-1"), claim_expires_at=START.isoformat())
+    batch = [
+        event("order.stamped", order("S-1", customer={"card": "abc"})),
+        event("receipt_qr.issued", qr),
+        event("order.voided", {"order_id": "V-1"}),
+        event("order.attached", {"order_id": "A-1", "customer": {"email": "Ann@Example.com"}}),
+        event("scan.stamped", {"scan_id": "x", "stamps": 1, "customer": {"number": "123456"}}),
+    ]
+    packed = intake.read_packed(json.dumps({"events": batch}).encode())
+    assert packed is not None
+    _, keys = intake.unpack(packed)
+    assert keys.event_ids == [e["id"] for e in batch]
+    assert keys.order_ids == {"S-1", "Q-1", "V-1", "A-1"}
+    assert keys.existing == {"V-1", "A-1"}
+    assert keys.qr_refs == {claim_token.order_ref(o) for o in ("Q-1", "V-1", "A-1")}
+    assert keys.card_refs == ["c:ABC", "e:ann@example.com", "n:123456"]
 
 
 async def test_given_the_reader_process_then_large_and_small_batches_apply_alike(

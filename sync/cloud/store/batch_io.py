@@ -6,44 +6,14 @@ work the rows later; ``load_batch`` does all of it at once on any backend.
 """
 
 import random
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sync.cloud.book import Book, order_ref
+from sync.cloud.book import Book
 from sync.cloud.models import ProgramConfig
-from sync.cloud.records import AttachIn, Incoming, OrderIn, ScanIn, VoidIn
+from sync.cloud.records import BatchKeys, Incoming
 from sync.cloud.store import book_io
 from sync.cloud.store.db import Params, Row, Tx
 from sync.protocol import EventType
-
-
-@dataclass
-class BatchKeys:
-    """What a batch names: its event ids, order ids (``existing``: those a void or attach
-    names, which must be there), receipt-QR references and customer reference keys."""
-
-    event_ids: list[str] = field(default_factory=list)
-    order_ids: set[str] = field(default_factory=set)
-    existing: set[str] = field(default_factory=set)
-    qr_refs: set[str] = field(default_factory=set)
-    card_refs: list[str] = field(default_factory=list)
-
-
-def batch_keys(items: list[Incoming]) -> BatchKeys:
-    """The rows ``items`` may touch."""
-    keys = BatchKeys(event_ids=[x.eid for x in items])
-    for item in items:
-        record = item.record
-        if isinstance(record, OrderIn | AttachIn | VoidIn):
-            keys.order_ids.add(record.order_id)
-            if not isinstance(record, OrderIn):
-                keys.existing.add(record.order_id)
-            # a new QR, or the QR of the order a void or attach names
-            if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
-                keys.qr_refs.add(order_ref(record.order_id))
-        if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
-            keys.card_refs.append(record.customer)
-    return keys
 
 
 def batch_queries(tx: Tx, business_id: int, branch_id: int, keys: BatchKeys) -> list[

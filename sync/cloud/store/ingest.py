@@ -36,7 +36,7 @@ import orjson
 
 from sync.cloud import ledger
 from sync.cloud.book import Book, Card
-from sync.cloud.records import Incoming
+from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import batch_io, book_io
 from sync.cloud.store.db import Params, Row
 from sync.cloud.store.sqlite import Pipeline, SqliteDb
@@ -54,18 +54,15 @@ class Job:
 
     who: Principal
     items: list[Incoming]
+    keys: BatchKeys
     now: datetime
     rng: random.Random
     fut: "asyncio.Future[list[ledger.Outcome]]"
-    keys: batch_io.BatchKeys = field(init=False)
     rows: "asyncio.Future[list[list[Row]]] | None" = None
     after: "Job | None" = None  # read before this job's writes were queued: carry over from it
     book: Book | None = None
     outcomes: list[ledger.Outcome] = field(default_factory=list)
     committing: bool = False
-
-    def __post_init__(self) -> None:
-        self.keys = batch_io.batch_keys(self.items)
 
     @property
     def business_id(self) -> int:
@@ -82,11 +79,17 @@ class BatchPipeline:
         self._arrival: asyncio.Future[None] | None = None  # set when a batch is submitted
 
     async def submit(
-        self, who: Principal, items: list[Incoming], now: datetime, rng: random.Random
+        self,
+        who: Principal,
+        items: list[Incoming],
+        now: datetime,
+        rng: random.Random,
+        keys: BatchKeys | None = None,
     ) -> list[ledger.Outcome]:
-        """Apply the batch (after those submitted before it); each event's outcome."""
+        """Apply the batch (after those submitted before it); each event's outcome.
+        ``keys``: ``batch_keys(items)``, if already worked out (by the batch reader)."""
         loop = asyncio.get_running_loop()
-        job = Job(who, items, now, rng, loop.create_future())
+        job = Job(who, items, keys or batch_keys(items), now, rng, loop.create_future())
         self._queue.append(job)
         if self._arrival is not None and not self._arrival.done():
             self._arrival.set_result(None)
@@ -227,7 +230,7 @@ def _names(card: Card) -> set[str]:
 
 
 def carry_over(
-    book: Book, prev: Book, keys: batch_io.BatchKeys, business_id: int, prev_business: int
+    book: Book, prev: Book, keys: BatchKeys, business_id: int, prev_business: int
 ) -> None:
     """Bring into ``book``, whose rows were read before ``prev``'s writes reached the database,
     what ``prev`` holds of the rows ``book`` read or asked for (copies, unchanged in ``book``):

@@ -28,7 +28,7 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
-from sync.cloud.records import Incoming
+from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import batch_io, book_io, customers, figures, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
@@ -170,14 +170,20 @@ class Store:
         )
 
     async def apply_incoming(
-        self, who: Principal, items: list[Incoming], now: datetime, rng: random.Random
+        self,
+        who: Principal,
+        items: list[Incoming],
+        now: datetime,
+        rng: random.Random,
+        keys: BatchKeys | None = None,
     ) -> list[ledger.Outcome]:
         """``apply_events`` for events already worked out (``intake.read_batch`` or
-        ``ledger.incoming``): each event's id, status and reason, in the order sent."""
+        ``ledger.incoming``): each event's id, status and reason, in the order sent.
+        ``keys``: ``records.batch_keys(items)`` if already worked out."""
         assert who.branch_id is not None
         if self._batches is not None:
-            return await self._batches.submit(who, items, now, rng)
-        keys = batch_io.batch_keys(items)
+            return await self._batches.submit(who, items, now, rng, keys)
+        keys = keys or batch_keys(items)
         async with self.db.write(who.business_id) as tx:
             book = await batch_io.load_batch(
                 tx, business_id=who.business_id, branch_id=who.branch_id,
