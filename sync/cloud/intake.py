@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import orjson
 
 from sync.cloud import ledger
-from sync.cloud.book import Rejected, to_us
+from sync.cloud.book import Rejected, order_ref, to_us
 from sync.cloud.records import (
     AttachIn,
     BatchKeys,
@@ -36,7 +36,6 @@ from sync.cloud.records import (
     Record,
     ScanIn,
     VoidIn,
-    batch_keys,
 )
 from sync.protocol import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
 
@@ -341,6 +340,8 @@ def _read(raw: bytes, make: Callable[[str, str, str, str, str, Record | Rejected
 # instead of pickling objects: ``[events, order_ids, existing, qr_refs, card_refs]``, the
 # ``batch_keys`` of the events worked out there too. An event is [id, type, device_time,
 # payload_json, digest, kind, *fields], its record being ``_KINDS[kind](*fields)``.
+# the types whose order (a new one) has no receipt QR to read
+_NO_QR = frozenset({EventType.ORDER_STAMPED.value, EventType.ORDER_RECORDED.value})
 _KINDS: dict[int, Callable[..., Record | Rejected]] = {
     0: OrderIn, 1: AttachIn, 2: VoidIn, 3: ScanIn, 4: Rejected
 }  # fmt: skip
@@ -365,15 +366,27 @@ def _packed(
 def read_packed(raw: bytes) -> bytes | None:
     """``read_batch(raw)`` and its ``batch_keys``, packed for ``unpack`` (every integer in it
     came from ``orjson``, so ``orjson`` writes it back)."""
-    items = read_batch(raw)
-    if items is None:
+    rows = _read(raw, _packed)
+    if rows is None:
         return None
-    keys = batch_keys(items)
-    rows = [_packed(x.eid, x.type, x.device_time, x.payload_json, x.digest, x.record)
-            for x in items]  # fmt: skip
-    return orjson.dumps(
-        [rows, sorted(keys.order_ids), sorted(keys.existing), sorted(keys.qr_refs), keys.card_refs]
-    )
+    order_ids: set[str] = set()
+    existing: set[str] = set()
+    qr_refs: set[str] = set()
+    card_refs: list[str] = []
+    for r in rows:  # ``batch_keys``, over the packed events
+        kind = r[5]
+        if kind == 3:  # ScanIn
+            card_refs.append(r[6])
+        elif kind != 4:  # OrderIn, AttachIn, VoidIn
+            order_ids.add(r[6])
+            if kind != 0:
+                existing.add(r[6])
+            if r[1] not in _NO_QR:
+                qr_refs.add(order_ref(r[6]))
+            customer = r[9] if kind == 0 else r[7] if kind == 1 else None
+            if customer is not None:
+                card_refs.append(customer)
+    return orjson.dumps([rows, sorted(order_ids), sorted(existing), sorted(qr_refs), card_refs])
 
 
 def unpack(packed: bytes) -> tuple[list[Incoming], BatchKeys]:
