@@ -187,9 +187,22 @@ def _branch(job: Job) -> int:
 
 
 def _read(queries: list[tuple[str, Params]], conn: sqlite3.Connection) -> list[list[Row]]:
-    # each query's rows come back as one JSON text: fetching row by row, the writer's thread
-    # waits for the GIL after every row while the loop runs Python
-    return [orjson.loads(conn.execute(as_json(sql), args).fetchone()[0]) for sql, args in queries]
+    # every query's rows come back in one JSON text, from one statement: fetched row by row,
+    # or query by query, the writer's thread waits for the GIL after each while the loop runs
+    # Python
+    args = [value for _, params in queries for value in params]
+    got: list[list[Row]] = orjson.loads(
+        conn.execute(all_as_json(tuple(sql for sql, _ in queries)), args).fetchone()[0]
+    )
+    return got
+
+
+@lru_cache(maxsize=64)
+def all_as_json(queries: tuple[str, ...]) -> str:
+    """The ``queries`` (``?`` parameters in turn) as one row: a JSON array of their
+    ``as_json`` arrays."""
+    each = " || ',' || ".join(f"({as_json(sql)})" for sql in queries)
+    return f"SELECT '[' || {each} || ']'"
 
 
 _SELECT = re.compile(r"^SELECT ((?:\w+, )*\w+) FROM ", re.DOTALL)
