@@ -59,7 +59,8 @@ def _raw_rows(batches: int) -> list[list[tuple[Any, ...]]]:
 
 async def _raw_through_store(url: str, batches: int) -> float:
     """500 rows a transaction through the store's own ``Db.write`` and ``Tx.executemany``
-    (SQLite: many-row statements, group commit; PostgreSQL: one INSERT over ``unnest``)."""
+    (SQLite: many-row statements, group commit; PostgreSQL: one INSERT over the rows as one
+    JSON array)."""
     db = await open_db(url)
     try:
         await db.migrate(migrations(db.dialect))
