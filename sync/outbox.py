@@ -25,9 +25,10 @@ import aiosqlite
 from pydantic import BaseModel
 
 from sync.errors import OutboxFullError, SyncError
-from sync.outbox_writer import Guard, WriterThread, open_writer, run_group
+from sync.outbox_writer import Guard, open_writer, run_group
 from sync.outbox_writer import Stmt as Stmt  # re-exported: callers build statements
 from sync.protocol import canonical_json, payload_hash_canonical
+from sync.worker_thread import WorkerThread
 
 State = Literal["pending", "sent", "acked", "dead"]
 MAX_GROUP = 512
@@ -172,7 +173,7 @@ class Outbox:
         self,
         path: Path,
         writer: sqlite3.Connection,
-        pool: "WriterThread",
+        pool: WorkerThread,
         reader: aiosqlite.Connection,
     ) -> None:
         self.path = path
@@ -192,14 +193,14 @@ class Outbox:
     async def open(cls, path: Path, *, extra_schema: Iterable[str] = ()) -> "Outbox":
         """Open (creating if needed) the database at ``path`` and start the writer."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        pool = WriterThread()
+        pool = WorkerThread("outbox-writer")
         try:
             writer = await pool.call(open_writer, path, [*SCHEMA, *extra_schema])
             reader = await aiosqlite.connect(path, isolation_level=None)
             await reader.execute("PRAGMA busy_timeout = 5000")
             await reader.execute("PRAGMA query_only = 1")
         except sqlite3.Error as err:
-            pool.stop()
+            await pool.close()
             raise SyncError(f"cannot open the outbox at {path}: {err}") from err
         box = cls(path, writer, pool, reader)
         box._task = asyncio.create_task(box._writer_loop(), name="outbox-writer")
@@ -213,7 +214,7 @@ class Outbox:
             self._task = None
         async with self._w_lock:
             await self._pool.call(self._w.close)
-        self._pool.stop()
+        await self._pool.close()
         await self._r.close()
 
     async def on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -9,19 +9,17 @@ thread stages the group and only the ``COMMIT`` crosses over, but fewer statemen
 less work per group.
 """
 
-import asyncio
 import json
-import queue
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from sync.worker_thread import WorkerThread
 
 Stmt = tuple[str, tuple[Any, ...]]
-T = TypeVar("T")
 # How long the writer's thread waits for another process's write lock (never the loop).
 BUSY_WAIT_MS = 5000
 # SQLite's default limit on host parameters (3.32+) is 32766; stay well below it.
@@ -46,55 +44,6 @@ class KeyGuard:
 
 
 Guard = Stmt | KeyGuard
-
-
-class WriterThread:
-    """The writer's thread: it opens the writer's connection and runs its COMMITs (the fsyncs)
-    and maintenance, while the loop's thread stages each group in between.
-
-    A plain thread and a ``SimpleQueue``: a hand-off costs far less main-thread time than
-    ``ThreadPoolExecutor.submit``, and this runs once per group commit.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Any] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._main, name="outbox-writer", daemon=True)
-        self._thread.start()
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the thread; its result or exception comes back here."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, args, (loop, fut)))
-        return await fut
-
-    def stop(self) -> None:
-        """Let queued jobs finish, then end the thread."""
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _main(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, args, (loop, fut) = job
-            try:
-                result = fn(*args)
-            except BaseException as err:  # noqa: BLE001 - handed to the awaiting task
-                loop.call_soon_threadsafe(settle, fut, None, err)
-            else:
-                loop.call_soon_threadsafe(settle, fut, result, None)
-
-
-def settle(fut: "asyncio.Future[Any]", result: Any, err: BaseException | None) -> None:
-    """Hand a worker thread's result or exception to the awaiting task (on the loop's
-    thread, through ``call_soon_threadsafe``); a cancelled waiter is left alone."""
-    if fut.cancelled():
-        return
-    if err is not None:
-        fut.set_exception(err)
-    else:
-        fut.set_result(result)
 
 
 def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
@@ -126,7 +75,7 @@ Request = tuple[Guard | None, list[Stmt]]
 
 
 async def run_group(
-    pool: WriterThread, db: sqlite3.Connection, reqs: list[Request]
+    pool: WorkerThread, db: sqlite3.Connection, reqs: list[Request]
 ) -> list[sqlite3.Row | None]:
     """One transaction for a whole group: staged on the calling (event loop) thread, committed
     on the writer's thread.

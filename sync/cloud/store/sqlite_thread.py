@@ -1,11 +1,12 @@
 """One SQLite connection and the one thread that uses it (``SqliteThread``), the ``Tx`` over
 it (``SqliteTx``), and statements of many rows (``write_many``).
 
-``SqliteThread.submit(fn)`` queues ``fn(connection)`` *at once*, in the caller's order, and
-returns a future: a caller can queue its reads, keep working on the event loop, and queue its
-writes behind them without waiting in between (the write pipeline in ``sqlite.py`` relies on
-this order). aiosqlite queues a call only when its coroutine first runs and costs a thread round
-trip per statement; here one call can run a whole step (a batch's reads, or all its writes).
+``SqliteThread.submit(fn)`` queues ``fn(connection)`` *at once*, in the caller's order (on a
+``WorkerThread``, as the agent's outbox writer does), and returns a future: a caller can queue
+its reads, keep working on the event loop, and queue its writes behind them without waiting in
+between (the write pipeline in ``sqlite.py`` relies on this order). aiosqlite queues a call only
+when its coroutine first runs and costs a thread round trip per statement; here one call can
+run a whole step (a batch's reads, or all its writes).
 
 ``write_many`` sends many parameter rows as a few statements of many rows each. ``executemany``
 steps SQLite once per row and ``sqlite3`` releases the GIL around every step: while the event
@@ -15,10 +16,8 @@ the writer's thread crawls. A statement of 256 rows waits once.
 
 import asyncio
 import json
-import queue
 import re
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 from itertools import chain
@@ -28,11 +27,10 @@ from typing import Any, TypeVar
 import orjson
 
 from sync.cloud.store.db import Params, Row, Tx
-from sync.outbox_writer import settle
+from sync.worker_thread import WorkerThread
 
 T = TypeVar("T")
 Submit = Callable[[Callable[[sqlite3.Connection], Any]], "asyncio.Future[Any]"]
-Call = tuple[Callable[[sqlite3.Connection], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -66,10 +64,9 @@ class SqliteThread:
     """A connection to ``path`` (WAL, ``synchronous=FULL``), used only by its own thread."""
 
     def __init__(self, path: str, name: str) -> None:
-        self._calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
         self._conn: sqlite3.Connection | None = None
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._path = path
+        self._worker = WorkerThread(name)
 
     @classmethod
     async def open(cls, path: str, name: str) -> "SqliteThread":
@@ -77,11 +74,14 @@ class SqliteThread:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         worker = cls(path, name)
-        worker._thread.start()
-        await worker.submit(worker._connect)
+        try:
+            await worker._worker.call(worker._connect)
+        except BaseException:
+            await worker._worker.close()
+            raise
         return worker
 
-    def _connect(self, _: sqlite3.Connection) -> None:
+    def _connect(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, cached_statements=512)
         conn.row_factory = sqlite3.Row
         for pragma in PRAGMAS:
@@ -90,28 +90,19 @@ class SqliteThread:
 
     def submit(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
         """Queue ``fn(connection)`` now, behind everything queued before; its outcome later."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[T] = loop.create_future()
-        self._calls.put((fn, loop, fut))
-        return fut
+        return self._worker.submit(self._with_conn, fn)
+
+    def _with_conn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._conn is not None  # opened by the first job
+        return fn(self._conn)
 
     async def close(self) -> None:
         """Run what is queued, close the connection and end the thread."""
-        if not self._thread.is_alive():
+        if not self._worker.alive:
             return
-        await self.submit(lambda conn: conn.close())
-        self._calls.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _main(self) -> None:
-        while (call := self._calls.get()) is not None:
-            fn, loop, fut = call
-            try:
-                result = fn(self._conn)  # type: ignore[arg-type]  # None only for _connect
-            except BaseException as err:  # noqa: BLE001 - handed to the awaiting task
-                loop.call_soon_threadsafe(settle, fut, None, err)
-            else:
-                loop.call_soon_threadsafe(settle, fut, result, None)
+        if self._conn is not None:
+            await self.submit(lambda conn: conn.close())
+        await self._worker.close()
 
 
 def _fetch(sql: str, args: Params, conn: sqlite3.Connection) -> list[Row]:
