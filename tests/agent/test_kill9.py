@@ -20,7 +20,7 @@ CYCLES = 10
 CLIENTS = 8
 
 
-async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+async def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             if proc.poll() is not None:
@@ -35,7 +35,7 @@ async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("agent did not become healthy")
 
 
-async def _client(
+async def post_orders_until(
     url: str, prefix: str, acked: set[str], unsure: set[str], stop: asyncio.Event
 ) -> None:
     n = 0
@@ -55,6 +55,28 @@ async def _client(
                 return
 
 
+async def resend_unsure(url: str, acked: set[str], unsure: set[str]) -> None:
+    """Send again the orders cut off in flight, as a POS retries; each must now answer 2xx."""
+    async with aiohttp.ClientSession() as session:
+        for order_id in sorted(unsure):
+            till = order_id.rsplit("-", 1)[0]
+            body = {"order_id": order_id, "total": "12.50", "till": till}
+            async with session.post(url + "/v1/orders", json=body) as resp:
+                assert resp.status in (200, 201), await resp.text()
+                acked.add(order_id)
+    unsure.clear()
+
+
+def start_agent(config: Path) -> "subprocess.Popen[bytes]":
+    """``stampedge agent --config`` as a subprocess of this checkout, its output dropped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "agent", "--config", str(config)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def test_given_sigkill_at_random_moments_then_every_2xx_order_is_stored_once(
     tmp_path: Path,
 ) -> None:
@@ -66,31 +88,17 @@ async def test_given_sigkill_at_random_moments_then_every_2xx_order_is_stored_on
         f'[cloud]\nurl = ""\ndevice_key = "sk_3_x"\ndevice_secret = "{SECRET}"\n'
     )
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(1234)
     acked: set[str] = set()
     unsure: set[str] = set()
     for cycle in range(CYCLES):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "agent", "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_agent(config)
         try:
-            await _wait_healthy(url, proc)
-            # Orders that failed in flight last time are sent again: the POS retries.
-            async with aiohttp.ClientSession() as session:
-                for order_id in sorted(unsure):
-                    till = order_id.rsplit("-", 1)[0]
-                    body = {"order_id": order_id, "total": "12.50", "till": till}
-                    async with session.post(url + "/v1/orders", json=body) as resp:
-                        assert resp.status in (200, 201), await resp.text()
-                        acked.add(order_id)
-            unsure.clear()
+            await wait_healthy(url, proc)
+            await resend_unsure(url, acked, unsure)
             stop = asyncio.Event()
             tasks = [
-                asyncio.create_task(_client(url, f"c{cycle}x{i}", acked, unsure, stop))
+                asyncio.create_task(post_orders_until(url, f"c{cycle}x{i}", acked, unsure, stop))
                 for i in range(CLIENTS)
             ]
             await asyncio.sleep(rng.uniform(0.2, 0.8))

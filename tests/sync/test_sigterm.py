@@ -3,18 +3,14 @@ promptly with 0, every order it acknowledged is stored once, and after a restart
 reach the cloud."""
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-import aiohttp
-
 from tests.agent.conftest import SECRET
-from tests.agent.test_kill9 import _client, _wait_healthy
-from tests.conftest import REPO, free_port
+from tests.agent.test_kill9 import post_orders_until, resend_unsure, start_agent, wait_healthy
+from tests.conftest import free_port
 from tests.sync.conftest import wait_until
 from tests.sync.stand_in_cloud import DEVICE_KEY, StandInCloud
 
@@ -35,18 +31,9 @@ async def test_given_sigterm_under_load_then_it_exits_0_and_every_2xx_reaches_th
         f'device_secret = "{SECRET}"\n'
     )
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(4321)
     acked: set[str] = set()
     unsure: set[str] = set()
-
-    def start() -> "subprocess.Popen[bytes]":
-        return subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "agent", "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
 
     async def stop(proc: "subprocess.Popen[bytes]") -> int:
         proc.send_signal(signal.SIGTERM)
@@ -57,20 +44,13 @@ async def test_given_sigterm_under_load_then_it_exits_0_and_every_2xx_reaches_th
             raise AssertionError("the agent did not stop within the guard after SIGTERM") from None
 
     for cycle in range(CYCLES):
-        proc = start()
+        proc = start_agent(config)
         try:
-            await _wait_healthy(url, proc)
-            async with aiohttp.ClientSession() as session:  # the POS retries what was cut off
-                for order_id in sorted(unsure):
-                    till = order_id.rsplit("-", 1)[0]
-                    body = {"order_id": order_id, "total": "12.50", "till": till}
-                    async with session.post(url + "/v1/orders", json=body) as resp:
-                        assert resp.status in (200, 201), await resp.text()
-                        acked.add(order_id)
-            unsure.clear()
+            await wait_healthy(url, proc)
+            await resend_unsure(url, acked, unsure)
             halt = asyncio.Event()
             tasks = [
-                asyncio.create_task(_client(url, f"t{cycle}x{i}", acked, unsure, halt))
+                asyncio.create_task(post_orders_until(url, f"t{cycle}x{i}", acked, unsure, halt))
                 for i in range(CLIENTS)
             ]
             await asyncio.sleep(rng.uniform(0.2, 0.8))
@@ -81,9 +61,9 @@ async def test_given_sigterm_under_load_then_it_exits_0_and_every_2xx_reaches_th
         assert code == 0
 
     assert len(acked) > CYCLES * CLIENTS
-    proc = start()
+    proc = start_agent(config)
     try:
-        await _wait_healthy(url, proc)
+        await wait_healthy(url, proc)
 
         def delivered() -> bool:
             return acked <= {m["order_id"] for m in cloud.meta.values()}
