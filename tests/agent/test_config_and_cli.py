@@ -113,7 +113,7 @@ async def test_queue_cli_lists_and_shows_status_as_json(
 async def test_json_logs_on_request_and_no_secret_in_them(tmp_path: Path) -> None:
     import aiohttp
 
-    from tests.agent.test_kill9 import _wait_healthy
+    from tests.agent.test_kill9 import wait_healthy
     from tests.conftest import free_port
 
     port = free_port()
@@ -131,7 +131,7 @@ async def test_json_logs_on_request_and_no_secret_in_them(tmp_path: Path) -> Non
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        await _wait_healthy(url, proc)
+        await wait_healthy(url, proc)
         async with aiohttp.ClientSession() as session:
             auth = {"Authorization": "Bearer tok-very-secret-1"}
             async with session.post(

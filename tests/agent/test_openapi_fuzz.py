@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent.conftest import SECRET
-from tests.agent.test_kill9 import _wait_healthy
+from tests.agent.test_kill9 import wait_healthy
 from tests.conftest import REPO, free_port
 
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
@@ -31,7 +31,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_break(tmp_path: 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_healthy(url, agent)
+        await wait_healthy(url, agent)
         st = Path(sys.executable).parent / "st"
         proc = subprocess.run(
             [
