@@ -125,11 +125,18 @@ class PrintingSlot:
 PRINTING = web.AppKey("printing", PrintingSlot)
 
 
+def _unusable_settings(problem: object, *, field: str | None = None) -> Conflict:
+    """409 ``printer_config``: the ``[printer]`` section cannot work (said once for every route)."""
+    return Conflict(
+        f"the printer settings cannot work: {problem}", code="printer_config", field=field
+    )
+
+
 def _channel(request: web.Request) -> PrinterChannel:
     """The channel, for an action that prints: 409 when no printer can print."""
     slot = request.app[PRINTING]
     if slot.channel is None:
-        raise Conflict(f"the printer settings cannot work: {slot.problem}", code="printer_config")
+        raise _unusable_settings(slot.problem)
     if not slot.channel.enabled:
         raise Conflict("no printer is configured ([printer] kind = none)", code="no_printer")
     return slot.channel
@@ -193,7 +200,6 @@ async def reprint_order(request: web.Request) -> web.StreamResponse:
 
 async def test_print(request: web.Request) -> web.StreamResponse:
     channel = _channel(request)
-    await channel.service.load_caps()
     receipt = channel.self_test_receipt(channel.service.clock())
     return json_answer(await channel.service.enqueue(receipt, "test"), 202)
 
@@ -208,11 +214,7 @@ async def _settings_caps(request: web.Request) -> tuple[PrinterSettings, Capabil
             return settings, await channel.service.load_caps()
         return settings, await asyncio.to_thread(capabilities, settings)
     except PrinterConfigError as err:
-        raise Conflict(
-            f"the printer settings cannot work: {err}",
-            code="printer_config",
-            field="printer.profile",
-        ) from err
+        raise _unusable_settings(err, field="printer.profile") from err
 
 
 async def qr_png_route(request: web.Request) -> web.StreamResponse:
