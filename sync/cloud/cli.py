@@ -1,4 +1,5 @@
-"""``stampedge cloud --config cloud.toml`` (serve) and ``stampedge cloud init ...`` (provision)."""
+"""``stampedge cloud --config cloud.toml`` (serve), ``stampedge cloud init ...`` (provision) and
+``stampedge cloud backup --to PATH`` (a consistent copy of the SQLite store, ``backup.py``)."""
 
 import argparse
 import asyncio
@@ -22,9 +23,15 @@ GC_THRESHOLDS = (100_000, 20, 100)
 
 def register(subparsers: Any) -> None:
     """Add the ``cloud`` command to the ``stampedge`` parser."""
-    p = subparsers.add_parser("cloud", help="run the cloud store, or provision it (cloud init)")
+    p = subparsers.add_parser(
+        "cloud", help="run the cloud store, provision it (cloud init) or back it up (cloud backup)"
+    )
     p.add_argument(
-        "action", nargs="?", choices=["serve", "init"], default="serve", help="default: serve"
+        "action",
+        nargs="?",
+        choices=["serve", "init", "backup"],
+        default="serve",
+        help="default: serve",
     )
     p.add_argument("--config", type=Path, help="cloud.toml")
     p.add_argument("--business", help="init: the business's name")
@@ -36,12 +43,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timezone", default="UTC", help="init: the branch's IANA time zone")
     p.add_argument("--reward", choices=["gift", "voucher", "lottery"], default="gift")
     p.add_argument("--write-agent-config", type=Path, help="init: write a ready agent TOML here")
+    p.add_argument("--to", type=Path, help="backup: the new file to write (never overwritten)")
     p.set_defaults(func=cmd_cloud)
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:
-    """Serve, or provision and print the keys as JSON."""
+    """Serve, provision and print the keys as JSON, or back up and print what was written."""
     settings = load_cloud_settings(args.config)
+    if args.action == "backup":
+        return _backup(settings, args.to)
     if args.action == "init":
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
@@ -50,6 +60,19 @@ def cmd_cloud(args: argparse.Namespace) -> int:
 
     setup_logging(json_lines=settings.cloud.log_json)
     asyncio.run(run_cloud(settings))
+    return 0
+
+
+def _backup(settings: CloudSettings, target: Path | None) -> int:
+    from sync.cloud.backup import backup_store
+
+    if target is None:
+        raise ConfigError("cloud backup needs --to PATH (a file that does not exist yet)")
+    done = backup_store(settings.cloud.database, target)
+    print(json.dumps({
+        "backup": str(done.path), "bytes": done.bytes, "schema_version": done.schema_version,
+        "events": done.events, "customers": done.customers,
+    }, indent=2))  # fmt: skip
     return 0
 
 
