@@ -9,7 +9,14 @@ from agent.http_util import json_answer
 from sync.cloud.errors import InvalidInput, NotFound
 from sync.cloud.figures import MAX_DAYS
 from sync.cloud.http import STORE, int_param, now, principal, read_body
-from sync.cloud.models import BranchIn, BranchList, DeviceIn, DeviceList, ProgramConfig
+from sync.cloud.models import (
+    AdminKeyOut,
+    BranchIn,
+    BranchList,
+    DeviceIn,
+    DeviceList,
+    ProgramConfig,
+)
 
 
 def _branch_id(request: web.Request) -> int:
@@ -57,6 +64,15 @@ async def post_device(request: web.Request) -> web.Response:
         who.business_id, body.branch_id, body.label, now(request)
     )
     return json_answer(out, status=201)
+
+
+async def post_admin_key(request: web.Request) -> web.Response:
+    """``POST /v1/admin-key``: a new admin key for the business (shown once). The key that
+    asked stops working at once, in every cloud process: a key that leaked (a manager who left,
+    a laptop lost) is replaced without touching the tills' device keys."""
+    who = await principal(request, need="admin")
+    key = await request.app[STORE].rotate_admin_key(who.business_id)
+    return json_answer(AdminKeyOut(business_id=who.business_id, admin_key=key), status=201)
 
 
 async def get_devices(request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ from typing import Any
 from agent.openapi import Operation, build_openapi
 from sync.cloud.handlers import RedeemIn
 from sync.cloud.models import (
+    AdminKeyOut,
     BranchIn,
     BranchList,
     BranchOut,
@@ -65,6 +66,9 @@ OPERATIONS = [
               {200: BranchOut, 403: _E, 404: _E}, request=ProgramConfig, tags=("admin",)),
     Operation("POST", "/v1/devices", "A new device key, shown once (admin)",
               {201: DeviceOut, 403: _E, 404: _E}, request=DeviceIn, tags=("admin",)),
+    Operation("POST", "/v1/admin-key",
+              "A new admin key, shown once; the old one stops working at once (admin)",
+              {201: AdminKeyOut, 403: _E}, tags=("admin",)),
     Operation("GET", "/v1/devices", "The business's devices, without keys (admin)",
               {200: DeviceList, 403: _E}, tags=("admin",)),
     Operation("DELETE", "/v1/devices/{id}", "Revoke a device key (admin)",

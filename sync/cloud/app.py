@@ -114,6 +114,7 @@ def build_cloud_app(
     r.add_get("/v1/branches", admin.get_branches)
     r.add_put("/v1/branches/{id}/program", admin.put_program)
     r.add_post("/v1/devices", admin.post_device)
+    r.add_post("/v1/admin-key", admin.post_admin_key)
     r.add_get("/v1/devices", admin.get_devices)
     r.add_delete("/v1/devices/{id}", admin.delete_device)
     r.add_get("/v1/stats", admin.get_stats)

@@ -1,5 +1,6 @@
 """``stampedge cloud --config cloud.toml`` (serve), ``stampedge cloud init ...`` (provision) and
-``stampedge cloud backup --to PATH`` (a consistent copy of the SQLite store, ``backup.py``)."""
+``stampedge cloud backup --to PATH`` (a consistent copy of the SQLite store, ``backup.py``) and
+``stampedge cloud rotate-admin-key --business-id N`` (a lost or leaked admin key replaced)."""
 
 import argparse
 import asyncio
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "action",
         nargs="?",
-        choices=["serve", "init", "backup"],
+        choices=["serve", "init", "backup", "rotate-admin-key"],
         default="serve",
         help="default: serve",
     )
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reward", choices=["gift", "voucher", "lottery"], default="gift")
     p.add_argument("--write-agent-config", type=Path, help="init: write a ready agent TOML here")
     p.add_argument("--to", type=Path, help="backup: the new file to write (never overwritten)")
+    p.add_argument("--business-id", type=int, help="rotate-admin-key: whose key to replace")
     p.set_defaults(func=cmd_cloud)
 
 
@@ -52,6 +54,13 @@ def cmd_cloud(args: argparse.Namespace) -> int:
     settings = load_cloud_settings(args.config)
     if args.action == "backup":
         return _backup(settings, args.to)
+    if args.action == "rotate-admin-key":
+        business_id = args.business_id
+        if business_id is None or not 1 <= business_id < 2**62:
+            raise ConfigError("cloud rotate-admin-key needs --business-id N (the business's id)")
+        key = asyncio.run(_rotate_admin_key(settings, business_id))
+        print(json.dumps({"business_id": business_id, "admin_key": key}, indent=2))
+        return 0
     if args.action == "init":
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
@@ -74,6 +83,18 @@ def _backup(settings: CloudSettings, target: Path | None) -> int:
         "events": done.events, "customers": done.customers,
     }, indent=2))  # fmt: skip
     return 0
+
+
+async def _rotate_admin_key(settings: CloudSettings, business_id: int) -> str:
+    from sync.cloud.errors import NotFound
+
+    store = await _open(settings)
+    try:
+        return str(await store.rotate_admin_key(business_id))
+    except NotFound as err:
+        raise ConfigError(f"cloud rotate-admin-key: no business {business_id}") from err
+    finally:
+        await store.close()
 
 
 async def _open(settings: CloudSettings) -> Any:

@@ -224,6 +224,13 @@ class DeviceOut(BaseModel):
     device_secret: str
 
 
+class AdminKeyOut(BaseModel):
+    """``POST /v1/admin-key``: the business's new admin key, shown this once."""
+
+    business_id: int
+    admin_key: str
+
+
 class DeviceState(BaseModel):
     """A device as the admin sees it later (never its key or secret)."""
 

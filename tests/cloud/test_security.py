@@ -37,6 +37,35 @@ async def test_given_a_missing_or_wrong_key_then_401(cloud: Cloud, auth: str | N
         assert (await resp.json())["error"]["code"] == "unauthorized"
 
 
+async def test_given_the_admin_key_rotated_then_only_the_new_one_acts_and_tills_keep_syncing(
+    cloud: Cloud,
+) -> None:
+    old = cloud.admin()
+    refused = await cloud.http.post("/v1/admin-key", headers=cloud.device())
+    assert refused.status == 403  # a till cannot take over the business
+    assert (await cloud.http.post("/v1/admin-key")).status == 401
+    resp = await cloud.http.post("/v1/admin-key", headers=old)
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    business = cloud.link["business_id"]
+    assert body["business_id"] == business and body["admin_key"].startswith(f"ak_{business}_")
+    assert body["admin_key"] != cloud.link["admin_key"]
+    new = {"Authorization": f"Bearer {body['admin_key']}"}
+    assert (await cloud.http.get("/v1/devices", headers=old)).status == 401
+    assert (await cloud.http.post("/v1/admin-key", headers=old)).status == 401
+    assert (await cloud.http.get("/v1/devices", headers=new)).status == 200
+    result = await cloud.post_events([event("order.recorded", order("R-1"))])
+    assert result[0]["status"] == "applied"  # device keys are untouched
+    hashes = await _stored_key_hashes(cloud)
+    assert body["admin_key"] not in hashes and cloud.link["admin_key"] not in hashes
+
+
+async def _stored_key_hashes(cloud: Cloud) -> str:
+    async with cloud.store.db.read() as tx:
+        rows = await tx.fetch("SELECT admin_key_hash FROM businesses")
+    return " ".join(str(r[0]) for r in rows)
+
+
 async def test_given_another_branchs_device_key_then_403(cloud: Cloud) -> None:
     _, key = await _second_branch(cloud)
     main = cloud.link["branch_id"]

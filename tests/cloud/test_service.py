@@ -8,7 +8,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from config import load_agent_settings
+from sync.cloud.errors import Unauthorized
+from sync.cloud.store import open_store
 from tests.cloud.conftest import START, Cloud, event, order, qr_issued
 from tests.cloud.procs import ENV, CloudProcess, cloud_init, write_config
 
@@ -134,3 +138,33 @@ async def test_cli_init_writes_a_loadable_agent_config_and_serve_answers(tmp_pat
         log = cloud.stop()
     assert link["device_secret"] not in log and link["admin_key"] not in log
     assert json.dumps(link)  # the printed JSON round-trips
+
+
+async def test_cli_rotate_admin_key_replaces_a_lost_key(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}")
+    link = cloud_init(config)
+    argv = [sys.executable, "-m", "agent.cli", "cloud", "rotate-admin-key", "--config", str(config)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*argv, *args], capture_output=True, text=True, env=ENV,
+                              timeout=60, check=False)  # fmt: skip
+
+    done = run("--business-id", str(link["business_id"]))
+    assert done.returncode == 0, done.stderr
+    new = json.loads(done.stdout)
+    assert new["business_id"] == link["business_id"]
+    assert new["admin_key"].startswith(f"ak_{link['business_id']}_")
+    store = await open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        assert (await store.authenticate(new["admin_key"])).kind == "admin"
+        with pytest.raises(Unauthorized):
+            await store.authenticate(link["admin_key"])
+        assert (await store.authenticate(link["device_key"])).kind == "device"
+    finally:
+        await store.close()
+    wrong = [(("--business-id", "999"), "no business 999"), ((), "--business-id"),
+             (("--business-id", "-1"), "--business-id")]  # fmt: skip
+    for args, words in wrong:
+        bad = run(*args)
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr
+        assert len(bad.stderr.splitlines()) == 1

@@ -130,6 +130,11 @@ class Store:
         async with self.db.read() as tx:
             return await tenancy.authenticate(tx, key)
 
+    async def rotate_admin_key(self, business_id: int) -> str:
+        """A new admin key for the business, shown once; the old one stops working at once."""
+        async with self.db.write(business_id) as tx:
+            return await tenancy.rotate_admin_key(tx, business_id)
+
     async def device(self, device_id: int) -> DeviceInfo | None:
         """A device with its secret; kept in memory for ``DEVICE_CACHE_S`` (a secret never
         changes; a revocation made by another process on the same database shows within that

@@ -54,14 +54,23 @@ async def create_business(tx: Tx, name: str, now_us: int) -> tuple[int, str]:
             now_us,
         )
     )
+    admin_key = await rotate_admin_key(tx, business_id)
+    await tx.execute("INSERT INTO counters (business_id, card_seq) VALUES (?, 0)", business_id)
+    return business_id, admin_key
+
+
+async def rotate_admin_key(tx: Tx, business_id: int) -> str:
+    """A new admin key for the business (shown once); the one it replaces stops working when
+    this commits, in every cloud process (keys are looked up on each request)."""
     admin_key = keys.new_admin_key(business_id)
-    await tx.execute(
-        "UPDATE businesses SET admin_key_hash = ? WHERE id = ?",
+    found = await tx.fetchval(
+        "UPDATE businesses SET admin_key_hash = ? WHERE id = ? RETURNING id",
         keys.hash_key(admin_key),
         business_id,
     )
-    await tx.execute("INSERT INTO counters (business_id, card_seq) VALUES (?, 0)", business_id)
-    return business_id, admin_key
+    if found is None:
+        raise NotFound("no such business", field="business")
+    return admin_key
 
 
 def _branch(row: Row) -> BranchOut:
