@@ -1,4 +1,4 @@
-"""``stampedge cloud --config cloud.toml`` (serve), ``stampedge cloud init ...`` (provision) and
+"""``stampedge cloud --config cloud.toml`` (serve), ``stampedge cloud init ...`` (provision),
 ``stampedge cloud backup --to PATH`` (a consistent copy of the SQLite store, ``backup.py``) and
 ``stampedge cloud rotate-admin-key --business-id N`` (a lost or leaked admin key replaced)."""
 
@@ -25,7 +25,9 @@ GC_THRESHOLDS = (100_000, 20, 100)
 def register(subparsers: Any) -> None:
     """Add the ``cloud`` command to the ``stampedge`` parser."""
     p = subparsers.add_parser(
-        "cloud", help="run the cloud store, provision it (cloud init) or back it up (cloud backup)"
+        "cloud",
+        help="run the cloud store, provision it (cloud init), back it up (cloud backup) or "
+        "replace a business's admin key (cloud rotate-admin-key)",
     )
     p.add_argument(
         "action",
@@ -50,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:
-    """Serve, provision and print the keys as JSON, or back up and print what was written."""
+    """Serve; or provision, back up or rotate an admin key and print the outcome as JSON."""
     settings = load_cloud_settings(args.config)
     if args.action == "backup":
         return _backup(settings, args.to)
