@@ -229,8 +229,6 @@ async def run_backend(
                 (key, _batch(cards, n % len(devices), -2 - n, secret, device_id, [], rnd))
             )
         await _post_all(base + "/v1/sync/events", history, args.clients)
-        if history and not url.startswith("sqlite:///"):
-            await _pg_analyze(url)
         jobs = []
         for n in range(args.batches):
             key, secret, device_id = devices[n % len(devices)]
@@ -291,19 +289,6 @@ async def _pg_fresh() -> tuple[str, str] | None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def _pg_analyze(url: str) -> None:
-    """Statistics for the history, as autovacuum keeps them in a store in service (it looks
-    once a minute): planned on an empty table's, the timed batches' order lookups read the
-    whole branch instead of probing the primary key for each order id."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
 
 
 async def _pg_drop(name: str) -> None:

@@ -87,6 +87,10 @@ class Db(abc.ABC):
     def read(self) -> AbstractAsyncContextManager[Tx]:
         """A connection for reading committed data."""
 
+    def wrote(self, rows: int) -> None:  # noqa: B027 (most backends need nothing)
+        """``rows`` ledger rows were just committed (a backend may keep its planner's
+        statistics up with the growth)."""
+
     @abc.abstractmethod
     async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:
         """Apply the migrations not yet applied (version = index + 1); the schema version."""

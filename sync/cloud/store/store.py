@@ -196,6 +196,7 @@ class Store:
             )  # fmt: skip
             outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
+        self.db.wrote(len(applied))
         return outcomes
 
     async def stamp(
