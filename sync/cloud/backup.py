@@ -9,7 +9,9 @@ so agents keep syncing meanwhile.
 
 The copy is written beside ``PATH`` as ``PATH.partial``, checked (``PRAGMA integrity_check``),
 flushed to disk and only then renamed to ``PATH``: a crash or a full disk never leaves a
-half-written backup under the name asked for. An existing ``PATH`` is never overwritten.
+half-written backup under the name asked for. An existing ``PATH`` is never overwritten. The copy
+holds the devices' receipt-signing secrets, so only its owner may read it (mode 0600, as the
+agent configs ``cloud init`` writes).
 To restore: stop the cloud, put the backup in place of ``cloud.db`` (removing any
 ``cloud.db-wal`` and ``cloud.db-shm`` beside it), start the cloud.
 
@@ -70,6 +72,8 @@ def _copy(source: Path, partial: Path) -> None:
     # mode=ro: the backup never writes to the live store (``-shm`` aside, as any reader)
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
+        # an empty file is an empty database; made first so that it is never readable by others
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         dst = sqlite3.connect(partial)
         try:
             src.backup(dst)  # all pages in one step: one snapshot

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from sync.cloud.store import open_store
+from sync.cloud.store.schema import migrations
 from tests.cloud.conftest import event, order
 from tests.cloud.procs import ENV, CloudProcess, cloud_init, write_config
 
@@ -76,7 +77,9 @@ async def test_given_agents_syncing_then_a_backup_holds_every_event_acknowledged
         report = json.loads(out)
         copy = _ids(tmp_path / "nightly.db")
         assert before <= copy <= sent  # all acknowledged before it began; nothing invented
-        assert report["events"] == len(copy) and report["schema_version"] == 5
+        assert report["events"] == len(copy)
+        assert report["schema_version"] == len(migrations("sqlite"))
+        assert (tmp_path / "nightly.db").stat().st_mode & 0o777 == 0o600  # device secrets inside
         assert report["backup"] == str(tmp_path / "nightly.db")
         assert during > 0  # the agents kept syncing while it copied
         assert not (tmp_path / "nightly.db.partial").exists()
@@ -88,7 +91,7 @@ async def test_given_agents_syncing_then_a_backup_holds_every_event_acknowledged
     assert _ids(tmp_path / "after.db") == set(acked) == _ids(tmp_path / "cloud.db")
     store = await open_store(f"sqlite:///{tmp_path / 'after.db'}")
     try:
-        assert store.schema_version == 5
+        assert store.schema_version == len(migrations("sqlite"))
     finally:
         await store.close()
 
