@@ -57,12 +57,7 @@ def cmd_cloud(args: argparse.Namespace) -> int:
     if args.action == "backup":
         return _backup(settings, args.to)
     if args.action == "rotate-admin-key":
-        business_id = args.business_id
-        if business_id is None or not 1 <= business_id < 2**62:
-            raise ConfigError("cloud rotate-admin-key needs --business-id N (the business's id)")
-        key = asyncio.run(_rotate_admin_key(settings, business_id))
-        print(json.dumps({"business_id": business_id, "admin_key": key}, indent=2))
-        return 0
+        return _rotate(settings, args.business_id)
     if args.action == "init":
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
@@ -84,6 +79,14 @@ def _backup(settings: CloudSettings, target: Path | None) -> int:
         "backup": str(done.path), "bytes": done.bytes, "schema_version": done.schema_version,
         "events": done.events, "customers": done.customers,
     }, indent=2))  # fmt: skip
+    return 0
+
+
+def _rotate(settings: CloudSettings, business_id: int | None) -> int:
+    if business_id is None or not 1 <= business_id < 2**62:
+        raise ConfigError("cloud rotate-admin-key needs --business-id N (the business's id)")
+    key = asyncio.run(_rotate_admin_key(settings, business_id))
+    print(json.dumps({"business_id": business_id, "admin_key": key}, indent=2))
     return 0
 
 
