@@ -18,8 +18,8 @@ def _agent_settings(args: argparse.Namespace) -> AgentSettings:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from agent.logs import setup_logging
-    from agent.server import run_agent
+    from agent.http.server import run_agent
+    from sync.web.logs import setup_logging
 
     settings = _agent_settings(args)
     setup_logging(json_lines=settings.agent.log_json)

@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.app import build_app
-from agent.logs import setup_logging
-from agent.server import serve, wait_for_stop
+from agent.http.app import build_app
+from agent.http.server import serve, wait_for_stop
 from config import load_agent_settings, load_cloud_settings
 from sync.cloud.app import build_cloud_app
 from sync.cloud.provision import init_business
 from sync.cloud.store import Store, open_store
+from sync.web.logs import setup_logging
 
 log = logging.getLogger(__name__)
 

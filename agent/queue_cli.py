@@ -6,11 +6,11 @@ import sys
 import time
 from typing import Any, TextIO
 
-from agent.order_store import SCHEMA as AGENT_SCHEMA
+from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from config import AgentSettings
-from sync.client import CloudAuthError, CloudClient, CloudUnreachable
-from sync.outbox import Outbox
-from sync.uploader import Uploader
+from sync.edge.client import CloudAuthError, CloudClient, CloudUnreachable
+from sync.edge.outbox import Outbox
+from sync.edge.uploader import Uploader
 
 BAR_WIDTH = 30
 

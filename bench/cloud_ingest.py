@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
-from agent import claim_token
 from bench._common import free_port, spawn, table, wait_ready
 from sync.cloud.provision import init_business
 from sync.cloud.store import open_db, open_store
 from sync.cloud.store.schema import migrations
+from sync.contract import claim_token
 
 BATCH = 500
 PG_ADMIN = os.environ.get("STAMPEDGE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")

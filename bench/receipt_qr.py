@@ -29,8 +29,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent import claim_token
-from agent.app import build_app
+from agent.http.app import build_app
 from config import load_agent_settings
 from config.agent import PrinterSettings
 from printers.escpos_qr import (
@@ -44,6 +43,7 @@ from printers.escpos_qr import (
 )
 from printers.profile import Capabilities, capabilities
 from printers.receipt import Receipt, build_job
+from sync.contract import claim_token
 from tests.fakes.escpos_printer import TcpFakePrinter
 
 WARMUP = 20

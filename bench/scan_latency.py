@@ -22,12 +22,12 @@ from typing import Any
 import serial
 from aiohttp import web
 
-from agent.app import build_app
-from agent.scanning import SCANNING, ScanResult
+from agent.http.app import build_app
+from agent.scans.routes import SCANNING, ScanResult
 from config import load_agent_settings
-from drivers.card_code import new_card_code
 from drivers.framing import RawLine
 from drivers.scanner_set import ScanContext
+from sync.contract.card_code import new_card_code
 from tests.fakes.scanner import PtyScanner
 
 WARMUP = 20

@@ -34,15 +34,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.order_store import SCHEMA as AGENT_SCHEMA
+from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from bench._common import free_port, spawn, table, wait_ready
 from bench.cloud_ingest import _batch, _pg_drop, _pg_fresh, run_backend
-from sync.client import CloudClient
 from sync.cloud.provision import init_business
 from sync.cloud.store import open_store
 from sync.cloud.store.tenancy import Principal
-from sync.outbox import NewEvent, Outbox
-from sync.uploader import Uploader
+from sync.edge.client import CloudClient
+from sync.edge.outbox import NewEvent, Outbox
+from sync.edge.uploader import Uploader
 
 BATCH = 500
 

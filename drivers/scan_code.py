@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drivers.card_code import CODE_LEN, PREFIX, is_card_code
 from drivers.framing import MAX_LINE, Overlong, RawLine
+from sync.contract.card_code import CODE_LEN, PREFIX, is_card_code
 
 NUMBER_LEN = 6
 RECEIPT_TOKEN_LEN = 48

@@ -29,9 +29,9 @@ from printers.status import (
     interpret,
     is_status_byte,
 )
-from sync.errors import SyncError
-from sync.outbox import Outbox, Stmt
-from sync.waiting import wait_set
+from sync.edge.errors import SyncError
+from sync.edge.outbox import Outbox, Stmt
+from sync.edge.waiting import wait_set
 
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)

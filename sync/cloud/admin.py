@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent.http_util import json_answer
 from sync.cloud.errors import InvalidInput, NotFound
 from sync.cloud.figures import MAX_DAYS
 from sync.cloud.http import STORE, int_param, now, principal, read_body
@@ -17,6 +16,7 @@ from sync.cloud.models import (
     DeviceList,
     ProgramConfig,
 )
+from sync.web.http_util import json_answer
 
 
 def _branch_id(request: web.Request) -> int:

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from agent.openapi import Operation, build_openapi
 from sync.cloud.handlers import RedeemIn
 from sync.cloud.models import (
     AdminKeyOut,
@@ -26,7 +25,8 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
-from sync.protocol import BatchResult, EventBatch, SyncState
+from sync.contract.events import BatchResult, EventBatch, SyncState
+from sync.web.openapi import Operation, build_openapi
 
 _E = ErrorOut
 _DATE = {"type": "string", "format": "date"}

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent.http_util import error_response, metrics_middleware
 from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers
 from sync.cloud.api_doc import openapi_document
@@ -24,6 +23,7 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
+from sync.web.http_util import error_response, metrics_middleware
 
 VERSION = "0.1.0"
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from agent import claim_token
 from sync.cloud import rewards as reward_rules
 from sync.cloud.models import ProgramConfig
-from sync.protocol import CustomerRef
+from sync.contract import claim_token
+from sync.contract.events import CustomerRef
 
 MAX_STAMPS_PER_EVENT = 10_000
 

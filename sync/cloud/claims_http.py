@@ -7,7 +7,6 @@ phone keeps its card code in a cookie after the first claim, so later receipts l
 
 from aiohttp import web
 
-from agent.http_util import json_answer
 from sync.cloud.card_links import card_link
 from sync.cloud.errors import NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, STORE, now, read_body
@@ -18,6 +17,7 @@ from sync.cloud.ui.claim_page import (
     render_claim_offer,
     render_claim_problem,
 )
+from sync.web.http_util import json_answer
 
 CARD_COOKIE = "stampedge_card"
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}

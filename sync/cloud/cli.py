@@ -62,7 +62,7 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
         return 0
-    from agent.logs import setup_logging
+    from sync.web.logs import setup_logging
 
     setup_logging(json_lines=settings.cloud.log_json)
     asyncio.run(run_cloud(settings))
@@ -151,7 +151,7 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
 
 async def run_cloud(settings: CloudSettings) -> None:
     """Serve the cloud store until SIGINT or SIGTERM."""
-    from agent.server import serve, wait_for_stop
+    from agent.http.server import serve, wait_for_stop
     from sync.cloud.app import build_cloud_app
 
     # The database threads (SQLite) give up the GIL while SQLite works and need it back to

@@ -7,7 +7,6 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.http_util import json_answer
 from sync.cloud import ledger
 from sync.cloud.errors import InvalidInput, StoreError
 from sync.cloud.http import (
@@ -23,7 +22,8 @@ from sync.cloud.http import (
     refuse_unstorable_json,
 )
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
-from sync.protocol import EventBatch
+from sync.contract.events import EventBatch
+from sync.web.http_util import json_answer
 
 
 class _Empty(BaseModel):

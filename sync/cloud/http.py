@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from agent.http_util import error_response, make_errors_middleware, read_model
 from config.cloud import CloudSettings
 from sync.cloud.batch_reader import BatchReader
 from sync.cloud.errors import Forbidden, InvalidInput, StoreError, Unauthorized
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.store import Principal, Store
+from sync.web.http_util import error_response, make_errors_middleware, read_model
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

@@ -37,7 +37,7 @@ from sync.cloud.records import (
     ScanIn,
     VoidIn,
 )
-from sync.protocol import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
+from sync.contract.events import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
 
 T = TypeVar("T")
 _EVENT_KEYS = frozenset({"id", "type", "device_time", "payload"})

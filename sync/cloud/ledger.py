@@ -19,7 +19,6 @@ writes back what they marked. Nothing here reads a clock, a socket or a database
 
 from pydantic import BaseModel, ValidationError
 
-from agent.claim_token import ClaimToken
 from sync.cloud import rewards
 from sync.cloud.book import (
     MAX_STAMPS_PER_EVENT,
@@ -49,7 +48,8 @@ from sync.cloud.records import (
     VoidIn,
     record_of,
 )
-from sync.protocol import (
+from sync.contract.claim_token import ClaimToken
+from sync.contract.events import (
     PAYLOAD_MODELS,
     Event,
     EventStatus,

@@ -47,7 +47,7 @@ class CloudMetrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """One HTTP request, for ``agent.http_util.metrics_middleware``."""
+        """One HTTP request, for ``sync.web.http_util.metrics_middleware``."""
         self.http_latency.labels(method, route).observe(seconds)
         self.http_requests.labels(method, route, str(status)).inc()
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from agent.rules import Program
-from sync.protocol import CustomerRef, Email, OrderId, ProgramState
+from sync.contract.events import CustomerRef, Email, OrderId, ProgramState
+from sync.contract.program import Program
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RewardKind = Literal["gift", "voucher", "lottery"]

@@ -1,9 +1,9 @@
 """What the ledger rules read of each event (pure): small checked records, and one incoming event.
 
-The wire models (``sync.protocol``: ``OrderPayload``, ``ScanPayload``, ...) say what a payload
-may hold; the ledger needs only a few of their fields. ``intake.py`` builds these records straight
-from decoded JSON when it can vouch for them, and ``record_of`` builds the very same record from a
-validated wire model otherwise, so both roads give the ledger equal input.
+The wire models (``sync.contract.events``: ``OrderPayload``, ``ScanPayload``, ...) say what a
+payload may hold; the ledger needs only a few of their fields. ``intake.py`` builds these records
+straight from decoded JSON when it can vouch for them, and ``record_of`` builds the very same
+record from a validated wire model otherwise, so both roads give the ledger equal input.
 
 A customer is named by its index key (``book.ref_key``): ``"c:CODE"``, ``"n:NUMBER"`` or
 ``"e:email"``.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from sync.cloud.book import Rejected, order_ref, ref_key, to_us
-from sync.protocol import AttachPayload, EventType, OrderPayload, ScanPayload, VoidPayload
+from sync.contract.events import AttachPayload, EventType, OrderPayload, ScanPayload, VoidPayload
 
 # Not frozen: a batch makes 500 of these on the event loop, and frozen ones cost about four
 # times as much to make (as ``book.Entry``); nothing changes one once made.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent.app import build_app
+from agent.http.app import build_app
 from config import AgentSettings, load_agent_settings
 
 SECRET = "test-device-secret-0123456789abcdef"

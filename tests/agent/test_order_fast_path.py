@@ -1,7 +1,8 @@
 """The order's hand-written hot path gives what the pydantic models give.
 
-``agent.order_body`` reads plain bodies by hand and ``agent.order_json`` builds the answer and
-the event payload by hand; the models in ``agent.models`` / ``sync.protocol`` stay the contract.
+``agent.orders.body`` reads plain bodies by hand and ``agent.orders.answer_json`` builds the
+answer and the event payload by hand; the models in ``agent.http.models`` and
+``sync.contract.events`` stay the contract.
 These properties hold the two paths together, so a change to a model that the hand-written path
 does not follow fails here.
 """
@@ -19,15 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent import claim_token
-from agent.errors import InvalidInput
-from agent.event_ids import new_event_id
-from agent.http_util import _DECODER
-from agent.models import OrderAnswer, OrderRequest
-from agent.order_body import OrderInput, _plain, read_order
-from agent.order_json import order_answer, order_payload
-from agent.orders import _answer_json
-from sync.protocol import CustomerRef, OrderPayload, canonical_json, canonical_json_plain
+from agent.http.errors import InvalidInput
+from agent.http.models import OrderAnswer, OrderRequest
+from agent.orders.answer_json import order_answer, order_payload
+from agent.orders.body import OrderInput, _plain, read_order
+from agent.orders.event_ids import new_event_id
+from agent.orders.service import _answer_json
+from sync.contract import claim_token
+from sync.contract.events import CustomerRef, OrderPayload, canonical_json, canonical_json_plain
+from sync.web.http_util import _DECODER
 
 texts = st.text(min_size=0, max_size=70) | st.sampled_from(["", " ", "till-1", "\ud800", "é" * 64])
 order_ids = st.text(alphabet=st.characters(min_codepoint=0x1F, max_codepoint=0x80), max_size=70)

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from agent.claim_token import verify
+from sync.contract.claim_token import verify
 from tests.agent.conftest import SECRET, AgentFactory
 
 Client = TestClient[Any, Any]
 
 
 async def _events(agent: Client) -> list[dict[str, Any]]:
-    from agent.state import OUTBOX
+    from agent.http.state import OUTBOX
 
     rows = await agent.app[OUTBOX].fetchall("SELECT type, payload, state FROM outbox")
     return [{"type": r["type"], "payload": json.loads(r["payload"])} for r in rows]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from agent.state import OUTBOX
-from sync.errors import SyncError
-from sync.outbox import NewEvent, Outbox
+from agent.http.state import OUTBOX
+from sync.edge.errors import SyncError
+from sync.edge.outbox import NewEvent, Outbox
 
 
 def _event(n: int = 0) -> NewEvent:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.outbox import SCHEMA as OUTBOX_SCHEMA
-from sync.outbox import NewEvent, Outbox
-from sync.outbox_writer import KeyGuard, Stmt, _chunks, apply_group, open_writer
+from agent.db.writer import KeyGuard, Stmt, _chunks, apply_group, open_writer
+from sync.edge.outbox import SCHEMA as OUTBOX_SCHEMA
+from sync.edge.outbox import NewEvent, Outbox
 
 SCHEMA = [
     "CREATE TABLE orders (order_id TEXT PRIMARY KEY, body TEXT NOT NULL)",

@@ -10,7 +10,7 @@ import pytest
 from tests.agent.conftest import AgentFactory
 from tests.conftest import PHONE
 from tests.fakes.escpos_printer import TcpFakePrinter
-from tests.printing.conftest import printer_section
+from tests.printers.conftest import printer_section
 
 
 @pytest.fixture

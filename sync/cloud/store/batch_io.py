@@ -13,7 +13,7 @@ from sync.cloud.models import ProgramConfig
 from sync.cloud.records import BatchKeys, Incoming
 from sync.cloud.store import book_io
 from sync.cloud.store.db import Params, Row, Tx
-from sync.protocol import EventType
+from sync.contract.events import EventType
 
 
 def batch_queries(tx: Tx, business_id: int, branch_id: int, keys: BatchKeys) -> list[

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from drivers.card_code import new_card_code
 from sync.cloud.book import TALLIES, Applied, Book, Card, Order, Qr
 from sync.cloud.models import ProgramConfig
 from sync.cloud.store.db import Params, Row, Tx
+from sync.contract.card_code import new_card_code
 
 CARD_COLUMNS = "id, card_code, number, email, name, balance"
 ORDER_COLUMNS = (

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.claim_token import ClaimToken
-from drivers.card_code import is_card_code, new_card_code
 from sync.cloud import ledger
 from sync.cloud.book import Book, Card, NewReward, Rejected, ref_key
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
@@ -23,7 +21,9 @@ from sync.cloud.models import ClaimIn, ClaimOut
 from sync.cloud.store import book_io, customers
 from sync.cloud.store.db import Db, Tx
 from sync.cloud.store.tenancy import DeviceInfo
-from sync.protocol import CustomerRef
+from sync.contract.card_code import is_card_code, new_card_code
+from sync.contract.claim_token import ClaimToken
+from sync.contract.events import CustomerRef
 
 MAX_GROUP = 128
 CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}

@@ -2,13 +2,13 @@
 
 from datetime import UTC, datetime
 
-from drivers.card_code import is_card_code
 from sync.cloud import rewards
 from sync.cloud.book import REWARDS_REDEEMED, TALLIES, Card, to_us
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
 from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, tally_rows
 from sync.cloud.store.db import Row, Tx
+from sync.contract.card_code import is_card_code
 
 REWARD_COLUMNS = (
     "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "

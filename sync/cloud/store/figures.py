@@ -7,7 +7,7 @@ from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
 from sync.cloud.store.db import Tx
-from sync.protocol import CardState, SyncState
+from sync.contract.events import CardState, SyncState
 
 PAGE = 500
 

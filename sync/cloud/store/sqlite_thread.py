@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import orjson
 
 from sync.cloud.store.db import Params, Row, Tx
-from sync.worker_thread import WorkerThread
+from sync.web.worker_thread import WorkerThread
 
 T = TypeVar("T")
 Submit = Callable[[Callable[[sqlite3.Connection], Any]], "asyncio.Future[Any]"]

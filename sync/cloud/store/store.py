@@ -9,8 +9,6 @@ import time
 import uuid
 from datetime import date, datetime
 
-from agent import claim_token
-from agent.rules import stamps_for
 from sync.cloud import ledger
 from sync.cloud.book import to_us
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
@@ -35,7 +33,9 @@ from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
 from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
-from sync.protocol import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
+from sync.contract import claim_token
+from sync.contract.events import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
+from sync.contract.program import stamps_for
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
 

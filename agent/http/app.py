@@ -1,0 +1,118 @@
+"""The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from agent.cloud_link import install_sync
+from agent.http import handlers
+from agent.http.metrics import AgentMetrics
+from agent.http.state import (
+    CLOUD,
+    METRICS,
+    ORDERS,
+    OUTBOX,
+    PROGRAM,
+    RUNTIME,
+    SETTINGS,
+    CloudStatus,
+    Runtime,
+)
+from agent.http.status_page import render_login_page
+from agent.orders.program_source import ProgramSource, program_from_settings
+from agent.orders.service import OrderService, utcnow
+from agent.orders.store import SCHEMA as AGENT_SCHEMA
+from agent.printing.channel import install_printing
+from agent.scans.routes import install_scanners
+from config import AgentSettings
+from sync.edge.outbox import Outbox
+from sync.web.http_util import error_response, make_errors_middleware
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OPEN_PATHS = frozenset({"/health"})
+
+
+COOKIE = "stampedge_agent"
+
+
+def _auth_middleware(token: str) -> Middleware:
+    """Every route but ``/health`` needs the token: as a bearer header (the POS) or, for a
+    person at the status page, as the same-site cookie the sign-in form sets."""
+    expected = f"Bearer {token}".encode()
+    cookie_value = hashlib.sha256(b"stampedge-agent-cookie:" + token.encode()).hexdigest()
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in OPEN_PATHS:
+            return await handler(request)
+        if request.path == "/login" and request.method == "POST":
+            form = await request.post()
+            given_token = str(form.get("token", "")).encode()
+            if not hmac.compare_digest(given_token, token.encode()):
+                return _html(render_login_page(failed=True), 401)
+            resp = web.HTTPSeeOther("/")
+            resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
+            raise resp
+        header = request.headers.get("Authorization", "").encode()
+        cookie = request.cookies.get(COOKIE, "").encode()
+        if hmac.compare_digest(header, expected) or hmac.compare_digest(
+            cookie, cookie_value.encode()
+        ):
+            return await handler(request)
+        if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+            return _html(render_login_page(failed=False), 401)
+        return error_response(
+            401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
+        )
+
+    return auth
+
+
+def _html(text: str, status: int) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html")
+
+
+def build_app(
+    settings: AgentSettings, *, clock: Callable[[], datetime] = utcnow
+) -> web.Application:
+    """The agent's app; its database and background parts open in ``cleanup_ctx``."""
+    token = settings.agent.token.get_secret_value()
+    # One outer layer answers errors as JSON and times every answer, errors included.
+    middlewares: list[Middleware] = [make_errors_middleware("agent", metrics=METRICS)]
+    if token:
+        middlewares.append(_auth_middleware(token))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
+    app[SETTINGS] = settings
+    app[METRICS] = AgentMetrics()
+    app[CLOUD] = CloudStatus()
+    app[RUNTIME] = Runtime(started_at=time.time())
+    app[PROGRAM] = ProgramSource(program_from_settings(settings.program))
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        path = settings.agent.data_dir / "agent.db"
+        outbox = await Outbox.open(path, extra_schema=AGENT_SCHEMA)
+        app[OUTBOX] = outbox
+        app[ORDERS] = OrderService(settings, outbox, app[PROGRAM], clock=clock)
+        log.info("agent database at %s", path)
+        try:
+            yield
+        finally:
+            await outbox.close()
+
+    app.cleanup_ctx.append(database)
+    handlers.add_routes(app, handlers.ROUTES)
+    # Each channel adds its routes and its background parts (after the database above).
+    install_printing(app)
+    install_scanners(app)
+    install_sync(app)
+    return app
+
+
+__all__ = ["build_app"]

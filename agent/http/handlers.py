@@ -1,0 +1,202 @@
+"""HTTP handlers of the agent and the route table the OpenAPI document is built from."""
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from agent.http.models import (
+    CloudHealth,
+    CustomersAnswer,
+    CustomerView,
+    DeadEvent,
+    DeviceHealth,
+    ErrorAnswer,
+    HealthAnswer,
+    OrderAnswer,
+    OrderRequest,
+    OrderView,
+    OutboxHealth,
+    ScannerHealth,
+    VoidAnswer,
+    VoidRequest,
+)
+from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
+from agent.http.status_page import StatusView, render_status_page
+from agent.orders.body import read_order
+from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
+from sync.web.openapi import Operation, build_openapi
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+VERSION = "0.1.0"
+
+
+async def post_order(request: web.Request) -> web.StreamResponse:
+    data = await read_object(request)
+    if data is None:
+        raise no_body()
+    status, answer = await request.app[ORDERS].place(read_order(data))
+    request.app[METRICS].orders.labels("created" if status == 201 else "repeat").inc()
+    return json_text_answer(answer, status)
+
+
+async def get_order(request: web.Request) -> web.StreamResponse:
+    return json_answer(await request.app[ORDERS].view(request.match_info["order_id"]))
+
+
+async def void_order(request: web.Request) -> web.StreamResponse:
+    req = await read_model(request, VoidRequest, optional=True)
+    answer = await request.app[ORDERS].void(request.match_info["order_id"], req)
+    return json_answer(answer)
+
+
+async def get_customers(request: web.Request) -> web.StreamResponse:
+    q = request.query.get("q", "").strip()
+    if not q or len(q) > 254:
+        return json_answer(CustomersAnswer(source="cache", customers=[]), 200)
+    online = request.app[RUNTIME].customer_lookup
+    if online is not None:
+        found = await online.lookup(q)
+        if found is not None:
+            return json_answer(
+                CustomersAnswer(
+                    source="cloud", customers=[CustomerView.model_validate(c) for c in found]
+                )
+            )
+    rows = await request.app[OUTBOX].fetchall(
+        "SELECT * FROM cards WHERE card_code = ? OR number = ? OR email = ? "
+        "OR name LIKE ? ESCAPE '\\' LIMIT 20",
+        (q.upper(), q, q.lower(), "%" + q.replace("%", "\\%").replace("_", "\\_") + "%"),
+    )
+    return json_answer(
+        CustomersAnswer(
+            source="cache", customers=[CustomerView.model_validate(dict(r)) for r in rows]
+        )
+    )
+
+
+async def health_answer(app: web.Application) -> HealthAnswer:
+    """The ``/health`` figures (also used by the status page)."""
+    counts = await app[OUTBOX].counts()
+    dead = await app[OUTBOX].rows("dead", limit=5) if counts.dead else []
+    cloud = app[CLOUD]
+    runtime = app[RUNTIME]
+    scanners = [ScannerHealth.model_validate(s.health()) for s in runtime.scanners]
+    printer = DeviceHealth(state="disabled", detail="no printer configured")
+    if runtime.printer is not None:
+        state, detail = runtime.printer.health()
+        printer = DeviceHealth(state=state, detail=detail)
+    degraded = (
+        counts.dead > 0
+        or any(s.state not in ("ok", "listening") for s in scanners)
+        or printer.state in ("error", "paper_out", "cover_open", "offline")
+    )
+    return HealthAnswer(
+        status="degraded" if degraded else "ok",
+        version=VERSION,
+        uptime_s=round(time.time() - runtime.started_at, 3),
+        outbox=OutboxHealth(
+            **counts.model_dump(),
+            dead_events=[
+                DeadEvent(event_id=r.event_id, type=r.type, reason=r.last_error) for r in dead
+            ],
+        ),
+        cloud=CloudHealth(
+            reachable=cloud.reachable, last_sync_at=cloud.last_sync_at, last_error=cloud.last_error
+        ),
+        printer=printer,
+        scanners=scanners,
+    )
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    return json_answer(await health_answer(request.app))
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    m = request.app[METRICS]
+    m.set_outbox(await request.app[OUTBOX].counts())
+    return web.Response(body=m.render(), content_type="text/plain", charset="utf-8")
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
+    ops = request.app[RUNTIME].operations
+    doc = build_openapi("Stampedge agent", VERSION, ops, bearer=bearer, error_model=ErrorAnswer)
+    return web.json_response(doc)
+
+
+async def status_page(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    printer = app[RUNTIME].printer
+    dead = await app[OUTBOX].rows("dead", limit=20)
+    view = StatusView(
+        health=await health_answer(app),
+        recent_orders=await app[ORDERS].recent(),
+        print_jobs=await printer.recent_jobs(10) if printer is not None else [],
+        dead_letters=[
+            {"type": d.type, "order_id": d.payload.get("order_id"), "last_error": d.last_error}
+            for d in dead
+        ],
+        can_print=printer is not None,
+    )
+    return web.Response(text=render_status_page(view), content_type="text/html")
+
+
+ROUTES: list[tuple[Operation, Handler]] = [
+    (
+        Operation(
+            "POST",
+            "/v1/orders",
+            "Record a paid check: stamps, receipt QR or identified customer",
+            {201: OrderAnswer, 200: OrderAnswer, 409: ErrorAnswer, 503: ErrorAnswer},
+            request=OrderRequest,
+            tags=("orders",),
+        ),
+        post_order,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/orders/{order_id}",
+            "A recorded check as POST answered it, and its void",
+            {200: OrderView, 404: ErrorAnswer},
+            tags=("orders",),
+        ),
+        get_order,
+    ),
+    (
+        Operation(
+            "POST",
+            "/v1/orders/{order_id}/void",
+            "Take a check's stamps back",
+            {200: VoidAnswer, 404: ErrorAnswer, 503: ErrorAnswer},
+            request=VoidRequest,
+            request_required=False,
+            tags=("orders",),
+        ),
+        void_order,
+    ),
+    (
+        Operation(
+            "GET",
+            "/v1/customers",
+            "Look a customer up by card code, number, email or name",
+            {200: CustomersAnswer},
+            query={"q": {"required": False, "schema": {"type": "string"}}},
+            tags=("customers",),
+        ),
+        get_customers,
+    ),
+    (Operation("GET", "/health", "Health", {200: HealthAnswer}, auth=False), health),
+    (Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}), metrics),
+    (Operation("GET", "/openapi.json", "This document", {200: "application/json"}), openapi),
+    (Operation("GET", "/", "Status page", {200: "text/html"}), status_page),
+]
+
+
+def add_routes(app: web.Application, routes: list[tuple[Operation, Handler]]) -> None:
+    """Add routes and document them in ``/openapi.json``."""
+    for op, handler in routes:
+        app.router.add_route(op.method, op.path, handler)
+        app[RUNTIME].operations.append(op)

@@ -1,0 +1,216 @@
+"""The agent's status page (``GET /``): what a shop owner or installer needs at one glance.
+
+Printer state and last jobs (with retry and a test print), each scanner, the outbox backlog and
+the age of its oldest event, the last sync and any dead letters, and the latest checks. Plain
+server-rendered HTML with a little inline script for the buttons; nothing is fetched from
+outside the box. Every value is escaped.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from agent.http.models import HealthAnswer
+
+_CSS = """
+:root{--ok:#11643a;--bad:#a3141b;--warn:#7a4b00;--mute:#555;--line:#ddd}
+*{box-sizing:border-box}body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#111;
+background:#fafafa}main{max-width:960px;margin:auto;padding:12px}
+h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px;
+margin-bottom:12px}.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,
+minmax(260px,1fr))}.state{font-weight:700}.ok{color:var(--ok)}.bad{color:var(--bad)}
+.warn{color:var(--warn)}.mute{color:var(--mute)}table{border-collapse:collapse;width:100%;
+font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line)}
+button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid #333;background:#fff;
+cursor:pointer;min-height:40px}button:focus{outline:3px solid #1a5fb4}
+.scroll{overflow-x:auto}#note{min-height:1.5em}
+"""
+
+_SCRIPT = """
+async function act(url, label) {
+  const note = document.getElementById('note');
+  note.textContent = label + '...';
+  try {
+    const r = await fetch(url, {method: 'POST', credentials: 'same-origin',
+                                headers: {'Content-Type': 'application/json'}});
+    const body = await r.json().catch(() => ({}));
+    note.textContent = r.ok ? label + ': done' :
+      label + ': ' + ((body.error && body.error.message) || ('HTTP ' + r.status));
+    if (r.ok) setTimeout(() => location.reload(), 800);
+  } catch (e) { note.textContent = label + ': ' + e; }
+}
+"""
+
+_GOOD = {"ok", "listening", "idle", "ready", "printing", "confirmed", "sent", "disabled"}
+_BAD = {"error", "failed", "paper_out", "cover_open", "offline", "dead", "stale"}
+
+
+@dataclass
+class StatusView:
+    """Everything the page shows, gathered by the handler."""
+
+    health: HealthAnswer
+    recent_orders: list[dict[str, Any]]
+    print_jobs: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    can_print: bool = False
+
+
+_KINDS = {
+    "receipt_qr.issued": "receipt QR",
+    "order.stamped": "card stamped",
+    "order.recorded": "no stamps",
+    "order.attached": "card (Autopilot)",
+}
+
+
+def _cls(state: str | None) -> str:
+    s = (state or "").lower()
+    return "ok" if s in _GOOD else "bad" if s in _BAD else "warn"
+
+
+def _state(state: str | None) -> str:
+    return f'<span class="state {_cls(state)}">{escape(state or "unknown")}</span>'
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return '<span class="mute">never</span>'
+    if isinstance(value, datetime):
+        return escape(value.isoformat(timespec="seconds"))
+    return escape(str(value))
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "none waiting"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _printer(view: StatusView) -> str:
+    p = view.health.printer
+    rows = "".join(
+        f"<tr><td>{escape(str(j.get('job_id', '')))[:12]}</td>"
+        f"<td>{escape(str(j.get('order_id') or ''))}</td><td>{_state(j.get('status'))}</td>"
+        f"<td>{escape(str(j.get('reason') or ''))}</td><td>"
+        + (
+            f'<button type="button" data-job="{escape(str(j["job_id"]))}" '
+            f"onclick=\"act('/v1/print/'+this.dataset.job+'/retry','Retry')\">Retry</button>"
+            if j.get("status") in ("failed", "stale")
+            else ""
+        )
+        + "</td></tr>"
+        for j in view.print_jobs
+    )
+    table = (
+        '<div class="scroll"><table><caption class="mute">Last print jobs</caption>'
+        "<tr><th>Job</th><th>Order</th><th>Status</th><th>Reason</th><th></th></tr>"
+        f"{rows}</table></div>"
+        if rows
+        else '<p class="mute">No print jobs yet.</p>'
+    )
+    button = (
+        "<p><button type=\"button\" onclick=\"act('/v1/print/test','Test print')\">"
+        "Print a test receipt</button></p>"
+        if view.can_print
+        else ""
+    )
+    return (
+        f'<section id="printer"><h2>Printer</h2><p>{_state(p.state)} '
+        f"{escape(p.detail)}</p>{button}{table}</section>"
+    )
+
+
+def _scanners(view: StatusView) -> str:
+    items = "".join(
+        f"<li>{escape(s.name)} ({escape(s.kind)}, {escape(s.mode)} at {escape(s.till)}): "
+        f"{_state(s.state)} {escape(s.detail)}</li>"
+        for s in view.health.scanners
+    )
+    return (
+        '<section id="scanners"><h2>Scanners</h2>'
+        + (f"<ul>{items}</ul>" if items else '<p class="mute">None configured.</p>')
+        + "</section>"
+    )
+
+
+def _sync(view: StatusView) -> str:
+    ob, cloud = view.health.outbox, view.health.cloud
+    reach = {True: "reachable", False: "unreachable", None: "not contacted yet"}[cloud.reachable]
+    dead_rows = "".join(
+        f"<tr><td>{escape(str(d.get('type', '')))}</td>"
+        f"<td>{escape(str(d.get('order_id') or ''))}</td>"
+        f"<td>{escape(str(d.get('last_error') or ''))}</td></tr>"
+        for d in view.dead_letters
+    )
+    dead = (
+        '<div class="scroll"><table><caption class="bad">Refused by the cloud</caption>'
+        "<tr><th>Event</th><th>Order</th><th>Reason</th></tr>"
+        f"{dead_rows}</table></div>"
+        if dead_rows
+        else ""
+    )
+    error = f'<p class="bad">Last error: {escape(cloud.last_error)}</p>' if cloud.last_error else ""
+    return (
+        '<section id="sync"><h2>Sync</h2>'
+        f'<p>Waiting to sync: <strong id="pending">{ob.pending + ob.sent}</strong> '
+        f"(oldest {_age(ob.oldest_pending_age_s)}); "
+        f'dead letters: <strong class="{"bad" if ob.dead else "ok"}">{ob.dead}</strong>; '
+        f"synced and kept: {ob.acked}</p>"
+        f'<p>Cloud: <span class="{_cls("ok" if cloud.reachable else "error")}">{reach}</span>; '
+        f"last sync {_when(cloud.last_sync_at)}</p>{error}{dead}</section>"
+    )
+
+
+def _orders(view: StatusView) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(str(o['order_id']))}</td><td>{escape(str(o.get('till') or ''))}</td>"
+        f"<td>{o['stamps']}</td><td>{escape(_KINDS.get(str(o['kind']), str(o['kind'])))}</td>"
+        f"<td>{'voided' if o.get('voided') else ''}</td>"
+        f"<td>{escape(str(o.get('created_at', ''))[:19])}</td></tr>"
+        for o in view.recent_orders
+    )
+    return (
+        '<section id="orders"><h2>Recent checks</h2>'
+        + (
+            '<div class="scroll"><table><tr><th>Check</th><th>Till</th><th>Stamps</th>'
+            f"<th>Kind</th><th></th><th>At (UTC)</th></tr>{rows}</table></div>"
+            if rows
+            else '<p class="mute">No checks yet.</p>'
+        )
+        + "</section>"
+    )
+
+
+def render_status_page(view: StatusView) -> str:
+    """The page as HTML."""
+    h = view.health
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="15">
+<title>Stampedge agent: {escape(h.status)}</title><style>{_CSS}</style></head><body><main>
+<h1>Stampedge agent {_state(h.status)}
+<span class="mute">v{escape(h.version)}, up {_age(h.uptime_s)}</span></h1>
+<p id="note" role="status" aria-live="polite"></p>
+<div class="grid">{_printer(view)}{_scanners(view)}{_sync(view)}</div>
+{_orders(view)}
+</main><script>{_SCRIPT}</script></body></html>"""
+
+
+def render_login_page(failed: bool) -> str:
+    """Asks for the agent's token; the answer is kept in a same-site cookie."""
+    problem = '<p class="bad" role="alert">That token is not right.</p>' if failed else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Stampedge agent: sign in</title><style>{_CSS}</style></head><body><main>
+<h1>Stampedge agent</h1><section><h2>Sign in</h2>{problem}
+<form method="post" action="/login"><p><label for="token">Agent token</label><br>
+<input id="token" name="token" type="password" autocomplete="current-password" required
+ style="font:inherit;padding:6px;width:100%;max-width:360px"></p>
+<p><button type="submit">Sign in</button></p></form></section></main></body></html>"""

@@ -1,0 +1,46 @@
+"""The program the agent stamps by: the config's default until the cloud sends the branch's."""
+
+from config import ProgramSettings
+from sync.contract.events import ProgramState
+from sync.contract.program import Program
+
+
+def program_from_settings(p: ProgramSettings) -> Program:
+    """The offline default program from ``[program]``."""
+    return Program(
+        rule=p.rule,
+        step=p.step,
+        stamps_per_order=p.stamps_per_order,
+        min_total=p.min_total,
+        max_stamps_per_order=p.max_stamps_per_order,
+        goal=p.goal,
+        currency=p.currency,
+    )
+
+
+def program_from_state(s: ProgramState) -> Program:
+    """The program the cloud sent in ``/v1/sync/state``."""
+    return Program(
+        rule=s.rule,
+        step=s.step,
+        stamps_per_order=s.stamps_per_order,
+        min_total=s.min_total,
+        max_stamps_per_order=s.max_stamps_per_order,
+        goal=s.goal,
+        currency=s.currency,
+    )
+
+
+class ProgramSource:
+    """Holds the current program; the sync task replaces it when the cloud's changes."""
+
+    def __init__(self, default: Program) -> None:
+        self.current = default
+        self.version: int | None = None  # None: the config's default, not the cloud's
+
+    def update(self, state: ProgramState) -> bool:
+        """Take the cloud's program; True if it changed."""
+        new = program_from_state(state)
+        changed = new != self.current or state.version != self.version
+        self.current, self.version = new, state.version
+        return changed

@@ -1,0 +1,1 @@
+"""Scans at the till: Autopilot, kiosk and staff scans, their rules and their rows."""

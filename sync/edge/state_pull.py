@@ -1,0 +1,143 @@
+"""State back to the edge: the branch's program and the card cache, pulled with a cursor.
+
+``GET /v1/sync/state?cursor=N`` gives the program in full and the cards changed since ``N``
+(``more`` when there are further pages). Each page is stored in one short write: the cards, the
+new cursor and the program, so a crash never leaves a cursor ahead of the cards it covers. The
+program is also kept in the ``kv`` table so an agent restarted while offline stamps by the last
+program the cloud sent, not by the config file's default.
+"""
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from agent.orders.store import kv_get, kv_set
+from sync.contract.events import CardState, ProgramState
+from sync.edge.backoff import Backoff
+from sync.edge.client import CloudClient, CloudRefused
+from sync.edge.errors import SyncError
+from sync.edge.outbox import Outbox, Stmt
+from sync.edge.waiting import wait_set
+
+log = logging.getLogger(__name__)
+PROGRAM_KEY = "cloud.program"
+CURSOR_KEY = "cloud.cursor"
+MAX_PAGES = 1000  # a guard against a cloud that always says ``more``
+
+UPSERT_CARD = (
+    "INSERT INTO cards (customer_id, card_code, number, email, name, balance, updated_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
+    "card_code = excluded.card_code, number = excluded.number, email = excluded.email, "
+    "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq"
+)
+
+
+def card_statements(cards: list[CardState]) -> list[Stmt]:
+    """Upserts for the card cache (codes upper-case, emails lower-case, as the look-up asks)."""
+    return [
+        (
+            UPSERT_CARD,
+            (
+                c.customer_id,
+                c.card_code.upper(),
+                c.number,
+                c.email.lower() if c.email else None,
+                c.name,
+                c.balance,
+                c.updated_seq,
+            ),
+        )
+        for c in cards
+    ]
+
+
+async def saved_program(db: Outbox) -> ProgramState | None:
+    """The last program the cloud sent, as stored in ``kv`` (None before the first pull)."""
+    raw = await kv_get(db, PROGRAM_KEY)
+    return ProgramState.model_validate(raw) if raw else None
+
+
+class StatePuller:
+    """Pulls the program and card changes; ``run()`` is a background task of the agent."""
+
+    def __init__(
+        self,
+        db: Outbox,
+        client: CloudClient,
+        apply_program: Callable[[ProgramState], bool],
+        *,
+        interval_s: float = 5.0,
+        backoff: Backoff | None = None,
+        min_gap_s: float = 0.5,
+        on_ok: Callable[[], None] | None = None,
+        on_fail: Callable[[SyncError], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.apply_program = apply_program
+        self.interval_s = interval_s
+        self.backoff = backoff or Backoff()
+        self.min_gap_s = min_gap_s
+        self.on_ok = on_ok
+        self.on_fail = on_fail
+        self.pulled = asyncio.Event()  # set after every successful pull
+
+    async def pull_once(self) -> int:
+        """Fetch every page of changes; the number of cards stored. Raises on link trouble."""
+        cursor = int(await kv_get(self.db, CURSOR_KEY) or 0)
+        stored = 0
+        for _ in range(MAX_PAGES):
+            try:
+                state = await self.client.get_state(cursor)
+            except CloudRefused as err:
+                if cursor == 0:
+                    raise
+                # A cursor this cloud does not accept (another database behind the same URL).
+                log.warning("the cloud refused card cursor %d (%s); starting again", cursor, err)
+                cursor = 0
+                continue
+            if state.cursor < cursor:
+                # The cloud's sequence went back (a restored database): take everything again.
+                log.warning("the cloud's card cursor went back (%d < %d)", state.cursor, cursor)
+                cursor = 0
+                continue
+            program = state.program.model_dump(mode="json")
+            await self.db.write(
+                [
+                    *card_statements(state.cards),
+                    kv_set(CURSOR_KEY, state.cursor),
+                    kv_set(PROGRAM_KEY, program),
+                ]
+            )
+            if self.apply_program(state.program):
+                log.info(
+                    "program now %s v%d from the cloud", state.program.rule, state.program.version
+                )
+            stored += len(state.cards)
+            cursor = state.cursor
+            if not state.more:
+                break
+        self.pulled.set()
+        return stored
+
+    async def run(self, trigger: asyncio.Event | None = None) -> None:
+        """Pull now, then on ``trigger`` (after uploads) or every ``interval_s``."""
+        trigger = trigger or asyncio.Event()
+        while True:
+            trigger.clear()
+            try:
+                await self.pull_once()
+            except (SyncError, sqlite3.Error) as err:
+                if self.on_fail is not None and isinstance(err, SyncError):
+                    self.on_fail(err)
+                delay = self.backoff.failed()
+                log.info("state pull failed (%s); next try in %.1f s", err, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.backoff.succeeded()
+            if self.on_ok is not None:
+                self.on_ok()
+            # While a backlog drains every batch sets the trigger: pull at most every min_gap_s.
+            await asyncio.sleep(self.min_gap_s)
+            await wait_set(trigger, self.interval_s)
