@@ -18,19 +18,29 @@ def _agent_settings(args: argparse.Namespace) -> AgentSettings:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    from agent.db import DatabaseTooNew
     from agent.http.server import run_agent
     from sync.web.logs import setup_logging
 
     settings = _agent_settings(args)
     setup_logging(json_lines=settings.agent.log_json)
-    asyncio.run(run_agent(settings))
+    try:
+        asyncio.run(run_agent(settings))
+    except DatabaseTooNew as err:
+        print(f"stampedge: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
+    from agent.db import DatabaseTooNew
     from agent.queue_cli import run_queue_command
 
-    return asyncio.run(run_queue_command(_agent_settings(args), args))
+    try:
+        return asyncio.run(run_queue_command(_agent_settings(args), args))
+    except DatabaseTooNew as err:
+        print(f"stampedge: {err}", file=sys.stderr)
+        return 2
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

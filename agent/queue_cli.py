@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
+from agent.db import open_agent_db
 from config import AgentSettings
 from sync.edge.client import CloudAuthError, CloudClient, CloudUnreachable
 from sync.edge.outbox import Outbox
@@ -103,7 +103,8 @@ async def run_queue_command(settings: AgentSettings, args: argparse.Namespace) -
     if not path.exists():
         print(f"stampedge: no agent database at {path}", file=sys.stderr)
         return 1
-    box = await Outbox.open(path, extra_schema=AGENT_SCHEMA)
+    db = await open_agent_db(path)
+    box = Outbox(db)
     try:
         if args.action == "status":
             counts = await box.counts()
@@ -136,4 +137,4 @@ async def run_queue_command(settings: AgentSettings, args: argparse.Namespace) -
         print(f"stampedge: unknown queue action {args.action}", file=sys.stderr)
         return 2
     finally:
-        await box.close()
+        await db.close()

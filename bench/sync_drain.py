@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
+from agent.db import open_agent_db
 from bench._common import free_port, spawn, table, wait_ready
 from bench.cloud_ingest import _batch, _pg_drop, _pg_fresh, run_backend
 from sync.cloud.provision import init_business
@@ -101,7 +101,8 @@ async def drain_backend(
     )
     proc = spawn(["-m", "agent.cli", "cloud", "--config", str(config)])
     base = f"http://127.0.0.1:{port}"
-    box = await Outbox.open(home / f"agent-{port}" / "agent.db", extra_schema=AGENT_SCHEMA)
+    db = await open_agent_db(home / f"agent-{port}" / "agent.db")
+    box = Outbox(db)
     client = CloudClient(base, link["device_key"], timeout_s=120, compress=gzip or None)
     try:
         await wait_ready(base + "/health")
@@ -120,7 +121,7 @@ async def drain_backend(
         counts = await box.counts()
     finally:
         await client.close()
-        await box.close()
+        await db.close()
         proc.terminate()
         proc.wait(timeout=30)
     if outcome.applied != events or counts.acked != events:

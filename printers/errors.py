@@ -23,3 +23,7 @@ class PrintJobNotFound(PrinterError):
 
 class PrintJobStateError(PrinterError):
     """The job is in a state that does not allow the operation (e.g. retrying a printed job)."""
+
+
+class JobStoreError(PrinterError):
+    """The store that keeps print jobs failed (the agent's database raises a subclass)."""

@@ -19,26 +19,6 @@ JobKind = Literal["order", "reprint", "test"]
 
 RETRYABLE: frozenset[str] = frozenset({"failed", "stale"})
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS print_jobs (
-        job_id TEXT PRIMARY KEY,
-        order_id TEXT,
-        kind TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN
-            ('queued', 'sending', 'sent', 'confirmed', 'failed', 'stale')),
-        reason TEXT,
-        detail TEXT,
-        receipt TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        deadline REAL NOT NULL,
-        printed_at REAL
-    )""",
-    "CREATE INDEX IF NOT EXISTS print_jobs_queue ON print_jobs (status, created_at)",
-    "CREATE INDEX IF NOT EXISTS print_jobs_order ON print_jobs (order_id, created_at)",
-]
-
 Stmt = tuple[str, tuple[Any, ...]]
 
 

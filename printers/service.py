@@ -18,7 +18,7 @@ from typing import Any
 from config.agent import PrinterSettings
 from printers import jobs
 from printers.connections import Connection, FileConnection
-from printers.errors import PrinterUnavailable, PrintJobNotFound, PrintJobStateError
+from printers.errors import JobStoreError, PrinterUnavailable, PrintJobNotFound, PrintJobStateError
 from printers.profile import Capabilities, capabilities
 from printers.receipt import Receipt, build_job, render_image
 from printers.status import (
@@ -29,9 +29,7 @@ from printers.status import (
     interpret,
     is_status_byte,
 )
-from sync.edge.errors import SyncError
-from sync.edge.outbox import Outbox, Stmt
-from sync.edge.waiting import wait_set
+from printers.store import JobStore
 
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
@@ -82,7 +80,7 @@ class PrintService:
     def __init__(
         self,
         settings: PrinterSettings,
-        db: Outbox,
+        db: JobStore,
         connection: Connection | None,
         *,
         clock: Callable[[], datetime] = _utcnow,
@@ -138,7 +136,7 @@ class PrintService:
 
     def plan(
         self, receipt: Receipt, kind: jobs.JobKind, *, now: datetime, not_after: datetime | None
-    ) -> tuple[jobs.PrintJobView, Stmt]:
+    ) -> tuple[jobs.PrintJobView, jobs.Stmt]:
         """A new queued job for ``receipt`` and its INSERT (no I/O: the caller commits it)."""
         deadline = now + timedelta(seconds=self.settings.job_ttl_s)
         if not_after is not None:
@@ -190,8 +188,7 @@ class PrintService:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create the table, fail jobs a restart cut off, and start the worker."""
-        await self.db.write([(ddl, ()) for ddl in jobs.SCHEMA])
+        """Fail the jobs a restart cut off, purge old ones, and start the worker."""
         now = self.clock().timestamp()
         await self.db.write(
             [jobs.interrupted_on_start(now), jobs.purge_older_than(now - JOB_RETENTION_S)]
@@ -217,17 +214,17 @@ class PrintService:
             self._wake.clear()
             try:
                 row = await self.db.fetchone(jobs.NEXT_QUEUED)
-            except SyncError as err:  # the database is in trouble: wait, then look again
+            except JobStoreError as err:  # the database is in trouble: wait, then look again
                 log.error("print worker: %s", err)
                 await asyncio.sleep(1.0)
                 continue
             if row is None:
-                if not await wait_set(self._wake, poll if poll > 0 else None):
+                if not await _wait_set(self._wake, poll if poll > 0 else None):
                     await self.check_status()
                 continue
             try:
                 await self._process(row)
-            except SyncError as err:
+            except JobStoreError as err:
                 log.error("print worker: %s", err)
                 await asyncio.sleep(1.0)
             except Exception as err:  # a bug in one job must not stop every later receipt
@@ -239,7 +236,7 @@ class PrintService:
         stmt = jobs.finish(job_id, "failed", self.clock().timestamp(), "internal", repr(err))
         try:
             await self.db.write([stmt])
-        except SyncError:
+        except JobStoreError:
             log.exception("cannot mark print job %s failed", job_id)
             await asyncio.sleep(1.0)
 
@@ -374,3 +371,17 @@ class PrintService:
     def health(self) -> tuple[str, str]:
         """``(state, detail)`` for ``/health``."""
         return self.state.state, self.state.detail
+
+
+async def _wait_set(event: asyncio.Event, timeout_s: float | None) -> bool:
+    """Wait until ``event`` is set, at most ``timeout_s`` seconds; True if it was set.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that arrives just as the
+    event is set (CPython gh-86296), and a stopping worker would run on.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

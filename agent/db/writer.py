@@ -1,4 +1,4 @@
-"""The outbox's writer side: one thread owning the writer connection, and the group commit
+"""The agent database's writer side: one thread owning the writer connection, and the group commit
 it runs (guards, runs of same-shaped requests as one multi-row statement, one ``COMMIT`` per
 group).
 
@@ -15,11 +15,11 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from agent.db.schema import migrate
+from sync.edge.storage import Stmt
 from sync.web.worker_thread import WorkerThread
 
-Stmt = tuple[str, tuple[Any, ...]]
 # How long the writer's thread waits for another process's write lock (never the loop).
 BUSY_WAIT_MS = 5000
 # SQLite's default limit on host parameters (3.32+) is 32766; stay well below it.
@@ -46,9 +46,10 @@ class KeyGuard:
 Guard = Stmt | KeyGuard
 
 
-def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
-    """The writer's connection, made on the writer's thread (the outbox's lock keeps the loop's
-    thread and the writer's thread from ever using it at once)."""
+def open_writer(path: Path, on_open: list[Stmt]) -> sqlite3.Connection:
+    """The writer's connection, made on the writer's thread (the database's lock keeps the
+    loop's thread and the writer's thread from ever using it at once); the file is migrated to
+    this release's schema and ``on_open`` runs in the same transaction."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
@@ -56,11 +57,9 @@ def open_writer(path: Path, schema: list[str]) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = FULL")
     db.execute("BEGIN IMMEDIATE")
     try:
-        for ddl in schema:
-            db.execute(ddl)
-        # Events left 'sent' by a crash have an unknown outcome: send them again
-        # (the cloud is idempotent on event ids).
-        db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent'")
+        migrate(db)
+        for sql, params in on_open:
+            db.execute(sql, params)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -11,10 +11,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from agent.cloud_link import install_sync
+from agent.db import open_agent_db
 from agent.http import handlers
 from agent.http.metrics import AgentMetrics
 from agent.http.state import (
     CLOUD,
+    DB,
     METRICS,
     ORDERS,
     OUTBOX,
@@ -27,7 +29,6 @@ from agent.http.state import (
 from agent.http.status_page import render_login_page
 from agent.orders.program_source import ProgramSource, program_from_settings
 from agent.orders.service import OrderService, utcnow
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from agent.printing.channel import install_printing
 from agent.scans.routes import install_scanners
 from config import AgentSettings
@@ -97,14 +98,15 @@ def build_app(
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         path = settings.agent.data_dir / "agent.db"
-        outbox = await Outbox.open(path, extra_schema=AGENT_SCHEMA)
-        app[OUTBOX] = outbox
-        app[ORDERS] = OrderService(settings, outbox, app[PROGRAM], clock=clock)
+        db = await open_agent_db(path)
+        app[DB] = db
+        app[OUTBOX] = Outbox(db)
+        app[ORDERS] = OrderService(settings, db, app[PROGRAM], clock=clock)
         log.info("agent database at %s", path)
         try:
             yield
         finally:
-            await outbox.close()
+            await db.close()
 
     app.cleanup_ctx.append(database)
     handlers.add_routes(app, handlers.ROUTES)

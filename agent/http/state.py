@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from agent.db import AgentDb
 from agent.http.metrics import AgentMetrics
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
@@ -65,6 +66,7 @@ SETTINGS = web.AppKey("settings", AgentSettings)
 METRICS = web.AppKey("metrics", AgentMetrics)
 CLOUD = web.AppKey("cloud_status", CloudStatus)
 RUNTIME = web.AppKey("runtime", Runtime)
+DB = web.AppKey("db", AgentDb)
 OUTBOX = web.AppKey("outbox", Outbox)
 ORDERS = web.AppKey("orders", OrderService)
 PROGRAM = web.AppKey("program", ProgramSource)

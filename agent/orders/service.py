@@ -14,7 +14,7 @@ from uuid import UUID
 
 import orjson
 
-from agent.db.writer import Guard, KeyGuard
+from agent.db import AgentDb, DbError, DiskFullError, Guard, KeyGuard, Stmt
 from agent.http.errors import Conflict, InvalidInput, NotFound, Unavailable
 from agent.http.models import OrderAnswer, OrderView, PrintInfo, VoidAnswer, VoidRequest
 from agent.orders import answer_json as order_json
@@ -32,8 +32,7 @@ from sync.contract.events import (
     canonical_json_plain,
 )
 from sync.contract.program import stamps_for
-from sync.edge.errors import OutboxFullError, SyncError
-from sync.edge.outbox import NewEvent, Outbox, Stmt, event_row_json, event_statement
+from sync.edge.outbox import NewEvent, event_row_json, event_statement
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ class OrderService:
     def __init__(
         self,
         settings: AgentSettings,
-        db: Outbox,
+        db: AgentDb,
         program: ProgramSource,
         *,
         printer: PrinterHook | None = None,
@@ -159,9 +158,9 @@ class OrderService:
     async def _write(self, stmts: list[Stmt], guard: Guard | None = None) -> sqlite3.Row | None:
         try:
             return await self.db.write(stmts, guard=guard)
-        except OutboxFullError as err:
+        except DiskFullError as err:
             raise Unavailable(str(err), code="disk_full") from err
-        except SyncError as err:
+        except DbError as err:
             raise Unavailable(str(err), code="not_recorded") from err
 
     async def place(self, req: OrderInput) -> tuple[int, str]:

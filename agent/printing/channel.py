@@ -19,13 +19,12 @@ from aiohttp import web
 from agent.http.errors import Conflict, InvalidInput, NotFound
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderAnswer, PrintInfo
-from agent.http.state import METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
+from agent.http.state import DB, METRICS, ORDERS, RUNTIME, SETTINGS
 from config import AgentSettings
 from config.agent import PrinterSettings
 from printers.connections import make_connection
 from printers.errors import PrinterConfigError, PrintJobNotFound, PrintJobStateError
 from printers.escpos_qr import QrMode
-from printers.jobs import SCHEMA as JOBS_SCHEMA
 from printers.jobs import PrintJobView, view_of
 from printers.profile import Capabilities, capabilities
 from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
@@ -144,7 +143,7 @@ def _channel(request: web.Request) -> PrinterChannel:
 
 async def _job(request: web.Request) -> PrintJobView:
     job_id = request.match_info["job_id"]
-    row = await request.app[OUTBOX].fetchone("SELECT * FROM print_jobs WHERE job_id = ?", (job_id,))
+    row = await request.app[DB].fetchone("SELECT * FROM print_jobs WHERE job_id = ?", (job_id,))
     if row is None:
         raise NotFound(f"no print job {job_id}", field="job_id", code="unknown_job")
     return view_of(row)
@@ -168,7 +167,7 @@ async def retry_job(request: web.Request) -> web.StreamResponse:
 
 async def _order(request: web.Request) -> tuple[OrderAnswer, bool]:
     order_id = request.match_info["order_id"]
-    row = await request.app[OUTBOX].fetchone(
+    row = await request.app[DB].fetchone(
         "SELECT answer, voided_at FROM orders WHERE order_id = ?", (order_id,)
     )
     if row is None:
@@ -340,7 +339,7 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
             caps = await asyncio.to_thread(capabilities, settings.printer)
         service = PrintService(
             settings.printer,
-            app[OUTBOX],
+            app[DB],
             connection,
             clock=orders.clock,
             on_finished=finished,
@@ -348,7 +347,6 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     except PrinterConfigError as err:
         log.error("printer disabled: %s", err)
-        await app[OUTBOX].write([(ddl, ()) for ddl in JOBS_SCHEMA])
         app[PRINTING].problem = str(err)
         app[RUNTIME].printer = app[PRINTING]
         yield

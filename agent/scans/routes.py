@@ -14,8 +14,7 @@ from aiohttp import web
 from agent.http.errors import Unavailable
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, ScanRequest
-from agent.http.state import METRICS, ORDERS, OUTBOX, PROGRAM, RUNTIME, SETTINGS
-from agent.scans import scan_log
+from agent.http.state import DB, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
 from agent.scans.service import ScanMetrics, ScanResult, ScanService
 from drivers.scanner_set import ConfiguredScanner, ScanContext
 from sync.web.http_util import json_answer, read_model
@@ -37,9 +36,10 @@ SCANNING = web.AppKey("scanning", ScanChannel)
 
 
 async def _scanning_ctx(app: web.Application) -> AsyncIterator[None]:
-    channel, db, orders = app[SCANNING], app[OUTBOX], app[ORDERS]
-    await db.write([(ddl, ()) for ddl in scan_log.COOLDOWN_SCHEMA])
-    service = ScanService(app[SETTINGS], db, orders, app[PROGRAM], channel.metrics, orders.clock)
+    channel, orders = app[SCANNING], app[ORDERS]
+    service = ScanService(
+        app[SETTINGS], app[DB], orders, app[PROGRAM], channel.metrics, orders.clock
+    )
     channel.service = service
     orders.autopilot = service
     tasks = [asyncio.create_task(service.recorder.run(), name="scan-recorder")]

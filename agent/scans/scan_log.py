@@ -1,6 +1,6 @@
 """The rows scanning keeps in the agent's SQLite file (statement builders; no I/O here).
 
-Every scan gets a row in ``scans`` (table of ``agent.orders.store``) with its outcome; the
+Every scan gets a row in ``scans`` (its table is in ``agent.db.schema``) with its outcome; the
 kiosk's cooldown lives in its own table so that a restart does not reset it.
 """
 
@@ -8,18 +8,9 @@ import asyncio
 import json
 import logging
 
-from sync.edge.errors import SyncError
-from sync.edge.outbox import Outbox, Stmt
+from agent.db import AgentDb, DbError, Stmt
 
 log = logging.getLogger(__name__)
-
-COOLDOWN_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS scan_cooldowns (
-        customer_key TEXT PRIMARY KEY,
-        stamped_at REAL NOT NULL,
-        scan_id TEXT NOT NULL
-    )""",
-]
 
 INSERT_SCAN = (
     "INSERT INTO scans (scan_id, code, kind, till, source, outcome, reason, order_id, "
@@ -86,7 +77,7 @@ class ScanRecorder:
     """Writes scan rows that carry no event in batches, so a flood of garbage costs one commit
     per batch and never waits in the scanner's read loop. At most ``max_rows`` wait."""
 
-    def __init__(self, db: Outbox, max_rows: int = 10_000) -> None:
+    def __init__(self, db: AgentDb, max_rows: int = 10_000) -> None:
         self.db = db
         self.max_rows = max_rows
         self.dropped = 0
@@ -109,7 +100,7 @@ class ScanRecorder:
             if batch:
                 try:
                     await self.db.write(batch)
-                except SyncError as err:
+                except DbError as err:
                     log.error("could not record %d scan rows: %s", len(batch), err)
 
     async def run(self) -> None:

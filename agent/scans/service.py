@@ -12,12 +12,14 @@ scanner or ``POST /v1/scans``, ends in one recorded and counted outcome.
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from agent.db import AgentDb, DbError, Stmt
 from agent.http.errors import AgentError, Unavailable
 from agent.http.metrics import AgentMetrics
 from agent.http.models import ScanAnswer
@@ -25,16 +27,16 @@ from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
 from agent.scans import scan_log
+from agent.scans.policy import PendingBook, PendingScan, cooldown_left
 from agent.scans.scan_log import ScanRecorder
 from config import AgentSettings
+from drivers.debounce import DOUBLE_READ_S, Debouncer
 from drivers.framing import RawLine
 from drivers.scan_code import CodeKind, Rejected, ScannedCode, read_line, read_text
-from drivers.scan_policy import DOUBLE_READ_S, Debouncer, PendingBook, PendingScan, cooldown_left
 from drivers.scanner_set import ScanContext
 from sync.contract import claim_token
 from sync.contract.events import CustomerRef, EventType, ScanPayload
-from sync.edge.errors import SyncError
-from sync.edge.outbox import NewEvent, Outbox, Stmt
+from sync.edge.outbox import NewEvent, event_statement
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -61,7 +63,7 @@ class ScanService:
     """The one path every scan takes; also the orders' ``AutopilotHook``."""
 
     settings: AgentSettings
-    db: Outbox
+    db: AgentDb
     orders: OrderService
     program: ProgramSource
     metrics: ScanMetrics
@@ -237,8 +239,8 @@ class ScanService:
                 scan_log.cooldown_set(key, now.timestamp(), scan_id),
             ]
             try:
-                await self.db.append([event], stmts)
-            except SyncError as err:
+                await self.db.write([event_statement(event, time.time()), *stmts])
+            except DbError as err:
                 raise Unavailable(f"the scan was not recorded: {err}", code="not_recorded") from err
         self.metrics.outcomes.labels("stamped").inc()
         return ScanResult(

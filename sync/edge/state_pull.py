@@ -8,16 +8,17 @@ program the cloud sent, not by the config file's default.
 """
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
-from agent.orders.store import kv_get, kv_set
 from sync.contract.events import CardState, ProgramState
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
 from sync.edge.errors import SyncError
-from sync.edge.outbox import Outbox, Stmt
+from sync.edge.storage import Stmt, Storage
 from sync.edge.waiting import wait_set
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,22 @@ def card_statements(cards: list[CardState]) -> list[Stmt]:
     ]
 
 
-async def saved_program(db: Outbox) -> ProgramState | None:
+def kv_set(key: str, value: Any) -> Stmt:
+    """The statement that stores ``value`` (as JSON) under ``key`` in the ``kv`` table."""
+    return (
+        "INSERT INTO kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value, default=str)),
+    )
+
+
+async def kv_get(db: Storage, key: str) -> Any:
+    """The JSON value stored under ``key``, or None."""
+    row = await db.fetchone("SELECT value FROM kv WHERE key = ?", (key,))
+    return json.loads(row["value"]) if row else None
+
+
+async def saved_program(db: Storage) -> ProgramState | None:
     """The last program the cloud sent, as stored in ``kv`` (None before the first pull)."""
     raw = await kv_get(db, PROGRAM_KEY)
     return ProgramState.model_validate(raw) if raw else None
@@ -63,7 +79,7 @@ class StatePuller:
 
     def __init__(
         self,
-        db: Outbox,
+        db: Storage,
         client: CloudClient,
         apply_program: Callable[[ProgramState], bool],
         *,

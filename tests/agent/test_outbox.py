@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from agent.http.state import OUTBOX
+from agent.http.state import DB
 from sync.edge.errors import SyncError
-from sync.edge.outbox import NewEvent, Outbox
+from sync.edge.outbox import NewEvent
+from tests.agent_db import open_box
 
 
 def _event(n: int = 0) -> NewEvent:
@@ -25,7 +26,7 @@ def _event(n: int = 0) -> NewEvent:
 
 
 async def test_settings_of_a_durable_file(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         mode = await box.fetchone("PRAGMA journal_mode")
         assert mode is not None and mode[0] == "wal"
@@ -40,7 +41,7 @@ async def test_given_maintenance_that_leaves_a_cursor_or_a_transaction_then_writ
 ) -> None:
     # A cursor not read to its end keeps a statement running, and every later COMMIT would fail
     # with "SQL statements in progress"; an open transaction would fail every BEGIN.
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         with pytest.raises(TypeError, match="not a cursor"):
             await box.on_writer(lambda db: db.execute("SELECT seq FROM outbox UNION SELECT 1"))
@@ -56,7 +57,7 @@ async def test_given_maintenance_that_leaves_a_cursor_or_a_transaction_then_writ
 
 
 async def test_concurrent_appends_share_commits_and_all_land(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         events = [_event(n) for n in range(400)]
         await asyncio.gather(*(box.append([e]) for e in events))
@@ -72,7 +73,7 @@ async def test_concurrent_appends_share_commits_and_all_land(tmp_path: Path) -> 
 
 
 async def test_the_same_event_id_twice_is_stored_once(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         e = _event()
         await box.append([e])
@@ -83,7 +84,7 @@ async def test_the_same_event_id_twice_is_stored_once(tmp_path: Path) -> None:
 
 
 async def test_one_bad_request_in_a_group_fails_alone(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db", extra_schema=["CREATE TABLE t (x INTEGER UNIQUE)"])
+    box = await open_box(tmp_path / "a.db", extra_schema=["CREATE TABLE t (x INTEGER UNIQUE)"])
     try:
         await box.write([("INSERT INTO t (x) VALUES (?)", (1,))])
         good = [box.append([_event(n)]) for n in range(20)]
@@ -97,7 +98,7 @@ async def test_one_bad_request_in_a_group_fails_alone(tmp_path: Path) -> None:
 
 
 async def test_a_request_keeps_its_own_statement_order_inside_a_group(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db", extra_schema=["CREATE TABLE t (k TEXT, v INT)"])
+    box = await open_box(tmp_path / "a.db", extra_schema=["CREATE TABLE t (k TEXT, v INT)"])
     try:
         ins = "INSERT INTO t (k, v) VALUES (?, 0)"
         upd = "UPDATE t SET v = v + 1 WHERE k = ?"
@@ -113,7 +114,7 @@ async def test_a_request_keeps_its_own_statement_order_inside_a_group(tmp_path: 
 
 
 async def test_mark_retry_and_purge(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         events = [_event(n) for n in range(5)]
         await box.append(events)
@@ -134,12 +135,12 @@ async def test_mark_retry_and_purge(tmp_path: Path) -> None:
 
 
 async def test_sent_events_go_back_to_pending_after_a_restart(tmp_path: Path) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     e = _event()
     await box.append([e])
     await box.mark([str(e.event_id)], "sent")
     await box.close()
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         assert (await box.counts()).pending == 1
     finally:
@@ -151,7 +152,7 @@ async def test_a_full_disk_fails_the_order_with_503_and_loses_nothing(
 ) -> None:
     ok = await agent.post("/v1/orders", json={"order_id": "D-0", "total": "10"})
     assert ok.status == 201
-    box = agent.app[OUTBOX]
+    box = agent.app[DB]
     pages = await box.on_writer(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
     await box.on_writer(lambda db: db.execute(f"PRAGMA max_page_count = {pages}").fetchall())
     statuses = []
@@ -171,7 +172,7 @@ async def test_a_full_disk_fails_the_order_with_503_and_loses_nothing(
 
 @pytest.mark.parametrize("bad", ["not sql at all"])
 async def test_a_broken_statement_is_a_sync_error_not_a_crash(tmp_path: Path, bad: str) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     try:
         with pytest.raises(SyncError):
             await box.write([(bad, ())])

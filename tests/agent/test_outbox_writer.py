@@ -12,19 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.db.writer import KeyGuard, Stmt, _chunks, apply_group, open_writer
-from sync.edge.outbox import SCHEMA as OUTBOX_SCHEMA
-from sync.edge.outbox import NewEvent, Outbox
+from sync.edge.outbox import NewEvent
+from tests.agent_db import open_box
 
 SCHEMA = [
-    "CREATE TABLE orders (order_id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE w_orders (order_id TEXT PRIMARY KEY, body TEXT NOT NULL)",
     "CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, ev TEXT NOT NULL UNIQUE, n INT)",
 ]
-INSERT_ORDER = "INSERT INTO orders (order_id, body) VALUES (?, ?)"
+INSERT_ORDER = "INSERT INTO w_orders (order_id, body) VALUES (?, ?)"
 INSERT_LOG = "INSERT INTO log (ev, n) VALUES (?, ?) ON CONFLICT (ev) DO NOTHING"
 
 
 def _guard(order_id: str) -> KeyGuard:
-    return KeyGuard("orders", "order_id", "body", order_id)
+    return KeyGuard("w_orders", "order_id", "body", order_id)
 
 
 def _request(order_id: str, ev: str, n: int) -> tuple[KeyGuard, list[Stmt]]:
@@ -33,7 +33,8 @@ def _request(order_id: str, ev: str, n: int) -> tuple[KeyGuard, list[Stmt]]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> sqlite3.Connection:
-    return open_writer(tmp_path / "w.db", [*OUTBOX_SCHEMA, *SCHEMA])
+    # The agent's own tables (migrated on open) and two of the test's.
+    return open_writer(tmp_path / "w.db", [(ddl, ()) for ddl in SCHEMA])
 
 
 def test_keyed_guards_of_a_group_find_earlier_rows_and_skip_those_requests(
@@ -44,7 +45,7 @@ def test_keyed_guards_of_a_group_find_earlier_rows_and_skip_those_requests(
         db, [_request(k, f"e2-{k}", n) for n, k in enumerate(["A", "B", "C", "D"], start=10)]
     )
     assert [row["body"] if row else None for row in found] == ["body-1", None, "body-2", None]
-    orders = dict(db.execute("SELECT order_id, body FROM orders").fetchall())
+    orders = dict(db.execute("SELECT order_id, body FROM w_orders").fetchall())
     assert orders == {"A": "body-1", "B": "body-11", "C": "body-2", "D": "body-13"}
     # rows of one run land in request order (the outbox's seq is the send order)
     assert [r[0] for r in db.execute("SELECT ev FROM log ORDER BY seq")] == [
@@ -72,7 +73,7 @@ def test_a_failing_row_fails_the_whole_group_and_leaves_nothing(db: sqlite3.Conn
         apply_group(
             db, [(None, [(INSERT_ORDER, ("X", "1"))]), (None, [(INSERT_ORDER, ("X", "2"))])]
         )
-    assert db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM w_orders").fetchone()[0] == 0
     assert not db.in_transaction
 
 
@@ -83,12 +84,12 @@ def test_a_big_group_goes_in_chunks_under_the_parameter_limit(db: sqlite3.Connec
         5001,
         sum(range(5001)),
     )
-    assert db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 5001
+    assert db.execute("SELECT COUNT(*) FROM w_orders").fetchone()[0] == 5001
 
 
 def test_mixed_shapes_and_plain_guards_still_work(db: sqlite3.Connection) -> None:
     apply_group(db, [(None, [(INSERT_ORDER, ("P", "first"))])])
-    plain_guard: Stmt = ("SELECT body FROM orders WHERE order_id = ?", ("P",))
+    plain_guard: Stmt = ("SELECT body FROM w_orders WHERE order_id = ?", ("P",))
     found = apply_group(
         db,
         [
@@ -113,7 +114,7 @@ def test_chunks_are_few_powers_of_two_that_add_up(n: int, most: int) -> None:
 async def test_another_process_holding_the_lock_makes_the_group_wait_off_the_loop(
     tmp_path: Path,
 ) -> None:
-    box = await Outbox.open(tmp_path / "a.db")
+    box = await open_box(tmp_path / "a.db")
     other = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # say `stampedge queue retry` is writing right now

@@ -5,9 +5,10 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.scans.policy import PendingBook, PendingScan, cooldown_left
+from drivers.debounce import Debouncer
 from drivers.framing import MAX_LINE, LineFramer, Overlong
 from drivers.scan_code import CodeKind, Rejected, Rejection, ScannedCode, read_line, read_text
-from drivers.scan_policy import Debouncer, PendingBook, PendingScan, cooldown_left
 from sync.contract.card_code import new_card_code
 
 TOKEN = "A" * 24 + "B" * 24  # 48 base32 characters, like a receipt-QR token

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from sync.contract.events import OrderPayload
 from sync.edge.client import CloudClient
 from sync.edge.outbox import NewEvent, Outbox
+from tests.agent_db import open_box
 from tests.sync.edge.stand_in_cloud import DEVICE_KEY, StandInCloud
 
 
@@ -48,7 +48,7 @@ async def wait_until(cond: Callable[[], Awaitable[bool] | bool], guard_s: float 
 @pytest.fixture
 async def outbox(tmp_data: Path) -> AsyncIterator[Outbox]:
     """A real outbox file with the agent's tables."""
-    box = await Outbox.open(tmp_data / "agent.db", extra_schema=AGENT_SCHEMA)
+    box = await open_box(tmp_data / "agent.db")
     yield box
     await box.close()
 

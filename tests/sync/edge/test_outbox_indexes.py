@@ -5,11 +5,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from sync.contract.events import canonical_json
 from sync.edge.client import CloudClient
-from sync.edge.outbox import Outbox
 from sync.edge.uploader import Uploader
+from tests.agent_db import open_box
 from tests.sync.edge.conftest import order_event
 from tests.sync.edge.stand_in_cloud import StandInCloud
 
@@ -64,7 +63,7 @@ async def test_given_an_outbox_from_an_older_agent_when_opened_then_it_drains_by
     cloud, url = stand_in
     path = tmp_path / "agent.db"
     _old_outbox(path, ["acked", "pending", "sent", "dead", "pending"])
-    box = await Outbox.open(path, extra_schema=AGENT_SCHEMA)
+    box = await open_box(path)
     client = CloudClient(url, cloud.key, timeout_s=2.0)
     try:
         names = {

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.orders.store import SCHEMA as AGENT_SCHEMA
 from agent.queue_cli import ProgressBar, run_queue_command
 from config import AgentSettings
-from sync.edge.outbox import Outbox
 from tests.agent.conftest import agent_settings
+from tests.agent_db import open_box
 from tests.conftest import free_port
 from tests.sync.edge.conftest import order_event
 from tests.sync.edge.stand_in_cloud import StandInCloud
@@ -23,7 +22,7 @@ def args(action: str, *, as_json: bool = False) -> argparse.Namespace:
 
 
 async def queue(data: Path, n: int, *extra: str) -> None:
-    box = await Outbox.open(data / "agent.db", extra_schema=AGENT_SCHEMA)
+    box = await open_box(data / "agent.db")
     try:
         await box.append([order_event(f"o{i}") for i in range(n)])
         await box.append([order_event(oid) for oid in extra])

@@ -3,11 +3,10 @@
 import pytest
 
 from agent.orders.program_source import ProgramSource, program_from_settings
-from agent.orders.store import kv_get
 from config import ProgramSettings
 from sync.edge.client import CloudClient, CloudUnreachable
 from sync.edge.outbox import Outbox
-from sync.edge.state_pull import CURSOR_KEY, StatePuller, saved_program
+from sync.edge.state_pull import CURSOR_KEY, StatePuller, kv_get, saved_program
 from tests.sync.edge.stand_in_cloud import StandInCloud, default_program
 
 Cloud = tuple[StandInCloud, str]
