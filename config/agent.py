@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.listen import is_loopback, split_listen
+from sync.contract.limits import MAX_BATCH, BatchSize
+from sync.contract.program import Program, Step
 
 
 class _Section(BaseModel):
@@ -53,7 +55,7 @@ class CloudLink(_Section):
     claim_base_url: str = "http://127.0.0.1:8788/c/"
     uppercase_claim_url: bool = True
     timeout_s: float = Field(default=10.0, gt=0)
-    batch_size: int = Field(default=500, ge=1, le=500)
+    batch_size: BatchSize = MAX_BATCH
     sync_interval_s: float = Field(default=5.0, gt=0)
     max_backoff_s: float = Field(default=300.0, gt=0)
 
@@ -66,16 +68,13 @@ class CloudLink(_Section):
         return 0
 
 
-class ProgramSettings(_Section):
-    """``[program]``: the offline default rule until the cloud sends the branch's program."""
+class ProgramSettings(Program):
+    """``[program]``: the offline default rule until the cloud sends the branch's program
+    (``Program``'s fields and limits; here unknown keys are refused and it may be edited)."""
 
-    rule: Literal["per_order", "by_amount"] = "by_amount"
-    step: Decimal = Field(default=Decimal("10.00"), gt=0)
-    stamps_per_order: int = Field(default=1, ge=0, le=1000)
-    min_total: Decimal | None = Field(default=None, ge=0)
-    max_stamps_per_order: int | None = Field(default=None, ge=0)
-    goal: int = Field(default=10, ge=1, le=1000)
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    step: Step = Decimal("10.00")
 
 
 class PrinterSettings(_Section):

@@ -6,10 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from sync.contract.events import CustomerRef, OrderId, Till
-
-MAX_TOTAL = Decimal("1000000000")
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+from sync.contract.customers import CustomerRef
+from sync.contract.limits import MAX_TOTAL, Currency, OrderId, RuleName, Till
 
 
 class ErrorBody(BaseModel):
@@ -71,7 +69,7 @@ class OrderAnswer(BaseModel):
 
     order_id: str
     stamps: int
-    rule: Literal["per_order", "by_amount"]
+    rule: RuleName
     total: str
     currency: str
     till: str | None = None

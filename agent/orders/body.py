@@ -16,8 +16,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.http.models import MAX_TOTAL, OrderRequest
-from sync.contract.events import CustomerRef
+from agent.http.models import OrderRequest
+from sync.contract.customers import CustomerRef
+from sync.contract.limits import (
+    CARD_TEXT_MAX_LEN,
+    CURRENCY_RE,
+    CUSTOMER_NUMBER_RE,
+    MAX_TOTAL,
+    ORDER_ID_RE,
+    TILL_MAX_LEN,
+)
 from sync.web.http_util import validation_error
 
 
@@ -46,11 +54,10 @@ class OrderInput:
         )
 
 
-_ORDER_ID = re.compile(r"[\x21-\x7e]{1,64}")
-# At most nine integer digits: always below MAX_TOTAL. ASCII digits only (``\d`` is Unicode).
+# At most nine integer digits: always below MAX_TOTAL (1e9). ASCII digits only (``\d`` is
+# Unicode). Four decimals at most, as ``OrderRequest.total`` allows.
 _TOTAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,4})?")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-_NUMBER = re.compile(r"[0-9]{6}")
+assert Decimal("9" * 9 + ".9999") <= MAX_TOTAL  # the pattern stays within the limit
 _FIELDS = frozenset(("order_id", "total", "currency", "till", "customer", "receipt_qr", "print"))
 
 
@@ -70,16 +77,16 @@ def _plain(data: dict[str, Any]) -> OrderInput | None:
     if not _FIELDS.issuperset(data):
         return None
     order_id = data.get("order_id")
-    if type(order_id) is not str or _ORDER_ID.fullmatch(order_id) is None:
+    if type(order_id) is not str or ORDER_ID_RE.fullmatch(order_id) is None:
         return None
     total = _total(data.get("total"))
     if total is None:
         return None
     currency = data.get("currency")
-    if currency is not None and (type(currency) is not str or not _CURRENCY.fullmatch(currency)):
+    if currency is not None and (type(currency) is not str or not CURRENCY_RE.fullmatch(currency)):
         return None
     till = data.get("till")
-    if till is not None and not _text(till):
+    if till is not None and not _text(till, TILL_MAX_LEN):
         return None
     receipt_qr = data.get("receipt_qr")
     print_receipt = data.get("print")
@@ -104,9 +111,9 @@ def _total(value: object) -> Decimal | None:
     return None  # a JSON number with a fraction, or anything else: pydantic decides
 
 
-def _text(value: object) -> bool:
-    """A string of 1 to 64 characters that is valid Unicode (no lone surrogates)."""
-    if type(value) is not str or not 1 <= len(value) <= 64:
+def _text(value: object, max_len: int) -> bool:
+    """A string of 1 to ``max_len`` characters that is valid Unicode (no lone surrogates)."""
+    if type(value) is not str or not 1 <= len(value) <= max_len:
         return False
     try:
         value.encode()
@@ -119,8 +126,8 @@ def _customer(value: object) -> CustomerRef | None:
     """A card code or six-digit number given alone; emails and the rest go to pydantic."""
     if type(value) is not dict or len(value) != 1:
         return None
-    if _text(card := value.get("card")):
+    if _text(card := value.get("card"), CARD_TEXT_MAX_LEN):
         return CustomerRef.model_construct(card=card)
-    if type(number := value.get("number")) is str and _NUMBER.fullmatch(number):
+    if type(number := value.get("number")) is str and CUSTOMER_NUMBER_RE.fullmatch(number):
         return CustomerRef.model_construct(number=number)
     return None

@@ -23,7 +23,7 @@ from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
 from config import AgentSettings
 from sync.contract import claim_token
-from sync.contract.card_code import is_card_code
+from sync.contract.card_code import CardCodeError
 from sync.contract.events import (
     AttachPayload,
     CustomerRef,
@@ -68,17 +68,14 @@ def utcnow() -> datetime:
 
 
 def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
-    """Card codes upper-case and checked, emails lower-case; ``InvalidInput`` if bad."""
+    """The reference in its canonical form (``CustomerRef.canonical``: card codes upper-case
+    and checked, emails lower-case); ``InvalidInput`` if the card code is bad."""
     if ref is None:
         return None
-    if ref.card is not None:
-        code = ref.card.strip().upper()
-        if not is_card_code(code):
-            raise InvalidInput("not a valid card code", field="customer.card")
-        return CustomerRef(card=code)
-    if ref.email is not None:
-        return CustomerRef(email=ref.email.strip().lower())
-    return ref
+    try:
+        return ref.canonical()
+    except CardCodeError:
+        raise InvalidInput("not a valid card code", field="customer.card") from None
 
 
 def _answer_json(answer: dict[str, Any]) -> str:

@@ -37,7 +37,17 @@ from sync.cloud.records import (
     ScanIn,
     VoidIn,
 )
-from sync.contract.events import MAX_BATCH, EventType, canonical_json_plain, payload_hash_canonical
+from sync.contract.customers import canonical_card, canonical_email
+from sync.contract.events import EventType, canonical_json_plain, payload_hash_canonical
+from sync.contract.limits import (
+    CARD_TEXT_MAX_LEN,
+    CUSTOMER_NUMBER_RE,
+    EMAIL_MAX_LEN,
+    MAX_BATCH,
+    RULE_NAMES,
+    TILL_MAX_LEN,
+    is_order_id,
+)
 
 T = TypeVar("T")
 _EVENT_KEYS = frozenset({"id", "type", "device_time", "payload"})
@@ -53,11 +63,9 @@ _TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?"
     r"(Z|[+-][0-9]{2}:[0-5][0-9])?"  # (fromisoformat takes "+05:80"; pydantic refuses it)
 )
-_ORDER_ID = re.compile(r"[\x21-\x7e]{1,64}")  # OrderId
 _DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
 # No leading zeros, and not so small that ``Decimal`` writes an exponent (below 1e-6)
 _PLAIN_DECIMAL = re.compile(r"-?(?:[1-9][0-9]{0,19}(?:\.[0-9]{1,20})?|0(?:\.(?!0{6})[0-9]{1,20})?)")
-_NUMBER = re.compile(r"[0-9]{6}")
 _EMAIL = re.compile(r"[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+")  # ASCII, no space, one @
 _MAX_DEPTH = 16  # payloads are flat; deeper ones take the pydantic road
 
@@ -69,7 +77,6 @@ _ATTACH_KEYS = frozenset({"order_id", "customer", "till"})
 _VOID_KEYS = frozenset({"order_id", "reason"})
 _SCAN_KEYS = frozenset({"scan_id", "customer", "till", "stamps"})
 _REF_KEYS = frozenset({"card", "number", "email"})
-_RULES = frozenset({"per_order", "by_amount"})
 _ORDER_TYPES = frozenset(
     {EventType.ORDER_STAMPED.value, EventType.RECEIPT_QR_ISSUED.value,
      EventType.ORDER_RECORDED.value}
@@ -146,25 +153,20 @@ def _ref(value: object) -> str:
     if type(text) is not str:
         raise _Unsure
     if kind == "card":
-        if not 1 <= len(text) <= 64:
+        if not 1 <= len(text) <= CARD_TEXT_MAX_LEN:
             raise _Unsure
-        return "c:" + text.strip().upper()
+        return "c:" + canonical_card(text)
     if kind == "number":
-        if not _NUMBER.fullmatch(text):
+        if not CUSTOMER_NUMBER_RE.fullmatch(text):
             raise _Unsure
         return "n:" + text
-    if len(text) > 254 or not _EMAIL.fullmatch(text):
+    if len(text) > EMAIL_MAX_LEN or not _EMAIL.fullmatch(text):
         raise _Unsure
-    return "e:" + text.lower()
-
-
-def _is_order_id(text: str) -> bool:
-    """``_ORDER_ID.fullmatch(text)``, quicker: 1 to 64 printable ASCII characters, no space."""
-    return 0 < len(text) <= 64 and text.isascii() and text.isprintable() and " " not in text
+    return "e:" + canonical_email(text)
 
 
 def _order_id(value: object) -> str:
-    if type(value) is not str or not _is_order_id(value):
+    if type(value) is not str or not is_order_id(value):
         raise _Unsure
     return value
 
@@ -177,7 +179,7 @@ def _stamps(value: object) -> int:
 
 def _till(p: dict[str, Any]) -> None:
     till = p.get("till")
-    if till is not None and (type(till) is not str or not 1 <= len(till) <= 64):
+    if till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN):
         raise _Unsure
 
 
@@ -203,12 +205,12 @@ def _order(p: dict[str, Any]) -> OrderIn:
         not p.keys() <= _ORDER_KEYS
         or type(get("currency")) is not str
         or type(rule) is not str
-        or rule not in _RULES
+        or rule not in RULE_NAMES
         or type(order_id) is not str
-        or not _is_order_id(order_id)
+        or not is_order_id(order_id)
         or type(stamps) is not int
         or stamps < 0
-        or (till is not None and (type(till) is not str or not 1 <= len(till) <= 64))
+        or (till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN))
         or (order_ref is not None and type(order_ref) is not str)
     ):
         raise _Unsure

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from sync.contract.events import CustomerRef, Email, OrderId, ProgramState
-from sync.contract.program import Program
+from sync.contract.customers import CustomerRef
+from sync.contract.events import ProgramState
+from sync.contract.limits import MAX_TOTAL, CardText, Email, OrderId
+from sync.contract.program import Program, program_fields
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RewardKind = Literal["gift", "voucher", "lottery"]
@@ -29,16 +31,12 @@ def _default_odds() -> list[LotteryOdd]:
     return [LotteryOdd(outcome="gift", weight=1), LotteryOdd(outcome="nothing", weight=3)]
 
 
-class ProgramConfig(_In):
-    """A branch's stamp card: the earning rule and goal, and what reaching the goal gives."""
+class ProgramConfig(Program):
+    """A branch's stamp card: ``Program``'s earning rule and goal (its fields and limits), and
+    what reaching the goal gives. Stored as JSON and edited through the API."""
 
-    rule: Literal["per_order", "by_amount"] = "by_amount"
-    step: Decimal = Field(default=Decimal("10"), gt=0, le=Decimal("1000000"), allow_inf_nan=False)
-    stamps_per_order: int = Field(default=1, ge=0, le=1000)
-    min_total: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
-    max_stamps_per_order: int | None = Field(default=None, ge=0, le=1000)
-    goal: int = Field(default=10, ge=1, le=1000)
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
     reward: RewardKind = "gift"
     reward_name: Name = "Free gift"
     voucher_valid_days: int | None = Field(default=30, ge=1, le=3650)
@@ -58,29 +56,11 @@ class ProgramConfig(_In):
 
     def rules(self) -> Program:
         """The earning rule as the agent's pure ``Program``."""
-        return Program(
-            rule=self.rule,
-            step=self.step,
-            stamps_per_order=self.stamps_per_order,
-            min_total=self.min_total,
-            max_stamps_per_order=self.max_stamps_per_order,
-            goal=self.goal,
-            currency=self.currency,
-        )
+        return Program.of(self)
 
     def state(self, version: int) -> ProgramState:
         """What agents get through ``GET /v1/sync/state``."""
-        return ProgramState(
-            rule=self.rule,
-            step=self.step,
-            stamps_per_order=self.stamps_per_order,
-            min_total=self.min_total,
-            max_stamps_per_order=self.max_stamps_per_order,
-            goal=self.goal,
-            currency=self.currency,
-            reward=self.reward,
-            version=version,
-        )
+        return ProgramState(**program_fields(self), reward=self.reward, version=version)
 
 
 def check_timezone(name: str) -> str:
@@ -142,7 +122,7 @@ class CardOut(CustomerOut):
 class ClaimIn(_In):
     """``POST /v1/claims/{token}``: the card the phone presents, or details for a new card."""
 
-    card_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    card_code: CardText | None = None
     email: Email | None = None
     name: Name | None = None
 
@@ -164,7 +144,7 @@ class StampIn(_In):
     """``POST /v1/stamps``: the API channel."""
 
     order_id: OrderId
-    total: Decimal = Field(ge=0, le=Decimal("1000000000"), allow_inf_nan=False)
+    total: Decimal = Field(ge=0, le=MAX_TOTAL, allow_inf_nan=False)
     customer: CustomerRef
     branch_id: int | None = Field(default=None, ge=1, le=2**62)
 

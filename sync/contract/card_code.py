@@ -12,6 +12,10 @@ BODY_LEN = 12
 CODE_LEN = len(PREFIX) + BODY_LEN + 1
 
 
+class CardCodeError(ValueError):
+    """Text that is not a well-formed card code."""
+
+
 def check_char(body: str) -> str:
     """ISO 7064 MOD 37,36 check character of ``body`` (characters of ``ALPHABET``)."""
     m = 36
@@ -31,9 +35,15 @@ def new_card_code() -> str:
     return PREFIX + body + check_char(body)
 
 
+def canonical_card_text(text: str) -> str:
+    """The one canonical spelling of a card code as given: trimmed and upper-case, not checked
+    (a lookup by an unknown or malformed code simply finds nothing)."""
+    return text.strip().upper()
+
+
 def is_card_code(text: str) -> bool:
     """True if ``text`` is a well-formed card code with a correct check character."""
-    code = text.strip().upper()
+    code = canonical_card_text(text)
     if len(code) != CODE_LEN or not code.startswith(PREFIX):
         return False
     body, check = code[len(PREFIX) : -1], code[-1]
@@ -43,8 +53,9 @@ def is_card_code(text: str) -> bool:
 
 
 def normalize_card_code(text: str) -> str:
-    """The canonical (upper-case, trimmed) form of a card code; ``ValueError`` if not one."""
-    code = text.strip().upper()
+    """The canonical (upper-case, trimmed) form of a card code; ``CardCodeError`` (a
+    ``ValueError``) if not one."""
+    code = canonical_card_text(text)
     if not is_card_code(code):
-        raise ValueError("not a valid card code")
+        raise CardCodeError("not a valid card code")
     return code

@@ -11,16 +11,20 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-Till = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
-MAX_BATCH = 500
+# CustomerRef and the limits live in their own modules; callers may still name them from here.
+from sync.contract.customers import CustomerRef as CustomerRef
+from sync.contract.limits import MAX_BATCH as MAX_BATCH
+from sync.contract.limits import Email as Email
+from sync.contract.limits import OrderId as OrderId
+from sync.contract.limits import RuleName
+from sync.contract.limits import Till as Till
+from sync.contract.program import Goal, Program, ProgramCurrency, StampsPerOrder, Step
 
 
 class EventType(StrEnum):
@@ -38,21 +42,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CustomerRef(_Strict):
-    """Exactly one way of naming a customer: card code, six-digit number or email."""
-
-    card: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    number: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
-    email: Email | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "CustomerRef":
-        given = [v for v in (self.card, self.number, self.email) if v is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of card, number, email")
-        return self
-
-
 class OrderPayload(_Strict):
     """A paid check: the payload of ``order.*`` and ``receipt_qr.issued`` events."""
 
@@ -61,7 +50,7 @@ class OrderPayload(_Strict):
     currency: str
     till: Till | None = None
     stamps: int = Field(ge=0)
-    rule: Literal["per_order", "by_amount"]
+    rule: RuleName
     customer: CustomerRef | None = None
     order_ref: str | None = None  # receipt_qr.issued: the token's order reference
     claim_expires_at: datetime | None = None
@@ -183,16 +172,17 @@ class BatchResult(BaseModel):
     results: list[EventResult]
 
 
-class ProgramState(BaseModel):
-    """The branch's program as the cloud sends it to the edge."""
+class ProgramState(Program):
+    """The branch's program as the cloud sends it to the edge: ``Program`` (its limits) with the
+    reward kind and the version; the earning fields are required on the wire."""
 
-    rule: Literal["per_order", "by_amount"]
-    step: Decimal
-    stamps_per_order: int
-    min_total: Decimal | None = None
-    max_stamps_per_order: int | None = None
-    goal: int
-    currency: str
+    model_config = ConfigDict(frozen=False)
+
+    rule: RuleName
+    step: Step
+    stamps_per_order: StampsPerOrder
+    goal: Goal
+    currency: ProgramCurrency
     reward: str = "gift"
     version: int = 0
 

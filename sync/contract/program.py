@@ -1,11 +1,44 @@
-"""Stamp rules (pure): how many stamps a paid check earns under a program."""
+"""The one stamp program (pure): its fields, their limits, and how many stamps a check earns.
+
+``Program`` is the only place the program's fields and limits are declared. Its views derive
+from it and add only what is theirs: the agent's ``[program]`` settings
+(``config.agent.ProgramSettings``), the wire ``ProgramState`` the cloud sends agents
+(``sync.contract.events``), and the cloud's stored and API ``ProgramConfig``
+(``sync.cloud.models``). A view that needs a field required or with another default names the
+field again with the same constrained type below, never with limits of its own.
+"""
 
 from decimal import ROUND_FLOOR, Decimal
-from typing import Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RuleName = Literal["per_order", "by_amount"]
+from sync.contract.limits import (
+    CURRENCY_PATTERN,
+    MAX_GOAL,
+    MAX_STAMPS_PER_ORDER,
+    MAX_STEP,
+    RuleName,
+)
+
+Step = Annotated[Decimal, Field(gt=0, le=MAX_STEP, allow_inf_nan=False)]
+"""Currency units per stamp under ``by_amount``."""
+StampsPerOrder = Annotated[int, Field(ge=0, le=MAX_STAMPS_PER_ORDER)]
+MinTotal = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+MaxStampsPerOrder = Annotated[int, Field(ge=0, le=MAX_STAMPS_PER_ORDER)]
+Goal = Annotated[int, Field(ge=1, le=MAX_GOAL)]
+ProgramCurrency = Annotated[str, Field(pattern=CURRENCY_PATTERN)]
+
+PROGRAM_FIELDS = (
+    "rule",
+    "step",
+    "stamps_per_order",
+    "min_total",
+    "max_stamps_per_order",
+    "goal",
+    "currency",
+)
+"""The fields every view shares, in the order they are written."""
 
 
 class Program(BaseModel):
@@ -14,12 +47,24 @@ class Program(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     rule: RuleName = "by_amount"
-    step: Decimal = Field(default=Decimal("10"), gt=0)
-    stamps_per_order: int = Field(default=1, ge=0)
-    min_total: Decimal | None = Field(default=None, ge=0)
-    max_stamps_per_order: int | None = Field(default=None, ge=0)
-    goal: int = Field(default=10, ge=1)
-    currency: str = "EUR"
+    step: Step = Decimal("10")
+    stamps_per_order: StampsPerOrder = 1
+    min_total: MinTotal | None = None
+    max_stamps_per_order: MaxStampsPerOrder | None = None
+    goal: Goal = 10
+    currency: ProgramCurrency = "EUR"
+
+    @classmethod
+    def of(cls, view: "Program") -> "Program":
+        """The plain program of any view (settings, wire state, cloud config)."""
+        if type(view) is Program:
+            return view
+        return Program.model_validate(program_fields(view))
+
+
+def program_fields(view: Program) -> dict[str, Any]:
+    """The shared fields of a program view, as values (not re-validated)."""
+    return {name: getattr(view, name) for name in PROGRAM_FIELDS}
 
 
 def stamps_for(program: Program, total: Decimal) -> int:

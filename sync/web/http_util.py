@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ValidationError
 
-from agent.http.errors import AgentError, InvalidInput
+from sync.contract.errors import ApiError, InvalidInput
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -101,7 +101,7 @@ def make_errors_middleware(
     """
 
     def answer_error(request: web.Request, err: Exception) -> web.Response:
-        if isinstance(err, AgentError):
+        if isinstance(err, ApiError):
             return error_response(err.status, err.code, err.message, err.field)
         if isinstance(err, web.HTTPRequestEntityTooLarge):
             limit = request.app._client_max_size

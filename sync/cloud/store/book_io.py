@@ -10,6 +10,7 @@ from sync.cloud.book import TALLIES, Applied, Book, Card, Order, Qr
 from sync.cloud.models import ProgramConfig
 from sync.cloud.store.db import Params, Row, Tx
 from sync.contract.card_code import new_card_code
+from sync.contract.customers import canonical_email
 
 CARD_COLUMNS = "id, card_code, number, email, name, balance"
 ORDER_COLUMNS = (
@@ -48,7 +49,7 @@ async def create_customer(
     """
     rng = random.SystemRandom()
     seq = 0 if dirty else await next_seq(tx, business_id, 1)
-    email = email.strip().lower() if email else None
+    email = canonical_email(email) if email else None
     while True:
         number = f"{rng.randrange(100_000, 1_000_000)}"
         code = new_card_code()

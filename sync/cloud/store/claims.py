@@ -23,7 +23,7 @@ from sync.cloud.store.db import Db, Tx
 from sync.cloud.store.tenancy import DeviceInfo
 from sync.contract.card_code import is_card_code, new_card_code
 from sync.contract.claim_token import ClaimToken
-from sync.contract.events import CustomerRef
+from sync.contract.customers import CustomerRef, canonical_email
 
 MAX_GROUP = 128
 CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}
@@ -141,15 +141,15 @@ class ClaimQueue:
         need = [w for w in ok if w.card is None]
         firsts: dict[str, Want] = {}
         for i, w in enumerate(need):
-            email = (w.body.email or "").strip().lower()
+            email = canonical_email(w.body.email or "")
             firsts.setdefault(email or f"#{i}", w)
         makers = list(firsts.values())
-        specs = [((w.body.email or "").strip().lower() or None, w.body.name) for w in makers]
+        specs = [(canonical_email(w.body.email or "") or None, w.body.name) for w in makers]
         cards = await create_cards(tx, business_id, specs, book.now_us)
         made = {id(w): c for w, c in zip(makers, cards, strict=True)}
         by_email = {c.email: c for c in cards if c.email}
         for w in need:
-            email = (w.body.email or "").strip().lower()
+            email = canonical_email(w.body.email or "")
             w.card = made.get(id(w)) or by_email[email]
             w.new_card = True
             book.add_card(w.card)

@@ -8,7 +8,8 @@ from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
 from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, tally_rows
 from sync.cloud.store.db import Row, Tx
-from sync.contract.card_code import is_card_code
+from sync.contract.card_code import CardCodeError, is_card_code, normalize_card_code
+from sync.contract.customers import canonical_card, canonical_email
 
 REWARD_COLUMNS = (
     "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "
@@ -71,7 +72,7 @@ async def email_taken(tx: Tx, business_id: int, email: str) -> bool:
     found = await tx.fetchval(
         "SELECT 1 FROM customers WHERE business_id = ? AND email = ?",
         business_id,
-        email.strip().lower(),
+        canonical_email(email),
     )
     return found is not None
 
@@ -86,11 +87,11 @@ async def find(tx: Tx, business_id: int, q: str) -> list[Card]:
     text = q.strip()
     base = f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? AND "  # noqa: S608
     if is_card_code(text):
-        rows = await tx.fetch(base + "card_code = ?", business_id, text.upper())
+        rows = await tx.fetch(base + "card_code = ?", business_id, canonical_card(text))
     elif text.isdigit() and len(text) == 6:
         rows = await tx.fetch(base + "number = ?", business_id, text)
     elif "@" in text:
-        rows = await tx.fetch(base + "email = ?", business_id, text.lower())
+        rows = await tx.fetch(base + "email = ?", business_id, canonical_email(text))
     else:
         rows = await tx.fetch(
             base + "lower(name) LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
@@ -103,11 +104,13 @@ async def find(tx: Tx, business_id: int, q: str) -> list[Card]:
 
 async def card_by_code(tx: Tx, code: str, business_id: int | None = None) -> tuple[Card, int]:
     """The card with this code and its business; ``NotFound`` if none (in that business)."""
-    if not is_card_code(code):
-        raise NotFound("no card with this code", code="unknown_card", field="card_code")
+    try:
+        canonical = normalize_card_code(code)
+    except CardCodeError:
+        raise NotFound("no card with this code", code="unknown_card", field="card_code") from None
     row = await tx.fetchrow(
         f"SELECT {CARD_COLUMNS}, business_id FROM customers WHERE card_code = ?",  # noqa: S608
-        code.strip().upper(),
+        canonical,
     )
     if row is None or (business_id is not None and int(row["business_id"]) != business_id):
         raise NotFound("no card with this code", code="unknown_card", field="card_code")

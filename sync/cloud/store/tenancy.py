@@ -9,6 +9,7 @@ from sync.cloud import keys
 from sync.cloud.errors import Forbidden, NotFound, Unauthorized
 from sync.cloud.models import BranchOut, DeviceOut, DeviceState, ProgramConfig
 from sync.cloud.store.db import Row, Tx
+from sync.contract.customers import canonical_card
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ async def card_link_key(tx: Tx, card_code: str) -> bytes:
     row = await tx.fetchrow(
         "SELECT b.id, b.link_key FROM customers c JOIN businesses b ON b.id = c.business_id "
         "WHERE c.card_code = ?",
-        card_code.strip().upper(),
+        canonical_card(card_code),
     )
     if row is None:
         raise NotFound("no card with this code", code="unknown_card", field="card_code")

@@ -1,0 +1,91 @@
+"""Customer references (pure): the one way to name a customer, and its one canonical form.
+
+A customer is named by exactly one of a card code, a six-digit card number or an email. The
+canonical form is what every lookup and every index key uses: a card code trimmed and
+upper-cased (``card_code.canonical_card_text``; checked as well by
+``card_code.normalize_card_code`` where a bad code must be refused), an email trimmed and
+lower-cased, a number as it is. Nothing else in the code base upper- or lower-cases these.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from sync.contract.card_code import canonical_card_text, normalize_card_code
+from sync.contract.limits import CardText, CustomerNumber, Email
+
+RefKind = Literal["card", "number", "email"]
+
+
+def canonical_email(text: str) -> str:
+    """The one canonical spelling of an email: trimmed and lower-case."""
+    return text.strip().lower()
+
+
+def canonical_card(text: str) -> str:
+    """The canonical spelling of a card code as given (not checked): see the module doc."""
+    return canonical_card_text(text)
+
+
+def canonical_text(kind: RefKind, text: str) -> str:
+    """``text`` in the canonical form of a reference of ``kind``."""
+    if kind == "card":
+        return canonical_card_text(text)
+    if kind == "email":
+        return canonical_email(text)
+    return text
+
+
+def ref_key_of(kind: RefKind, text: str) -> str:
+    """The index key of a reference (``c:CODE``, ``n:123456``, ``e:mail``), canonical."""
+    return kind[0] + ":" + canonical_text(kind, text)
+
+
+class CustomerRef(BaseModel):
+    """Exactly one way of naming a customer: card code, six-digit number or email."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    card: CardText | None = None
+    number: CustomerNumber | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "CustomerRef":
+        given = [v for v in (self.card, self.number, self.email) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of card, number, email")
+        return self
+
+    @property
+    def kind(self) -> RefKind:
+        """Which of the three names is given."""
+        if self.card is not None:
+            return "card"
+        if self.number is not None:
+            return "number"
+        return "email"
+
+    @property
+    def text(self) -> str:
+        """The name given, as given."""
+        value = self.card if self.card is not None else self.number
+        if value is None:
+            value = self.email
+        assert value is not None  # exactly one is set
+        return value
+
+    def key(self) -> str:
+        """The canonical index key (``ref_key_of``)."""
+        return ref_key_of(self.kind, self.text)
+
+    def canonical(self) -> "CustomerRef":
+        """The same reference in its canonical form; ``CardCodeError`` (a ``ValueError``, from
+        ``normalize_card_code``) if the card code is not a well-formed one."""
+        if self.card is not None:
+            code = normalize_card_code(self.card)
+            return self if code == self.card else CustomerRef(card=code)
+        if self.email is not None:
+            email = canonical_email(self.email)
+            return self if email == self.email else CustomerRef(email=email)
+        return self

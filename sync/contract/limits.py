@@ -1,0 +1,66 @@
+"""Limits the agent and the cloud share (pure): identifiers, amounts, rule names, batch size.
+
+Each limit is written here once. The pydantic types (``OrderId``, ``Till``, ``Currency``, ...)
+carry them for the models; the hand-written fast paths (``agent/orders/body.py``,
+``sync/cloud/intake.py``) read the same constants, and property tests hold the two equal.
+"""
+
+import re
+from decimal import Decimal
+from typing import Annotated, Final, Literal, get_args
+
+from pydantic import Field, StringConstraints
+
+RuleName = Literal["per_order", "by_amount"]
+"""The earning rules: N stamps per check, or one stamp per ``step`` of the total."""
+RULE_NAMES: Final = frozenset(get_args(RuleName))
+
+ORDER_ID_MAX_LEN: Final = 64
+"""A POS check id: 1 to 64 printable ASCII characters, no space."""
+ORDER_ID_CHARS: Final = r"[\x21-\x7e]"
+ORDER_ID_RE: Final = re.compile(f"{ORDER_ID_CHARS}{{1,{ORDER_ID_MAX_LEN}}}")
+
+TILL_MAX_LEN: Final = 64
+CARD_TEXT_MAX_LEN: Final = 64
+"""A card code as given (before its canonical form is checked)."""
+EMAIL_MAX_LEN: Final = 254
+EMAIL_PATTERN: Final = r"^[^@\s]+@[^@\s]+$"
+CUSTOMER_NUMBER_PATTERN: Final = r"^\d{6}$"
+CUSTOMER_NUMBER_RE: Final = re.compile(r"[0-9]{6}")
+"""The ASCII six-digit number the fast paths accept (pydantic's ``\\d`` judges the rest)."""
+CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
+CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
+
+MAX_TOTAL: Final = Decimal("1000000000")
+"""The largest check total accepted (agent and the cloud's API channel)."""
+MAX_STEP: Final = Decimal("1000000")
+MAX_STAMPS_PER_ORDER: Final = 1000
+MAX_GOAL: Final = 1000
+MAX_BATCH: Final = 500
+"""Events in one ``POST /v1/sync/events`` batch."""
+
+OrderId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=ORDER_ID_MAX_LEN, pattern=f"^{ORDER_ID_CHARS}+$"),
+]
+Till = Annotated[str, StringConstraints(min_length=1, max_length=TILL_MAX_LEN)]
+CardText = Annotated[str, StringConstraints(min_length=1, max_length=CARD_TEXT_MAX_LEN)]
+Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX_LEN, pattern=EMAIL_PATTERN)]
+CustomerNumber = Annotated[str, StringConstraints(pattern=CUSTOMER_NUMBER_PATTERN)]
+Currency = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
+BatchSize = Annotated[int, Field(ge=1, le=MAX_BATCH)]
+
+
+def is_order_id(text: str) -> bool:
+    """``ORDER_ID_RE.fullmatch(text)``, quicker: 1 to 64 printable ASCII characters, no space."""
+    return (
+        0 < len(text) <= ORDER_ID_MAX_LEN
+        and text.isascii()
+        and text.isprintable()
+        and " " not in text
+    )
+
+
+def is_till(value: object) -> bool:
+    """A till name of the plain form: a string of 1 to 64 characters."""
+    return type(value) is str and 1 <= len(value) <= TILL_MAX_LEN
