@@ -69,8 +69,10 @@ class CloudLink(_Section):
 
 
 class ProgramSettings(Program):
-    """``[program]``: the offline default rule until the cloud sends the branch's program
-    (``Program``'s fields and limits; here unknown keys are refused and it may be edited)."""
+    """``[program]``: the offline default rule until the cloud sends the branch's program."""
+
+    # ``Program``'s fields and limits; here unknown keys are refused and the default step is
+    # written "10.00" as it always was. (The docstring is the settings schema's description.)
 
     model_config = ConfigDict(extra="forbid", frozen=False)
 

@@ -32,8 +32,10 @@ def _default_odds() -> list[LotteryOdd]:
 
 
 class ProgramConfig(Program):
-    """A branch's stamp card: ``Program``'s earning rule and goal (its fields and limits), and
-    what reaching the goal gives. Stored as JSON and edited through the API."""
+    """A branch's stamp card: the earning rule and goal, and what reaching the goal gives."""
+
+    # The earning rule and goal are ``Program``'s fields with its limits, declared there only.
+    # (The docstring is the OpenAPI description: kept as it was.)
 
     model_config = ConfigDict(extra="forbid", frozen=False)
 

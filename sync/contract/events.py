@@ -173,8 +173,10 @@ class BatchResult(BaseModel):
 
 
 class ProgramState(Program):
-    """The branch's program as the cloud sends it to the edge: ``Program`` (its limits) with the
-    reward kind and the version; the earning fields are required on the wire."""
+    """The branch's program as the cloud sends it to the edge."""
+
+    # ``Program``'s fields and limits, plus the reward kind and version; the earning fields are
+    # named again only to keep them required on the wire (their types carry the limits).
 
     model_config = ConfigDict(frozen=False)
 
