@@ -7,28 +7,12 @@ from sync.contract.program import Program
 
 def program_from_settings(p: ProgramSettings) -> Program:
     """The offline default program from ``[program]``."""
-    return Program(
-        rule=p.rule,
-        step=p.step,
-        stamps_per_order=p.stamps_per_order,
-        min_total=p.min_total,
-        max_stamps_per_order=p.max_stamps_per_order,
-        goal=p.goal,
-        currency=p.currency,
-    )
+    return Program.of(p)
 
 
 def program_from_state(s: ProgramState) -> Program:
     """The program the cloud sent in ``/v1/sync/state``."""
-    return Program(
-        rule=s.rule,
-        step=s.step,
-        stamps_per_order=s.stamps_per_order,
-        min_total=s.min_total,
-        max_stamps_per_order=s.max_stamps_per_order,
-        goal=s.goal,
-        currency=s.currency,
-    )
+    return Program.of(s)
 
 
 class ProgramSource:
