@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sync.contract.events import CustomerRef
+from sync.contract.customers import CustomerRef
 
 
 def iso(at: datetime) -> str:
@@ -30,12 +30,7 @@ def customer_payload(ref: CustomerRef | None) -> dict[str, str] | None:
     """The customer as the event carries it (only the key given)."""
     if ref is None:
         return None
-    if ref.card is not None:
-        return {"card": ref.card}
-    if ref.number is not None:
-        return {"number": ref.number}
-    assert ref.email is not None  # CustomerRef holds exactly one
-    return {"email": ref.email}
+    return {ref.kind: ref.text}
 
 
 def order_answer(
