@@ -24,6 +24,8 @@ from agent.http.models import (
 from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
+from sync.contract.card_code import canonical_card_text
+from sync.contract.customers import canonical_email
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation, build_openapi
 
@@ -66,7 +68,12 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
     rows = await request.app[OUTBOX].fetchall(
         "SELECT * FROM cards WHERE card_code = ? OR number = ? OR email = ? "
         "OR name LIKE ? ESCAPE '\\' LIMIT 20",
-        (q.upper(), q, q.lower(), "%" + q.replace("%", "\\%").replace("_", "\\_") + "%"),
+        (
+            canonical_card_text(q),
+            q,
+            canonical_email(q),
+            "%" + q.replace("%", "\\%").replace("_", "\\_") + "%",
+        ),
     )
     return json_answer(
         CustomersAnswer(

@@ -36,12 +36,8 @@ def to_us(at: datetime) -> int:
 
 
 def ref_key(ref: CustomerRef) -> str:
-    """The index key of a customer reference (codes upper-case, emails lower-case)."""
-    if ref.card is not None:
-        return f"c:{ref.card.strip().upper()}"
-    if ref.number is not None:
-        return f"n:{ref.number}"
-    return f"e:{(ref.email or '').strip().lower()}"
+    """The index key of a customer reference (its canonical form, ``CustomerRef.key``)."""
+    return ref.key()
 
 
 _UNKNOWN = {"n:": "unknown card number", "e:": "unknown email"}

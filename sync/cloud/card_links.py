@@ -8,12 +8,13 @@ import hmac
 from aiohttp import web
 
 from sync.cloud.http import SETTINGS, STORE
+from sync.contract.card_code import canonical_card_text
 
 
 async def signature(request: web.Request, card_code: str) -> str:
     """The link signature of a card (``NotFound`` if there is no such card)."""
     key = await request.app[STORE].card_link_key(card_code)
-    return hmac.new(key, card_code.upper().encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, canonical_card_text(card_code).encode(), hashlib.sha256).hexdigest()[:24]
 
 
 async def card_link(request: web.Request, card_code: str) -> str:

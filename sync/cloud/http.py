@@ -18,10 +18,10 @@ from pydantic import BaseModel
 
 from config.cloud import CloudSettings
 from sync.cloud.batch_reader import BatchReader
-from sync.cloud.errors import Forbidden, InvalidInput, StoreError, Unauthorized
+from sync.cloud.errors import Forbidden, InvalidInput, Unauthorized
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.store import Principal, Store
-from sync.web.http_util import error_response, make_errors_middleware, read_model
+from sync.web.http_util import make_errors_middleware, read_model
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -97,13 +97,7 @@ def int_param(value: str | None, name: str, *, default: int | None = None) -> in
     return int(value)
 
 
-def _store_error(err: Exception) -> web.Response | None:
-    if isinstance(err, StoreError):
-        return error_response(err.status, err.code, str(err), err.field)
-    return None
-
-
-cloud_errors = make_errors_middleware("cloud", _store_error)
+cloud_errors = make_errors_middleware("cloud")
 
 
 @web.middleware

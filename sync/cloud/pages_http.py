@@ -23,6 +23,7 @@ from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.layout import page
+from sync.contract.card_code import canonical_card_text
 
 ADMIN_COOKIE = "stampedge_admin"
 CARD_COOKIE_AGE = 2 * 365 * 86400
@@ -75,7 +76,7 @@ async def my_card(request: web.Request) -> web.Response:
 
 async def card_by_link(request: web.Request) -> web.Response:
     """``GET /card/{card_code}/{sig}``: a card's private link."""
-    code, sig = request.match_info["card_code"].upper(), request.match_info["sig"]
+    code, sig = canonical_card_text(request.match_info["card_code"]), request.match_info["sig"]
     if len(code) > 64 or len(sig) > 64:
         return _html(render_claim_problem("not_found"), 404)
     try:

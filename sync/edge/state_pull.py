@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from sync.contract.card_code import canonical_card_text
+from sync.contract.customers import canonical_email
 from sync.contract.events import CardState, ProgramState
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
@@ -35,15 +37,16 @@ UPSERT_CARD = (
 
 
 def card_statements(cards: list[CardState]) -> list[Stmt]:
-    """Upserts for the card cache (codes upper-case, emails lower-case, as the look-up asks)."""
+    """Upserts for the card cache (codes and emails in their canonical form, as the look-up
+    asks)."""
     return [
         (
             UPSERT_CARD,
             (
                 c.customer_id,
-                c.card_code.upper(),
+                canonical_card_text(c.card_code),
                 c.number,
-                c.email.lower() if c.email else None,
+                canonical_email(c.email) if c.email else None,
                 c.name,
                 c.balance,
                 c.updated_seq,

@@ -3,7 +3,6 @@
 import json
 import logging
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -88,12 +87,12 @@ def json_answer(model: BaseModel, status: int = 200) -> web.Response:
 
 def make_errors_middleware(
     what: str,
-    convert: Callable[[Exception], web.Response | None] | None = None,
     *,
     metrics: "web.AppKey[Any] | None" = None,
 ) -> Middleware:
-    """Every error leaves as JSON; ``convert`` answers the caller's own error types; anything
-    else unexpected is logged and answered 500 without details (``what`` names the service).
+    """Every error leaves as JSON: an ``ApiError`` (the one error base both apps raise) with its
+    status and code; anything else unexpected is logged and answered 500 without details
+    (``what`` names the service).
 
     With ``metrics``, every answer (errors too) is also timed and reported to
     ``app[metrics]`` (a ``RequestObserver``), in this one layer: the agent's order path pays
@@ -111,9 +110,6 @@ def make_errors_middleware(
                 raise err
             code = (err.reason or "error").lower().replace(" ", "_")
             return error_response(err.status, code, err.reason or "error")
-        answer = convert(err) if convert is not None else None
-        if answer is not None:
-            return answer
         log.exception("unexpected error on %s %s", request.method, request.path, exc_info=err)
         return error_response(500, "internal", f"the {what} hit an unexpected error; see its log")
 

@@ -34,6 +34,7 @@ from sync.cloud.store.ingest import BatchPipeline
 from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
+from sync.contract.card_code import canonical_card_text
 from sync.contract.events import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
 from sync.contract.program import stamps_for
 
@@ -118,7 +119,7 @@ class Store:
             row = await tx.fetchrow(
                 "SELECT c.business_id, b.link_key FROM customers c JOIN businesses b "
                 "ON b.id = c.business_id WHERE c.card_code = ?",
-                card_code.strip().upper(),
+                canonical_card_text(card_code),
             )
         if row is not None and row["link_key"]:
             return bytes.fromhex(row["link_key"])
