@@ -16,8 +16,14 @@ import orjson
 
 from agent.db import AgentDb, DbError, DiskFullError, Guard, KeyGuard, Stmt
 from agent.http.errors import Conflict, InvalidInput, NotFound, Unavailable
-from agent.http.models import OrderAnswer, OrderView, PrintInfo, VoidAnswer, VoidRequest
-from agent.orders import answer_json as order_json
+from agent.http.models import (
+    ClaimInfo,
+    OrderAnswer,
+    OrderView,
+    PrintInfo,
+    VoidAnswer,
+    VoidRequest,
+)
 from agent.orders.body import OrderInput
 from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
@@ -28,6 +34,7 @@ from sync.contract.events import (
     AttachPayload,
     CustomerRef,
     EventType,
+    OrderPayload,
     VoidPayload,
     canonical_json_plain,
 )
@@ -82,7 +89,8 @@ def _answer_json(answer: dict[str, Any]) -> str:
     """The answer as compact JSON, non-ASCII as is (what ``json.dumps(ensure_ascii=False,
     separators=(",", ":"))`` writes; ``orjson`` is ten times quicker). The answer holds only
     strings, integers, booleans, None and dicts of them; a text ``orjson`` refuses (a lone
-    surrogate) goes through the standard encoder."""
+    surrogate) goes through the standard encoder. ``bench/fast_paths.py``, 2026-12-07: 0.3 µs
+    against 3.9 µs a check."""
     try:
         return orjson.dumps(answer).decode()
     except orjson.JSONEncodeError:
@@ -231,27 +239,29 @@ class OrderService:
             claim_url, order_ref, expires_at = self._mint(req.order_id, stamps, now)
         else:
             event_type = EventType.ORDER_RECORDED
-        answer = order_json.order_answer(
+        claim = None
+        if claim_url is not None and expires_at is not None:
+            claim = ClaimInfo(url=claim_url, expires_at=expires_at)
+        model = OrderAnswer(
             order_id=req.order_id,
             stamps=stamps,
             rule=program.rule,
-            total=req.total,
+            total=str(req.total),
             currency=currency,
             till=req.till,
             customer=customer,
             autopilot=autopilot,
-            claim_url=claim_url,
-            expires_at=expires_at,
+            claim=claim,
             recorded_at=now,
         )
         extra: list[Stmt] = []
         if self._should_print(req, claim_url):
             assert self.printer is not None
-            info, extra = self.printer.plan_order_receipt(
-                OrderAnswer.model_validate(answer), expires_at=expires_at, now=now
+            model.print, extra = self.printer.plan_order_receipt(
+                model, expires_at=expires_at, now=now
             )
-            answer["print"] = info.model_dump(mode="json")
-        payload = order_json.order_payload(
+        answer = model.model_dump(mode="json")
+        payload = OrderPayload(
             order_id=req.order_id,
             total=req.total,
             currency=currency,
@@ -260,8 +270,8 @@ class OrderService:
             rule=program.rule,
             customer=customer,
             order_ref=order_ref,
-            expires_at=expires_at,
-        )
+            claim_expires_at=expires_at,
+        ).model_dump(mode="json", exclude_none=True)
         answer_json = _answer_json(answer)
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "

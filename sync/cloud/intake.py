@@ -6,7 +6,9 @@ module reads the common, well-formed batch with ``orjson`` and plain checks inst
 *accepts*: whatever it is not sure of (a float, an unusual time or UUID spelling, an extra
 field, a value pydantic would coerce or refuse) it hands back, and the caller takes the pydantic
 road for it, which alone words rejections and 422 answers. Accepting only what the wire models
-accept, with equal values, is what ``tests/cloud/test_intake.py`` checks against them.
+accept, with equal values, is what ``tests/sync/cloud/test_intake.py`` checks against them.
+``bench/fast_paths.py``, 2026-12-07: 11.1 µs an event against 28.8 µs through ``EventBatch`` and
+``ledger.incoming``, on a cloud that spends some 35-50 µs of CPU an event in all: it pays.
 
 Two levels of "not sure":
 
