@@ -15,12 +15,12 @@ from typing import Any
 from aiohttp import web
 
 from agent.http.app import build_app
-from agent.http.server import serve, wait_for_stop
 from config import load_agent_settings, load_cloud_settings
 from sync.cloud.app import build_cloud_app
 from sync.cloud.provision import init_business
 from sync.cloud.store import Store, open_store
 from sync.web.logs import setup_logging
+from sync.web.serve import serve, wait_for_stop
 
 log = logging.getLogger(__name__)
 

@@ -1,35 +1,10 @@
 """Running the agent's app on its configured address until SIGINT or SIGTERM."""
 
-import asyncio
 import gc
-import logging
-import signal
-
-from aiohttp import web
 
 from agent.http.app import build_app
 from config import AgentSettings
-
-log = logging.getLogger(__name__)
-
-
-async def serve(app: web.Application, host: str, port: int, *, what: str) -> web.AppRunner:
-    """Start ``app`` on ``host:port``; returns the runner to clean up."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    log.info("%s listening on http://%s:%d", what, host, port)
-    return runner
-
-
-async def wait_for_stop() -> None:
-    """Return when SIGINT or SIGTERM arrives."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+from sync.web.serve import serve, wait_for_stop
 
 
 async def run_agent(settings: AgentSettings) -> None:

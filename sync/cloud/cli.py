@@ -151,8 +151,8 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
 
 async def run_cloud(settings: CloudSettings) -> None:
     """Serve the cloud store until SIGINT or SIGTERM."""
-    from agent.http.server import serve, wait_for_stop
     from sync.cloud.app import build_cloud_app
+    from sync.web.serve import serve, wait_for_stop
 
     # The database threads (SQLite) give up the GIL while SQLite works and need it back to
     # hand over each result; with the default 5 ms switch interval, a loop busy reading the
