@@ -1,16 +1,26 @@
-"""The ``stampedge`` command: demo, agent, queue; the cloud and printer parts add theirs."""
+"""The ``stampedge`` command: demo, agent, queue; the cloud and printer parts add theirs.
+
+Every sub-command imports what it runs only when it runs, and a part's own sub-commands
+(``EXTENSIONS``) are imported only when asked for (or for ``--help``): ``stampedge cloud`` on a
+cloud server loads no agent, printer or scanner module, and the agent's extra need not be
+installed there.
+"""
 
 import argparse
 import asyncio
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from config import AgentSettings, ConfigError, load_agent_settings
 
-EXTENSIONS = ("sync.cloud.cli", "printers.cli")
+# sub-command -> the module whose ``register(subparsers)`` adds it
+EXTENSIONS = {"cloud": "sync.cloud.cli", "printer": "printers.cli"}
+# sub-command -> the extra (pyproject.toml) that installs the libraries it needs
+EXTRA_FOR = {"cloud": "cloud", "demo": "agent,cloud"}
+OUR_PACKAGES = ("agent", "sync", "printers", "drivers", "config")
 
 
 def _agent_settings(args: argparse.Namespace) -> AgentSettings:
@@ -49,7 +59,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), agent_port=args.agent_port, cloud_port=args.cloud_port)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (its first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``stampedge`` parser; with ``argv``, only the part that ``argv`` asks for is imported."""
     parser = argparse.ArgumentParser(
         prog="stampedge", description="Stamp-card loyalty: edge agent and cloud store."
     )
@@ -76,24 +92,48 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("ids", nargs="*", help="event ids (retry: default all dead ones)")
     queue.set_defaults(func=cmd_queue)
 
-    for name in EXTENSIONS:
+    wanted = _command(sys.argv[1:] if argv is None else argv)
+    for command, name in EXTENSIONS.items():
+        if wanted in EXTENSIONS and wanted != command:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
+            if err.name == name:
+                continue
+            # A library that part needs is not installed here (a cloud server has no printer
+            # libraries): the command stays listed and says what is missing when run.
+            stub = sub.add_parser(command, help=f"(not installed here: needs {err.name})")
+            stub.add_argument("rest", nargs=argparse.REMAINDER)
+            stub.set_defaults(func=_missing(err))
             continue
         module.register(sub)
     return parser
 
 
+def _missing(err: ModuleNotFoundError) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise err
+
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stampedge`` console script."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = args.func(args)
     except ConfigError as err:
         print(f"stampedge: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        if not err.name or err.name.split(".")[0] in OUR_PACKAGES:
+            raise
+        print(
+            f"stampedge {args.command}: the Python module {err.name!r} is not installed here; "
+            f"pip install 'stampedge[{EXTRA_FOR.get(args.command, 'agent')}]' installs it",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130
