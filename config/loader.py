@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, TomlConfigSettingsSource
 
 from config.agent import AgentSettings
 from config.cloud import CloudSettings
@@ -17,26 +17,15 @@ class ConfigError(Exception):
     """A settings file or value that stops start-up; ``str()`` is the line to show."""
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
-
-
-def _read_toml(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
+def _toml_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    """pydantic-settings' own TOML source for ``path``, its failures turned into one line."""
+    # The source reads a missing file as empty; a named file that is not there is a mistake.
+    if not path.exists():
+        raise ConfigError(f"config file {path}: not found")
+    if not path.is_file():
+        raise ConfigError(f"config file {path}: cannot read: not a file")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as err:
-        raise ConfigError(f"config file {path}: not found") from err
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {path}: not valid TOML: {err}") from err
     except OSError as err:
@@ -54,7 +43,9 @@ def _describe(err: ValidationError, path: Path | None) -> str:
 
 
 def _load(cls: type[S], path: Path | None, overrides: dict[str, Any] | None) -> S:
-    data = _read_toml(path)
+    # Read the file once, before pydantic-settings asks for the sources, so a bad file is
+    # reported as such and not from inside the model's construction.
+    toml = None if path is None else _toml_source(cls, path)
 
     class _Bound(cls):  # type: ignore[valid-type,misc]
         @classmethod
@@ -66,7 +57,7 @@ def _load(cls: type[S], path: Path | None, overrides: dict[str, Any] | None) -> 
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _TomlSource(settings_cls, data))
+            return (init_settings, env_settings) + ((toml,) if toml is not None else ())
 
     try:
         bound = _Bound(**(overrides or {}))
