@@ -10,21 +10,24 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tenacity import RetryCallState, wait_exponential
+from tenacity import RetryCallState, Retrying, wait_exponential
 
 
 def full_jitter(failures: int, *, base: float, cap: float, rand: Callable[[], float]) -> float:
     """Seconds to wait after ``failures`` consecutive failures (0 when there were none).
 
-    The window is tenacity's ``wait_exponential`` (which also keeps the number finite after
-    days offline); the draw inside it uses ``rand`` rather than the global random module, which
-    is all that ``wait_random_exponential`` adds, so that tests can pin it.
+    The window is tenacity's: a ``Retrying`` controller with ``wait_exponential`` asked for its
+    wait at attempt ``failures``, on the call state tenacity itself makes for a retry loop
+    without a wrapped function (which also keeps the number finite after days offline). The
+    draw inside it uses ``rand`` rather than the global random module, which is all that
+    ``wait_random_exponential`` adds, so that tests can pin it.
     """
     if failures <= 0:
         return 0.0
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    retrying = Retrying(wait=wait_exponential(multiplier=base, max=cap))
+    state = RetryCallState(retrying, fn=None, args=(), kwargs={})
     state.attempt_number = failures
-    return rand() * wait_exponential(multiplier=base, max=cap)(state)
+    return rand() * retrying.wait(state)
 
 
 @dataclass
