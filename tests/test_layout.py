@@ -124,7 +124,7 @@ def test_given_only_the_cloud_extra_installed_then_stampedge_cloud_starts_and_an
 ) -> None:
     """Given a fresh venv with ``pip install '.[cloud]'`` from a copy of the repo, then no
     device library is installed, ``stampedge cloud`` answers ``/health``, and the agent's
-    commands say in one line which extra they need."""
+    commands (which need its database library) say in one line which extra they need."""
     src = _copy_tree(tmp_path / "src")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -175,7 +175,7 @@ def test_given_only_the_cloud_extra_installed_then_stampedge_cloud_starts_and_an
 
     agent_config = tmp_path / "agent.toml"
     agent_config.write_text("")
-    for argv in (["agent", "--config", str(agent_config)], ["printer", "test"]):
+    for argv in (["agent", "--config", str(agent_config)], ["queue", "status"]):
         out = subprocess.run(
             [stampedge, *argv], cwd=tmp_path, env=env, capture_output=True, text=True,
             timeout=120, check=False,
