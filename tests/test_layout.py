@@ -76,10 +76,6 @@ def test_given_a_module_that_imports_upward_then_lint_imports_fails_naming_it(
     assert f"{module} -> " not in _lint_imports(tree).stdout
 
 
-@pytest.mark.xfail(
-    reason="sync.web.http_util imports agent.http.errors until the contract helper's change lands",
-    strict=False,
-)
 def test_given_the_cloud_app_when_imported_then_no_agent_or_device_module_loads() -> None:
     """``python -X importtime -c 'import sync.cloud.app'`` loads nothing from agent, printers,
     drivers or sync.edge."""
