@@ -4,10 +4,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.listen import is_loopback, split_listen
+from config.listen import Listening, is_loopback
 from sync.contract.limits import MAX_BATCH, BatchSize
 from sync.contract.program import Program, Step
 
@@ -16,7 +16,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AgentSection(_Section):
+class AgentSection(_Section, Listening):
     """``[agent]``: where the POS reaches the agent and where it keeps its data."""
 
     listen: str = "127.0.0.1:8787"
@@ -30,20 +30,6 @@ class AgentSection(_Section):
     acked_retention_days: float = Field(default=7.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_json: bool = False
-
-    @field_validator("listen")
-    @classmethod
-    def _listen_ok(cls, v: str) -> str:
-        split_listen(v)
-        return v
-
-    @property
-    def host(self) -> str:
-        return split_listen(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_listen(self.listen)[1]
 
 
 class CloudLink(_Section):

@@ -1,12 +1,12 @@
 """The cloud store's settings: ``[cloud]`` in ``cloud.toml``."""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.listen import split_listen
+from config.listen import Listening
 
 
-class CloudSection(BaseModel):
+class CloudSection(Listening):
     """``[cloud]``: where the store listens and which database it uses."""
 
     model_config = ConfigDict(extra="forbid")
@@ -17,26 +17,12 @@ class CloudSection(BaseModel):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_json: bool = False
 
-    @field_validator("listen")
-    @classmethod
-    def _listen_ok(cls, v: str) -> str:
-        split_listen(v)
-        return v
-
     @field_validator("database")
     @classmethod
     def _database_ok(cls, v: str) -> str:
         if not v.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("expected sqlite:///PATH or postgresql://user@host/db")
         return v
-
-    @property
-    def host(self) -> str:
-        return split_listen(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_listen(self.listen)[1]
 
 
 class CloudSettings(BaseSettings):

@@ -2,6 +2,8 @@
 
 import ipaddress
 
+from pydantic import BaseModel, field_validator
+
 
 def split_listen(value: str) -> tuple[str, int]:
     """Split ``host:port`` (``[::1]:8787`` for IPv6) and check the port range."""
@@ -26,3 +28,25 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class Listening(BaseModel):
+    """A settings section with a ``listen`` address (``host:port``), checked when read."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_ok(cls, v: str) -> str:
+        split_listen(v)
+        return v
+
+    @property
+    def host(self) -> str:
+        """The address's host part (brackets of an IPv6 literal removed)."""
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        """The address's port."""
+        return split_listen(self.listen)[1]

@@ -30,6 +30,7 @@ from printers.status import (
     is_status_byte,
 )
 from printers.store import JobStore
+from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 STATUS_REQUEST = b"".join(dle_eot(n) for n in STATUS_QUERIES)
@@ -219,7 +220,7 @@ class PrintService:
                 await asyncio.sleep(1.0)
                 continue
             if row is None:
-                if not await _wait_set(self._wake, poll if poll > 0 else None):
+                if not await wait_set(self._wake, poll if poll > 0 else None):
                     await self.check_status()
                 continue
             try:
@@ -371,17 +372,3 @@ class PrintService:
     def health(self) -> tuple[str, str]:
         """``(state, detail)`` for ``/health``."""
         return self.state.state, self.state.detail
-
-
-async def _wait_set(event: asyncio.Event, timeout_s: float | None) -> bool:
-    """Wait until ``event`` is set, at most ``timeout_s`` seconds; True if it was set.
-
-    Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that arrives just as the
-    event is set (CPython gh-86296), and a stopping worker would run on.
-    """
-    try:
-        async with asyncio.timeout(timeout_s):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True

@@ -21,7 +21,7 @@ from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
 from sync.edge.errors import SyncError
 from sync.edge.storage import Stmt, Storage
-from sync.edge.waiting import wait_set
+from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "cloud.program"

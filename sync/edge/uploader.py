@@ -36,7 +36,7 @@ from sync.edge.backoff import Backoff
 from sync.edge.client import Answer, CloudAuthError, CloudClient, CloudRefused, CloudUnreachable
 from sync.edge.errors import SyncError
 from sync.edge.outbox import Outbox, Stmt
-from sync.edge.waiting import wait_set
+from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 LINK_ERRORS = (CloudUnreachable, CloudAuthError)

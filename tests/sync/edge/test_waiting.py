@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sync.edge.waiting import wait_set
+from sync.web.waiting import wait_set
 
 
 async def _idle_loop(wake: asyncio.Event) -> None:
