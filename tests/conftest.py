@@ -1,4 +1,5 @@
-"""Shared fixtures: free ports, a fresh PostgreSQL database per test, subprocess helpers."""
+"""Shared fixtures: free ports, a fresh PostgreSQL database per test, the hand-moved clock,
+subprocess helpers."""
 
 import asyncio
 import logging
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.clock import Clock
 
 PG_ADMIN_DSN = os.environ.get("STAMPEDGE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 # CI (or STAMPEDGE_REQUIRE_PG=1): a missing PostgreSQL is then an error, never a skip.
@@ -70,6 +73,12 @@ async def fresh_pg_dsn() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves by hand, at ``tests.clock.START``."""
+    return Clock()
 
 
 @pytest.fixture

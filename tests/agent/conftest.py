@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,16 +32,6 @@ def agent_settings(data_dir: Path, **sections: Any) -> AgentSettings:
         else:
             overrides[name] = values
     return load_agent_settings(None, overrides)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 AgentFactory = Callable[..., Awaitable[TestClient[Any, Any]]]

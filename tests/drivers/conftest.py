@@ -1,9 +1,8 @@
-"""Fixtures for the scanner tests: real agents over real HTTP and SQLite, a hand-moved clock,
-and serial scanners on real ptys."""
+"""Fixtures for the scanner tests: real agents over real HTTP and SQLite, and serial scanners
+on real ptys (the hand-moved clock is ``tests.clock.Clock``)."""
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,6 @@ from tests.fakes.scanner import PtyScanner
 SECRET = "scanner-test-device-secret-0123456789"
 DEVICE_KEY = "sk_9_scannertest"
 Client = TestClient[Any, Any]
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def scanner_settings(data_dir: Path, **sections: Any) -> AgentSettings:

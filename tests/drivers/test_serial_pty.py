@@ -8,14 +8,8 @@ from typing import Any
 from agent.http.state import ORDERS, RUNTIME
 from agent.scans.routes import SCANNING
 from sync.contract.card_code import new_card_code
-from tests.drivers.conftest import (
-    AgentFactory,
-    Client,
-    Clock,
-    events,
-    metric,
-    scan_rows,
-)
+from tests.clock import Clock
+from tests.drivers.conftest import AgentFactory, Client, events, metric, scan_rows
 from tests.fakes.scanner import PtyScanner, eventually
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.agent.conftest import Clock
+from tests.clock import Clock
 from tests.fakes.escpos_printer import TcpFakePrinter
 from tests.printers.conftest import AgentFactory, place, printer_section, wait_job
 

@@ -1,11 +1,11 @@
 """Fixtures for the cloud store: one store per backend (SQLite file, fresh PostgreSQL database),
-the real app on a real port, a hand-moved clock, and helpers that build wire events."""
+the real app on a real port (moved by ``tests.clock.Clock``), and helpers that build wire events."""
 
 import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,21 +18,7 @@ from sync.cloud.app import build_cloud_app
 from sync.cloud.provision import init_business
 from sync.cloud.store import Store, open_store
 from sync.contract import claim_token
-
-START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.clock import START, Clock
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -52,11 +38,6 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @dataclass

@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from config import load_cloud_settings
 from sync.cloud.app import build_cloud_app
 from sync.cloud.store import open_store
-from tests.sync.cloud.conftest import START, Clock, Cloud, event, order, qr_issued, start_cloud
+from tests.clock import START, Clock
+from tests.sync.cloud.conftest import Cloud, event, order, qr_issued, start_cloud
 
 Client = TestClient[Any, Any]
 

@@ -21,7 +21,7 @@ from sync.cloud.models import ProgramConfig
 from sync.cloud.store import Store, ingest, open_store
 from sync.cloud.store.tenancy import Principal
 from sync.contract import claim_token
-from tests.sync.cloud.conftest import START
+from tests.clock import START
 
 ORDER_IDS = [f"O-{i}" for i in range(6)]
 EMAILS = ["new@example.com", "other@example.com"]

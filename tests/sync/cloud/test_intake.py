@@ -27,8 +27,9 @@ from sync.cloud.records import Incoming, batch_keys
 from sync.contract import claim_token
 from sync.contract.events import EventBatch, canonical_json, canonical_json_plain, payload_hash
 from sync.web.http_util import _DECODER
+from tests.clock import START
 
-from .conftest import START, Cloud, event, order
+from .conftest import Cloud, event, order
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

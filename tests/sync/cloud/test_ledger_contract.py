@@ -7,7 +7,8 @@ from typing import Any
 
 from sync.cloud.store import Store, open_db, open_store
 from sync.cloud.store.schema import migrations
-from tests.sync.cloud.conftest import START, Cloud, event, order, qr_issued
+from tests.clock import START
+from tests.sync.cloud.conftest import Cloud, event, order, qr_issued
 
 
 async def ledger_ids(store: Store) -> list[str]:

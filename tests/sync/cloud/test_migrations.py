@@ -17,7 +17,8 @@ from sync.cloud.store import book_io, open_db, open_store, tenancy
 from sync.cloud.store.schema import migrations
 from sync.contract import claim_token
 from sync.contract.events import payload_hash
-from tests.sync.cloud.conftest import START, Clock, event, order
+from tests.clock import START, Clock
+from tests.sync.cloud.conftest import event, order
 
 T1 = START  # 21:00 in Tokyo on the 23rd
 T2 = START + timedelta(hours=4)  # 01:00 in Tokyo on the 24th

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sync.cloud import rewards
 from sync.cloud.models import LotteryOdd, ProgramConfig
 from sync.cloud.store import Store
-from tests.sync.cloud.conftest import START, Clock, Cloud, event, order, start_cloud
+from tests.clock import START, Clock
+from tests.sync.cloud.conftest import Cloud, event, order, start_cloud
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from sync.cloud.store.tenancy import DeviceInfo
-from tests.sync.cloud.conftest import START, Cloud, event, order, qr_issued
+from tests.clock import START
+from tests.sync.cloud.conftest import Cloud, event, order, qr_issued
 
 
 async def _second_branch(cloud: Cloud) -> tuple[int, str]:

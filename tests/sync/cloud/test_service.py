@@ -13,7 +13,8 @@ import pytest
 from config import load_agent_settings
 from sync.cloud.errors import Unauthorized
 from sync.cloud.store import open_store
-from tests.sync.cloud.conftest import START, Cloud, event, order, qr_issued
+from tests.clock import START
+from tests.sync.cloud.conftest import Cloud, event, order, qr_issued
 from tests.sync.cloud.procs import ENV, CloudProcess, cloud_init, write_config
 
 
