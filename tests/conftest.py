@@ -2,6 +2,7 @@
 subprocess helpers."""
 
 import asyncio
+import inspect
 import logging
 import os
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blockbuster import BlockBuster
 
 from tests.clock import Clock
 
@@ -163,3 +165,77 @@ async def no_blocking_calls() -> AsyncIterator[None]:
         loop.set_debug(False)
         logging.getLogger("asyncio").removeHandler(watch)
     assert not watch.seen, f"the event loop was blocked: {watch.seen}"
+
+
+# The code whose calls the guard below watches: a blocking call made (directly or through a
+# library) from these packages while the event loop runs fails the test. Test code and fixtures
+# are not watched: writing a config file or starting a subprocess in a test is setup, not product.
+PRODUCT_PACKAGES = ["agent", "drivers", "printers", "sync", "config"]
+ALLOW_BLOCKING = "allow_blocking"
+
+
+# Blocking calls the guard lets pass, each with why. Keep this short: a new entry is a finding
+# to fix, not a place to park it.
+KNOWN_BLOCKING: list[tuple[str, tuple[str, set[str]]]] = [
+    # asyncpg looks for ~/.pgpass and the client certificates under ~/.postgresql with os.stat
+    # and reads them on the loop when it connects (a library's choice, once per new
+    # connection; the pool keeps them).
+    ("*", ("asyncpg/connect_utils.py", {"_parse_connect_dsn_and_args"})),
+    # ZoneInfo reads a zone's file once and caches it, like an import (the agent's and the
+    # cloud's branch time zones, read at start-up).
+    ("os.stat", ("zoneinfo/_tzpath.py", {"find_tzfile"})),
+    ("io.BufferedReader.read", ("zoneinfo/_common.py", {"load_data"})),
+    # By design (agent/db/writer.py, run_group's docstring): a group's transaction is staged on
+    # the loop with busy_timeout 0 (BEGIN IMMEDIATE never waits; a locked database sends the
+    # group to the writer's thread) and only COMMIT, the fsync, goes to the thread.
+    *(
+        (f"sqlite3.{kind}.{method}", ("agent/db/writer.py", {"run_group"}))
+        for kind in ("Connection", "Cursor")
+        for method in ("execute", "executemany", "fetchone", "fetchall")
+        if not (kind == "Connection" and method.startswith("fetch"))
+    ),
+    ("sqlite3.Connection.rollback", ("agent/db/writer.py", {"run_group"})),
+    # `stampedge queue ...` runs on its own short-lived loop in the CLI, which serves nothing
+    # else: its check that the database exists may stat the disk there.
+    ("os.stat", ("agent/queue_cli.py", {"run_queue_command"})),
+    # FINDING, not fixed here (the file belongs to the database move): Outbox.open creates
+    # the database's directory on the loop, once at start-up, before its writer thread runs.
+    ("os.mkdir", ("sync/edge/outbox.py", {"open"})),
+    ("os.stat", ("sync/edge/outbox.py", {"open"})),
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register this conftest's marker (the run uses ``--strict-markers``)."""
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_BLOCKING}(reason): this async test may block the event loop (say why); "
+        "turns off the autouse blockbuster guard for it",
+    )
+
+
+@pytest.fixture(autouse=True)
+def blocking_guard(request: pytest.FixtureRequest) -> Iterator[BlockBuster | None]:
+    """For every async test: a blocking call (file or socket I/O, ``time.sleep``, ``sqlite3``,
+    a held lock) made from product code on the event loop's thread raises ``BlockingError``.
+
+    Calls from worker threads (``asyncio.to_thread``, aiosqlite's thread, the printers' and the
+    cloud's workers) are not on the loop and pass. An async test that must block says so with
+    ``@pytest.mark.allow_blocking("why")``. Sync tests run no loop and are not guarded.
+    """
+    fn = getattr(request.node, "function", None)
+    if fn is None or not inspect.iscoroutinefunction(inspect.unwrap(fn)):
+        yield None
+        return
+    if request.node.get_closest_marker(ALLOW_BLOCKING) is not None:
+        yield None
+        return
+    guard = BlockBuster(PRODUCT_PACKAGES)
+    for func, (filename, functions) in KNOWN_BLOCKING:
+        for name in guard.functions if func == "*" else [func]:
+            guard.functions[name].can_block_in(filename, functions)
+    guard.activate()
+    try:
+        yield guard
+    finally:
+        guard.deactivate()

@@ -180,7 +180,8 @@ async def test_cli_printer_test_goes_through_the_running_agent(
 
     port = free_port()
     cfg = _write_config(tmp_path, printer_section(printer), port)
-    server = TestServer(build_app(load_agent_settings(cfg)), host="127.0.0.1", port=port)
+    settings = await asyncio.to_thread(load_agent_settings, cfg)  # read off the loop
+    server = TestServer(build_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     try:
         code = await asyncio.to_thread(stampedge, ["printer", "test", "--config", str(cfg)])

@@ -71,8 +71,6 @@ class SqliteThread:
     @classmethod
     async def open(cls, path: str, name: str) -> "SqliteThread":
         """Start the thread and open the connection on it (errors come back here)."""
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         worker = cls(path, name)
         try:
             await worker._worker.call(worker._connect)
@@ -82,6 +80,9 @@ class SqliteThread:
         return worker
 
     def _connect(self) -> None:
+        # On the worker thread, like the connect: creating the directory touches the disk.
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, isolation_level=None, cached_statements=512)
         conn.row_factory = sqlite3.Row
         for pragma in PRAGMAS:

@@ -2,6 +2,7 @@
 figures per day in the branch's time zone and per device, health, metrics, OpenAPI, and the
 ``stampedge cloud`` command."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -126,7 +127,7 @@ async def test_cli_init_writes_a_loadable_agent_config_and_serve_answers(tmp_pat
     assert link["device_key"].startswith(f"sk_{link['device_id']}_")
     assert link["admin_key"].startswith(f"ak_{link['business_id']}_")
     assert agent_toml.stat().st_mode & 0o777 == 0o600
-    settings = load_agent_settings(agent_toml)
+    settings = await asyncio.to_thread(load_agent_settings, agent_toml)  # read off the loop
     assert settings.cloud.device_id == link["device_id"]
     assert settings.cloud.url == f"http://127.0.0.1:{port}" and settings.program.goal == 8
     argv = [sys.executable, "-m", "agent.cli", "cloud", "init", "--config", str(config)]
