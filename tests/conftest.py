@@ -202,6 +202,9 @@ KNOWN_BLOCKING: list[tuple[str, tuple[str, set[str]]]] = [
     # the database's directory on the loop, once at start-up, before its writer thread runs.
     ("os.mkdir", ("sync/edge/outbox.py", {"open"})),
     ("os.stat", ("sync/edge/outbox.py", {"open"})),
+    # FINDING, not fixed here: with reader_process on, the cloud's BatchReader.start builds its
+    # ProcessPoolExecutor and spawns the helper process on the loop, once at start-up.
+    ("*", ("sync/cloud/batch_reader.py", {"start"})),
 ]
 
 
