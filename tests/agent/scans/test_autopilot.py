@@ -4,8 +4,8 @@ next check without a customer within the window, else to its latest one before t
 from typing import Any
 
 from sync.contract.card_code import new_card_code
+from tests.agent.scans.conftest import AgentFactory, Client, events, metric, scan_rows, service
 from tests.clock import Clock
-from tests.drivers.conftest import AgentFactory, Client, events, metric, scan_rows, service
 
 WINDOW = 120
 

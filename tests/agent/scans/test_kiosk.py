@@ -2,8 +2,8 @@
 program's per-visit stamps, once per card per cooldown, kept across restarts."""
 
 from sync.contract.card_code import new_card_code
+from tests.agent.scans.conftest import AgentFactory, Client, events, metric, scan_rows
 from tests.clock import Clock
-from tests.drivers.conftest import AgentFactory, Client, events, metric, scan_rows
 
 
 async def _scan(agent: Client, code: str, **extra: str) -> tuple[int, dict[str, object]]:
