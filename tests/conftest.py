@@ -201,13 +201,6 @@ KNOWN_BLOCKING: list[tuple[str, tuple[str, set[str]]]] = [
     # `stampedge queue ...` runs on its own short-lived loop in the CLI, which serves nothing
     # else: its check that the database exists may stat the disk there.
     ("os.stat", ("agent/queue_cli.py", {"run_queue_command"})),
-    # FINDING, not fixed here (agent/db/ is the database owner's): AgentDb.open creates the
-    # database's directory on the loop, once at start-up, before its writer thread runs.
-    ("os.mkdir", ("agent/db/database.py", {"open"})),
-    ("os.stat", ("agent/db/database.py", {"open"})),
-    # FINDING, not fixed here: with reader_process on, the cloud's BatchReader.start builds its
-    # ProcessPoolExecutor and spawns the helper process on the loop, once at start-up.
-    ("*", ("sync/cloud/batch_reader.py", {"start"})),
 ]
 
 

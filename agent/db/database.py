@@ -76,7 +76,6 @@ class AgentDb:
 
         Raises ``DatabaseTooNew`` for a file a later release wrote, ``DbError`` otherwise.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
         pool = WorkerThread("agent-db-writer")
         try:
             writer = await pool.call(open_writer, path, list(on_open))

@@ -49,7 +49,9 @@ Guard = Stmt | KeyGuard
 def open_writer(path: Path, on_open: list[Stmt]) -> sqlite3.Connection:
     """The writer's connection, made on the writer's thread (the database's lock keeps the
     loop's thread and the writer's thread from ever using it at once); the file is migrated to
-    this release's schema and ``on_open`` runs in the same transaction."""
+    this release's schema and ``on_open`` runs in the same transaction (its folder is made
+    here too: this thread may touch the disk, the event loop's may not)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")

@@ -35,7 +35,8 @@ class BatchReader:
         # "spawn": the cloud process runs threads (SQLite's), which a fork would copy mid-work
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            await asyncio.get_running_loop().run_in_executor(pool, intake.read_packed, b"{}")
+            # The first job spawns the process: off the loop, which must not wait on a fork.
+            await asyncio.to_thread(lambda: pool.submit(intake.read_packed, b"{}").result())
         except (OSError, BrokenProcessPool) as err:
             log.warning("batch reader process did not start (%s): reading in-process", err)
             pool.shutdown(wait=False)
