@@ -16,6 +16,7 @@ from typing import Any
 
 from config import ConfigError, load_cloud_settings
 from config.cloud import CloudSettings
+from sync.contract.limits import RULE_NAMES
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0001
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", type=Path, help="cloud.toml")
     p.add_argument("--business", help="init: the business's name")
     p.add_argument("--branch", help="init: the first branch's name")
-    p.add_argument("--rule", choices=["per_order", "by_amount"], help="init: how stamps are earned")
+    p.add_argument("--rule", choices=sorted(RULE_NAMES), help="init: how stamps are earned")
     p.add_argument("--step", default="10", help="init: by_amount: 1 stamp per this amount")
     p.add_argument("--goal", type=int, default=10, help="init: stamps for a reward")
     p.add_argument("--stamps-per-order", type=int, default=1, help="init: per_order stamps")
