@@ -10,7 +10,7 @@ from drivers.framing import RawLine
 from drivers.runner import Backoff, ScannerRunner
 from drivers.sources import make_source
 
-Mode = Literal["autopilot", "kiosk"]
+Mode = Literal["autopilot", "kiosk", "manual"]  # manual: a staff phone (never a scanner)
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,23 @@ V1_PRINT_JOBS = [
     "CREATE INDEX IF NOT EXISTS print_jobs_order ON print_jobs (order_id, created_at)",
 ]
 
+# Version 2: phones and tablets paired from the status page (the staff scanner, the kiosk).
+# Only a SHA-256 of each session's cookie is kept; a revoked session keeps its row (and its
+# scans' ``source`` still names it) with ``revoked_at`` set.
+V2_DEVICE_SESSIONS = [
+    """CREATE TABLE device_sessions (
+        session_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('kiosk', 'staff')),
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    )""",
+]
+
 MIGRATIONS: list[list[str]] = [
     [*V1_OUTBOX, *V1_AGENT, *V1_PRINT_JOBS],
+    V2_DEVICE_SESSIONS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -105,13 +105,17 @@ class OrderView(BaseModel):
 
 
 class ScanRequest(BaseModel):
-    """``POST /v1/scans``: a card scanned by staff or at a kiosk."""
+    """``POST /v1/scans``: a card scanned by staff or at a kiosk.
+
+    ``kiosk`` (the default): a visit, once per card per cooldown; ``autopilot``: the card goes to
+    the till's next check; ``manual``: staff stamp a visit (no cooldown, counted per device).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     till: Till | None = None
-    mode: Literal["autopilot", "kiosk"] | None = None
+    mode: Literal["autopilot", "kiosk", "manual"] | None = None
 
 
 class ScanAnswer(BaseModel):
@@ -126,6 +130,10 @@ class ScanAnswer(BaseModel):
     order_id: str | None = None
     customer: CustomerRef | None = None
     retry_after_s: float | None = None
+    balance: int | None = None  # the card's stamps after this scan, as far as the agent knows
+    goal: int | None = None  # the program's goal, to draw the progress
+    reward_reached: bool = False  # this scan filled the card
+    offline: bool = False  # saved, but the card could not be checked (cloud unreachable)
 
 
 class CustomerView(BaseModel):

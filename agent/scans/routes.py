@@ -38,7 +38,13 @@ SCANNING = web.AppKey("scanning", ScanChannel)
 async def _scanning_ctx(app: web.Application) -> AsyncIterator[None]:
     channel, orders = app[SCANNING], app[ORDERS]
     service = ScanService(
-        app[SETTINGS], app[DB], orders, app[PROGRAM], channel.metrics, orders.clock
+        app[SETTINGS],
+        app[DB],
+        orders,
+        app[PROGRAM],
+        channel.metrics,
+        orders.clock,
+        lookup=lambda: app[RUNTIME].customer_lookup,
     )
     channel.service = service
     orders.autopilot = service

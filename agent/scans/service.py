@@ -8,6 +8,9 @@ scanner or ``POST /v1/scans``, ends in one recorded and counted outcome.
   ``order.attached`` event: the cloud cancels that check's receipt QR).
 - **Kiosk**: a scan is a visit, stamped by the program's ``stamps_per_order``, at most once per
   card per ``agent.kiosk_cooldown_s``; the cooldown is kept in SQLite.
+- **Manual** (a paired staff phone): a visit stamped at once; it starts the kiosk cooldown.
+- A kiosk or manual card the cache does not have is looked up in the cloud: unknown there, the
+  scan is rejected (``unknown_card``); the cloud unreachable, it is stamped and said ``offline``.
 """
 
 import asyncio
@@ -23,6 +26,7 @@ from agent.db import AgentDb, DbError, Stmt
 from agent.http.errors import AgentError, Unavailable
 from agent.http.metrics import AgentMetrics
 from agent.http.models import ScanAnswer
+from agent.http.state import CustomerLookup
 from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
@@ -58,6 +62,16 @@ def _ref(kind: str, value: str) -> CustomerRef:
     return CustomerRef(card=value) if kind == CodeKind.CARD else CustomerRef(number=value)
 
 
+@dataclass(frozen=True, slots=True)
+class CardSeen:
+    """A scanned card as the agent knows it: its cooldown key, its balance (if known) and
+    whether it exists (None: the cloud could not be asked and the cache does not have it)."""
+
+    key: str
+    balance: int | None
+    known: bool | None
+
+
 @dataclass
 class ScanService:
     """The one path every scan takes; also the orders' ``AutopilotHook``."""
@@ -68,6 +82,7 @@ class ScanService:
     program: ProgramSource
     metrics: ScanMetrics
     clock: Clock
+    lookup: Callable[[], CustomerLookup | None] | None = None  # the cloud, for uncached cards
     recorder: ScanRecorder = field(init=False)
     book: PendingBook = field(init=False)
     debounce: Debouncer = field(init=False)
@@ -100,8 +115,8 @@ class ScanService:
             return self._reject(scan_id, ctx, now, read.value, read.kind, "duplicate", msg)
         if read.kind == CodeKind.RECEIPT:
             return await self._receipt(scan_id, read, ctx, now)
-        if ctx.mode == "kiosk":
-            return await self._kiosk(scan_id, read, ctx, now)
+        if ctx.mode in ("kiosk", "manual"):
+            return await self._visit(scan_id, read, ctx, now)
         return self._autopilot(scan_id, read, ctx, now)
 
     # -- outcomes ------------------------------------------------------------------------
@@ -193,33 +208,41 @@ class ScanService:
                 )
         return None, "a receipt of this till whose check this agent no longer has"
 
-    async def _kiosk(
+    async def _visit(
         self, scan_id: str, code: ScannedCode, ctx: ScanContext, now: datetime
     ) -> ScanResult:
-        """A visit: the program's per-order stamps, once per card per cooldown."""
+        """A visit: the program's per-order stamps. At the kiosk once per card per cooldown;
+        by staff (``manual``) at once, and it starts the card's kiosk cooldown too, so the
+        same visit cannot be stamped again at the kiosk."""
         customer = _ref(code.kind, code.value)
-        key = await self._customer_key(code)
+        card = await self._card(code)
+        if card.known is False:
+            msg = "this card is not one of ours (the cloud does not know it)"
+            return self._reject(scan_id, ctx, now, code.value, code.kind, "unknown_card", msg)
         cooldown = self.settings.agent.kiosk_cooldown_s
+        program = self.program.current
         async with self._kiosk_lock:  # check-then-stamp must not interleave for one card
-            row = await self.db.fetchone(
-                "SELECT stamped_at FROM scan_cooldowns WHERE customer_key = ?", (key,)
-            )
-            left = cooldown_left(row["stamped_at"] if row else None, now.timestamp(), cooldown)
-            if left > 0:
-                self.recorder.add(
-                    self._row(scan_id, ctx, now, code.value, code.kind, "throttled", "cooldown")
+            if ctx.mode == "kiosk":
+                row = await self.db.fetchone(
+                    "SELECT stamped_at FROM scan_cooldowns WHERE customer_key = ?", (card.key,)
                 )
-                self.metrics.outcomes.labels("throttled").inc()
-                return ScanResult(
-                    scan_id=scan_id,
-                    outcome="throttled",
-                    kind=code.kind,
-                    reason="cooldown",
-                    customer=customer,
-                    retry_after_s=round(left, 3),
-                    message=f"this card was stamped here already; next visit in {left:.0f} s",
-                )
-            program = self.program.current
+                left = cooldown_left(row["stamped_at"] if row else None, now.timestamp(), cooldown)
+                if left > 0:
+                    self.recorder.add(
+                        self._row(scan_id, ctx, now, code.value, code.kind, "throttled", "cooldown")
+                    )
+                    self.metrics.outcomes.labels("throttled").inc()
+                    return ScanResult(
+                        scan_id=scan_id,
+                        outcome="throttled",
+                        kind=code.kind,
+                        reason="cooldown",
+                        customer=customer,
+                        retry_after_s=round(left, 3),
+                        message=f"this card was stamped here already; next visit in {left:.0f} s",
+                        balance=card.balance,
+                        goal=program.goal,
+                    )
             stamps = program.stamps_per_order
             if program.max_stamps_per_order is not None:
                 stamps = min(stamps, program.max_stamps_per_order)
@@ -236,13 +259,14 @@ class ScanService:
             )
             stmts = [
                 self._row(scan_id, ctx, now, code.value, code.kind, "stamped"),
-                scan_log.cooldown_set(key, now.timestamp(), scan_id),
+                scan_log.cooldown_set(card.key, now.timestamp(), scan_id),
             ]
             try:
                 await self.db.write([event_statement(event, time.time()), *stmts])
             except DbError as err:
                 raise Unavailable(f"the scan was not recorded: {err}", code="not_recorded") from err
         self.metrics.outcomes.labels("stamped").inc()
+        balance = None if card.balance is None else card.balance + stamps
         return ScanResult(
             scan_id=scan_id,
             outcome="stamped",
@@ -250,16 +274,40 @@ class ScanService:
             stamps=stamps,
             customer=customer,
             message=f"{stamps} stamp{'s' if stamps != 1 else ''} added",
+            balance=balance,
+            goal=program.goal,
+            reward_reached=balance is not None
+            and card.balance is not None
+            and card.balance < program.goal <= balance,
+            offline=card.known is None,
         )
 
-    async def _customer_key(self, code: ScannedCode) -> str:
-        """One key per customer, so a card code and its number share a cooldown."""
+    async def _card(self, code: ScannedCode) -> "CardSeen":
+        """What the agent knows of the scanned card: the cache first, else the cloud.
+
+        One key per customer, so a card code and its number share a cooldown.
+        """
         column = "card_code" if code.kind == CodeKind.CARD else "number"
         row = await self.db.fetchone(
-            f"SELECT customer_id FROM cards WHERE {column} = ? LIMIT 1",  # noqa: S608
+            f"SELECT customer_id, balance FROM cards WHERE {column} = ? LIMIT 1",  # noqa: S608
             (code.value,),
         )
-        return f"customer:{row['customer_id']}" if row else f"{code.kind}:{code.value}"
+        if row:
+            return CardSeen(f"customer:{row['customer_id']}", row["balance"], True)
+        key = f"{code.kind}:{code.value}"
+        online = self.lookup() if self.lookup is not None else None
+        found = await online.lookup(code.value) if online is not None else None
+        if found is None:
+            return CardSeen(key, None, None)  # the cloud cannot answer now: stamp, say so
+        for c in found:
+            if c.get(column) == code.value:
+                cid, balance = c.get("customer_id"), c.get("balance")
+                return CardSeen(
+                    f"customer:{cid}" if cid else key,
+                    balance if isinstance(balance, int) else None,
+                    True,
+                )
+        return CardSeen(key, None, False)
 
     def _autopilot(
         self, scan_id: str, code: ScannedCode, ctx: ScanContext, now: datetime
