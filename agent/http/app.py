@@ -17,6 +17,7 @@ from agent.http.metrics import AgentMetrics
 from agent.http.state import (
     CLOUD,
     DB,
+    DEVICE,
     METRICS,
     ORDERS,
     OUTBOX,
@@ -29,6 +30,7 @@ from agent.http.state import (
 from agent.http.status_page import render_login_page
 from agent.orders.program_source import ProgramSource, program_from_settings
 from agent.orders.service import OrderService, utcnow
+from agent.pages.routes import device_middleware, install_pages, is_open
 from agent.printing.channel import install_printing
 from agent.scans.routes import install_scanners
 from config import AgentSettings
@@ -45,13 +47,14 @@ COOKIE = "stampedge_agent"
 
 def _auth_middleware(token: str) -> Middleware:
     """Every route but ``/health`` needs the token: as a bearer header (the POS) or, for a
-    person at the status page, as the same-site cookie the sign-in form sets."""
+    person at the status page, as the same-site cookie the sign-in form sets. A paired device
+    passes on its own routes (``agent.pages.routes``), and the pairing form is open."""
     expected = f"Bearer {token}".encode()
     cookie_value = hashlib.sha256(b"stampedge-agent-cookie:" + token.encode()).hexdigest()
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or is_open(request.path) or request.get(DEVICE):
             return await handler(request)
         if request.path == "/login" and request.method == "POST":
             form = await request.post()
@@ -86,7 +89,10 @@ def build_app(
     """The agent's app; its database and background parts open in ``cleanup_ctx``."""
     token = settings.agent.token.get_secret_value()
     # One outer layer answers errors as JSON and times every answer, errors included.
-    middlewares: list[Middleware] = [make_errors_middleware("agent", metrics=METRICS)]
+    middlewares: list[Middleware] = [
+        make_errors_middleware("agent", metrics=METRICS),
+        device_middleware(),
+    ]
     if token:
         middlewares.append(_auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
@@ -114,6 +120,7 @@ def build_app(
     install_printing(app)
     install_scanners(app)
     install_sync(app)
+    install_pages(app)
     return app
 
 

@@ -21,9 +21,10 @@ from agent.http.models import (
     VoidAnswer,
     VoidRequest,
 )
-from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, RUNTIME, SETTINGS
+from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, PAIRING, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
+from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
@@ -146,8 +147,25 @@ async def status_page(request: web.Request) -> web.StreamResponse:
             for d in dead
         ],
         can_print=printer is not None,
+        pairing=await _pairing_section(request),
     )
     return web.Response(text=render_status_page(view), content_type="text/html")
+
+
+async def _pairing_section(request: web.Request) -> str:
+    app, now = request.app, time.time()
+    book = app[PAIRING]
+    counts = await app[OUTBOX].fetchall(
+        "SELECT source, COUNT(*) AS n FROM scans WHERE source LIKE 'device:%' GROUP BY source"
+    )
+    view = PairingView(
+        base_url=f"{request.scheme}://{request.host}",
+        now=now,
+        code=book.current_code(now),
+        sessions=book.sessions(),
+        scans={r["source"]: r["n"] for r in counts},
+    )
+    return render_pairing_section(view)
 
 
 ROUTES: list[tuple[Operation, Handler]] = [

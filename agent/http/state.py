@@ -11,6 +11,7 @@ from agent.db import AgentDb
 from agent.http.metrics import AgentMetrics
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
+from agent.pages.pairing import DeviceSession, PairingBook
 from config import AgentSettings
 from sync.edge.outbox import Outbox
 from sync.web.openapi import Operation
@@ -70,3 +71,8 @@ DB = web.AppKey("db", AgentDb)
 OUTBOX = web.AppKey("outbox", Outbox)
 ORDERS = web.AppKey("orders", OrderService)
 PROGRAM = web.AppKey("program", ProgramSource)
+PAIRING = web.AppKey("pairing", PairingBook)
+# The paired phone or tablet a request comes from (set by the pages' device middleware), or why
+# its cookie was not taken (``not_paired``, ``device_revoked``, ``wrong_device_role``).
+DEVICE = web.RequestKey("device", DeviceSession)
+DEVICE_PROBLEM = web.RequestKey("device_problem", str)

@@ -25,7 +25,8 @@ minmax(260px,1fr))}.state{font-weight:700}.ok{color:var(--ok)}.bad{color:var(--b
 font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line)}
 button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid #333;background:#fff;
 cursor:pointer;min-height:40px}button:focus{outline:3px solid #1a5fb4}
-.scroll{overflow-x:auto}#note{min-height:1.5em}
+.scroll{overflow-x:auto}#note{min-height:1.5em}form.inline{display:inline-block;margin:0 6px 6px 0}
+.code{font-size:1.6rem;letter-spacing:.1em}.qr svg{width:168px;height:168px}
 """
 
 _SCRIPT = """
@@ -56,6 +57,7 @@ class StatusView:
     print_jobs: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     can_print: bool = False
+    pairing: str = ""  # the "Phones and tablets" section, already rendered (agent.pages)
 
 
 _KINDS = {
@@ -199,7 +201,7 @@ def render_status_page(view: StatusView) -> str:
 <span class="mute">v{escape(h.version)}, up {_age(h.uptime_s)}</span></h1>
 <p id="note" role="status" aria-live="polite"></p>
 <div class="grid">{_printer(view)}{_scanners(view)}{_sync(view)}</div>
-{_orders(view)}
+{view.pairing}{_orders(view)}
 </main><script>{_SCRIPT}</script></body></html>"""
 
 

@@ -14,9 +14,10 @@ from aiohttp import web
 from agent.http.errors import Unavailable
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, ScanRequest
-from agent.http.state import DB, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
+from agent.http.state import DB, DEVICE, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
 from agent.scans.service import ScanMetrics, ScanResult, ScanService
 from drivers.scanner_set import ConfiguredScanner, ScanContext
+from sync.contract.errors import Forbidden
 from sync.web.http_util import json_answer, read_model
 from sync.web.openapi import Operation
 
@@ -75,7 +76,15 @@ async def post_scan(request: web.Request) -> web.StreamResponse:
     service = request.app[SCANNING].service
     if service is None:
         raise Unavailable("the scanner channel is not running", code="not_ready")
-    ctx = ScanContext(f"api:{req.till or ''}", req.till, req.mode or "kiosk")
+    device = request.get(DEVICE)
+    if device is None:
+        ctx = ScanContext(f"api:{req.till or ''}", req.till, req.mode or "kiosk")
+    elif device.role == "kiosk":
+        if req.mode not in (None, "kiosk"):
+            raise Forbidden("a kiosk scans in kiosk mode only", code="kiosk_only", field="mode")
+        ctx = ScanContext(device.source, req.till, "kiosk")
+    else:  # a staff phone: Manual mode unless it adds the card to a till's next check
+        ctx = ScanContext(device.source, req.till, req.mode or "manual")
     result = await service.scan(req.code, ctx)
     status = 200
     if result.outcome == "throttled":
@@ -93,8 +102,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
         Operation(
             "POST",
             "/v1/scans",
-            "A card scanned by staff or at a kiosk (mode kiosk by default, or autopilot)",
-            {200: ScanResult, 422: ScanResult, 429: ScanResult, 503: ErrorAnswer},
+            "A card scanned by staff or at a kiosk (mode kiosk by default, autopilot or manual)",
+            {200: ScanResult, 403: ErrorAnswer, 422: ScanResult, 429: ScanResult, 503: ErrorAnswer},
             request=ScanRequest,
             tags=("scans",),
         ),

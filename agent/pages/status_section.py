@@ -1,0 +1,75 @@
+"""The status page's "Phones and tablets" section: the open pairing code with its QR, and every
+paired device with its scans and a button to unpair it (plain forms: no script needed)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from urllib.parse import quote
+
+from agent.pages.pairing import ROLES, DeviceSession, PairingCode
+from printers.qr_export import qr_svg
+
+_ROLE_NAMES = {"kiosk": "a kiosk", "staff": "a staff phone"}
+
+
+@dataclass
+class PairingView:
+    """What the section shows; ``scans`` counts each device's scans (``device:<id>``)."""
+
+    base_url: str
+    now: float
+    code: PairingCode | None
+    sessions: list[DeviceSession]
+    scans: dict[str, int] = field(default_factory=dict)
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+
+
+def render_pairing_section(view: PairingView) -> str:
+    """The section's HTML (every value escaped)."""
+    if view.code is not None:
+        url = f"{view.base_url}/pair?code={quote(view.code.code)}"
+        minutes = max(1, round((view.code.expires_at - view.now) / 60))
+        spaced = f"{view.code.code[:3]} {view.code.code[3:]}"
+        code = (
+            f"<p>Pairing code for {escape(_ROLE_NAMES[view.code.role])}: "
+            f'<strong class="code" id="pairing-code">{escape(spaced)}</strong> '
+            f'(for {minutes} min, one device)</p><div class="qr">{qr_svg(url, ec="M", module_px=4)}'
+            f"</div><p>On the device open <strong>{escape(view.base_url)}/pair</strong> and enter "
+            "the code, or scan the QR with its camera.</p>"
+            '<form method="post" action="/pairing/close"><button type="submit">'
+            "Withdraw the code</button></form>"
+        )
+    else:
+        code = "".join(
+            f'<form method="post" action="/pairing/code" class="inline">'
+            f'<input type="hidden" name="role" value="{role}">'
+            f'<button type="submit">Pair {escape(_ROLE_NAMES[role])}</button></form> '
+            for role in ROLES
+        )
+    rows = "".join(
+        f"<tr><td>{escape(s.name)}</td><td>{escape(s.role)}</td><td>{_when(s.created_at)}</td>"
+        f"<td>{view.scans.get(s.source, 0)}</td><td>"
+        + (
+            f'<span class="mute">unpaired {_when(s.revoked_at)}</span>'
+            if s.revoked_at is not None
+            else f'<form method="post" action="/pairing/sessions/{escape(s.session_id)}/revoke">'
+            f'<button type="submit" aria-label="Unpair {escape(s.name)}">Unpair</button></form>'
+        )
+        + "</td></tr>"
+        for s in view.sessions
+    )
+    table = (
+        '<div class="scroll"><table id="devices"><caption class="mute">Paired devices</caption>'
+        "<tr><th>Name</th><th>Role</th><th>Paired (UTC)</th><th>Scans</th><th></th></tr>"
+        f"{rows}</table></div>"
+        if rows
+        else '<p class="mute">No phone or tablet paired yet.</p>'
+    )
+    return (
+        '<section id="pairing"><h2>Phones and tablets</h2>'
+        "<p>The kiosk (<code>/kiosk</code>) and the staff scanner (<code>/staff</code>) run on "
+        f"paired devices.</p>{code}{table}</section>"
+    )
