@@ -21,7 +21,7 @@ from agent.http.models import (
     VoidAnswer,
     VoidRequest,
 )
-from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, PAIRING, RUNTIME, SETTINGS
+from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, PAIRING, PROGRAM, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
 from agent.pages.status_section import PairingView, render_pairing_section
@@ -76,9 +76,11 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
             "%" + q.replace("%", "\\%").replace("_", "\\_") + "%",
         ),
     )
+    goal = request.app[PROGRAM].current.goal  # the cache keeps balances; the goal is the program's
     return json_answer(
         CustomersAnswer(
-            source="cache", customers=[CustomerView.model_validate(dict(r)) for r in rows]
+            source="cache",
+            customers=[CustomerView.model_validate({"goal": goal, **dict(r)}) for r in rows],
         )
     )
 

@@ -30,7 +30,7 @@ def render_staff_page(*, device_name: str, tills: list[str], can_redeem: bool) -
 <select id="camera"></select>
 <button type="button" id="torch" aria-pressed="false" hidden>{escape(t("staff.torch"))}</button>
 </div><p id="camera-note" class="note" role="status"></p></section>
-<section aria-labelledby="search-h"><h2 id="search-h">{escape(t("staff.search"))}</h2>
+<section aria-labelledby="search-h"><h2 id="search-h">{escape(t("staff.search.title"))}</h2>
 <form id="search" class="row" autocomplete="off"><label for="q" class="sr-only">
 {escape(t("staff.search"))}</label><input id="q" name="q" type="search" required>
 <button type="submit">{escape(t("staff.find"))}</button></form>

@@ -240,8 +240,6 @@ class ScanService:
                         customer=customer,
                         retry_after_s=round(left, 3),
                         message=f"this card was stamped here already; next visit in {left:.0f} s",
-                        balance=card.balance,
-                        goal=program.goal,
                     )
             stamps = program.stamps_per_order
             if program.max_stamps_per_order is not None:

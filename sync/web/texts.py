@@ -88,6 +88,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kiosk.no_camera": "The camera is not available. Type your card number instead.",
         "staff.title": "Staff scanner",
         "staff.scan": "Scan a card",
+        "staff.search.title": "Find a customer",
         "staff.search": "Card number, email or name",
         "staff.find": "Find",
         "staff.camera": "Camera",

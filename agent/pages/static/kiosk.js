@@ -8,7 +8,17 @@ const params = new URLSearchParams(location.search);
 const RESET_MS = Math.min(30000, Math.max(500, Number(params.get('reset')) || 6000));
 const $ = (id) => document.getElementById(id);
 const result = $('result');
+const AWAY_MS = 2500;  // a card held up counts once; again only after it was taken away
 let busy = false, timer = null;
+let held = {code: '', seenAt: -Infinity};
+
+function onCamera(code, frameAt) {
+  const now = performance.now();
+  if (code === held.code && now - held.seenAt < AWAY_MS) { held.seenAt = now; return; }
+  if (busy) return;
+  held = {code, seenAt: now};
+  submit(code, frameAt);
+}
 
 function show(kind, title, text, detail = '', stamps = null) {
   result.className = 'result ' + kind;
@@ -41,8 +51,7 @@ function render(status, body) {
          body.reward_reached ? T['kiosk.reward'] : '', known ? body : null);
   } else if (outcome === 'throttled') {
     show('wait', T['kiosk.cooldown.title'],
-         fill(T['kiosk.cooldown'], {time: timeLeft(body.retry_after_s || 0)}), '',
-         body.balance != null ? body : null);
+         fill(T['kiosk.cooldown'], {time: timeLeft(body.retry_after_s || 0)}));
   } else if (outcome === 'rejected' && body.reason === 'duplicate') {
     busy = false;  // the same read twice: the first one's answer stands
     return false;
@@ -84,7 +93,7 @@ result.addEventListener('click', () => { clearTimeout(timer); reset(); });
     await startCamera(video, {facing: params.get('camera') === 'rear' ? 'environment' : 'user'});
     const decoder = await loadDecoder();
     document.body.dataset.decoder = decoder.name;
-    scanLoop(video, decoder, (text, frameAt) => submit(text, frameAt));
+    scanLoop(video, decoder, onCamera);
   } catch (e) {
     $('camera-note').textContent = T['kiosk.no_camera'];
     document.body.classList.add('no-camera');

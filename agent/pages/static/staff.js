@@ -40,8 +40,9 @@ async function lookup(q) {
 
 async function onScan(text) {
   const now = performance.now();
-  if (text === lastRead.text && now - lastRead.at < 4000) return;  // the card is still in view
+  const still = text === lastRead.text && now - lastRead.at < 2500;  // the card is still in view
   lastRead = {text, at: now};
+  if (still) return;
   if (/^https?:/i.test(text)) { say(T['kiosk.receipt'], false); return; }
   const found = await lookup(text);
   if (!found) return;
