@@ -30,6 +30,15 @@ class AgentSection(_Section, Listening):
     acked_retention_days: float = Field(default=7.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_json: bool = False
+    # HTTPS for phones and tablets on the LAN: browsers give the camera only to secure origins.
+    tls_cert: Path | None = None  # PEM certificate chain
+    tls_key: Path | None = None  # PEM private key (unencrypted)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "AgentSection":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("agent.tls_cert and agent.tls_key: give both or neither")
+        return self
 
 
 class CloudLink(_Section):

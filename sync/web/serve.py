@@ -6,19 +6,28 @@ Shared by the agent (``agent.http.server``), the cloud store (``sync.cloud.cli``
 import asyncio
 import logging
 import signal
+import ssl
 
 from aiohttp import web
 
 log = logging.getLogger(__name__)
 
 
-async def serve(app: web.Application, host: str, port: int, *, what: str) -> web.AppRunner:
-    """Start ``app`` on ``host:port``; returns the runner to clean up."""
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    what: str,
+    ssl_context: ssl.SSLContext | None = None,
+) -> web.AppRunner:
+    """Start ``app`` on ``host:port`` (HTTPS with ``ssl_context``); returns the runner."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
-    log.info("%s listening on http://%s:%d", what, host, port)
+    scheme = "https" if ssl_context is not None else "http"
+    log.info("%s listening on %s://%s:%d", what, scheme, host, port)
     return runner
 
 
