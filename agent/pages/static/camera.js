@@ -74,10 +74,11 @@ export async function cameras() {
   return all.filter((d) => d.kind === 'videoinput');
 }
 
-// Calls onCode(text, frameAt) for each frame with a QR; frameAt is when that frame was shown
-// (performance.now() clock). One decode at a time; frames that arrive meanwhile are skipped.
+// Calls onCode(text, frameAt, emptyAt) for each frame with a QR: frameAt is when that frame
+// was shown, emptyAt when the last frame read without a code was (performance.now() clock;
+// bench/camera_scan.py reads them). One decode at a time; frames arriving meanwhile are skipped.
 export function scanLoop(video, decoder, onCode) {
-  let running = true, decoding = false;
+  let running = true, decoding = false, emptyAt = 0;
   const perFrame = 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
   async function step(now, meta) {
     if (!running) return;
@@ -86,7 +87,8 @@ export function scanLoop(video, decoder, onCode) {
       const frameAt = meta && meta.presentationTime ? meta.presentationTime : performance.now();
       try {
         const text = await decoder.decode(video);
-        if (text) onCode(text, frameAt);
+        if (text) onCode(text, frameAt, emptyAt);
+        else emptyAt = frameAt;
       } catch (e) { /* a frame that cannot be read: the next one may */ }
       decoding = false;
     }

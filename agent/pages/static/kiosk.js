@@ -12,12 +12,12 @@ const AWAY_MS = 2500;  // a card held up counts once; again only after it was ta
 let busy = false, timer = null;
 let held = {code: '', seenAt: -Infinity};
 
-function onCamera(code, frameAt) {
+function onCamera(code, frameAt, emptyAt) {
   const now = performance.now();
   if (code === held.code && now - held.seenAt < AWAY_MS) { held.seenAt = now; return; }
   if (busy) return;
   held = {code, seenAt: now};
-  submit(code, frameAt);
+  submit(code, frameAt, emptyAt);
 }
 
 function show(kind, title, text, detail = '', stamps = null) {
@@ -67,7 +67,7 @@ function render(status, body) {
   return true;
 }
 
-async function submit(code, frameAt) {
+async function submit(code, frameAt, emptyAt = frameAt) {
   if (busy) return;
   busy = true;
   clearTimeout(timer);
@@ -75,7 +75,7 @@ async function submit(code, frameAt) {
   try {
     ({status, body} = await postJSON('/v1/scans', {code, mode: 'kiosk'}));
   } catch (e) { body = null; }
-  window.stampedgeTimings.push({code, frameAt, doneAt: performance.now(),
+  window.stampedgeTimings.push({code, frameAt, emptyAt, doneAt: performance.now(),
                                 outcome: body && body.outcome});
   if (render(status, body)) timer = setTimeout(reset, RESET_MS);
 }
