@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from agent.http.handlers import Handler, add_routes
+from agent.http.models import ErrorAnswer
 from agent.http.state import DB, DEVICE, DEVICE_PROBLEM, PAIRING, SETTINGS
 from agent.pages.html import render_pair_page
 from agent.pages.kiosk_page import render_kiosk_page
@@ -101,14 +102,28 @@ def _unpaired(request: web.Request) -> web.Response:
     return resp
 
 
+FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """A plain HTML form's fields (a body of any other kind counts as an empty form)."""
+    if request.content_type not in FORMS:
+        return {}
+    try:
+        form = await request.post()
+    except ValueError as err:
+        raise InvalidInput(f"the form cannot be read: {err}", code="malformed_form") from err
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 async def get_pair(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code", "")[:9]
     return _html(render_pair_page(code=code if code.isdigit() else ""))
 
 
 async def post_pair(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    code, name = str(form.get("code", "")), str(form.get("name", ""))
+    form = await _form(request)
+    code, name = form.get("code", ""), form.get("name", "")
     try:
         session, token = await request.app[PAIRING].pair(code, name, time.time())
     except PairingRefused as err:
@@ -163,8 +178,8 @@ def _role(value: str) -> Role:
 
 async def open_code(request: web.Request) -> web.StreamResponse:
     """The status page's "pair a kiosk / a staff phone" buttons (plain forms, no script)."""
-    form = await request.post()
-    request.app[PAIRING].open_code(_role(str(form.get("role", ""))), time.time())
+    form = await _form(request)
+    request.app[PAIRING].open_code(_role(form.get("role", "")), time.time())
     raise web.HTTPSeeOther("/#pairing")
 
 
@@ -178,35 +193,52 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/#pairing")
 
 
+HTML = "text/html"
 ROUTES: list[tuple[Operation, Handler]] = [
-    (Operation("GET", "/pair", "Pairing form", {200: "text/html"}, auth=False), get_pair),
+    (Operation("GET", "/pair", "Pairing form", {200: HTML}, auth=False), get_pair),
     (
         Operation(
             "POST",
             "/pair",
             "Pair this device (form: code, name)",
-            {303: None, 403: "text/html"},
+            {303: None, 403: HTML, 422: ErrorAnswer},
             auth=False,
         ),
         post_pair,
     ),
     (
-        Operation("GET", "/kiosk", "Kiosk page (paired kiosk)", {200: "text/html"}, auth=False),
+        Operation(
+            "GET", "/kiosk", "Kiosk page (a paired kiosk)", {200: HTML, 401: HTML}, auth=False
+        ),
         kiosk_page,
     ),
     (
         Operation(
-            "GET", "/staff", "Staff scanner (paired staff device)", {200: "text/html"}, auth=False
+            "GET",
+            "/staff",
+            "Staff scanner (a paired staff device)",
+            {200: HTML, 401: HTML},
+            auth=False,
         ),
         staff_page,
     ),
     (
-        Operation("POST", "/pairing/code", "Open a pairing code (form: role)", {303: None}),
+        Operation(
+            "POST",
+            "/pairing/code",
+            "Open a pairing code (form: role)",
+            {303: None, 422: ErrorAnswer},
+        ),
         open_code,
     ),
     (Operation("POST", "/pairing/close", "Withdraw the pairing code", {303: None}), close_code),
     (
-        Operation("POST", "/pairing/sessions/{session_id}/revoke", "Unpair a device", {303: None}),
+        Operation(
+            "POST",
+            "/pairing/sessions/{session_id}/revoke",
+            "Unpair a device",
+            {303: None, 404: ErrorAnswer},
+        ),
         revoke,
     ),
 ]
