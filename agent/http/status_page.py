@@ -26,7 +26,7 @@ font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid v
 button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid #333;background:#fff;
 cursor:pointer;min-height:40px}button:focus{outline:3px solid #1a5fb4}
 .scroll{overflow-x:auto}#note{min-height:1.5em}form.inline{display:inline-block;margin:0 6px 6px 0}
-.code{font-size:1.6rem;letter-spacing:.1em}.qr svg{width:168px;height:168px}
+.code{font-size:1.6rem;letter-spacing:.1em;white-space:nowrap}.qr svg{width:168px;height:168px}
 """
 
 _SCRIPT = """

@@ -24,7 +24,7 @@ class PairingView:
 
 
 def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def render_pairing_section(view: PairingView) -> str:
