@@ -98,6 +98,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff.balance": "{balance} of {goal} stamps",
         "staff.till": "Till",
         "staff.attach": "Add to the till's next check",
+        "staff.attached": "Added: the card goes to the next check of {till}.",
         "staff.stamp": "Stamp a visit",
         "staff.redeem": "Redeem a reward",
         "staff.redeem.code": "Reward code",

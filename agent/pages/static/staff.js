@@ -63,9 +63,14 @@ async function act(body, url = '/v1/scans') {
   const b = res.body || {};
   const ok = res.status < 300;
   let text = (b.error && b.error.message) || b.message || (ok ? '' : T['kiosk.error']);
-  if (ok && b.outcome === 'stamped' && b.balance != null && b.goal) {
-    text += ' · ' + fill(T['staff.balance'], b);
-    drawStamps($('card-stamps'), b.balance, b.goal, fill(T['staff.balance'], b));
+  if (ok && b.outcome === 'pending') {
+    text = fill(T['staff.attached'], {till: body.till || '-'});
+  } else if (ok && b.outcome === 'stamped') {
+    text = fill(T[b.stamps === 1 ? 'kiosk.added.one' : 'kiosk.added.many'], {n: b.stamps});
+    if (b.balance != null && b.goal) {
+      text += ' · ' + fill(T['staff.balance'], b);
+      drawStamps($('card-stamps'), b.balance, b.goal, fill(T['staff.balance'], b));
+    }
   }
   say(text, ok && b.outcome !== 'rejected');
 }
