@@ -5,10 +5,10 @@ A paired device's cookie opens only the routes of its role (``DEVICE_ROUTES``); 
 still needs the agent's token, as before. A kiosk may scan in ``kiosk`` mode only.
 """
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -20,11 +20,11 @@ from agent.pages.html import render_pair_page
 from agent.pages.kiosk_page import render_kiosk_page
 from agent.pages.pairing import COOKIE, ROLES, PairingBook, PairingRefused, Role
 from agent.pages.staff_page import render_staff_page
+from agent.pages.static_files import StaticFile, load_static, static_answer
 from sync.contract.errors import ApiError, Forbidden, InvalidInput
 from sync.web.openapi import Operation
 from sync.web.texts import t
 
-STATIC = Path(__file__).parent / "static"
 REDEEM_ROUTE = "/v1/rewards/{code}/redeem"
 DEVICE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
     "kiosk": frozenset({("GET", "/kiosk"), ("POST", "/v1/scans")}),
@@ -193,6 +193,13 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/#pairing")
 
 
+STATIC_FILES = web.AppKey("static_files", dict[str, StaticFile])
+
+
+async def get_static(request: web.Request) -> web.StreamResponse:
+    return static_answer(request.app[STATIC_FILES], request)
+
+
 HTML = "text/html"
 ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("GET", "/pair", "Pairing form", {200: HTML}, auth=False), get_pair),
@@ -241,10 +248,21 @@ ROUTES: list[tuple[Operation, Handler]] = [
         ),
         revoke,
     ),
+    (
+        Operation(
+            "GET",
+            "/static/{name}",
+            "The pages' scripts and styles",
+            {200: "text/javascript", 304: None, 404: ErrorAnswer},
+            auth=False,
+        ),
+        get_static,
+    ),
 ]
 
 
-async def _pairing_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _pages_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[STATIC_FILES] = await asyncio.to_thread(load_static)
     book = PairingBook(app[DB])
     await book.load()
     app[PAIRING] = book
@@ -254,5 +272,4 @@ async def _pairing_ctx(app: web.Application) -> AsyncIterator[None]:
 def install_pages(app: web.Application) -> None:
     """Add the pairing, kiosk and staff pages and their static files to the agent's app."""
     add_routes(app, ROUTES)
-    app.router.add_static("/static/", STATIC)
-    app.cleanup_ctx.append(_pairing_ctx)
+    app.cleanup_ctx.append(_pages_ctx)

@@ -138,3 +138,16 @@ async def test_given_a_staff_stamp_then_it_counts_for_that_device_and_starts_the
         return "<td>1</td>" in row
 
     await eventually(counted, what="the staff phone's scan on the status page")
+
+
+async def test_given_the_pages_static_files_then_they_are_served_with_an_etag(
+    agent: TestClient[Any, Any],
+) -> None:
+    resp = await agent.get("/static/jsQR.js")
+    assert resp.status == 200 and resp.content_type == "text/javascript"
+    assert "jsQR" in await resp.text()
+    again = await agent.get("/static/jsQR.js", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status == 304
+    assert (await agent.get("/static/jsQR.LICENSE.txt")).status == 200
+    for name in ("nope.js", "..%2Fpairing.py", "__init__.py"):
+        assert (await agent.get(f"/static/{name}")).status == 404, name
