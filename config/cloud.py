@@ -1,4 +1,7 @@
-"""The cloud store's settings: ``[cloud]`` in ``cloud.toml``."""
+"""The cloud store's settings: ``[cloud]`` and ``[wallet.*]`` in ``cloud.toml``."""
+
+from pathlib import Path
+from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +28,70 @@ class CloudSection(Listening):
         return v
 
 
+_COLOUR = r"^rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)$"
+
+
+class AppleWalletSection(BaseModel):
+    """``[wallet.apple]``: the Pass Type ID certificate that signs passes and pushes updates.
+
+    Files are read (and checked: readable, the certificate matches its key, not expired) when
+    the cloud starts; a problem stops start-up with one line naming the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pass_type_id: str = Field(min_length=1, max_length=200)
+    team_id: str = Field(min_length=1, max_length=20)
+    organization_name: str = Field(min_length=1, max_length=200)
+    cert: Path  # the Pass Type ID certificate (PEM)
+    key: Path  # its private key (PEM)
+    key_password: str = ""
+    wwdr: Path  # Apple's WWDR intermediate certificate (PEM)
+    apns_url: str = "https://api.push.apple.com"
+    # certificate: APNs over TLS with the pass certificate; token: a .p8 key (ES256 JWTs)
+    apns_auth: Literal["certificate", "token"] = "certificate"
+    apns_key: Path | None = None  # token auth: the .p8 key
+    apns_key_id: str = ""  # token auth: the key's id
+    apns_ca: Path | None = None  # extra CA to trust for apns_url (a stand-in in tests)
+    push_delay_ms: int = Field(default=250, ge=0, le=60_000)  # coalesces a burst of changes
+    background_color: str = Field(default="rgb(60, 40, 30)", pattern=_COLOUR)
+    foreground_color: str = Field(default="rgb(255, 255, 255)", pattern=_COLOUR)
+    label_color: str = Field(default="rgb(230, 200, 160)", pattern=_COLOUR)
+
+    @field_validator("apns_url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not v.startswith("https://"):
+            raise ValueError("APNs is reached over https://")
+        return v.rstrip("/")
+
+
+class GoogleWalletSection(BaseModel):
+    """``[wallet.google]``: the issuer and the service account that signs save links."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer_id: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")
+    service_account: Path  # the service account's JSON key file
+    api_base: str = "https://walletobjects.googleapis.com/walletobjects/v1"
+    background_color: str = Field(default="#3c281e", pattern=r"^#[0-9a-fA-F]{6}$")
+
+    @field_validator("api_base")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL")
+        return v.rstrip("/")
+
+
+class WalletSection(BaseModel):
+    """``[wallet]``: Apple Wallet and Google Wallet passes; without a section, no buttons."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    apple: AppleWalletSection | None = None
+    google: GoogleWalletSection | None = None
+
+
 class CloudSettings(BaseSettings):
     """All of the cloud store's settings."""
 
@@ -33,3 +100,4 @@ class CloudSettings(BaseSettings):
     )
 
     cloud: CloudSection = CloudSection()
+    wallet: WalletSection = WalletSection()

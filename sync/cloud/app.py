@@ -23,6 +23,7 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
+from sync.cloud.wallet.setup import add_wallet
 from sync.web.http_util import error_response, metrics_middleware
 
 VERSION = "0.1.0"
@@ -122,4 +123,5 @@ def build_cloud_app(
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
     add_page_routes(app)
+    add_wallet(app, settings)
     return app

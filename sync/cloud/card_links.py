@@ -11,10 +11,14 @@ from sync.cloud.http import SETTINGS, STORE
 from sync.contract.card_code import canonical_card_text
 
 
+def link_signature(key: bytes, card_code: str) -> str:
+    """The link signature of a card under its business's link key."""
+    return hmac.new(key, canonical_card_text(card_code).encode(), hashlib.sha256).hexdigest()[:24]
+
+
 async def signature(request: web.Request, card_code: str) -> str:
     """The link signature of a card (``NotFound`` if there is no such card)."""
-    key = await request.app[STORE].card_link_key(card_code)
-    return hmac.new(key, canonical_card_text(card_code).encode(), hashlib.sha256).hexdigest()[:24]
+    return link_signature(await request.app[STORE].card_link_key(card_code), card_code)
 
 
 async def card_link(request: web.Request, card_code: str) -> str:

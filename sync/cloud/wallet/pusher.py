@@ -1,0 +1,144 @@
+"""The push worker: turns card changes into pushes from the durable queue (``wallet_pushes``).
+
+Every change of a card raises its sequence number (stamps, claims, rewards, voids); the worker
+queues a push for each changed card that has a pass (``passes_db.queue_changed_cards``), and
+the app queues one directly for what does not raise it (a redeem, a program change). A queue
+row is one pass: a burst of changes within ``push_delay_ms`` is one push. Each due row: the
+pass's content is refreshed (a new ``updated_us`` if it says something else), APNs is told for
+every registered device and the Google object is patched; a row leaves the queue only when all
+went through (and was not queued again meanwhile), otherwise it is retried with backoff. A
+device token APNs calls unregistered is dropped.
+
+The worker wakes when this process wrote something, and polls every ``POLL_S`` for changes
+other processes made on the same database.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sync.cloud.errors import NotFound
+from sync.cloud.store import Store
+from sync.cloud.wallet import google_objects, passes_db
+from sync.cloud.wallet.apns import ApnsClient
+from sync.cloud.wallet.google_api import GoogleWalletApi
+from sync.cloud.wallet.passes_db import PushRow
+from sync.cloud.wallet.service import Wallet, current_content, now_us, refresh
+
+log = logging.getLogger(__name__)
+
+POLL_S = 2.0
+BATCH = 200
+PARALLEL = 64  # passes pushed at once (APNs multiplexes them over one HTTP/2 connection)
+MAX_ATTEMPTS = 12
+BACKOFF_CAP_S = 600.0
+
+
+def backoff_s(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failures: 2, 4, 8 ... up to 10 minutes."""
+    return float(min(BACKOFF_CAP_S, 2.0 ** max(1, attempts)))
+
+
+class Pusher:
+    """The worker; ``run()`` until cancelled."""
+
+    def __init__(
+        self,
+        store: Store,
+        wallet: Wallet,
+        clock: Callable[[], datetime],
+        apns: ApnsClient | None,
+        google: GoogleWalletApi | None,
+    ) -> None:
+        self._store = store
+        self._wallet = wallet
+        self._clock = clock
+        self._apns = apns
+        self._google = google
+        self._wake = asyncio.Event()
+        self.pushes_sent = 0
+        apple = wallet.settings.apple
+        self.delay_us = (apple.push_delay_ms if apple else 250) * 1000
+
+    def wake(self) -> None:
+        """Something was written: look for changes now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Queue changes and push, forever."""
+        while True:
+            try:
+                busy = await self.step()
+            except (OSError, RuntimeError) as err:  # the database is away: try again later
+                log.warning("wallet push worker: %s", err)
+                busy = False
+            if busy:
+                continue
+            due = await passes_db.next_due_us(self._store.db)
+            wait = POLL_S
+            if due is not None:
+                wait = min(wait, max(0.0, (due - now_us()) / 1e6))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            self._wake.clear()
+
+    async def step(self) -> bool:
+        """Queue the changed cards, push what is due; ``True`` if a full batch was pushed."""
+        db = self._store.db
+        await passes_db.queue_changed_cards(db, now_us() + self.delay_us)
+        rows = await passes_db.due_pushes(db, now_us(), BATCH)
+        if not rows:
+            return False
+        tokens = await passes_db.push_tokens(db, [r.serial for r in rows])
+        gate = asyncio.Semaphore(PARALLEL)
+
+        async def one(row: PushRow) -> tuple[PushRow, bool]:
+            async with gate:
+                return row, await self._push(row, tokens.get(row.serial, []))
+
+        done: dict[int, list[tuple[str, int]]] = {}
+        for row, ok in await asyncio.gather(*(one(r) for r in rows)):
+            if ok:
+                done.setdefault(row.business_id, []).append((row.serial, row.version))
+            elif row.attempts + 1 >= MAX_ATTEMPTS:
+                log.warning("wallet: giving up pushing pass %s", row.serial)
+                await passes_db.give_up(db, row.business_id, row.serial)
+            else:
+                due = now_us() + int(backoff_s(row.attempts + 1) * 1e6)
+                await passes_db.retry_later(db, row.business_id, row, due)
+        for business_id, pairs in done.items():
+            await passes_db.pushed(db, business_id, pairs)
+        return len(rows) == BATCH
+
+    async def _push(self, row: PushRow, tokens: list[str]) -> bool:
+        db = self._store.db
+        stored = await passes_db.get_pass(db, row.serial)
+        if stored is None:
+            return True
+        try:
+            _, content, _ = await current_content(
+                self._store, self._wallet, row.serial, self._clock()
+            )
+        except NotFound:  # the customer's data was erased
+            return True
+        stored = await refresh(self._store, stored, content)
+        ok = True
+        if self._apns is not None:
+            for token in tokens:
+                outcome = await self._apns.push(token)
+                if outcome == "unregistered":
+                    await passes_db.drop_token(db, row.business_id, token)
+                elif outcome == "retry":
+                    ok = False
+                else:
+                    self.pushes_sent += 1
+        if self._google is not None and stored.google and self._wallet.settings.google:
+            section = self._wallet.settings.google
+            patched = await self._google.patch(
+                google_objects.object_id(section, row.serial),
+                google_objects.object_fields(content),
+            )
+            ok = ok and patched != "retry"
+        return ok

@@ -1,0 +1,115 @@
+"""Wiring the wallet into the cloud app: credentials checked, routes, the push worker's
+lifecycle, and a middleware that wakes it when a request changed something."""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from config.cloud import CloudSettings
+from sync.cloud.card_links import card_link
+from sync.cloud.http import CLOCK, STORE
+from sync.cloud.wallet import passes_db
+from sync.cloud.wallet.apns import ApnsClient
+from sync.cloud.wallet.credentials import load_apple, load_google
+from sync.cloud.wallet.google_api import GoogleWalletApi
+from sync.cloud.wallet.keys import WALLET
+from sync.cloud.wallet.pusher import Pusher
+from sync.cloud.wallet.routes import add_wallet_routes
+from sync.cloud.wallet.service import Wallet, now_us
+
+log = logging.getLogger(__name__)
+_REDEEM = "/v1/vouchers/{code}/redeem"
+_PROGRAM = "/v1/branches/{id}/program"
+
+
+def _body(resp: web.StreamResponse) -> dict[str, Any]:
+    raw = resp.body if isinstance(resp, web.Response) else None
+    if not isinstance(raw, bytes):
+        return {}
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+@web.middleware
+async def wallet_changes(request: web.Request, handler: Any) -> web.StreamResponse:
+    """After a request that changed something, the push worker looks for changed cards; a
+    redeem or a program change (which do not renumber cards) queue their passes here."""
+    resp: web.StreamResponse = await handler(request)
+    if request.method in ("GET", "HEAD", "OPTIONS") or resp.status >= 400:
+        return resp
+    pusher = request.app[WALLET].pusher
+    if pusher is None:
+        return resp
+    route = request.match_info.route.resource
+    canonical = route.canonical if route is not None else ""
+    db = request.app[STORE].db
+    if canonical == _REDEEM:
+        code = str(_body(resp).get("card_code", ""))
+        found = await passes_db.get_pass(db, code) if code else None
+        if found is not None:
+            await passes_db.queue_serials(
+                db, found.business_id, [found.serial], now_us() + pusher.delay_us
+            )
+    elif canonical == _PROGRAM:
+        business_id = _body(resp).get("business_id")
+        if isinstance(business_id, int):
+            await passes_db.queue_business(db, business_id, now_us() + pusher.delay_us)
+    pusher.wake()
+    return resp
+
+
+def add_wallet(app: web.Application, settings: CloudSettings) -> None:
+    """Add the configured wallets to the app; ``WalletConfigError`` (one line naming the
+    setting) if a file is missing, unreadable, mismatched or expired. Without a ``[wallet.*]``
+    section nothing is added and no page offers a pass."""
+    section = settings.wallet
+    if section.apple is None and section.google is None:
+        return
+    checked_at = datetime.now(UTC)
+    apple = load_apple(section.apple, checked_at) if section.apple else None
+    google = load_google(section.google) if section.google else None
+    wallet = Wallet(section, settings.cloud.public_url.rstrip("/"), apple, google)
+    app[WALLET] = wallet
+    add_wallet_routes(app, apple=apple is not None, google=google is not None)
+    app.middlewares.append(wallet_changes)
+
+    async def _pusher_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        apns = ApnsClient(section.apple, apple) if section.apple and apple else None
+        gapi = GoogleWalletApi(section.google, google) if section.google and google else None
+        pusher = Pusher(app[STORE], wallet, app[CLOCK], apns, gapi)
+        wallet.pusher = pusher
+        task = asyncio.create_task(pusher.run(), name="wallet-pusher")
+        try:
+            yield
+        finally:
+            wallet.pusher = None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if apns is not None:
+                await apns.close()
+            if gapi is not None:
+                await gapi.close()
+
+    app.cleanup_ctx.append(_pusher_lifecycle)
+
+
+async def wallet_links(request: web.Request, card_code: str) -> tuple[str | None, str | None]:
+    """The card's "Add to Apple Wallet" and "Save to Google Wallet" addresses, each only when
+    that wallet is configured."""
+    wallet = request.app.get(WALLET)
+    if wallet is None:
+        return None, None
+    base = await card_link(request, card_code)
+    apple = f"{base}/pass.pkpass" if wallet.apple is not None else None
+    google = f"{base}/google" if wallet.google is not None else None
+    return apple, google
