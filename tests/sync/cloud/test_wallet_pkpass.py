@@ -77,7 +77,8 @@ async def test_given_a_stamped_card_when_its_pass_is_built_then_apple_tooling_ac
     done = _openssl_verify(tmp_path, files, pki.root)
     assert done.returncode == 0, done.stderr.decode()
     printed = subprocess.run(
-        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "signature")],
+        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER",
+         "-in", str(tmp_path / "signature")],
         capture_output=True, check=True,
     ).stdout.decode()  # fmt: skip
     assert "signingTime" in printed
@@ -91,8 +92,10 @@ async def test_given_a_stamped_card_when_its_pass_is_built_then_apple_tooling_ac
     assert doc["passTypeIdentifier"] == "pass.test.stamps" and doc["teamIdentifier"] == "TEAM123456"
     assert doc["webServiceURL"] == "http://127.0.0.1:8788/wallet/apple"
     assert len(doc["authenticationToken"]) >= 16
-    assert doc["barcodes"] == [{"format": "PKBarcodeFormatQR", "message": card["card_code"],
-                                "messageEncoding": "iso-8859-1", "altText": card["number"]}]  # fmt: skip
+    assert doc["barcodes"] == [
+        {"format": "PKBarcodeFormatQR", "message": card["card_code"],
+         "messageEncoding": "iso-8859-1", "altText": card["number"]}
+    ]  # fmt: skip
     assert doc["storeCard"]["headerFields"][0]["value"] == "3 of 10"
     assert "7 stamps to go" in doc["storeCard"]["secondaryFields"][0]["value"]
 
