@@ -2,6 +2,7 @@
 required, every push recorded; tokens in ``gone`` are answered 410 Unregistered."""
 
 import asyncio
+import contextlib
 import json
 import socket
 import ssl
@@ -69,7 +70,10 @@ class ApnsStandIn:
         config.bind = [f"fd://{sock.fileno()}"]
         config.certfile = str(self.pki.server_cert)
         config.keyfile = str(self.pki.server_key)
-        config.ca_certs = str(self.pki.root)
+        # a client presents its pass certificate (issued by the WWDR intermediate) as APNs asks
+        bundle = self.pki.root.parent / "apns-clients.pem"
+        bundle.write_bytes(self.pki.root.read_bytes() + self.pki.wwdr.read_bytes())
+        config.ca_certs = str(bundle)
         config.verify_mode = ssl.CERT_REQUIRED
         config.alpn_protocols = ["h2"]
         config.accesslog = None
@@ -82,7 +86,8 @@ class ApnsStandIn:
             ready.set()
             loop.run_until_complete(serve(self._app, config, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
             loop.close()
-            sock.close()
+            with contextlib.suppress(OSError):  # hypercorn may have closed it
+                sock.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
