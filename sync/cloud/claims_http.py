@@ -17,6 +17,7 @@ from sync.cloud.ui.claim_page import (
     render_claim_offer,
     render_claim_problem,
 )
+from sync.cloud.wallet.setup import wallet_links
 from sync.web.http_util import json_answer
 
 CARD_COOKIE = "stampedge_card"
@@ -80,8 +81,10 @@ async def claim_page_post(request: web.Request) -> web.Response:
         return _problem_page(err)
     request.app[METRICS].claims.labels("claimed").inc()
     card_url = await card_link(request, out.card_code)
+    apple, google = await wallet_links(request, out.card_code)
     view = ClaimView(
         stamps_added=out.stamps, balance=out.balance, goal=out.goal, card_url=card_url,
+        apple_wallet_url=apple, google_wallet_url=google,
         rewards=[
             {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
              "valid_until": r.expires_at.date() if r.expires_at else None}

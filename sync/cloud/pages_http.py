@@ -23,6 +23,7 @@ from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.layout import page
+from sync.cloud.wallet.setup import wallet_links
 from sync.contract.card_code import canonical_card_text
 
 ADMIN_COOKIE = "stampedge_admin"
@@ -59,7 +60,11 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
         card = await request.app[STORE].card(code, now(request), None)
     except NotFound:
         return _html(render_claim_problem("not_found"), 404)
-    resp = _html(render_card(_card_view(card)))
+    apple, google = await wallet_links(request, card.card_code)
+    view = _card_view(card).model_copy(
+        update={"apple_wallet_url": apple, "google_wallet_url": google}
+    )
+    resp = _html(render_card(view))
     resp.set_cookie(
         CARD_COOKIE, card.card_code, max_age=CARD_COOKIE_AGE, httponly=True, samesite="Lax"
     )

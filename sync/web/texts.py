@@ -17,6 +17,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "claim.to_go.many": "{n} more stamps to your reward",
         "claim.keep": "This card is saved on this phone. Your next receipt lands on the same card.",
         "claim.open_card": "Show my card",
+        "wallet.apple": "Add to Apple Wallet",
+        "wallet.google": "Save to Google Wallet",
+        "wallet.hint": "Keep the card in your phone's wallet: show it at the till, and the "
+        "stamps update by themselves.",
         "claim.button": "Collect my stamps",
         "claim.offer.title": "Collect your stamps",
         "claim.offer.one": "1 stamp for your card",

@@ -30,6 +30,31 @@ class CardView(BaseModel):
     goal: int
     vouchers: list[VoucherView] = []
     business: str = ""
+    apple_wallet_url: str | None = None  # only when [wallet.apple] is configured
+    google_wallet_url: str | None = None  # only when [wallet.google] is configured
+
+
+def wallet_buttons(apple_url: str | None, google_url: str | None, lang: str = "en") -> str:
+    """ "Add to Apple Wallet" / "Save to Google Wallet" as plain labelled buttons (each only
+    when its wallet is configured; nothing without either)."""
+    links = []
+    if apple_url:
+        links.append(
+            f'<a class="btn" id="add-apple-wallet" href="{escape(apple_url)}">'
+            f"{escape(t('wallet.apple', lang))}</a>"
+        )
+    if google_url:
+        links.append(
+            f'<a class="btn" id="save-google-wallet" href="{escape(google_url)}">'
+            f"{escape(t('wallet.google', lang))}</a>"
+        )
+    if not links:
+        return ""
+    return (
+        '<section class="card" id="wallet">'
+        f'<p class="mute">{escape(t("wallet.hint", lang))}</p>'
+        f'<p style="display:flex;flex-wrap:wrap;gap:8px">{"".join(links)}</p></section>'
+    )
 
 
 def render_card(view: CardView, lang: str = "en") -> str:
@@ -63,5 +88,6 @@ def render_card(view: CardView, lang: str = "en") -> str:
             else f'<p class="mute">{escape(t("card.no_vouchers", lang))}</p>'
         )
         + "</section>"
+        + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
     )
     return page(t("card.title", lang), body, lang=lang)

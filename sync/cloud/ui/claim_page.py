@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from sync.cloud.ui.card_page import wallet_buttons
 from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
@@ -40,6 +41,8 @@ class ClaimView(BaseModel):
     rewards: list[RewardView] = []
     card_url: str
     business: str = ""
+    apple_wallet_url: str | None = None  # only when [wallet.apple] is configured
+    google_wallet_url: str | None = None  # only when [wallet.google] is configured
 
 
 def _reward(r: RewardView, lang: str) -> str:
@@ -92,6 +95,7 @@ def render_claim_done(view: ClaimView, lang: str = "en") -> str:
         + (f"<p>{escape(plural('claim.to_go', to_go, lang))}</p>" if to_go else "")
         + "</section>"
         + "".join(_reward(r, lang) for r in view.rewards)
+        + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
         + f'<p class="mute">{escape(t("claim.keep", lang))}</p>'
         f'<p><a class="btn" href="{escape(view.card_url)}">{escape(t("claim.open_card", lang))}'
         "</a></p>"
