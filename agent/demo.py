@@ -19,6 +19,7 @@ from config import load_agent_settings, load_cloud_settings
 from sync.cloud.app import build_cloud_app
 from sync.cloud.provision import init_business
 from sync.cloud.store import Store, open_store
+from sync.cloud.wallet.demo_certs import PASS_TYPE_ID, demo_certificates
 from sync.web.logs import setup_logging
 from sync.web.serve import serve, wait_for_stop
 
@@ -51,7 +52,10 @@ path = "{var / "receipts"}"
 
 
 async def _start_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], web.AppRunner, Store]:
-    """Start the cloud store on SQLite; provision a business on first start."""
+    """Start the cloud store on SQLite; provision a business on first start. Apple Wallet
+    passes are signed with throw-away certificates (``var/wallet``) so they can be inspected;
+    an iPhone installs only passes signed with a real Apple certificate."""
+    certs = await asyncio.to_thread(demo_certificates, var / "wallet")
     cloud_settings = load_cloud_settings(
         None,
         {
@@ -59,7 +63,17 @@ async def _start_cloud(var: Path, cloud_port: int) -> tuple[dict[str, Any], web.
                 "listen": f"127.0.0.1:{cloud_port}",
                 "database": f"sqlite:///{var / 'cloud.db'}",
                 "public_url": f"http://127.0.0.1:{cloud_port}",
-            }
+            },
+            "wallet": {
+                "apple": {
+                    "pass_type_id": PASS_TYPE_ID,
+                    "team_id": "DEMO000000",
+                    "organization_name": "Demo Cafe",
+                    "cert": str(certs.cert),
+                    "key": str(certs.key),
+                    "wwdr": str(certs.wwdr),
+                }
+            },
         },
     )
     provision_file = var / "demo-provision.json"
@@ -100,6 +114,9 @@ async def _demo(var: Path, agent_port: int, cloud_port: int) -> None:
         f"  dashboard:    http://127.0.0.1:{cloud_port}/dashboard "
         f"(admin key in {var / 'demo-provision.json'})",
         f"  receipts:     {var / 'receipts'} (.bin as sent to a printer, .png to look at)",
+        "  wallet:       the card page's 'Add to Apple Wallet' gives a .pkpass signed by a",
+        f"                throw-away test CA ({var / 'wallet'}): open it as a zip; an iPhone",
+        "                installs only passes signed with a real Apple certificate",
         f"  agent config: {agent_toml}",
         "Try:",
         f"  curl -s -X POST http://127.0.0.1:{agent_port}/v1/orders "

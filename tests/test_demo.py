@@ -1,10 +1,14 @@
 """The README's first command: ``stampedge demo`` brings up cloud + agent on SQLite and works."""
 
 import asyncio
+import html
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import aiohttp
@@ -71,7 +75,17 @@ async def test_the_demo_records_an_order_prints_its_qr_and_the_cloud_takes_the_c
                 assert "Collect my stamps" in await resp.text()
             async with session.post(order["claim"]["url"]) as resp:  # and taps the button
                 assert resp.status == 201
-                assert "2 stamps added" in await resp.text()
+                page = await resp.text()
+                assert "2 stamps added" in page
+            # the demo's throw-away certificates sign a pass a newcomer can open and inspect
+            found = re.search(r'id="add-apple-wallet" href="([^"]+)"', page)
+            assert found is not None, page
+            async with session.get(html.unescape(found.group(1))) as resp:
+                assert resp.status == 200
+                assert resp.content_type == "application/vnd.apple.pkpass"
+                with zipfile.ZipFile(io.BytesIO(await resp.read())) as z:
+                    assert {"pass.json", "manifest.json", "signature"} <= set(z.namelist())
+            assert (var / "wallet" / "demo-root-ca.pem").exists()
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
