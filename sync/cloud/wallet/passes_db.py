@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sync.cloud.rewards import normalize_reward_code
 from sync.cloud.store.db import Db, Row
 
 _PASS_FIELDS = ["serial", "business_id", "customer_id", "nonce"]
@@ -63,6 +64,28 @@ async def get_pass(db: Db, serial: str) -> PassRow | None:
             serial,
         )
     return _pass(row) if row is not None else None
+
+
+async def pass_of_reward(db: Db, reward_code: str) -> PassRow | None:
+    """The pass of the card a reward belongs to, if that card has one."""
+    try:
+        code = normalize_reward_code(reward_code)
+    except ValueError:
+        return None
+    async with db.read() as tx:
+        row = await tx.fetchrow(
+            f"SELECT {', '.join('p.' + c for c in _PASS_FIELDS)} FROM rewards r "  # noqa: S608
+            "JOIN wallet_passes p ON p.customer_id = r.customer_id WHERE r.code = ?",
+            code,
+        )
+    return _pass(row) if row is not None else None
+
+
+async def business_of_branch(db: Db, branch_id: int) -> int | None:
+    """The business a branch belongs to."""
+    async with db.read() as tx:
+        found = await tx.fetchval("SELECT business_id FROM branches WHERE id = ?", branch_id)
+    return int(found) if found is not None else None
 
 
 async def ensure_pass(db: Db, candidate: PassRow, now_us: int, *, google: bool = False) -> PassRow:

@@ -71,9 +71,13 @@ class Pusher:
         while True:
             try:
                 busy = await self.step()
-            except (OSError, RuntimeError) as err:  # the database is away: try again later
-                log.warning("wallet push worker: %s", err)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # logged, not swallowed: one bad pass or a database hiccup
+                # must not stop every later push; the queue keeps the work
+                log.exception("wallet push worker: a step failed; trying again shortly")
                 busy = False
+                await asyncio.sleep(1.0)
             if busy:
                 continue
             due = await passes_db.next_due_us(self._store.db)

@@ -3,7 +3,6 @@ lifecycle, and a middleware that wakes it when a request changed something."""
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -28,17 +27,6 @@ _REDEEM = "/v1/vouchers/{code}/redeem"
 _PROGRAM = "/v1/branches/{id}/program"
 
 
-def _body(resp: web.StreamResponse) -> dict[str, Any]:
-    raw = resp.body if isinstance(resp, web.Response) else None
-    if not isinstance(raw, bytes):
-        return {}
-    try:
-        found = json.loads(raw)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 @web.middleware
 async def wallet_changes(request: web.Request, handler: Any) -> web.StreamResponse:
     """After a request that changed something, the push worker looks for changed cards; a
@@ -52,17 +40,15 @@ async def wallet_changes(request: web.Request, handler: Any) -> web.StreamRespon
     route = request.match_info.route.resource
     canonical = route.canonical if route is not None else ""
     db = request.app[STORE].db
+    due = now_us() + pusher.delay_us
     if canonical == _REDEEM:
-        code = str(_body(resp).get("card_code", ""))
-        found = await passes_db.get_pass(db, code) if code else None
+        found = await passes_db.pass_of_reward(db, request.match_info["code"])
         if found is not None:
-            await passes_db.queue_serials(
-                db, found.business_id, [found.serial], now_us() + pusher.delay_us
-            )
-    elif canonical == _PROGRAM:
-        business_id = _body(resp).get("business_id")
-        if isinstance(business_id, int):
-            await passes_db.queue_business(db, business_id, now_us() + pusher.delay_us)
+            await passes_db.queue_serials(db, found.business_id, [found.serial], due)
+    elif canonical == _PROGRAM and request.match_info["id"].isdigit():
+        business_id = await passes_db.business_of_branch(db, int(request.match_info["id"]))
+        if business_id is not None:
+            await passes_db.queue_business(db, business_id, due)
     pusher.wake()
     return resp
 
