@@ -213,3 +213,45 @@ async def test_given_apns_unreachable_then_the_push_stays_queued_and_is_retried(
         assert due > time.time_ns() // 1000  # tried again later, not dropped
     finally:
         await wc.http.close()
+
+
+async def test_given_a_registered_pass_a_redeem_and_a_program_change_each_push_it(
+    wcloud: WalletCloud, apns: ApnsStandIn
+) -> None:
+    http, branch = wcloud.http, wcloud.link["branch_id"]
+    program = {"rule": "per_order", "goal": 2, "reward_name": "Free coffee"}
+    resp = await http.put(f"/v1/branches/{branch}/program", json=program, headers=wcloud.admin())
+    assert resp.status == 200
+    serial, token = await _pass_and_token(wcloud)
+    reg = f"{BASE}/devices/phoneR/registrations/{TYPE}/{serial}"
+    assert (await http.post(reg, json={"pushToken": "r1"}, headers=_auth(token))).status == 201
+
+    async def latest() -> dict[str, Any]:
+        got = await http.get(f"{BASE}/passes/{TYPE}/{serial}", headers=_auth(token))
+        assert got.status == 200
+        return pass_json(await got.read())["storeCard"]
+
+    await wcloud.stamp(serial)
+    await wcloud.stamp(serial)
+    await until(lambda: settled(wcloud.store), "the stamps pushed")
+    pushes = len(apns.to("r1"))
+    assert pushes >= 1
+    card = await (await http.get(f"/v1/cards/{serial}", headers=wcloud.admin())).json()
+    code = card["rewards"][0]["code"]
+    assert (await latest())["auxiliaryFields"][0]["value"] == "1 reward"
+
+    redeemed = await http.post(f"/v1/vouchers/{code}/redeem", json={}, headers=wcloud.admin())
+    assert redeemed.status == 200, await redeemed.text()
+
+    async def pushed_again() -> bool:
+        return len(apns.to("r1")) > pushes and await settled(wcloud.store)
+
+    await until(pushed_again, "a push after the redeem")
+    assert (await latest())["auxiliaryFields"][0]["value"] == "none yet"
+    pushes = len(apns.to("r1"))
+
+    program["goal"] = 5
+    resp = await http.put(f"/v1/branches/{branch}/program", json=program, headers=wcloud.admin())
+    assert resp.status == 200
+    await until(pushed_again, "a push after the program change")
+    assert (await latest())["headerFields"][0]["value"] == "0 of 5"
