@@ -63,10 +63,14 @@ class ApnsClient:
         if self._section.apns_auth == "token":
             headers["authorization"] = f"bearer {self._provider_token()}"
         url = f"{self._section.apns_url}/3/device/{device_token}"
-        try:
-            resp = await self._client.post(url, content=b"{}", headers=headers)
-        except httpx.HTTPError as err:
-            log.warning("APNs push failed: %s", err)
+        resp = None
+        for _ in range(2):  # APNs may close a connection (GOAWAY): once more on a new one
+            try:
+                resp = await self._client.post(url, content=b"{}", headers=headers)
+                break
+            except httpx.TransportError as err:
+                log.warning("APNs push failed: %s", err)
+        if resp is None:
             return "retry"
         if resp.status_code == 200:
             return "sent"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sync.cloud.rewards import normalize_reward_code
-from sync.cloud.store.db import Db, Row
+from sync.cloud.store.db import Db, Row, Tx
 
 _PASS_FIELDS = ["serial", "business_id", "customer_id", "nonce"]
 _PASS_FIELDS += ["token_hash", "content_hash", "updated_us", "google"]
@@ -64,6 +64,27 @@ async def get_pass(db: Db, serial: str) -> PassRow | None:
             serial,
         )
     return _pass(row) if row is not None else None
+
+
+async def pass_rows(tx: Tx, serials: Sequence[str]) -> list[PassRow]:
+    """The stored passes among ``serials`` (inside an open transaction)."""
+    if not serials:
+        return []
+    rows = await tx.fetch(
+        f"SELECT {PASS_COLUMNS} FROM wallet_passes WHERE serial {tx.in_text}",  # noqa: S608
+        tx.array(list(serials)),
+    )
+    return [_pass(r) for r in rows]
+
+
+async def set_contents(db: Db, business_id: int, changed: Sequence[tuple[str, int, str]]) -> None:
+    """Several passes of a business now say something else: ``(content_hash, updated_us,
+    serial)`` each."""
+    async with db.write(business_id) as tx:
+        await tx.executemany(
+            "UPDATE wallet_passes SET content_hash = ?, updated_us = ? WHERE serial = ?",
+            list(changed),
+        )
 
 
 async def pass_of_reward(db: Db, reward_code: str) -> PassRow | None:

@@ -19,18 +19,19 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sync.cloud.errors import NotFound
 from sync.cloud.store import Store
 from sync.cloud.wallet import google_objects, passes_db
 from sync.cloud.wallet.apns import ApnsClient
+from sync.cloud.wallet.contents import contents
 from sync.cloud.wallet.google_api import GoogleWalletApi
-from sync.cloud.wallet.passes_db import PushRow
-from sync.cloud.wallet.service import Wallet, current_content, now_us, refresh
+from sync.cloud.wallet.pass_json import PassContent
+from sync.cloud.wallet.passes_db import PassRow, PushRow
+from sync.cloud.wallet.service import Wallet, next_updated_us, now_us
 
 log = logging.getLogger(__name__)
 
 POLL_S = 2.0
-BATCH = 200
+BATCH = 500
 PARALLEL = 64  # passes pushed at once (APNs multiplexes them over one HTTP/2 connection)
 MAX_ATTEMPTS = 12
 BACKOFF_CAP_S = 600.0
@@ -95,12 +96,27 @@ class Pusher:
         rows = await passes_db.due_pushes(db, now_us(), BATCH)
         if not rows:
             return False
-        tokens = await passes_db.push_tokens(db, [r.serial for r in rows])
+        serials = [r.serial for r in rows]
+        found = await contents(self._store, self._wallet.public_url, serials, self._clock())
+        # the new content is recorded (a new tag) before any device is told to fetch it
+        changed: dict[int, list[tuple[str, int, str]]] = {}
+        for serial, (stored, content) in found.items():
+            digest = content.digest()
+            if digest != stored.content_hash:
+                changed.setdefault(stored.business_id, []).append(
+                    (digest, next_updated_us(stored), serial)
+                )
+        for business_id, passes in changed.items():
+            await passes_db.set_contents(db, business_id, passes)
+        tokens = await passes_db.push_tokens(db, serials)
         gate = asyncio.Semaphore(PARALLEL)
 
         async def one(row: PushRow) -> tuple[PushRow, bool]:
+            if row.serial not in found:  # no such pass, or its card was erased
+                return row, True
+            stored, content = found[row.serial]
             async with gate:
-                return row, await self._push(row, tokens.get(row.serial, []))
+                return row, await self._push(row, stored, content, tokens.get(row.serial, []))
 
         done: dict[int, list[tuple[str, int]]] = {}
         for row, ok in await asyncio.gather(*(one(r) for r in rows)):
@@ -116,18 +132,10 @@ class Pusher:
             await passes_db.pushed(db, business_id, pairs)
         return len(rows) == BATCH
 
-    async def _push(self, row: PushRow, tokens: list[str]) -> bool:
+    async def _push(
+        self, row: PushRow, stored: PassRow, content: PassContent, tokens: list[str]
+    ) -> bool:
         db = self._store.db
-        stored = await passes_db.get_pass(db, row.serial)
-        if stored is None:
-            return True
-        try:
-            _, content, _ = await current_content(
-                self._store, self._wallet, row.serial, self._clock()
-            )
-        except NotFound:  # the customer's data was erased
-            return True
-        stored = await refresh(self._store, stored, content)
         ok = True
         if self._apns is not None:
             for token in tokens:

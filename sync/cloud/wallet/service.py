@@ -127,13 +127,18 @@ async def card_pass(
     return CardPass(row=row, content=content, card=card, link_key=key)
 
 
+def next_updated_us(row: PassRow) -> int:
+    """When a pass that changes now was updated: now, and in a later whole second than its last
+    change (``If-Modified-Since`` has whole seconds)."""
+    return max(now_us(), (row.updated_us // 1_000_000 + 1) * 1_000_000)
+
+
 async def refresh(store: Store, row: PassRow, content: PassContent) -> PassRow:
-    """Record that the pass now says ``content``: a new ``updated_us``, in a later whole second
-    than before (``If-Modified-Since`` has whole seconds)."""
+    """Record that the pass now says ``content`` (with ``next_updated_us``)."""
     digest = content.digest()
     if digest == row.content_hash:
         return row
-    updated = max(now_us(), (row.updated_us // 1_000_000 + 1) * 1_000_000)
+    updated = next_updated_us(row)
     await passes_db.set_content(store.db, row.business_id, row.serial, digest, updated)
     return PassRow(
         serial=row.serial, business_id=row.business_id, customer_id=row.customer_id,
