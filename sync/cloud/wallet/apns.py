@@ -1,21 +1,23 @@
 """APNs over HTTP/2: tell a device that a pass changed (topic the pass type, payload ``{}``).
 
-HTTP/2 is what APNs speaks (it refuses HTTP/1.1); ``httpx`` with its ``h2`` extra gives an
-async HTTP/2 client that multiplexes many pushes over one TLS connection. Authentication is
+HTTP/2 is what APNs speaks (it refuses HTTP/1.1); ``h2_client.py`` multiplexes many pushes
+over one TLS connection. Authentication is
 the Pass Type ID certificate on the TLS connection, or a provider token (ES256 JWT from a
 ``.p8`` key, renewed every 40 minutes as Apple asks: not more than once per 20, within an hour).
 """
 
+import contextlib
+import json
 import logging
 import ssl
 import time
 from typing import Literal
 
-import httpx
 import jwt
 
 from config.cloud import AppleWalletSection
 from sync.cloud.wallet.credentials import AppleCredentials
+from sync.cloud.wallet.h2_client import H2Client, H2Error
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,7 @@ class ApnsClient:
             ctx.load_cert_chain(
                 str(creds.cert_path), str(creds.key_path), creds.key_password or None
             )
-        self._client = httpx.AsyncClient(
-            http2=True, verify=ctx, timeout=httpx.Timeout(10.0, connect=5.0)
-        )
+        self._client = H2Client(section.apns_url, ctx)
         self._jwt: tuple[float, str] | None = None
 
     def _provider_token(self) -> str:
@@ -62,30 +62,30 @@ class ApnsClient:
         headers = {"apns-topic": self._section.pass_type_id, "apns-priority": "10"}
         if self._section.apns_auth == "token":
             headers["authorization"] = f"bearer {self._provider_token()}"
-        url = f"{self._section.apns_url}/3/device/{device_token}"
-        resp = None
-        for _ in range(2):  # APNs may close a connection (GOAWAY): once more on a new one
+        path = f"/3/device/{device_token}"
+        answer: tuple[int, bytes] | None = None
+        for attempt in range(2):  # APNs may close a connection (GOAWAY): once more on a new one
             try:
-                resp = await self._client.post(url, content=b"{}", headers=headers)
+                answer = await self._client.post(path, headers, b"{}")
                 break
-            except httpx.TransportError as err:
-                log.warning("APNs push failed: %s", err)
-        if resp is None:
+            except H2Error as err:
+                if attempt:
+                    log.warning("APNs push failed: %s", err)
+        if answer is None:
             return "retry"
-        if resp.status_code == 200:
+        status, body = answer
+        if status == 200:
             return "sent"
         reason = ""
-        try:
-            reason = str(resp.json().get("reason", ""))
-        except ValueError:
-            reason = ""
-        if resp.status_code == 410 or reason in _GONE:
+        with contextlib.suppress(ValueError, AttributeError):
+            reason = str(json.loads(body).get("reason", ""))
+        if status == 410 or reason in _GONE:
             return "unregistered"
-        if resp.status_code == 403 and reason == "ExpiredProviderToken":
+        if status == 403 and reason == "ExpiredProviderToken":
             self._jwt = None
-        log.warning("APNs answered %s %s", resp.status_code, reason)
+        log.warning("APNs answered %s %s", status, reason)
         return "retry"
 
     async def close(self) -> None:
         """Close the connection."""
-        await self._client.aclose()
+        await self._client.close()
