@@ -125,6 +125,13 @@ async def ensure_pass(db: Db, candidate: PassRow, now_us: int, *, google: bool =
                 "UPDATE wallet_passes SET google = 1 WHERE serial = ? AND google = 0",
                 candidate.serial,
             )
+        # the business's first pass: its changes are looked for from now on (what was before
+        # is in the passes as issued; a device that registers fetches the pass as it is then)
+        await tx.execute(
+            "INSERT INTO wallet_cursors (business_id, card_seq) SELECT business_id, card_seq "
+            "FROM counters WHERE business_id = ? ON CONFLICT (business_id) DO NOTHING",
+            candidate.business_id,
+        )
         row = await tx.fetchrow(
             f"SELECT {PASS_COLUMNS} FROM wallet_passes WHERE serial = ?",  # noqa: S608
             candidate.serial,
@@ -265,7 +272,7 @@ async def queue_changed_cards(db: Db, due_us: int) -> int:
             top = await tx.fetchval(
                 "SELECT card_seq FROM counters WHERE business_id = ?", business_id
             )
-            since = int(seen_now) if seen_now is not None else 0
+            since = int(seen_now) if seen_now is not None else int(top)
             rows = await tx.fetch(
                 "SELECT p.serial FROM customers c JOIN wallet_passes p ON p.customer_id = c.id "
                 "WHERE c.business_id = ? AND c.updated_seq > ? AND c.updated_seq <= ?",

@@ -34,6 +34,7 @@ class ApnsStandIn:
 
     pki: Pki
     gone: set[str] = field(default_factory=set)
+    client_cert: bool = True  # certificate auth; token auth sends a JWT instead
     pushes: list[Push] = field(default_factory=list)
     url: str = ""
     _loop: asyncio.AbstractEventLoop | None = None
@@ -74,7 +75,7 @@ class ApnsStandIn:
         bundle = self.pki.root.parent / "apns-clients.pem"
         bundle.write_bytes(self.pki.root.read_bytes() + self.pki.wwdr.read_bytes())
         config.ca_certs = str(bundle)
-        config.verify_mode = ssl.CERT_REQUIRED
+        config.verify_mode = ssl.CERT_REQUIRED if self.client_cert else ssl.CERT_NONE
         config.alpn_protocols = ["h2"]
         config.accesslog = None
         ready = threading.Event()

@@ -8,9 +8,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from sync.cloud.store import Store
 from sync.cloud.wallet import passes_db
@@ -255,3 +259,55 @@ async def test_given_a_registered_pass_a_redeem_and_a_program_change_each_push_i
     assert resp.status == 200
     await until(pushed_again, "a push after the program change")
     assert (await latest())["headerFields"][0]["value"] == "0 of 5"
+
+
+async def test_given_token_auth_then_each_push_carries_an_es256_provider_token(
+    store: Store, clock: Clock, pki: Pki, tmp_path: Path
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    p8 = tmp_path / "AuthKey_KEY1234567.p8"
+    p8.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    standin = ApnsStandIn(pki, client_cert=False)
+    standin.start()
+    try:
+        wc = await _cloud(store, clock, pki, standin.url, apns_auth="token",
+                          apns_key=str(p8), apns_key_id="KEY1234567")  # fmt: skip
+        try:
+            serial, token = await _pass_and_token(wc)
+            reg = f"{BASE}/devices/t/registrations/{TYPE}/{serial}"
+            resp = await wc.http.post(reg, json={"pushToken": "ee01"}, headers=_auth(token))
+            assert resp.status == 201
+            await wc.stamp(serial)
+
+            async def pushed() -> bool:
+                return bool(standin.to("ee01"))
+
+            await until(pushed, "a push with a provider token")
+        finally:
+            await wc.http.close()
+    finally:
+        standin.stop()
+    scheme, _, provider = standin.to("ee01")[0].headers["authorization"].partition(" ")
+    assert scheme == "bearer"
+    assert jwt.get_unverified_header(provider)["kid"] == "KEY1234567"
+    claims = jwt.decode(provider, key.public_key(), algorithms=["ES256"])
+    assert claims["iss"] == "TEAM123456" and isinstance(claims["iat"], int)
+
+
+def test_given_token_auth_without_a_key_then_start_up_names_the_setting(pki: Pki) -> None:
+    from config import load_cloud_settings
+    from sync.cloud.app import build_cloud_app
+    from sync.cloud.wallet.credentials import WalletConfigError
+
+    section = apple_section(pki, apns_auth="token")
+    settings = load_cloud_settings(
+        None, {"cloud": {"database": "sqlite:///unused.db"}, "wallet": {"apple": section}}
+    )
+    with pytest.raises(WalletConfigError, match=r"^wallet\.apple\.apns_key: "):
+        build_cloud_app(settings)
