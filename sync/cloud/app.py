@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from config import ConfigError
 from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers
 from sync.cloud.api_doc import openapi_document
@@ -23,7 +24,6 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
-from sync.cloud.wallet.setup import add_wallet
 from sync.web.http_util import error_response, metrics_middleware
 
 VERSION = "0.1.0"
@@ -123,5 +123,18 @@ def build_cloud_app(
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
     add_page_routes(app)
-    add_wallet(app, settings)
+    if settings.wallet.apple is not None or settings.wallet.google is not None:
+        _add_wallet(app, settings)
     return app
+
+
+def _add_wallet(app: web.Application, settings: CloudSettings) -> None:
+    """The wallets, imported only when configured: their libraries are the ``wallet`` extra."""
+    try:
+        from sync.cloud.wallet.setup import add_wallet
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            f"[wallet] needs the wallet extra (no module {err.name}): "
+            "pip install 'stampedge[wallet]'"
+        ) from None
+    add_wallet(app, settings)

@@ -17,7 +17,7 @@ from sync.cloud.ui.claim_page import (
     render_claim_offer,
     render_claim_problem,
 )
-from sync.cloud.wallet.setup import wallet_links
+from sync.cloud.wallet.links import wallet_links
 from sync.web.http_util import json_answer
 
 CARD_COOKIE = "stampedge_card"

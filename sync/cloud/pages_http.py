@@ -23,7 +23,7 @@ from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.layout import page
-from sync.cloud.wallet.setup import wallet_links
+from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
 
 ADMIN_COOKIE = "stampedge_admin"

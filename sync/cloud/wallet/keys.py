@@ -1,7 +1,11 @@
-"""The wallet's typed app key."""
+"""The wallet's typed app key, importable without the wallet's libraries (the ``wallet``
+extra): a cloud without a ``[wallet.*]`` section never loads them."""
+
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from sync.cloud.wallet.service import Wallet
+if TYPE_CHECKING:
+    from sync.cloud.wallet.service import Wallet
 
-WALLET = web.AppKey("wallet", Wallet)
+WALLET: "web.AppKey[Wallet]" = web.AppKey("wallet")

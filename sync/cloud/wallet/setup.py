@@ -11,7 +11,6 @@ from typing import Any
 from aiohttp import web
 
 from config.cloud import CloudSettings
-from sync.cloud.card_links import card_link
 from sync.cloud.http import CLOCK, STORE
 from sync.cloud.wallet import passes_db
 from sync.cloud.wallet.apns import ApnsClient
@@ -87,15 +86,3 @@ def add_wallet(app: web.Application, settings: CloudSettings) -> None:
                 await gapi.close()
 
     app.cleanup_ctx.append(_pusher_lifecycle)
-
-
-async def wallet_links(request: web.Request, card_code: str) -> tuple[str | None, str | None]:
-    """The card's "Add to Apple Wallet" and "Save to Google Wallet" addresses, each only when
-    that wallet is configured."""
-    wallet = request.app.get(WALLET)
-    if wallet is None:
-        return None, None
-    base = await card_link(request, card_code)
-    apple = f"{base}/pass.pkpass" if wallet.apple is not None else None
-    google = f"{base}/google" if wallet.google is not None else None
-    return apple, google
