@@ -226,10 +226,18 @@ async def drop_token(db: Db, business_id: int, token: str) -> None:
 
 # the queue ---------------------------------------------------------------------------------
 
+# Queued again: a new version (the worker that holds the old one leaves the row), and due no
+# later than the new change asks (a row leased by a worker, or waiting out a backoff, is taken
+# up again for the new change).
 _QUEUE = (
     "INSERT INTO wallet_pushes (serial, business_id, due_us, attempts, version) "
-    "VALUES (?, ?, ?, 0, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version"
+    "VALUES (?, ?, ?, 0, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version, "
+    "due_us = CASE WHEN excluded.due_us < wallet_pushes.due_us THEN excluded.due_us "
+    "ELSE wallet_pushes.due_us END"
 )
+# wallet_cursors' row for no business (ids start at 1): up to when, on the business clock,
+# rewards that start or stop being usable by the clock alone were looked for
+SWEEP_ROW = 0
 
 
 async def queue_serials(db: Db, business_id: int, serials: Sequence[str], due_us: int) -> None:
@@ -290,18 +298,58 @@ async def queue_changed_cards(db: Db, due_us: int) -> int:
     return queued
 
 
-async def due_pushes(db: Db, now_us: int, limit: int) -> list[PushRow]:
-    """Queued passes whose time has come, oldest first."""
-    async with db.read() as tx:
+async def due_pushes(db: Db, now_us: int, limit: int, lease_us: int) -> list[PushRow]:
+    """Queued passes whose time has come, oldest first, leased to this worker until
+    ``now_us + lease_us`` (another cloud process on the same database skips them; if this one
+    dies, they come back then)."""
+    async with db.write(SWEEP_ROW) as tx:
         rows = await tx.fetch(
             "SELECT serial, business_id, attempts, version FROM wallet_pushes "
             "WHERE due_us <= ? ORDER BY due_us LIMIT ?",
             now_us, limit,
         )  # fmt: skip
+        await tx.executemany(
+            "UPDATE wallet_pushes SET due_us = ? WHERE serial = ? AND version = ?",
+            [(now_us + lease_us, r["serial"], r["version"]) for r in rows],
+        )
     return [
         PushRow(str(r["serial"]), int(r["business_id"]), int(r["attempts"]), int(r["version"]))
         for r in rows
     ]
+
+
+async def queue_clock_changes(db: Db, clock_us: int, every_us: int, due_us: int) -> int:
+    """Queue the passes whose rewards became usable or expired by the clock alone (nothing is
+    written then) since the last look, at most every ``every_us`` of the business clock; how
+    many."""
+    async with db.read() as tx:
+        last = await tx.fetchval(
+            "SELECT card_seq FROM wallet_cursors WHERE business_id = ?", SWEEP_ROW
+        )
+    if last is not None and clock_us - int(last) < every_us:
+        return 0
+    rows = []
+    if last is not None:
+        async with db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT DISTINCT p.serial, p.business_id FROM wallet_passes p "
+                "JOIN rewards r ON r.customer_id = p.customer_id WHERE r.state = 'issued' AND "
+                "((r.expires_us > ? AND r.expires_us <= ?) "
+                "OR (r.valid_from_us > ? AND r.valid_from_us <= ?))",
+                int(last), clock_us, int(last), clock_us,
+            )  # fmt: skip
+    by_business: dict[int, list[str]] = {}
+    for r in rows:
+        by_business.setdefault(int(r["business_id"]), []).append(str(r["serial"]))
+    for business_id, serials in by_business.items():
+        await queue_serials(db, business_id, serials, due_us)
+    async with db.write(SWEEP_ROW) as tx:
+        await tx.execute(
+            "INSERT INTO wallet_cursors (business_id, card_seq) VALUES (?, ?) "
+            "ON CONFLICT (business_id) DO UPDATE SET card_seq = excluded.card_seq",
+            SWEEP_ROW, clock_us,
+        )  # fmt: skip
+    return len(rows)
 
 
 async def next_due_us(db: Db) -> int | None:

@@ -10,7 +10,10 @@ went through (and was not queued again meanwhile), otherwise it is retried with 
 device token APNs calls unregistered is dropped.
 
 The worker wakes when this process wrote something, and polls every ``POLL_S`` for changes
-other processes made on the same database.
+other processes made on the same database. A voucher that becomes usable or expires by the
+clock writes nothing: every ``SWEEP_S`` the passes with such a reward are queued too. Due rows
+are leased to the worker that took them, so cloud processes sharing a PostgreSQL database do
+not push the same change twice.
 """
 
 import asyncio
@@ -19,6 +22,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from sync.cloud.book import to_us
 from sync.cloud.store import Store
 from sync.cloud.wallet import google_objects, passes_db
 from sync.cloud.wallet.apns import ApnsClient
@@ -34,6 +38,8 @@ POLL_S = 2.0
 BATCH = 500
 PARALLEL = 64  # passes pushed at once (APNs multiplexes them over one HTTP/2 connection)
 MAX_ATTEMPTS = 12
+LEASE_S = 60.0  # a batch's rows are this worker's for so long (then back to the queue)
+SWEEP_S = 60.0  # rewards that start or expire by the clock are looked for this often
 BACKOFF_CAP_S = 600.0
 
 
@@ -93,7 +99,10 @@ class Pusher:
         """Queue the changed cards, push what is due; ``True`` if a full batch was pushed."""
         db = self._store.db
         await passes_db.queue_changed_cards(db, now_us() + self.delay_us)
-        rows = await passes_db.due_pushes(db, now_us(), BATCH)
+        await passes_db.queue_clock_changes(
+            db, to_us(self._clock()), int(SWEEP_S * 1e6), now_us() + self.delay_us
+        )
+        rows = await passes_db.due_pushes(db, now_us(), BATCH, int(LEASE_S * 1e6))
         if not rows:
             return False
         serials = [r.serial for r in rows]

@@ -311,3 +311,30 @@ def test_given_token_auth_without_a_key_then_start_up_names_the_setting(pki: Pki
     )
     with pytest.raises(WalletConfigError, match=r"^wallet\.apple\.apns_key: "):
         build_cloud_app(settings)
+
+
+async def test_given_a_voucher_that_expires_by_the_clock_then_its_pass_is_pushed(
+    wcloud: WalletCloud, apns: ApnsStandIn, clock: Clock
+) -> None:
+    http, branch = wcloud.http, wcloud.link["branch_id"]
+    program = {"rule": "per_order", "goal": 1, "reward": "voucher", "voucher_valid_days": 1}
+    resp = await http.put(f"/v1/branches/{branch}/program", json=program, headers=wcloud.admin())
+    assert resp.status == 200, await resp.text()
+    serial, token = await _pass_and_token(wcloud)
+    reg = f"{BASE}/devices/phoneV/registrations/{TYPE}/{serial}"
+    assert (await http.post(reg, json={"pushToken": "v1"}, headers=_auth(token))).status == 201
+    await wcloud.stamp(serial)
+    await until(lambda: settled(wcloud.store), "the stamp pushed")
+    pushes = len(apns.to("v1"))
+    got = await http.get(f"{BASE}/passes/{TYPE}/{serial}", headers=_auth(token))
+    assert pass_json(await got.read())["storeCard"]["auxiliaryFields"][0]["value"] == "1 reward"
+
+    clock.advance(days=2)  # the voucher expires; nothing is written
+    assert (await http.post(f"{BASE}/log", json={"logs": []})).status == 200  # wakes the worker
+
+    async def pushed_again() -> bool:
+        return len(apns.to("v1")) > pushes and await settled(wcloud.store)
+
+    await until(pushed_again, "a push for the expired voucher")
+    got = await http.get(f"{BASE}/passes/{TYPE}/{serial}", headers=_auth(token))
+    assert pass_json(await got.read())["storeCard"]["auxiliaryFields"][0]["value"] == "none yet"
