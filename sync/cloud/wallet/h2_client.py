@@ -141,8 +141,8 @@ class _Connection:
                     self._writer.write(out)
                 async with self._room:
                     self._room.notify_all()
-                if self.closed:
-                    break
+                if self.closed and all(done.done() for done, _, _ in self._streams.values()):
+                    break  # after GOAWAY: the streams it took have their answers
         except (OSError, ssl.SSLError):
             pass
         finally:

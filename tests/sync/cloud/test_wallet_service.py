@@ -338,3 +338,34 @@ async def test_given_a_voucher_that_expires_by_the_clock_then_its_pass_is_pushed
     await until(pushed_again, "a push for the expired voucher")
     got = await http.get(f"{BASE}/passes/{TYPE}/{serial}", headers=_auth(token))
     assert pass_json(await got.read())["storeCard"]["auxiliaryFields"][0]["value"] == "none yet"
+
+
+async def test_given_apns_closes_connections_then_every_push_still_lands(
+    pki: Pki, apns: ApnsStandIn
+) -> None:
+    """hypercorn ends an HTTP/2 connection after 1,000 requests (GOAWAY) without answering the
+    streams still in flight, as a server may at any time: every push is answered "sent" in the
+    end, each device is reached; a push whose answer was cut off is sent again (a duplicate
+    costs the phone one request, a lost one would leave its card stale)."""
+    from datetime import UTC, datetime
+
+    from config.cloud import AppleWalletSection
+    from sync.cloud.wallet.apns import ApnsClient
+    from sync.cloud.wallet.credentials import load_apple
+
+    section = AppleWalletSection(**apple_section(pki, apns_url=apns.url, apns_ca=str(pki.root)))  # type: ignore[arg-type]
+    client = ApnsClient(section, load_apple(section, datetime.now(UTC)))
+    gate = asyncio.Semaphore(64)
+
+    async def one(i: int) -> str:
+        async with gate:
+            return await client.push(f"{i:08x}")
+
+    try:
+        outcomes = await asyncio.gather(*(one(i) for i in range(2500)))
+    finally:
+        await client.close()
+    assert set(outcomes) == {"sent"}
+    paths = [p.path for p in apns.pushes]
+    assert set(paths) == {f"/3/device/{i:08x}" for i in range(2500)}
+    assert len(paths) - 2500 <= 64 * 3  # at most the streams in flight when each of 2 closed
