@@ -302,6 +302,12 @@ async def due_pushes(db: Db, now_us: int, limit: int, lease_us: int) -> list[Pus
     """Queued passes whose time has come, oldest first, leased to this worker until
     ``now_us + lease_us`` (another cloud process on the same database skips them; if this one
     dies, they come back then)."""
+    async with db.read() as tx:  # most looks find nothing: no write transaction for them
+        if (
+            await tx.fetchval("SELECT 1 FROM wallet_pushes WHERE due_us <= ? LIMIT 1", now_us)
+            is None
+        ):
+            return []
     async with db.write(SWEEP_ROW) as tx:
         rows = await tx.fetch(
             "SELECT serial, business_id, attempts, version FROM wallet_pushes "
