@@ -14,6 +14,6 @@ async def wallet_links(request: web.Request, card_code: str) -> tuple[str | None
     if wallet is None:
         return None, None
     base = await card_link(request, card_code)
-    apple = f"{base}/pass.pkpass" if wallet.apple is not None else None
-    google = f"{base}/google" if wallet.google is not None else None
+    apple = f"{base}/pass.pkpass" if wallet.settings.apple is not None else None
+    google = f"{base}/google" if wallet.settings.google is not None else None
     return apple, google

@@ -53,23 +53,29 @@ async def wallet_changes(request: web.Request, handler: Any) -> web.StreamRespon
 
 
 def add_wallet(app: web.Application, settings: CloudSettings) -> None:
-    """Add the configured wallets to the app; ``WalletConfigError`` (one line naming the
-    setting) if a file is missing, unreadable, mismatched or expired. Without a ``[wallet.*]``
-    section nothing is added and no page offers a pass."""
+    """Add the configured wallets to the app. Their files are read and checked when the app
+    starts (on a worker thread: the event loop never waits on the disk), where a missing,
+    unreadable, mismatched or expired one raises ``WalletConfigError``, one line naming the
+    setting, before anything is served. Without a ``[wallet.*]`` section nothing is added and no
+    page offers a pass."""
     section = settings.wallet
     if section.apple is None and section.google is None:
         return
-    checked_at = datetime.now(UTC)
-    apple = load_apple(section.apple, checked_at) if section.apple else None
-    google = load_google(section.google) if section.google else None
-    wallet = Wallet(section, settings.cloud.public_url.rstrip("/"), apple, google)
+    wallet = Wallet(section, settings.cloud.public_url.rstrip("/"), None, None)
     app[WALLET] = wallet
-    add_wallet_routes(app, apple=apple is not None, google=google is not None)
+    add_wallet_routes(app, apple=section.apple is not None, google=section.google is not None)
     app.middlewares.append(wallet_changes)
 
-    async def _pusher_lifecycle(app: web.Application) -> AsyncIterator[None]:
-        apns = ApnsClient(section.apple, apple) if section.apple and apple else None
-        gapi = GoogleWalletApi(section.google, google) if section.google and google else None
+    async def _wallet_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        checked_at = datetime.now(UTC)
+        apns: ApnsClient | None = None
+        gapi: GoogleWalletApi | None = None
+        if section.apple is not None:
+            wallet.apple = await asyncio.to_thread(load_apple, section.apple, checked_at)
+            apns = await asyncio.to_thread(ApnsClient, section.apple, wallet.apple)
+        if section.google is not None:
+            wallet.google = await asyncio.to_thread(load_google, section.google)
+            gapi = GoogleWalletApi(section.google, wallet.google)
         pusher = Pusher(app[STORE], wallet, app[CLOCK], apns, gapi)
         wallet.pusher = pusher
         task = asyncio.create_task(pusher.run(), name="wallet-pusher")
@@ -85,4 +91,4 @@ def add_wallet(app: web.Application, settings: CloudSettings) -> None:
             if gapi is not None:
                 await gapi.close()
 
-    app.cleanup_ctx.append(_pusher_lifecycle)
+    app.cleanup_ctx.append(_wallet_lifecycle)

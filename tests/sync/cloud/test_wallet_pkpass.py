@@ -3,6 +3,7 @@ the detached signature verified by ``openssl smime`` against the test CA (and fa
 file changes), a signing time; ``pass.json``'s keys; the private link and the admin route; and
 start-up refused, in one line naming the key, for bad key material."""
 
+import asyncio
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from config import load_cloud_settings
 from sync.cloud.app import build_cloud_app
@@ -141,6 +143,14 @@ async def test_given_no_wallet_section_then_there_is_no_pass_route(cloud: Any) -
     assert resp.status == 404
 
 
+async def _start(app: web.Application) -> None:
+    runner = web.AppRunner(app)
+    try:
+        await runner.setup()  # the app's start-up: where the wallet's files are read
+    finally:
+        await runner.cleanup()
+
+
 def _settings(pki: Pki, **apple: Any) -> Any:
     return load_cloud_settings(
         None,
@@ -173,7 +183,7 @@ def test_given_bad_key_material_then_start_up_stops_with_one_line_naming_the_key
     paths = {"OTHER": pki.other_key, "EXPIRED": pki.expired, "CERT": pki.cert}
     apple = {k: str(paths.get(v, v)) for k, v in change.items()}
     with pytest.raises(WalletConfigError) as err:
-        build_cloud_app(_settings(pki, **apple))
+        asyncio.run(_start(build_cloud_app(_settings(pki, **apple))))
     line = str(err.value)
     assert line.startswith(starts) and "\n" not in line
     if change.get("key") == "OTHER":

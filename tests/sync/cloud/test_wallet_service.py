@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -309,8 +310,16 @@ def test_given_token_auth_without_a_key_then_start_up_names_the_setting(pki: Pki
     settings = load_cloud_settings(
         None, {"cloud": {"database": "sqlite:///unused.db"}, "wallet": {"apple": section}}
     )
+
+    async def start() -> None:
+        runner = web.AppRunner(build_cloud_app(settings))
+        try:
+            await runner.setup()
+        finally:
+            await runner.cleanup()
+
     with pytest.raises(WalletConfigError, match=r"^wallet\.apple\.apns_key: "):
-        build_cloud_app(settings)
+        asyncio.run(start())
 
 
 async def test_given_a_voucher_that_expires_by_the_clock_then_its_pass_is_pushed(
@@ -354,7 +363,8 @@ async def test_given_apns_closes_connections_then_every_push_still_lands(
     from sync.cloud.wallet.credentials import load_apple
 
     section = AppleWalletSection(**apple_section(pki, apns_url=apns.url, apns_ca=str(pki.root)))  # type: ignore[arg-type]
-    client = ApnsClient(section, load_apple(section, datetime.now(UTC)))
+    creds = await asyncio.to_thread(load_apple, section, datetime.now(UTC))
+    client = await asyncio.to_thread(ApnsClient, section, creds)
     gate = asyncio.Semaphore(64)
 
     async def one(i: int) -> str:
