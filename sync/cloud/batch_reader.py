@@ -32,16 +32,12 @@ class BatchReader:
 
     async def start(self) -> None:
         """Start the helper and wait until it has imported what it needs."""
-        # "spawn": the cloud process runs threads (SQLite's), which a fork would copy mid-work
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            # The first job spawns the process: off the loop, which must not wait on a fork.
-            await asyncio.to_thread(lambda: pool.submit(intake.read_packed, b"{}").result())
+            # Off the loop: making the pool talks to multiprocessing's resource tracker, and the
+            # first job spawns the process; the loop must wait on neither.
+            self._pool = await asyncio.to_thread(_started_pool)
         except (OSError, BrokenProcessPool) as err:
             log.warning("batch reader process did not start (%s): reading in-process", err)
-            pool.shutdown(wait=False)
-            return
-        self._pool = pool
 
     async def read(self, raw: bytes) -> tuple[list[Incoming], BatchKeys] | None:
         """``intake.read_batch(raw)`` and the ``batch_keys`` of its events."""
@@ -66,3 +62,15 @@ class BatchReader:
 def _here(raw: bytes) -> tuple[list[Incoming], BatchKeys] | None:
     items = intake.read_batch(raw)
     return None if items is None else (items, batch_keys(items))
+
+
+def _started_pool() -> ProcessPoolExecutor:
+    """A one-process pool whose process is up and has imported the intake (blocking)."""
+    # "spawn": the cloud process runs threads (SQLite's), which a fork would copy mid-work
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pool.submit(intake.read_packed, b"{}").result()
+    except BaseException:
+        pool.shutdown(wait=False)
+        raise
+    return pool
