@@ -10,7 +10,8 @@ import uuid
 from datetime import date, datetime
 
 from sync.cloud import ledger
-from sync.cloud.book import to_us
+from sync.cloud.book import Caused, to_us
+from sync.cloud.effects import result_json
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -167,10 +168,11 @@ class Store:
         self, who: Principal, events: list[Event], now: datetime, rng: random.Random
     ) -> BatchResult:
         """Apply a device's batch in one transaction; one result per event, in order."""
-        outcomes = await self.apply_incoming(who, ledger.incoming(events), now, rng)
+        caused: dict[str, Caused] = {}
+        outcomes = await self.apply_incoming(who, ledger.incoming(events), now, rng, None, caused)
         return BatchResult(
             results=[
-                EventResult(id=eid, status=status, reason=reason)
+                EventResult.model_validate(result_json(eid, status, reason, caused))
                 for eid, status, reason in outcomes
             ]
         )
@@ -182,13 +184,15 @@ class Store:
         now: datetime,
         rng: random.Random,
         keys: BatchKeys | None = None,
+        caused: dict[str, Caused] | None = None,
     ) -> list[ledger.Outcome]:
         """``apply_events`` for events already worked out (``intake.read_batch`` or
         ``ledger.incoming``): each event's id, status and reason, in the order sent.
-        ``keys``: ``records.batch_keys(items)`` if already worked out."""
+        ``keys``: ``records.batch_keys(items)`` if already worked out; ``caused``, if given,
+        is filled with what each applied event credited (``ledger.credit``)."""
         assert who.branch_id is not None
         if self._batches is not None:
-            return await self._batches.submit(who, items, now, rng, keys)
+            return await self._batches.submit(who, items, now, rng, keys, caused)
         keys = keys or batch_keys(items)
         async with self.db.write(who.business_id) as tx:
             book = await batch_io.load_batch(
@@ -197,6 +201,8 @@ class Store:
             )  # fmt: skip
             outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
+        if caused is not None:
+            caused.update(book.caused)
         self.db.wrote(len(applied))
         return outcomes
 
