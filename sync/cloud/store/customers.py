@@ -1,5 +1,6 @@
 """Customers, cards and rewards as the API shows them; look-up; redeeming a reward once."""
 
+import json
 from datetime import UTC, datetime
 
 from sync.cloud import rewards
@@ -13,7 +14,7 @@ from sync.contract.customers import canonical_card, canonical_email
 
 REWARD_COLUMNS = (
     "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "
-    "expires_us, redeemed_us"
+    "expires_us, redeemed_us, pos_product"
 )
 MAX_FOUND = 20
 
@@ -51,6 +52,7 @@ def reward_out(row: Row, now: datetime) -> RewardOut:
         valid_from=valid_from,
         expires_at=expires,
         redeemed_at=from_us(row["redeemed_us"]),
+        pos_product=None if row["pos_product"] is None else json.loads(row["pos_product"]),
     )
 
 
@@ -128,9 +130,15 @@ async def rewards_of(tx: Tx, customer_id: int, now: datetime) -> list[RewardOut]
 
 
 async def redeem(
-    tx: Tx, business_id: int, code: str, now: datetime, device_id: int | None
+    tx: Tx,
+    business_id: int,
+    code: str,
+    now: datetime,
+    device_id: int | None,
+    order_id: str | None = None,
 ) -> RedeemOut:
-    """Redeem a reward exactly once (run inside ``Db.write(business_id)``)."""
+    """Redeem a reward exactly once (run inside ``Db.write(business_id)``); ``order_id``: the
+    check it was handed over on."""
     try:
         clean = rewards.normalize_reward_code(code)
     except ValueError as err:
@@ -141,19 +149,26 @@ async def redeem(
         business_id,
     )
     if row is None:
-        raise NotFound("no reward with this code", field="code")
+        raise NotFound("no reward with this code", code="unknown_reward", field="code")
     state = reward_out(row, now).state
     if state == "redeemed":
         raise Conflict("this reward was already redeemed", code="already_redeemed", field="code")
     if state == "expired":
         raise Gone("this voucher has expired", code="expired", field="code")
     if state == "issued":
-        raise Conflict("this voucher is not active yet", code="not_active", field="code")
+        starts = from_us(row["valid_from_us"])
+        assert starts is not None
+        raise Conflict(
+            f"this voucher is not active yet: it is valid from {starts.isoformat()}",
+            code="not_active",
+            field="code",
+            extra={"valid_from": starts.isoformat()},
+        )
     at_us = to_us(now)
     await tx.execute(
-        "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ? "
-        "WHERE code = ? AND state = 'issued'",
-        at_us, device_id, clean,
+        "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ?, "
+        "redeemed_order = ? WHERE code = ? AND state = 'issued'",
+        at_us, device_id, order_id, clean,
     )  # fmt: skip
     redeemed = [0] * len(TALLIES)
     redeemed[REWARDS_REDEEMED] = 1

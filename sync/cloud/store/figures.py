@@ -75,6 +75,10 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         DeviceStats(device_id=d, label=labels.get(d, "?"), days=dd, total=tt)
         for d, (dd, tt) in sorted(per_device.items())
     ]
+    conflicts = await tx.fetchval(
+        "SELECT COUNT(*) FROM redeem_conflicts WHERE branch_id = ? AND at_us >= ? AND at_us < ?",
+        branch_id, start, end,
+    )  # fmt: skip
     return StatsOut(
         branch_id=branch_id,
         timezone=branch.timezone,
@@ -83,4 +87,5 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         days=days,
         total=total,
         devices=devices,
+        redeem_conflicts=int(conflicts or 0),
     )

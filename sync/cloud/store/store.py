@@ -344,10 +344,12 @@ class Store:
             out = out.model_copy(update={"email": None, "name": None})
         return CardOut(**out.model_dump(), business_id=business_id, rewards=got)
 
-    async def redeem(self, who: Principal, code: str, now: datetime) -> RedeemOut:
-        """Redeem a gift or voucher of the business exactly once."""
+    async def redeem(
+        self, who: Principal, code: str, now: datetime, order_id: str | None = None
+    ) -> RedeemOut:
+        """Redeem a gift or voucher of the business exactly once (on check ``order_id``)."""
         async with self.db.write(who.business_id) as tx:
-            return await customers.redeem(tx, who.business_id, code, now, who.device_id)
+            return await customers.redeem(tx, who.business_id, code, now, who.device_id, order_id)
 
     # reads for the edge and the owner ----------------------------------------------------------
 
