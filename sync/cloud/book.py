@@ -149,6 +149,7 @@ class HeldReward:
     branch_id: int
     state: str  # issued | redeemed (expiry is read from the times, never stored)
     redeemed_by: int | None
+    customer_id: int
     redeemed_us: int | None = None
     redeemed_order: str | None = None
     dirty: bool = False

@@ -250,6 +250,9 @@ def _redeemed(book: Book, p: RedeemIn, eid: str) -> None:
     held.state, held.redeemed_by, held.redeemed_us = "redeemed", book.device_id, book.now_us
     held.redeemed_order, held.dirty = p.order_id, True
     book.count(REWARDS_REDEEMED, book.device_id)
+    card = book.cards.get(held.customer_id)
+    if card is not None:
+        card.dirty = True  # a new sync sequence number: the tills' caches drop the reward
 
 
 def validated(event_type: str, payload: dict[str, object]) -> BaseModel:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from sync.cloud.book import Rejected, order_ref, ref_key, to_us
-from sync.cloud.rewards import normalize_reward_code
 from sync.contract.events import (
     AttachPayload,
     EventType,
@@ -23,6 +22,7 @@ from sync.contract.events import (
     ScanPayload,
     VoidPayload,
 )
+from sync.contract.reward_code import normalize_reward_code
 
 # Not frozen: a batch makes 500 of these on the event loop, and frozen ones cost about four
 # times as much to make (as ``book.Entry``); nothing changes one once made.

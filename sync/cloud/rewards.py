@@ -29,10 +29,10 @@ from typing import Literal
 
 from sync.cloud.models import ProgramConfig
 from sync.contract.program import PosProduct
+from sync.contract.reward_code import CODE_ALPHABET, CODE_LEN
+from sync.contract.reward_code import normalize_reward_code as normalize_reward_code
 
 MAX_TRIES = 3
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a till
-CODE_LEN = 12
 
 GrantKind = Literal["gift", "voucher", "nothing"]
 
@@ -113,11 +113,3 @@ def new_reward_code() -> str:
 
 
 _CODE_BYTES = bytes(ord(CODE_ALPHABET[b & 31]) for b in range(256))
-
-
-def normalize_reward_code(text: str) -> str:
-    """The stored form of a typed code: upper-case, grouped by four; ``ValueError`` if not one."""
-    raw = "".join(ch for ch in text.upper() if ch.isalnum())
-    if len(raw) != CODE_LEN or any(ch not in CODE_ALPHABET for ch in raw):
-        raise ValueError("not a reward code")
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"

@@ -237,8 +237,20 @@ class ProgramState(Program):
     reward_name: str | None = None  # what reaching the goal gives, in the owner's words
 
 
+class OpenReward(BaseModel):
+    """A reward on a card not yet redeemed, as the edge caches it (for quotes and offline
+    redeems): its state is worked out from the times when it is read."""
+
+    code: str
+    kind: Literal["gift", "voucher"]
+    title: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+    pos_product: PosProduct | None = None
+
+
 class CardState(BaseModel):
-    """What the edge needs to identify a customer offline."""
+    """What the edge needs to identify a customer offline, and the card's open rewards."""
 
     customer_id: str
     card_code: str
@@ -247,6 +259,7 @@ class CardState(BaseModel):
     name: str | None = None
     balance: int = 0
     updated_seq: int = 0
+    rewards: list[OpenReward] = []
 
 
 class SyncState(BaseModel):

@@ -177,13 +177,17 @@ async def load_claims(
 async def load_held_rewards(tx: Tx, book: Book, business_id: int, codes: set[str]) -> None:
     """The business's rewards that ``reward.redeemed`` events name."""
     rows = await tx.fetch(
-        "SELECT code, branch_id, state, redeemed_by FROM rewards "  # noqa: S608
+        "SELECT code, branch_id, state, redeemed_by, customer_id FROM rewards "  # noqa: S608
         f"WHERE business_id = ? AND code {tx.in_text}",
         business_id, tx.array(sorted(codes)),
     )  # fmt: skip
     for r in rows:
         by = r[3]
-        book.held_rewards[r[0]] = HeldReward(r[0], int(r[1]), r[2], None if by is None else int(by))
+        book.held_rewards[r[0]] = HeldReward(
+            r[0], int(r[1]), r[2], None if by is None else int(by), int(r[4])
+        )
+    # their cards: a redemption changes what the tills' caches hold of them
+    await load_owners(tx, book, business_id, [h.customer_id for h in book.held_rewards.values()])
 
 
 async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | None:

@@ -7,7 +7,7 @@ from sync.cloud import rewards
 from sync.cloud.book import REWARDS_REDEEMED, TALLIES, Card, to_us
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
-from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, tally_rows
+from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, next_seq, tally_rows
 from sync.cloud.store.db import Row, Tx
 from sync.contract.card_code import CardCodeError, is_card_code, normalize_card_code
 from sync.contract.customers import canonical_card, canonical_email
@@ -170,6 +170,11 @@ async def redeem(
         "redeemed_order = ? WHERE code = ? AND state = 'issued'",
         at_us, device_id, order_id, clean,
     )  # fmt: skip
+    # the card changes for the tills' caches: its open rewards lose this one
+    seq = await next_seq(tx, business_id, 1)
+    await tx.execute(
+        "UPDATE customers SET updated_seq = ? WHERE id = ?", seq, int(row["customer_id"])
+    )
     redeemed = [0] * len(TALLIES)
     redeemed[REWARDS_REDEEMED] = 1
     await tx.executemany(

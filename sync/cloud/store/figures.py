@@ -1,13 +1,15 @@
 """Reads for the edge and the owner: the sync state (program + changed cards) and the figures."""
 
+import json
 from datetime import date
 
 from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
+from sync.cloud.store.customers import from_us
 from sync.cloud.store.db import Tx
-from sync.contract.events import CardState, SyncState
+from sync.contract.events import CardState, OpenReward, SyncState
 
 PAGE = 500
 
@@ -21,6 +23,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
     page = rows[:PAGE]
+    open_rewards = await _open_rewards(tx, [int(r["id"]) for r in page])
     cards = [
         CardState(
             customer_id=str(r["id"]),
@@ -30,6 +33,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             name=r["name"],
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
+            rewards=open_rewards.get(int(r["id"]), []),
         )
         for r in page
     ]
@@ -47,6 +51,34 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         cursor=new_cursor,
         more=len(rows) > PAGE,
     )
+
+
+async def _open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenReward]]:
+    """The rewards not yet redeemed of these cards (expired ones too: the till says why it
+    refuses them), oldest first."""
+    if not customer_ids:
+        return {}
+    rows = await tx.fetch(
+        "SELECT customer_id, code, kind, name, valid_from_us, expires_us, pos_product "  # noqa: S608
+        f"FROM rewards WHERE state = 'issued' AND customer_id {tx.in_int} "
+        "ORDER BY issued_us, code",
+        tx.array(customer_ids),
+    )
+    out: dict[int, list[OpenReward]] = {}
+    for r in rows:
+        valid_from = from_us(r["valid_from_us"])
+        assert valid_from is not None
+        out.setdefault(int(r["customer_id"]), []).append(
+            OpenReward(
+                code=r["code"],
+                kind=r["kind"],
+                title=r["name"],
+                valid_from=valid_from,
+                valid_until=from_us(r["expires_us"]),
+                pos_product=None if r["pos_product"] is None else json.loads(r["pos_product"]),
+            )
+        )
+    return out
 
 
 _TALLIES = (

@@ -134,3 +134,34 @@ async def test_given_two_tills_redeeming_one_code_offline_then_one_redeems_one_c
     assert stats["total"]["rewards_redeemed"] == 1
     status, online = await _redeem(cloud, code)
     assert status == 409 and online["error"]["code"] == "already_redeemed"
+
+
+async def _state(cloud: Cloud, cursor: int) -> Any:
+    resp = await cloud.http.get(
+        "/v1/sync/state", params={"cursor": str(cursor)}, headers=cloud.device()
+    )
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_given_open_rewards_then_the_sync_state_carries_them_until_redeemed(
+    cloud: Cloud,
+) -> None:
+    """Given a card with a gift, the tills' sync state lists it with its POS line; redeemed
+    online or offline, the card comes again in the next page, without it."""
+    await cloud.set_program(rule="per_order", goal=10, pos_product=SANDWICH)
+    c = await cloud.customer("s@example.com")
+    gift = await _reward(cloud, c["card_code"], "S-1")
+    second = await _reward(cloud, c["card_code"], "S-2")
+    state = await _state(cloud, 0)
+    [card] = [x for x in state["cards"] if x["card_code"] == c["card_code"]]
+    assert sorted((r["code"], r["pos_product"]["sku"]) for r in card["rewards"]) == sorted(
+        [(gift["code"], "GIFT-01"), (second["code"], "GIFT-01")])  # fmt: skip
+    assert (await _redeem(cloud, gift["code"]))[0] == 200
+    after = await _state(cloud, state["cursor"])
+    assert [[r["code"] for r in x["rewards"]] for x in after["cards"]] == [[second["code"]]]
+    await cloud.post_events(
+        [event("reward.redeemed", {"code": second["code"], "redeemed_at": START.isoformat()})]
+    )
+    last = await _state(cloud, after["cursor"])
+    assert [x["rewards"] for x in last["cards"]] == [[]]
