@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from agent.rewards.models import CheckRewards, RedeemAnswer
 from sync.contract.customers import CustomerRef
 from sync.contract.limits import MAX_TOTAL, Currency, OrderId, RuleName, Till
 
@@ -102,6 +103,8 @@ class OrderView(BaseModel):
 
     order: OrderAnswer  # as POST answered it; its print job as it is now, a card Autopilot added
     void: VoidAnswer | None = None
+    rewards: CheckRewards | None = None  # what the cloud said the check did on the card
+    redeemed: list[RedeemAnswer] = []  # rewards handed over on this check
 
 
 class ScanRequest(BaseModel):

@@ -27,6 +27,8 @@ from agent.http.models import (
 from agent.orders.body import OrderInput
 from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
+from agent.rewards.models import RedeemAnswer
+from agent.rewards.results import check_rewards
 from config import AgentSettings
 from sync.contract import claim_token
 from sync.contract.card_code import CardCodeError
@@ -273,9 +275,10 @@ class OrderService:
             claim_expires_at=expires_at,
         ).model_dump(mode="json", exclude_none=True)
         answer_json = _answer_json(answer)
+        event_id = new_event_id()
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
-            "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event_type, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 req.order_id,
                 body_hash,
@@ -285,10 +288,11 @@ class OrderService:
                 stamps,
                 str(event_type),
                 now.timestamp(),
+                event_id,
             ),
         )
         event = event_row_json(
-            new_event_id(), str(event_type), canonical_json_plain(payload), now, time.time()
+            event_id, str(event_type), canonical_json_plain(payload), now, time.time()
         )
         try:
             found = await self._write(
@@ -334,7 +338,7 @@ class OrderService:
     async def view(self, order_id: str) -> OrderView:
         """A recorded check as ``POST`` answered it (as it is now) and its void, if any."""
         row = await self.db.fetchone(
-            "SELECT answer, void_answer FROM orders WHERE order_id = ?", (order_id,)
+            "SELECT answer, void_answer, event_id FROM orders WHERE order_id = ?", (order_id,)
         )
         if row is None:
             raise _unknown_order(order_id)
@@ -342,9 +346,14 @@ class OrderService:
         if self.printer is not None:
             answer = await self._current_print(answer)
         void = row["void_answer"]
+        redeemed = await self.db.fetchall(
+            "SELECT answer FROM redemptions WHERE order_id = ? ORDER BY redeemed_at", (order_id,)
+        )
         return OrderView(
             order=OrderAnswer.model_validate_json(answer),
             void=None if void is None else VoidAnswer.model_validate_json(void),
+            rewards=await check_rewards(self.db, row["event_id"]),
+            redeemed=[RedeemAnswer.model_validate_json(r["answer"]) for r in redeemed],
         )
 
     async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
@@ -408,13 +417,15 @@ class OrderService:
                     ).model_dump(mode="json", exclude_none=True),
                     device_time=now,
                 )
+                # the attach is what credits the card: its answer tells the check's rewards
                 stmt: Stmt = (
-                    "UPDATE orders SET customer = ?, attached_at = ?, answer = ? "
+                    "UPDATE orders SET customer = ?, attached_at = ?, answer = ?, event_id = ? "
                     "WHERE order_id = ?",
                     (
                         customer.model_dump_json(exclude_none=True),
                         now.timestamp(),
                         answer.model_dump_json(),
+                        str(event.event_id),
                         order_id,
                     ),
                 )

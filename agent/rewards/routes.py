@@ -1,0 +1,65 @@
+"""The reward routes of the agent (``POST /v1/rewards/{code}/redeem``, ``POST /v1/orders/quote``)
+and the lifecycle of their parts (started after the cloud link, which lends them its client)."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from agent.cloud_link import SYNC
+from agent.http.errors import AgentError
+from agent.http.handlers import Handler, add_routes
+from agent.http.models import ErrorAnswer
+from agent.http.state import CLOCK, DB, METRICS, SETTINGS
+from agent.rewards.models import RedeemAnswer, RedeemRequest
+from agent.rewards.redeem import RedeemService
+from sync.web.http_util import json_answer, read_model
+from sync.web.openapi import Operation
+
+REDEEM = web.AppKey("redeem", RedeemService)
+
+
+async def post_redeem(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/rewards/{code}/redeem``."""
+    req = await read_model(request, RedeemRequest, optional=True)
+    counter = request.app[METRICS].redeems
+    try:
+        answer = await request.app[REDEEM].redeem(request.match_info["code"], req)
+    except AgentError as err:
+        counter.labels(err.code).inc()
+        raise
+    counter.labels(f"redeemed_{answer.source}").inc()
+    return json_answer(answer)
+
+
+ROUTES: list[tuple[Operation, Handler]] = [
+    (
+        Operation(
+            "POST",
+            "/v1/rewards/{code}/redeem",
+            "Redeem a reward once for the business; the POS adds pos_product at zero price",
+            {
+                200: RedeemAnswer,
+                404: ErrorAnswer,
+                409: ErrorAnswer,
+                410: ErrorAnswer,
+                503: ErrorAnswer,
+            },
+            request=RedeemRequest,
+            request_required=False,
+            tags=("rewards",),
+        ),
+        post_redeem,
+    ),
+]
+
+
+def install_rewards(app: web.Application) -> None:
+    """Add the reward routes and their parts' lifecycle (call after ``install_sync``)."""
+
+    async def rewards_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = app[SYNC].client
+        app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
+        yield
+
+    app.cleanup_ctx.append(rewards_ctx)
+    add_routes(app, ROUTES)

@@ -1,0 +1,231 @@
+"""Rewards at the till through real agents (over real TCP) and the real cloud app, on SQLite and
+PostgreSQL: a check's rewards reach ``GET /v1/orders/{id}``, one redeem of 30 concurrent ones
+on two agents wins, and offline redeems on two agents end as one redemption and one conflict."""
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.agent.conftest import agent_settings, running_agents
+from tests.conftest import free_port
+from tests.fakes.fault_proxy import FaultProxy
+from tests.sync.cloud.conftest import Cloud
+from tests.sync.edge.conftest import wait_until
+
+SANDWICH = {"sku": "GIFT-01", "name": "Free sandwich"}
+Agent = TestClient[Any, Any]
+StartAgent = Callable[..., Awaitable[Agent]]
+
+
+@pytest.fixture
+async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]:
+    """Start agents on the cloud's clock; ``name`` is the data directory (same name: same file),
+    ``url`` the cloud (default: the cloud app), ``key`` the device key."""
+
+    def settings(name: str, url: str, key: str, **agent: Any) -> Any:
+        return agent_settings(
+            tmp_path / name,
+            agent={"mode": "identified", **agent},
+            cloud={"url": url, "device_key": key, "device_secret": cloud.link["device_secret"],
+                   "sync_interval_s": 0.2, "max_backoff_s": 0.2, "timeout_s": 5.0},
+        )  # fmt: skip
+
+    async with running_agents(settings) as start:
+
+        async def go(name: str = "a", url: str | None = None, key: str | None = None,
+                     **agent: Any) -> Agent:  # fmt: skip
+            (tmp_path / name).mkdir(exist_ok=True)
+            base = url or str(cloud.http.make_url("")).rstrip("/")
+            return await start(cloud.clock, name=name, url=base,
+                               key=key or cloud.link["device_key"], **agent)  # fmt: skip
+
+        yield go
+
+
+def _found(agent_dir: Path, sql: str, *args: Any) -> bool:
+    """Whether the agent's database file has a row for ``sql`` (read-only, on its own)."""
+    conn = sqlite3.connect(f"file:{agent_dir / 'agent.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, args).fetchone() is not None
+    finally:
+        conn.close()
+
+
+def _cached(agent_dir: Path, code: str) -> bool:
+    return _found(agent_dir, "SELECT 1 FROM card_rewards WHERE code = ?", code)
+
+
+def _program_pulled(agent_dir: Path) -> bool:
+    return _found(agent_dir, "SELECT 1 FROM kv WHERE key = 'cloud.program' AND value LIKE ?",
+                  '%"goal": 3%')  # fmt: skip
+
+
+async def _order(agent: Agent, order_id: str, card: str, total: str = "5.00") -> Any:
+    resp = await agent.post(
+        "/v1/orders", json={"order_id": order_id, "total": total, "customer": {"card": card}}
+    )
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def _view(agent: Agent, order_id: str) -> Any:
+    resp = await agent.get(f"/v1/orders/{order_id}")
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def _applied(agent: Agent, order_id: str) -> Any:
+    got: dict[str, Any] = {}
+
+    async def done() -> bool:
+        got.update(await _view(agent, order_id))
+        return bool(got["rewards"]["status"] == "applied")
+
+    await wait_until(done)
+    return got
+
+
+async def _second_device(cloud: Cloud) -> str:
+    resp = await cloud.http.post(
+        "/v1/devices", json={"branch_id": cloud.link["branch_id"], "label": "till-2"},
+        headers=cloud.admin(),
+    )  # fmt: skip
+    assert resp.status == 201, await resp.text()
+    key: str = (await resp.json())["device_key"]
+    return key
+
+
+async def _gift(cloud: Cloud, agent: Agent, order_id: str = "G-1") -> tuple[str, str]:
+    """A customer whose check at ``agent`` reaches the goal: the card code and the gift's code."""
+    c = await cloud.customer(f"{order_id.lower()}@example.com")
+    await _order(agent, order_id, c["card_code"], total="30.00")
+    view = await _applied(agent, order_id)
+    [gift] = view["rewards"]["issued"]
+    return c["card_code"], gift["code"]
+
+
+async def test_given_a_check_then_its_rewards_reach_the_order_once_the_cloud_applied_it(
+    cloud: Cloud, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """Given goal 3 with a POS line, when a check of 4 stamps is taken while the cloud is out of
+    reach, then GET /v1/orders/{id} says pending with no rewards; when the agent (restarted on
+    the same file) reaches the cloud, it shows the stamps, the balance and the gift."""
+    await cloud.set_program(rule="by_amount", step="1", goal=3, reward_name="Sandwich",
+                            pos_product=SANDWICH)  # fmt: skip
+    c = await cloud.customer("p@example.com")
+    first = await start_agent("a")  # takes the branch's program, then the link goes
+    await wait_until(lambda: _program_pulled(tmp_path / "a"))
+    await first.close()
+    away = await start_agent("a", url=f"http://127.0.0.1:{free_port()}")
+    await _order(away, "P-1", c["card_code"], total="4.20")
+    pending = await _view(away, "P-1")
+    assert pending["rewards"] == {"status": "pending", "card_code": None, "stamps": None,
+                                  "balance": None, "issued": [], "lottery": []}  # fmt: skip
+    await away.close()
+    agent = await start_agent("a")
+    view = await _applied(agent, "P-1")
+    rewards = view["rewards"]
+    assert (rewards["card_code"], rewards["stamps"], rewards["balance"]) == (c["card_code"], 4, 1)
+    [gift] = rewards["issued"]
+    assert (gift["kind"], gift["title"], gift["pos_product"]) == ("gift", "Sandwich", SANDWICH)
+    card = await cloud.card(c["card_code"])
+    assert [r["code"] for r in card["rewards"]] == [gift["code"]]
+
+
+async def test_given_30_concurrent_redeems_on_two_agents_then_exactly_one_wins(
+    cloud: Cloud, start_agent: StartAgent
+) -> None:
+    """Given a gift, when two tills send 15 redeems each at once, then exactly one answers 200
+    with the POS line and every other 409 already_redeemed; the cloud counts one redemption."""
+    await cloud.set_program(rule="per_order", goal=1, pos_product=SANDWICH)
+    one = await start_agent("a")
+    two = await start_agent("b", key=await _second_device(cloud))
+    _, code = await _gift(cloud, one)
+
+    async def redeem(agent: Agent, i: int) -> tuple[int, Any]:
+        resp = await agent.post(f"/v1/rewards/{code}/redeem",
+                                json={"order_id": f"R-{i}", "till": "t"})  # fmt: skip
+        return resp.status, await resp.json()
+
+    got = await asyncio.gather(*(redeem(one if i % 2 else two, i) for i in range(30)))
+    statuses = Counter(status for status, _ in got)
+    assert statuses == {200: 1, 409: 29}, got
+    [won] = [body for status, body in got if status == 200]
+    assert (won["code"], won["state"], won["source"]) == (code, "redeemed", "cloud")
+    assert won["pos_product"] == SANDWICH
+    assert {b["error"]["code"] for s, b in got if s == 409} == {"already_redeemed"}
+    till = one if int(won["order_id"][2:]) % 2 else two
+    await _order(till, won["order_id"], won["card_code"])  # the check the gift went on
+    view = await _view(till, won["order_id"])
+    assert [(r["code"], r["pos_product"]) for r in view["redeemed"]] == [(code, SANDWICH)]
+    [reward] = (await cloud.card(won["card_code"]))["rewards"]
+    assert reward["state"] == "redeemed"
+
+
+def _cached(agent_dir: Path, code: str) -> bool:
+    conn = sqlite3.connect(f"file:{agent_dir / 'agent.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return (
+            conn.execute("SELECT 1 FROM card_rewards WHERE code = ?", (code,)).fetchone()
+            is not None
+        )
+    finally:
+        conn.close()
+
+
+async def test_given_offline_redeems_on_two_agents_then_one_redemption_and_one_conflict(
+    cloud: Cloud, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """Given a gift in both tills' card caches and the cloud cut off, when each till redeems it
+    (offline_redeem = allow), then each answers 200 source offline once and 409 the second time
+    on the same till; a till with offline_redeem = refuse answers 503 cloud_unreachable; when
+    the link comes back, the cloud has it redeemed once, one double redemption in /v1/stats,
+    and one redemption counted."""
+    await cloud.set_program(rule="per_order", goal=1, pos_product=SANDWICH)
+    host, port = cloud.http.server.host, cloud.http.server.port
+    assert port is not None
+    proxy = await FaultProxy(str(host), port).start()
+    try:
+        one = await start_agent("a", url=proxy.url, offline_redeem="allow")
+        two = await start_agent("b", url=proxy.url, key=await _second_device(cloud),
+                                offline_redeem="allow")  # fmt: skip
+        strict = await start_agent("c", url=proxy.url)
+        _, code = await _gift(cloud, one)
+        for name in ("a", "b"):
+            await wait_until(lambda name=name: _cached(tmp_path / name, code))  # type: ignore[misc]
+        proxy.fail_http(503, times=-1, match=b"")
+        resp = await strict.post(f"/v1/rewards/{code}/redeem")
+        assert resp.status == 503 and (await resp.json())["error"]["code"] == "cloud_unreachable"
+        for agent, order_id in ((one, "O-1"), (two, "O-2")):
+            resp = await agent.post(f"/v1/rewards/{code}/redeem", json={"order_id": order_id})
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert (body["source"], body["pos_product"]) == ("offline", SANDWICH)
+            again = await agent.post(f"/v1/rewards/{code}/redeem")
+            assert again.status == 409
+            assert (await again.json())["error"]["code"] == "already_redeemed"
+        proxy.heal()
+        for agent in (one, two):
+
+            async def drained(agent: Agent = agent) -> bool:
+                outbox = (await (await agent.get("/health")).json())["outbox"]
+                return bool(outbox["pending"] == 0 and outbox["sent"] == 0)
+
+            await wait_until(drained)
+        stats = await (await cloud.http.get(
+            "/v1/stats", headers=cloud.admin(),
+            params={"branch": str(cloud.link["branch_id"]), "from": "2026-11-23",
+                    "to": "2026-11-23"},
+        )).json()  # fmt: skip
+        assert stats["redeem_conflicts"] == 1
+        assert stats["total"]["rewards_redeemed"] == 1
+        for agent in (one, two):
+            assert (await (await agent.get("/health")).json())["outbox"]["dead"] == 0
+    finally:
+        await proxy.close()
