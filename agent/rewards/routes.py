@@ -8,14 +8,34 @@ from aiohttp import web
 from agent.cloud_link import SYNC
 from agent.http.errors import AgentError
 from agent.http.handlers import Handler, add_routes
-from agent.http.models import ErrorAnswer
-from agent.http.state import CLOCK, DB, METRICS, SETTINGS
-from agent.rewards.models import RedeemAnswer, RedeemRequest
+from agent.http.models import ErrorAnswer, OrderRequest
+from agent.http.state import CLOCK, DB, METRICS, PROGRAM, SETTINGS
+from agent.orders.body import read_order
+from agent.orders.service import normalize_customer
+from agent.rewards.models import QuoteAnswer, RedeemAnswer, RedeemRequest
+from agent.rewards.quote import QuoteService
 from agent.rewards.redeem import RedeemService
-from sync.web.http_util import json_answer, read_model
+from sync.web.http_util import json_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation
 
 REDEEM = web.AppKey("redeem", RedeemService)
+QUOTE = web.AppKey("quote", QuoteService)
+QUOTE_ID = "-"  # stands in for a quote's missing order_id while the body is read
+
+
+async def post_quote(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/orders/quote``: the same body as ``POST /v1/orders``, nothing recorded."""
+    data = await read_object(request)
+    if data is None:
+        raise no_body()
+    given = data.get("order_id")
+    req = read_order({**data, "order_id": QUOTE_ID} if given is None else data)
+    customer = normalize_customer(req.customer)
+    answer = await request.app[QUOTE].quote(
+        req.total, req.currency, customer, None if given is None else req.order_id
+    )
+    request.app[METRICS].quotes.labels(answer.source).inc()
+    return json_answer(answer)
 
 
 async def post_redeem(request: web.Request) -> web.StreamResponse:
@@ -32,6 +52,17 @@ async def post_redeem(request: web.Request) -> web.StreamResponse:
 
 
 ROUTES: list[tuple[Operation, Handler]] = [
+    (
+        Operation(
+            "POST",
+            "/v1/orders/quote",
+            "What a check would earn before it is paid: stamps, balance, rewards (no side effect)",
+            {200: QuoteAnswer, 422: ErrorAnswer},
+            request=OrderRequest,
+            tags=("orders",),
+        ),
+        post_quote,
+    ),
     (
         Operation(
             "POST",
@@ -59,6 +90,7 @@ def install_rewards(app: web.Application) -> None:
     async def rewards_ctx(app: web.Application) -> AsyncIterator[None]:
         client = app[SYNC].client
         app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
+        app[QUOTE] = QuoteService(app[SETTINGS], app[DB], app[PROGRAM], client, clock=app[CLOCK])
         yield
 
     app.cleanup_ctx.append(rewards_ctx)

@@ -107,6 +107,7 @@ def build_cloud_app(
     r.add_post("/v1/stamps", handlers.post_stamps)
     r.add_post("/v1/vouchers/{code}/redeem", handlers.post_redeem)
     r.add_post("/v1/rewards/{code}/redeem", rewards_http.post_till_redeem)
+    r.add_get("/v1/sync/card", rewards_http.get_card_state)
     r.add_post("/v1/claims/{token}", claims_http.post_claim)
     for prefix in ("/c", "/C"):
         r.add_get(prefix + "/{token}", claims_http.claim_page)

@@ -1,4 +1,5 @@
-"""Rewards at the till: a device redeems a gift or voucher once for the whole business.
+"""Rewards at the till: a device redeems a gift or voucher once for the whole business, and
+reads one card (balance, open rewards) to quote a check before it is paid.
 
 ``POST /v1/rewards/{code}/redeem`` (device key) takes ``{"order_id"?, "till"?}``, the check the
 reward is handed over on, and answers the reward with its ``pos_product`` (the line the POS adds
@@ -8,11 +9,11 @@ cloud processes, are serialised by the business's write lock: exactly one wins.
 """
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.cloud.errors import StoreError
+from sync.cloud.errors import InvalidInput, StoreError
 from sync.cloud.http import METRICS, STORE, now, principal, read_body
-from sync.contract.events import OrderId
+from sync.contract.events import CustomerRef, OrderId
 from sync.web.http_util import json_answer
 
 
@@ -39,3 +40,16 @@ async def post_till_redeem(request: web.Request) -> web.Response:
         raise
     metrics.redeems.labels("redeemed").inc()
     return json_answer(out)
+
+
+async def get_card_state(request: web.Request) -> web.Response:
+    """``GET /v1/sync/card?card=|number=|email=``: one card of the business as a till caches
+    it (``CardState``: balance, open rewards), for ``POST /v1/orders/quote`` on the agent."""
+    who = await principal(request, need="device")
+    try:
+        ref = CustomerRef.model_validate(
+            {k: v for k, v in request.query.items() if k in ("card", "number", "email")}
+        )
+    except ValidationError as err:
+        raise InvalidInput("give exactly one of card, number, email", field="customer") from err
+    return json_answer(await request.app[STORE].card_state(who, ref))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from sync.contract.events import EventStatus, SyncState
+from sync.contract.events import CardState, CustomerRef, EventStatus, SyncState
 from sync.edge.errors import SyncError
 
 M = TypeVar("M", bound=BaseModel)
@@ -256,6 +256,13 @@ class CloudClient:
         """``GET /v1/sync/state``: the program and the cards changed since ``cursor``."""
         text = await self._request("GET", "/v1/sync/state", params={"cursor": str(cursor)})
         return self._parse(SyncState, text, "GET /v1/sync/state")
+
+    async def card_state(self, ref: CustomerRef) -> CardState:
+        """``GET /v1/sync/card``: one card (balance, open rewards); ``CloudAnswered`` 404 for an
+        unknown customer. The caller bounds the wait (a quote's budget)."""
+        params = ref.model_dump(exclude_none=True)
+        text = await self._request("GET", "/v1/sync/card", params=params, answered=True)
+        return self._parse(CardState, text, "GET /v1/sync/card")
 
     async def customers(self, q: str, *, timeout_s: float) -> list[dict[str, Any]]:
         """``GET /v1/customers?q=``: matching customers as the cloud describes them."""

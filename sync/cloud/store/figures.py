@@ -23,7 +23,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
     page = rows[:PAGE]
-    open_rewards = await _open_rewards(tx, [int(r["id"]) for r in page])
+    held = await open_rewards(tx, [int(r["id"]) for r in page])
     cards = [
         CardState(
             customer_id=str(r["id"]),
@@ -33,7 +33,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             name=r["name"],
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
-            rewards=open_rewards.get(int(r["id"]), []),
+            rewards=held.get(int(r["id"]), []),
         )
         for r in page
     ]
@@ -53,7 +53,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
     )
 
 
-async def _open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenReward]]:
+async def open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenReward]]:
     """The rewards not yet redeemed of these cards (expired ones too: the till says why it
     refuses them), oldest first."""
     if not customer_ids:

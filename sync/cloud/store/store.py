@@ -36,7 +36,16 @@ from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
 from sync.contract.card_code import canonical_card_text
-from sync.contract.events import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
+from sync.contract.events import (
+    BatchResult,
+    CardState,
+    CustomerRef,
+    Event,
+    EventResult,
+    EventStatus,
+    EventType,
+    SyncState,
+)
 from sync.contract.program import stamps_for
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
@@ -343,6 +352,30 @@ class Store:
         if who is None or who.business_id != business_id:
             out = out.model_copy(update={"email": None, "name": None})
         return CardOut(**out.model_dump(), business_id=business_id, rewards=got)
+
+    async def card_state(self, who: Principal, ref: CustomerRef) -> CardState:
+        """One card of the business as a till caches it (balance, open rewards), for a quote;
+        ``NotFound`` (``unknown_card``) if there is none."""
+        text = ref.card or ref.number or ref.email or ""
+        async with self.db.read() as tx:
+            found = [
+                c for c in await customers.find(tx, who.business_id, text)
+                if text.upper() in (c.card_code, c.number) or text.lower() == c.email
+            ]  # fmt: skip
+            if not found:
+                raise NotFound("no card found for this customer", code="unknown_card",
+                               field="customer")  # fmt: skip
+            card = found[0]
+            held = await figures.open_rewards(tx, [card.customer_id])
+        return CardState(
+            customer_id=str(card.customer_id),
+            card_code=card.card_code,
+            number=card.number,
+            email=card.email,
+            name=card.name,
+            balance=card.balance,
+            rewards=held.get(card.customer_id, []),
+        )
 
     async def redeem(
         self, who: Principal, code: str, now: datetime, order_id: str | None = None

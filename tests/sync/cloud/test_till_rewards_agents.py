@@ -3,6 +3,7 @@ PostgreSQL: a check's rewards reach ``GET /v1/orders/{id}``, one redeem of 30 co
 on two agents wins, and offline redeems on two agents end as one redemption and one conflict."""
 
 import asyncio
+import random
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,11 +40,14 @@ async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]
     async with running_agents(settings) as start:
 
         async def go(name: str = "a", url: str | None = None, key: str | None = None,
-                     **agent: Any) -> Agent:  # fmt: skip
+                     ready: bool = True, **agent: Any) -> Agent:  # fmt: skip
             (tmp_path / name).mkdir(exist_ok=True)
             base = url or str(cloud.http.make_url("")).rstrip("/")
-            return await start(cloud.clock, name=name, url=base,
-                               key=key or cloud.link["device_key"], **agent)  # fmt: skip
+            client = await start(cloud.clock, name=name, url=base,
+                                 key=key or cloud.link["device_key"], **agent)  # fmt: skip
+            if ready:  # stamping by the branch's program (set before the agent starts)
+                await wait_until(lambda: _program_pulled(tmp_path / name))
+            return client
 
         yield go
 
@@ -62,8 +66,7 @@ def _cached(agent_dir: Path, code: str) -> bool:
 
 
 def _program_pulled(agent_dir: Path) -> bool:
-    return _found(agent_dir, "SELECT 1 FROM kv WHERE key = 'cloud.program' AND value LIKE ?",
-                  '%"goal": 3%')  # fmt: skip
+    return _found(agent_dir, "SELECT 1 FROM kv WHERE key = 'cloud.program'")
 
 
 async def _order(agent: Agent, order_id: str, card: str, total: str = "5.00") -> Any:
@@ -120,9 +123,8 @@ async def test_given_a_check_then_its_rewards_reach_the_order_once_the_cloud_app
                             pos_product=SANDWICH)  # fmt: skip
     c = await cloud.customer("p@example.com")
     first = await start_agent("a")  # takes the branch's program, then the link goes
-    await wait_until(lambda: _program_pulled(tmp_path / "a"))
     await first.close()
-    away = await start_agent("a", url=f"http://127.0.0.1:{free_port()}")
+    away = await start_agent("a", url=f"http://127.0.0.1:{free_port()}", ready=False)
     await _order(away, "P-1", c["card_code"], total="4.20")
     pending = await _view(away, "P-1")
     assert pending["rewards"] == {"status": "pending", "card_code": None, "stamps": None,
@@ -195,7 +197,7 @@ async def test_given_offline_redeems_on_two_agents_then_one_redemption_and_one_c
         one = await start_agent("a", url=proxy.url, offline_redeem="allow")
         two = await start_agent("b", url=proxy.url, key=await _second_device(cloud),
                                 offline_redeem="allow")  # fmt: skip
-        strict = await start_agent("c", url=proxy.url)
+        strict = await start_agent("c", url=proxy.url, ready=False)
         _, code = await _gift(cloud, one)
         for name in ("a", "b"):
             await wait_until(lambda name=name: _cached(tmp_path / name, code))  # type: ignore[misc]
@@ -228,4 +230,78 @@ async def test_given_offline_redeems_on_two_agents_then_one_redemption_and_one_c
         for agent in (one, two):
             assert (await (await agent.get("/health")).json())["outbox"]["dead"] == 0
     finally:
+        await proxy.close()
+
+
+async def _quote(agent: Agent, body: dict[str, Any]) -> Any:
+    resp = await agent.post("/v1/orders/quote", json=body)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_given_quotes_then_each_is_what_its_order_then_credits(
+    cloud: Cloud, start_agent: StartAgent
+) -> None:
+    """Given a by-amount program (goal 5, POS line) and a card with a gift, when checks of
+    random totals are quoted (by card, number or email) and then paid, then each quote's stamps
+    are the order's, and its balance after and rewards are what the cloud's answer credited;
+    the open gift is offered with its POS line; quoting records nothing."""
+    await cloud.set_program(rule="by_amount", step="2.5", goal=5, max_stamps_per_order=9,
+                            pos_product=SANDWICH)  # fmt: skip
+    agent = await start_agent("a")
+    card, gift = await _gift(cloud, agent, "Q-0")  # 30.00: 9 stamps, one gift, balance 4
+    c = await cloud.card(card)
+    refs = [{"card": card.lower()}, {"number": c["number"]}, {"email": "q-0@example.com"}]
+    rng = random.Random(15)
+    for i in range(6):
+        total = f"{rng.randrange(0, 4000) / 100:.2f}"
+        body = {"order_id": f"Q-{i + 1}", "total": total, "customer": refs[i % 3]}
+        quote = await _quote(agent, body)
+        again = await _quote(agent, {k: v for k, v in body.items() if k != "order_id"})
+        assert again == {**quote, "order_id": None}  # no side effect: the same answer again
+        assert quote["source"] == "cloud" and quote["customer"]["card_code"] == card
+        offered = {r["code"]: (r["state"], r["pos_product"]) for r in quote["available"]}
+        assert offered[gift] == ("active", SANDWICH)
+        placed = await (await agent.post("/v1/orders", json=body)).json()
+        assert placed["stamps"] == quote["stamps"], (body, quote, placed)
+        done = (await _applied(agent, body["order_id"]))["rewards"]
+        assert (done["stamps"], done["balance"]) == (quote["stamps"], quote["balance_after"])
+        expected = quote["rewards_on_this_check"]
+        assert len(done["issued"]) == (expected["count"] if expected else 0), (quote, done)
+        if expected:
+            assert expected["pos_product"] == SANDWICH and expected["kind"] == "gift"
+    nobody = await _quote(agent, {"total": "12.50"})
+    assert (nobody["stamps"], nobody["customer"], nobody["known"]) == (5, None, False)
+    unknown = await _quote(agent, {"total": "5", "customer": {"number": "000000"}})
+    assert (unknown["known"], unknown["source"]) == (False, "cloud")
+    bad = await agent.post("/v1/orders/quote", json={"total": "-1"})
+    assert bad.status == 422 and (await bad.json())["error"]["field"] == "total"
+
+
+async def test_given_the_cloud_cut_off_then_the_quote_comes_from_the_cache(
+    cloud: Cloud, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """Given a card whose gift the till has cached, when the cloud's answers are held (the
+    fault proxy) the quote still answers, from the cache, with the same figures as the cloud's;
+    the next quote does not ask the cloud again; /metrics counts both sources."""
+    await cloud.set_program(rule="per_order", stamps_per_order=4, goal=3, pos_product=SANDWICH)
+    host, port = cloud.http.server.host, cloud.http.server.port
+    assert port is not None
+    proxy = await FaultProxy(str(host), port).start()
+    try:
+        agent = await start_agent("a", url=proxy.url, quote_budget_ms=200)
+        card, gift = await _gift(cloud, agent, "C-0")  # 4 stamps: a gift and a balance of 1
+        await wait_until(lambda: _cached(tmp_path / "a", gift))
+        body = {"total": "9.90", "customer": {"card": card}}
+        online = await _quote(agent, body)
+        proxy.delay_s = 30.0
+        cached = await _quote(agent, body)
+        assert online["source"] == "cloud" and cached["source"] == "cache"
+        assert {**cached, "source": "cloud"} == online
+        assert (await _quote(agent, body))["source"] == "cache"
+        text = await (await agent.get("/metrics")).text()
+        assert 'stampedge_quotes_total{source="cloud"} 1.0' in text
+        assert 'stampedge_quotes_total{source="cache"} 2.0' in text
+    finally:
+        proxy.heal()
         await proxy.close()
