@@ -85,6 +85,15 @@ class PosSection(_Section):
             raise ValueError("pos.webhook_url must start with http:// or https://")
         return v
 
+    @model_validator(mode="after")
+    def _signed(self) -> "PosSection":
+        if self.webhook_url and len(self.webhook_secret.get_secret_value()) < 16:
+            raise ValueError(
+                "pos.webhook_secret: give at least 16 characters when pos.webhook_url is set "
+                "(it signs X-Stampedge-Signature)"
+            )
+        return self
+
 
 class ProgramSettings(Program):
     """``[program]``: the offline default rule until the cloud sends the branch's program."""

@@ -16,10 +16,12 @@ from agent.rewards.models import CheckRewards, CheckStatus
 from sync.contract.events import EventEffects
 from sync.edge.storage import Stmt, Storage
 
+# kiosk scans (no check) are never posted to the POS
 INSERT_RESULT = (
     "INSERT OR IGNORE INTO event_results (event_id, ref, type, effects, applied_at, webhook) "
     "SELECT event_id, COALESCE(json_extract(payload, '$.order_id'), "
-    "json_extract(payload, '$.scan_id')), type, ?, ?, ? FROM outbox WHERE event_id = ?"
+    "json_extract(payload, '$.scan_id')), type, ?, ?, "
+    "CASE WHEN type = 'scan.stamped' THEN 'off' ELSE ? END FROM outbox WHERE event_id = ?"
 )
 _STATUS: dict[str, CheckStatus] = {
     "pending": "pending",

@@ -1,6 +1,7 @@
 """The reward routes of the agent (``POST /v1/rewards/{code}/redeem``, ``POST /v1/orders/quote``)
 and the lifecycle of their parts (started after the cloud link, which lends them its client)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,17 +10,19 @@ from agent.cloud_link import SYNC
 from agent.http.errors import AgentError
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderRequest
-from agent.http.state import CLOCK, DB, METRICS, PROGRAM, SETTINGS
+from agent.http.state import CLOCK, DB, METRICS, PROGRAM, RESULTS, SETTINGS
 from agent.orders.body import read_order
 from agent.orders.service import normalize_customer
 from agent.rewards.models import QuoteAnswer, RedeemAnswer, RedeemRequest
 from agent.rewards.quote import QuoteService
 from agent.rewards.redeem import RedeemService
+from agent.rewards.webhook import WebhookSender
 from sync.web.http_util import json_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation
 
 REDEEM = web.AppKey("redeem", RedeemService)
 QUOTE = web.AppKey("quote", QuoteService)
+WEBHOOK = web.AppKey("webhook", WebhookSender)
 QUOTE_ID = "-"  # stands in for a quote's missing order_id while the body is read
 
 
@@ -91,7 +94,17 @@ def install_rewards(app: web.Application) -> None:
         client = app[SYNC].client
         app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
         app[QUOTE] = QuoteService(app[SETTINGS], app[DB], app[PROGRAM], client, clock=app[CLOCK])
-        yield
+        task: asyncio.Task[None] | None = None
+        if app[SETTINGS].pos.webhook_url:
+            sender = app[WEBHOOK] = WebhookSender(app[SETTINGS], app[DB])
+            app[RESULTS].on_written = sender.wake
+            task = asyncio.create_task(sender.run(), name="pos-webhook")
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     app.cleanup_ctx.append(rewards_ctx)
     add_routes(app, ROUTES)

@@ -3,6 +3,7 @@ PostgreSQL: a check's rewards reach ``GET /v1/orders/{id}``, one redeem of 30 co
 on two agents wins, and offline redeems on two agents end as one redemption and one conflict."""
 
 import asyncio
+import json
 import random
 import sqlite3
 from collections import Counter
@@ -11,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from agent.rewards.webhook import SIGNATURE, signature
 from tests.agent.conftest import agent_settings, running_agents
 from tests.conftest import free_port
 from tests.fakes.fault_proxy import FaultProxy
@@ -29,9 +32,11 @@ async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]
     """Start agents on the cloud's clock; ``name`` is the data directory (same name: same file),
     ``url`` the cloud (default: the cloud app), ``key`` the device key."""
 
-    def settings(name: str, url: str, key: str, **agent: Any) -> Any:
+    def settings(name: str, url: str, key: str, pos: dict[str, Any] | None = None,
+                 **agent: Any) -> Any:  # fmt: skip
         return agent_settings(
             tmp_path / name,
+            pos=pos or {},
             agent={"mode": "identified", **agent},
             cloud={"url": url, "device_key": key, "device_secret": cloud.link["device_secret"],
                    "sync_interval_s": 0.2, "max_backoff_s": 0.2, "timeout_s": 5.0},
@@ -40,11 +45,12 @@ async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]
     async with running_agents(settings) as start:
 
         async def go(name: str = "a", url: str | None = None, key: str | None = None,
-                     ready: bool = True, **agent: Any) -> Agent:  # fmt: skip
+                     ready: bool = True, pos: dict[str, Any] | None = None,
+                     **agent: Any) -> Agent:  # fmt: skip
             (tmp_path / name).mkdir(exist_ok=True)
             base = url or str(cloud.http.make_url("")).rstrip("/")
             client = await start(cloud.clock, name=name, url=base,
-                                 key=key or cloud.link["device_key"], **agent)  # fmt: skip
+                                 key=key or cloud.link["device_key"], pos=pos, **agent)  # fmt: skip
             if ready:  # stamping by the branch's program (set before the agent starts)
                 await wait_until(lambda: _program_pulled(tmp_path / name))
             return client
@@ -305,3 +311,51 @@ async def test_given_the_cloud_cut_off_then_the_quote_comes_from_the_cache(
     finally:
         proxy.heal()
         await proxy.close()
+
+
+async def test_given_a_pos_webhook_then_each_checks_rewards_arrive_signed_exactly_once(
+    cloud: Cloud, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """Given a POS webhook that fails its first two calls, when three identified checks and one
+    without a customer are applied, then the POS accepts exactly one signed delivery per
+    identified check (the failed ones retried with backoff), with the gift of the one that
+    reached the goal; nothing for the check without a customer."""
+    await cloud.set_program(rule="per_order", stamps_per_order=2, goal=4, pos_product=SANDWICH)
+    secret = "pos-webhook-secret-0123456789"
+    accepted: list[tuple[str, Any]] = []
+    calls = 0
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        body = await request.read()
+        if calls <= 2:
+            return web.Response(status=500)
+        assert request.headers[SIGNATURE] == signature(secret, body)
+        accepted.append((request.headers["X-Stampedge-Delivery"], json.loads(body)))
+        return web.Response(status=204)
+
+    pos = web.Application()
+    pos.router.add_post("/hook", hook)
+    server = TestServer(pos)
+    await server.start_server()
+    try:
+        agent = await start_agent("a", pos={"webhook_url": str(server.make_url("/hook")),
+                                            "webhook_secret": secret,
+                                            "webhook_max_backoff_s": 0.2})  # fmt: skip
+        c = await cloud.customer("w@example.com")
+        for i in range(3):
+            await _order(agent, f"W-{i}", c["card_code"])
+        await (await agent.post("/v1/orders", json={"order_id": "W-x", "total": "3"})).json()
+        await wait_until(lambda: len(accepted) >= 3)
+        # every result is sent and nothing is left to send: no later delivery can come
+        await wait_until(lambda: not _found(
+            tmp_path / "a", "SELECT 1 FROM event_results WHERE webhook = 'due'"))  # fmt: skip
+        assert sorted(b["order_id"] for _, b in accepted) == ["W-0", "W-1", "W-2"]
+        assert len({d for d, _ in accepted}) == 3 and calls == 5
+        by_order = {b["order_id"]: b["rewards"] for _, b in accepted}
+        assert [by_order[f"W-{i}"]["balance"] for i in range(3)] == [2, 0, 2]
+        assert [len(by_order[f"W-{i}"]["issued"]) for i in range(3)] == [0, 1, 0]
+        assert by_order["W-1"]["issued"][0]["pos_product"] == SANDWICH
+    finally:
+        await server.close()
