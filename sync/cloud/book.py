@@ -128,6 +128,7 @@ class NewReward:
     device_id: int | None
     event_id: str | None = None
     pos_product: str | None = None  # the POS line as JSON (``PosProduct``), if the program has one
+    order_id: str | None = None  # the check that reached the goal
 
 
 @dataclass(slots=True)

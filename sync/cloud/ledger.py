@@ -122,6 +122,7 @@ def credit(
             device_id=book.device_id,
             event_id=eid,
             pos_product=None if grant.pos_product is None else grant.pos_product.model_dump_json(),
+            order_id=order_id,
         )
         issued.append(reward)
         book.count(REWARDS_ISSUED, book.device_id)

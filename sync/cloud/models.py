@@ -281,6 +281,7 @@ class StatsOut(BaseModel):
     total: Counts
     devices: list[DeviceStats]
     redeem_conflicts: int = 0  # rewards redeemed a second time offline (never counted twice)
+    voided_reward_checks: int = 0  # voids of checks that issued or redeemed a reward
 
 
 class ErrorDetail(BaseModel):

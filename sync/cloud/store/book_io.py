@@ -233,8 +233,8 @@ TALLY_SQL = (
 UPDATE_CARD = "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?"
 _INSERT_REWARD = (
     "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
-    "source, state, issued_us, valid_from_us, expires_us, event_id, pos_product) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?)"
+    "source, state, issued_us, valid_from_us, expires_us, event_id, pos_product, order_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?)"
 )
 _REDEEMED = (
     "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ?, "
@@ -307,7 +307,7 @@ def flush_plan(book: Book, business_id: int, applied: Sequence[Applied] = ()) ->
         ]),
         (_INSERT_REWARD, [
             (r.code, business_id, branch, r.device_id, r.customer_id, r.kind, r.name, r.source,
-             r.issued_us, r.valid_from_us, r.expires_us, r.event_id, r.pos_product)
+             r.issued_us, r.valid_from_us, r.expires_us, r.event_id, r.pos_product, r.order_id)
             for r in book.rewards
         ]),
         (_REDEEMED, [

@@ -81,6 +81,15 @@ async def open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenRe
     return out
 
 
+# voids of checks that issued a reward or had one redeemed on them (refunded reward sales)
+_VOIDED_REWARD_CHECKS = (
+    "SELECT COUNT(*) FROM orders o WHERE o.branch_id = ? AND o.voided_us IS NOT NULL "
+    "AND o.voided_us >= ? AND o.voided_us < ? AND ("
+    "EXISTS (SELECT 1 FROM rewards r WHERE r.branch_id = o.branch_id AND r.order_id = o.order_id) "
+    "OR EXISTS (SELECT 1 FROM rewards r WHERE r.business_id = o.business_id "
+    "AND r.redeemed_order = o.order_id))"
+)
+
 _TALLIES = (
     f"SELECT device_id, second_us, {', '.join(TALLIES)} FROM tallies "  # noqa: S608
     "WHERE branch_id = ? AND second_us >= ? AND second_us < ?"
@@ -111,6 +120,7 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         "SELECT COUNT(*) FROM redeem_conflicts WHERE branch_id = ? AND at_us >= ? AND at_us < ?",
         branch_id, start, end,
     )  # fmt: skip
+    voided = await tx.fetchval(_VOIDED_REWARD_CHECKS, branch_id, start, end)
     return StatsOut(
         branch_id=branch_id,
         timezone=branch.timezone,
@@ -120,4 +130,5 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         total=total,
         devices=devices,
         redeem_conflicts=int(conflicts or 0),
+        voided_reward_checks=int(voided or 0),
     )

@@ -151,9 +151,15 @@ _V5 = {
 # v6: rewards at the till (issue #15). A reward keeps the POS line it is rung up as and the
 # check it was redeemed on; a reward redeemed a second time (two tills, both offline) is kept
 # as a double redemption beside it, never counted as a second redemption.
+# A void of a check that issued or redeemed a reward is counted (``voided_reward_checks``):
+# the rewards know their check, and voided checks are found by the time of their void.
 _V6 = [
     "ALTER TABLE rewards ADD COLUMN pos_product TEXT",
     "ALTER TABLE rewards ADD COLUMN redeemed_order TEXT",
+    "ALTER TABLE rewards ADD COLUMN order_id TEXT",
+    "CREATE INDEX rewards_order ON rewards (branch_id, order_id)",
+    "CREATE INDEX rewards_redeemed_order ON rewards (business_id, redeemed_order)",
+    "CREATE INDEX orders_voided ON orders (branch_id, voided_us) WHERE voided_us IS NOT NULL",
     """CREATE TABLE redeem_conflicts (
         id {pk}, business_id BIGINT NOT NULL, branch_id BIGINT NOT NULL, device_id BIGINT,
         code TEXT NOT NULL, event_id TEXT NOT NULL, order_id TEXT, at_us BIGINT NOT NULL)""",

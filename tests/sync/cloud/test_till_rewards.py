@@ -165,3 +165,23 @@ async def test_given_open_rewards_then_the_sync_state_carries_them_until_redeeme
     )
     last = await _state(cloud, after["cursor"])
     assert [x["rewards"] for x in last["cards"]] == [[]]
+
+
+async def test_given_voids_of_reward_checks_then_stats_count_them(cloud: Cloud) -> None:
+    """Given a check that reached the goal, a check a gift was redeemed on and a plain one, when
+    all three are voided, then /v1/stats counts two voided reward checks (the rewards stay)."""
+    c = await cloud.customer("v@example.com")
+    card = {"card": c["card_code"]}
+    code = (await _reward(cloud, c["card_code"], "V-1"))["code"]
+    assert (await _redeem(cloud, code, order_id="V-2"))[0] == 200
+    res = await cloud.post_events([
+        event("order.stamped", order("V-2", 1, card)),
+        event("order.stamped", order("V-3", 1, card)),
+        *(event("order.voided", {"order_id": f"V-{i}"}) for i in (1, 2, 3)),
+    ])  # fmt: skip
+    assert [r["status"] for r in res] == ["applied"] * 5
+    stats = await (await cloud.http.get(
+        "/v1/stats", headers=cloud.admin(),
+        params={"branch": str(cloud.link["branch_id"]), "from": "2026-11-23", "to": "2026-11-23"},
+    )).json()  # fmt: skip
+    assert (stats["voided_reward_checks"], stats["total"]["voids"]) == (2, 3)
