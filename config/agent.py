@@ -144,7 +144,8 @@ class ScannerSettings(_Section):
     layout: Literal["us", "de"] = "us"  # HID keyboard layout the scanner is set to
     grab: bool = True
     till: str = "till-1"
-    mode: Literal["autopilot", "kiosk"] = "autopilot"
+    # redeem: a till's scanner for reward codes (a card read there still goes to the check)
+    mode: Literal["autopilot", "kiosk", "redeem"] = "autopilot"
 
 
 class AgentSettings(BaseSettings):

@@ -6,7 +6,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -53,13 +53,36 @@ class PrinterHook(Protocol):
     def enabled(self) -> bool: ...
 
     def plan_order_receipt(
-        self, answer: OrderAnswer, *, expires_at: datetime | None, now: datetime
+        self,
+        answer: OrderAnswer,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+        lines: Sequence[str] = (),
     ) -> tuple[PrintInfo, list[Stmt]]: ...
 
     def wake(self) -> None: ...
 
     async def current(self, info: PrintInfo) -> PrintInfo:
         """The print job's status now (a repeated order shows it, not the stored one)."""
+        ...
+
+
+class RewardsHook(Protocol):
+    """Rewards at the till (see ``agent.rewards.redeem``): those redeemed at a till wait for its
+    next check; an identified customer's receipt says which reward is ready."""
+
+    def take_waiting(self, till: str | None, order_id: str) -> tuple[list[Stmt], list[str]]:
+        """The statements that put the till's waiting redemptions on this check, and their
+        receipt lines (taken: ``put_back`` if the check is not recorded)."""
+        ...
+
+    def put_back(self, till: str | None) -> None:
+        """Undo ``take_waiting``: the check was not recorded (or was a repeat)."""
+        ...
+
+    async def ready_lines(self, customer: CustomerRef) -> list[str]:
+        """Receipt lines for the rewards ready on the customer's card (from the cache)."""
         ...
 
 
@@ -135,12 +158,14 @@ class OrderService:
         printer: PrinterHook | None = None,
         autopilot: AutopilotHook | None = None,
         clock: Callable[[], datetime] = utcnow,
+        rewards: RewardsHook | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.program = program
         self.printer = printer
         self.autopilot = autopilot
+        self.rewards = rewards
         self.clock = clock
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         link = settings.cloud  # fixed for the process's life: read once, not per receipt
@@ -257,11 +282,17 @@ class OrderService:
             recorded_at=now,
         )
         extra: list[Stmt] = []
+        lines: list[str] = []
+        if self.rewards is not None and req.till is not None:
+            extra, lines = self.rewards.take_waiting(req.till, req.order_id)
         if self._should_print(req, claim_url):
             assert self.printer is not None
-            model.print, extra = self.printer.plan_order_receipt(
-                model, expires_at=expires_at, now=now
+            if self.rewards is not None and customer is not None and not self._qr_by_default():
+                lines = [*lines, *await self.rewards.ready_lines(customer)]
+            model.print, job = self.printer.plan_order_receipt(
+                model, expires_at=expires_at, now=now, lines=lines
             )
+            extra = [*extra, *job]
         answer = model.model_dump(mode="json")
         payload = OrderPayload(
             order_id=req.order_id,
@@ -303,10 +334,14 @@ class OrderService:
             # Not recorded (disk full): the card scanned for this check waits for the retry.
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)
+            if self.rewards is not None:
+                self.rewards.put_back(req.till)
             raise
         if found is not None:
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)
+            if self.rewards is not None:
+                self.rewards.put_back(req.till)
             return self._repeat(req, found, body_hash)
         if extra and self.printer is not None:
             self.printer.wake()

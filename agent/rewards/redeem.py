@@ -10,7 +10,10 @@ same transaction as the redemption, and answers ``source: "offline"``; the cloud
 redemption of a code and a second till's as a double redemption.
 
 Every redemption made here is kept (``redemptions``): this agent never redeems one code twice,
-and one till's concurrent redeems of a code wait for each other (a lock per code).
+and one till's concurrent redeems of a code wait for each other (a lock per code). A reward
+redeemed at a till without naming its check (a scanner in ``redeem`` mode, or a POS that sends
+only ``till``) goes on that till's next check (``take_waiting``, in the check's transaction),
+whose receipt prints it; an identified customer's receipt also says which reward is ready.
 """
 
 import asyncio
@@ -29,7 +32,7 @@ from agent.http.errors import AgentError, Conflict, Gone, InvalidInput, NotFound
 from agent.orders.event_ids import new_event_id
 from agent.rewards.models import RedeemAnswer, RedeemRequest
 from config import AgentSettings
-from sync.contract.events import EventType, OpenReward, RedeemPayload
+from sync.contract.events import CustomerRef, EventType, OpenReward, RedeemPayload
 from sync.contract.reward_code import normalize_reward_code
 from sync.edge.client import (
     CloudAnswered,
@@ -51,6 +54,13 @@ _CLOUD_ERRORS: dict[int, type[AgentError]] = {404: NotFound, 409: Conflict, 410:
 
 def _guard(code: str) -> KeyGuard:
     return KeyGuard("redemptions", "code", "answer", code)
+
+
+def receipt_line(answer: RedeemAnswer) -> str:
+    """The receipt's line for a reward handed over on the check."""
+    product = answer.pos_product
+    item = f": {product.name} [{product.sku}] 0.00" if product is not None else ""
+    return f"Reward redeemed {answer.code}{item}"
 
 
 def unknown_code() -> NotFound:
@@ -115,6 +125,64 @@ class RedeemService:
         self.allow_offline = settings.agent.offline_redeem == "allow"
         self.timeout_s = settings.agent.redeem_timeout_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._waiting: dict[str, list[RedeemAnswer]] = {}  # till -> redeemed, check to come
+        self._taken: dict[str, list[RedeemAnswer]] = {}
+
+    async def load_waiting(self) -> None:
+        """Redemptions still waiting for their till's next check (kept over a restart)."""
+        rows = await self.db.fetchall(
+            "SELECT till, answer FROM redemptions WHERE order_id IS NULL AND till IS NOT NULL "
+            "ORDER BY redeemed_at"
+        )
+        for r in rows:
+            self._waiting.setdefault(r["till"], []).append(
+                RedeemAnswer.model_validate_json(r["answer"])
+            )
+
+    def take_waiting(self, till: str | None, order_id: str) -> tuple[list[Stmt], list[str]]:
+        """The till's redemptions put on check ``order_id``: statements and receipt lines."""
+        if till is None or till not in self._waiting:
+            return [], []
+        taken = self._taken[till] = self._waiting.pop(till)
+        stmts: list[Stmt] = []
+        for answer in taken:
+            on_check = answer.model_copy(update={"order_id": order_id})
+            stmts.append(
+                (
+                    "UPDATE redemptions SET order_id = ?, answer = ? "
+                    "WHERE code = ? AND order_id IS NULL",
+                    (order_id, on_check.model_dump_json(), answer.code),
+                )
+            )
+        return stmts, [receipt_line(a) for a in taken]
+
+    def put_back(self, till: str | None) -> None:
+        """The check was not recorded: its redemptions wait for the next one again."""
+        if till is not None and till in self._taken:
+            self._waiting[till] = self._taken.pop(till) + self._waiting.get(till, [])
+
+    async def ready_lines(self, customer: CustomerRef) -> list[str]:
+        """ "Reward ready" lines for the card's active rewards (from the cache)."""
+        if customer.card is not None:
+            where, key = "c.card_code = ?", customer.card
+        elif customer.number is not None:
+            where, key = "c.number = ?", customer.number
+        else:
+            where, key = "c.email = ?", customer.email or ""
+        rows = await self.db.fetchall(
+            "SELECT r.reward FROM card_rewards r JOIN cards c ON c.customer_id = r.customer_id "  # noqa: S608
+            f"WHERE {where} AND r.code NOT IN (SELECT code FROM redemptions)",
+            (key,),
+        )
+        now = self.clock()
+        out = []
+        for r in rows:
+            reward = OpenReward.model_validate_json(r["reward"])
+            if reward.valid_from <= now and (
+                reward.valid_until is None or now < reward.valid_until
+            ):
+                out.append(f"Reward ready: {reward.title} ({reward.code})")
+        return out
 
     @contextmanager
     def _lock(self, code: str) -> Iterator[asyncio.Lock]:
@@ -128,6 +196,10 @@ class RedeemService:
                 del self._locks[code]
             else:
                 self._locks[code] = (lock, users - 1)
+
+    async def redeem_at_till(self, text: str, till: str | None) -> RedeemAnswer:
+        """A reward code read by ``till``'s scanner: redeemed for that till's next check."""
+        return await self.redeem(text, RedeemRequest(till=till))
 
     async def redeem(self, text: str, req: RedeemRequest) -> RedeemAnswer:
         """Redeem the reward ``text`` names once, on check ``req.order_id`` at ``req.till``."""
@@ -241,3 +313,5 @@ class RedeemService:
             raise Unavailable(str(err), code="not_recorded") from err
         if found is not None:
             raise _already(RedeemAnswer.model_validate_json(found["answer"]))
+        if answer.order_id is None and answer.till is not None:
+            self._waiting.setdefault(answer.till, []).append(answer)

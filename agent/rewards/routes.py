@@ -10,13 +10,14 @@ from agent.cloud_link import SYNC
 from agent.http.errors import AgentError
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderRequest
-from agent.http.state import CLOCK, DB, METRICS, PROGRAM, RESULTS, SETTINGS
+from agent.http.state import CLOCK, DB, METRICS, ORDERS, PROGRAM, RESULTS, SETTINGS
 from agent.orders.body import read_order
 from agent.orders.service import normalize_customer
 from agent.rewards.models import QuoteAnswer, RedeemAnswer, RedeemRequest
 from agent.rewards.quote import QuoteService
 from agent.rewards.redeem import RedeemService
 from agent.rewards.webhook import WebhookSender
+from agent.scans.routes import SCANNING
 from sync.web.http_util import json_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation
 
@@ -92,7 +93,12 @@ def install_rewards(app: web.Application) -> None:
 
     async def rewards_ctx(app: web.Application) -> AsyncIterator[None]:
         client = app[SYNC].client
-        app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
+        redeem = app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
+        await redeem.load_waiting()
+        app[ORDERS].rewards = redeem
+        scanning = app[SCANNING].service
+        if scanning is not None:
+            scanning.redeemer = redeem.redeem_at_till
         app[QUOTE] = QuoteService(app[SETTINGS], app[DB], app[PROGRAM], client, clock=app[CLOCK])
         task: asyncio.Task[None] | None = None
         if app[SETTINGS].pos.webhook_url:
@@ -102,6 +108,7 @@ def install_rewards(app: web.Application) -> None:
         try:
             yield
         finally:
+            app[ORDERS].rewards = None
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -33,10 +33,11 @@ async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]
     ``url`` the cloud (default: the cloud app), ``key`` the device key."""
 
     def settings(name: str, url: str, key: str, pos: dict[str, Any] | None = None,
-                 **agent: Any) -> Any:  # fmt: skip
+                 printer: dict[str, Any] | None = None, **agent: Any) -> Any:  # fmt: skip
         return agent_settings(
             tmp_path / name,
             pos=pos or {},
+            printer=printer or {},
             agent={"mode": "identified", **agent},
             cloud={"url": url, "device_key": key, "device_secret": cloud.link["device_secret"],
                    "sync_interval_s": 0.2, "max_backoff_s": 0.2, "timeout_s": 5.0},
@@ -46,11 +47,12 @@ async def start_agent(tmp_path: Path, cloud: Cloud) -> AsyncIterator[StartAgent]
 
         async def go(name: str = "a", url: str | None = None, key: str | None = None,
                      ready: bool = True, pos: dict[str, Any] | None = None,
-                     **agent: Any) -> Agent:  # fmt: skip
+                     printer: dict[str, Any] | None = None, **agent: Any) -> Agent:  # fmt: skip
             (tmp_path / name).mkdir(exist_ok=True)
             base = url or str(cloud.http.make_url("")).rstrip("/")
             client = await start(cloud.clock, name=name, url=base,
-                                 key=key or cloud.link["device_key"], pos=pos, **agent)  # fmt: skip
+                                 key=key or cloud.link["device_key"], pos=pos, printer=printer,
+                                 **agent)  # fmt: skip
             if ready:  # stamping by the branch's program (set before the agent starts)
                 await wait_until(lambda: _program_pulled(tmp_path / name))
             return client
@@ -359,3 +361,45 @@ async def test_given_a_pos_webhook_then_each_checks_rewards_arrive_signed_exactl
         assert by_order["W-1"]["issued"][0]["pos_product"] == SANDWICH
     finally:
         await server.close()
+
+
+async def test_given_a_reward_code_scanned_at_a_till_then_it_goes_on_that_tills_next_check(
+    cloud: Cloud, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """Given a gift, an identified check's receipt says it is ready; when its code is read at
+    till-2 in redeem mode, then till-1's next check does not carry it, till-2's next check does
+    (GET /v1/orders and the printed line with the POS item); a kiosk refuses reward codes."""
+    await cloud.set_program(rule="per_order", goal=1, reward_name="Sandwich",
+                            pos_product=SANDWICH)  # fmt: skip
+    folder = tmp_path / "receipts"
+    agent = await start_agent("a", printer={"kind": "file", "path": str(folder)})
+    card, code = await _gift(cloud, agent, "S-0")
+    await wait_until(lambda: _cached(tmp_path / "a", code))
+
+    async def paper(order_id: str, till: str) -> bytes:
+        body = {"order_id": order_id, "total": "4", "till": till, "print": True,
+                "customer": {"card": card}}  # fmt: skip
+        placed = await (await agent.post("/v1/orders", json=body)).json()
+        path = folder / f"{placed['print']['job_id']}.bin"
+        await wait_until(lambda: path.exists() and path.stat().st_size > 0)
+        return path.read_bytes()
+
+    ready = await paper("S-1", "till-1")
+    assert f"Reward ready: Sandwich ({code})".encode() in ready
+    kiosk = await agent.post("/v1/scans", json={"code": code, "till": "k", "mode": "kiosk"})
+    assert (await kiosk.json())["reason"] == "not_here"
+    shown = " ".join(code.lower().split("-"))  # as a phone shows it, read by a keyboard wedge
+    scan = await agent.post("/v1/scans", json={"code": shown, "till": "till-2", "mode": "redeem"})
+    got = await scan.json()
+    assert scan.status == 200 and got["outcome"] == "redeemed", got
+    assert (got["reward"]["code"], got["reward"]["pos_product"]) == (code, SANDWICH)
+    other = await paper("S-2", "till-1")
+    assert b"Reward redeemed" not in other and b"Reward ready" not in other
+    mine = await paper("S-3", "till-2")
+    assert f"Reward redeemed {code}: Free sandwich [GIFT-01] 0.00".encode() in mine
+    assert (await _view(agent, "S-2"))["redeemed"] == []
+    [on_check] = (await _view(agent, "S-3"))["redeemed"]
+    assert (on_check["code"], on_check["order_id"], on_check["till"]) == (code, "S-3", "till-2")
+    # read again (another till: the same scanner's double read within a second counts once)
+    again = await agent.post("/v1/scans", json={"code": code, "till": "till-3", "mode": "redeem"})
+    assert again.status == 422 and (await again.json())["reason"] == "already_redeemed"
