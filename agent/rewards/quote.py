@@ -27,6 +27,8 @@ from agent.rewards.models import (
     QuoteCustomer,
 )
 from config import AgentSettings
+from sync.contract.card_code import canonical_card_text
+from sync.contract.customers import canonical_email
 from sync.contract.events import CardState, CustomerRef, OpenReward
 from sync.contract.program import Program, stamps_for
 from sync.edge.client import CloudAnswered, CloudAuthError, CloudClient, CloudUnreachable
@@ -190,11 +192,11 @@ class QuoteService:
 
     async def _cached(self, ref: CustomerRef) -> CardState | None:
         if ref.card is not None:
-            where, key = "card_code = ?", ref.card.strip().upper()
+            where, key = "card_code = ?", canonical_card_text(ref.card)
         elif ref.number is not None:
             where, key = "number = ?", ref.number
         else:
-            where, key = "email = ?", (ref.email or "").strip().lower()
+            where, key = "email = ?", canonical_email(ref.email or "")
         row = await self.db.fetchone(
             f"SELECT * FROM cards WHERE {where} ORDER BY updated_seq DESC LIMIT 1",  # noqa: S608
             (key,),

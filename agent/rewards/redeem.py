@@ -32,6 +32,8 @@ from agent.http.errors import AgentError, Conflict, Gone, InvalidInput, NotFound
 from agent.orders.event_ids import new_event_id
 from agent.rewards.models import RedeemAnswer, RedeemRequest
 from config import AgentSettings
+from sync.contract.card_code import canonical_card_text
+from sync.contract.customers import canonical_email
 from sync.contract.events import CustomerRef, EventType, OpenReward, RedeemPayload
 from sync.contract.reward_code import normalize_reward_code
 from sync.edge.client import (
@@ -164,11 +166,11 @@ class RedeemService:
     async def ready_lines(self, customer: CustomerRef) -> list[str]:
         """ "Reward ready" lines for the card's active rewards (from the cache)."""
         if customer.card is not None:
-            where, key = "c.card_code = ?", customer.card
+            where, key = "c.card_code = ?", canonical_card_text(customer.card)
         elif customer.number is not None:
             where, key = "c.number = ?", customer.number
         else:
-            where, key = "c.email = ?", customer.email or ""
+            where, key = "c.email = ?", canonical_email(customer.email or "")
         rows = await self.db.fetchall(
             "SELECT r.reward FROM card_rewards r JOIN cards c ON c.customer_id = r.customer_id "  # noqa: S608
             f"WHERE {where} AND r.code NOT IN (SELECT code FROM redemptions)",

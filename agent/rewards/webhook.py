@@ -23,7 +23,6 @@ from typing import Any
 
 import aiohttp
 from pydantic import BaseModel
-from sync.edge.waiting import wait_set
 
 from agent.db import AgentDb, DbError
 from agent.rewards.models import CheckRewards
@@ -31,6 +30,7 @@ from agent.rewards.results import with_effects
 from config import AgentSettings
 from sync.contract.events import EventEffects
 from sync.edge.backoff import full_jitter
+from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 BATCH = 20

@@ -36,6 +36,7 @@ from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
 from sync.contract.card_code import canonical_card_text
+from sync.contract.customers import canonical_email
 from sync.contract.events import (
     BatchResult,
     CardState,
@@ -360,7 +361,8 @@ class Store:
         async with self.db.read() as tx:
             found = [
                 c for c in await customers.find(tx, who.business_id, text)
-                if text.upper() in (c.card_code, c.number) or text.lower() == c.email
+                if canonical_card_text(text) == c.card_code or text == c.number
+                or canonical_email(text) == c.email
             ]  # fmt: skip
             if not found:
                 raise NotFound("no card found for this customer", code="unknown_card",
