@@ -470,8 +470,12 @@ class OrderService:
     async def recent(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest checks, newest first, for the status page."""
         rows = await self.db.fetchall(
-            "SELECT order_id, till, stamps, event_type, created_at, voided_at, customer "
-            "FROM orders ORDER BY created_at DESC LIMIT ?",
+            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "
+            "o.customer, o.event_id, b.state AS sync_state, r.effects, "
+            "(SELECT group_concat(d.code, ' ') FROM redemptions d WHERE d.order_id = o.order_id) "
+            "AS redeemed FROM orders o LEFT JOIN outbox b ON b.event_id = o.event_id "
+            "LEFT JOIN event_results r ON r.event_id = o.event_id "
+            "ORDER BY o.created_at DESC LIMIT ?",
             (limit,),
         )
         return [
@@ -483,9 +487,23 @@ class OrderService:
                 "created_at": datetime.fromtimestamp(r["created_at"], UTC).isoformat(),
                 "voided": r["voided_at"] is not None,
                 "customer": json.loads(r["customer"]) if r["customer"] else None,
+                "rewards": rewards_summary(r),
             }
             for r in rows
         ]
+
+
+def rewards_summary(row: sqlite3.Row) -> str:
+    """What a check did with rewards, in a few words for the status page."""
+    parts: list[str] = []
+    if row["redeemed"]:
+        parts.append(f"redeemed {row['redeemed']}")
+    if row["customer"] and row["event_id"] and row["sync_state"] in ("pending", "sent"):
+        parts.append("rewards pending")
+    elif row["effects"]:
+        issued = json.loads(row["effects"]).get("rewards") or []
+        parts.extend(f"issued {r['title']} {r['code']}" for r in issued)
+    return "; ".join(parts)
 
 
 def _unknown_order(order_id: str) -> NotFound:

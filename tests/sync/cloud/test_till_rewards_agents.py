@@ -137,6 +137,7 @@ async def test_given_a_check_then_its_rewards_reach_the_order_once_the_cloud_app
     pending = await _view(away, "P-1")
     assert pending["rewards"] == {"status": "pending", "card_code": None, "stamps": None,
                                   "balance": None, "issued": [], "lottery": []}  # fmt: skip
+    assert "rewards pending" in await (await away.get("/")).text()  # the status page
     await away.close()
     agent = await start_agent("a")
     view = await _applied(agent, "P-1")
@@ -146,6 +147,7 @@ async def test_given_a_check_then_its_rewards_reach_the_order_once_the_cloud_app
     assert (gift["kind"], gift["title"], gift["pos_product"]) == ("gift", "Sandwich", SANDWICH)
     card = await cloud.card(c["card_code"])
     assert [r["code"] for r in card["rewards"]] == [gift["code"]]
+    assert f"issued Sandwich {gift['code']}" in await (await agent.get("/")).text()
 
 
 async def test_given_30_concurrent_redeems_on_two_agents_then_exactly_one_wins(
