@@ -132,6 +132,8 @@ async def test_given_two_tills_redeeming_one_code_offline_then_one_redeems_one_c
     )).json()  # fmt: skip
     assert stats["redeem_conflicts"] == 1
     assert stats["total"]["rewards_redeemed"] == 1
+    page = await (await cloud.http.get("/dashboard", headers=cloud.admin())).text()
+    assert '<strong class="redeem-conflicts">1</strong>' in page
     status, online = await _redeem(cloud, code)
     assert status == 409 and online["error"]["code"] == "already_redeemed"
 
@@ -185,3 +187,5 @@ async def test_given_voids_of_reward_checks_then_stats_count_them(cloud: Cloud) 
         params={"branch": str(cloud.link["branch_id"]), "from": "2026-11-23", "to": "2026-11-23"},
     )).json()  # fmt: skip
     assert (stats["voided_reward_checks"], stats["total"]["voids"]) == (2, 3)
+    page = await (await cloud.http.get("/dashboard", headers=cloud.admin())).text()
+    assert '<strong class="voided-reward-checks">2</strong>' in page
