@@ -42,11 +42,19 @@ def effects_json(c: Caused) -> dict[str, Any]:
 
 
 def result_json(
-    eid: str, status: EventStatus, reason: str | None, caused: dict[str, Caused]
+    eid: str,
+    status: EventStatus,
+    reason: str | None,
+    caused: dict[str, Caused],
+    replayed: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One ``EventResult``: ``effects`` only where the event credited a card."""
+    """One ``EventResult``: ``effects`` only where the event credited a card (a duplicate's
+    told again from the ledger, ``replayed``)."""
     out: dict[str, Any] = {"id": eid, "status": status, "reason": reason}
-    done = caused.get(eid) if status is EventStatus.APPLIED else None
-    if done is not None:
-        out["effects"] = effects_json(done)
+    if status is EventStatus.APPLIED:
+        done = caused.get(eid)
+        if done is not None:
+            out["effects"] = effects_json(done)
+    elif replayed and status is EventStatus.DUPLICATE and eid in replayed:
+        out["effects"] = replayed[eid]
     return out

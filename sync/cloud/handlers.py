@@ -64,8 +64,9 @@ async def post_events(request: web.Request) -> web.Response:
         metrics.events.labels(status.value).inc(n)
     # the same JSON as ``BatchResult.model_dump_json()``, without a model per event (an
     # event that credited a card adds its ``effects``)
+    replayed = await request.app[STORE].replayed_effects(who, items, outcomes)
     body = orjson.dumps(
-        {"results": [result_json(eid, st, why, caused) for eid, st, why in outcomes]}
+        {"results": [result_json(eid, st, why, caused, replayed) for eid, st, why in outcomes]}
     )
     return web.Response(body=body, content_type="application/json")
 

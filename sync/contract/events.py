@@ -202,6 +202,9 @@ class EventEffects(BaseModel):
     balance: int
     rewards: list[IssuedReward] = []
     lottery: list[Literal["won", "nothing"]] = []
+    # a re-sent event (``duplicate``) whose first answer was lost: told again from the ledger;
+    # ``balance`` is then the card's balance now, and ``lottery`` is not told again
+    replay: bool = False
 
 
 class EventResult(BaseModel):

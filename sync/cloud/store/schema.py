@@ -159,6 +159,7 @@ _V6 = [
     "ALTER TABLE rewards ADD COLUMN order_id TEXT",
     "CREATE INDEX rewards_order ON rewards (branch_id, order_id)",
     "CREATE INDEX rewards_redeemed_order ON rewards (business_id, redeemed_order)",
+    "CREATE INDEX rewards_event ON rewards (event_id)",  # a re-sent event's effects, told again
     "CREATE INDEX orders_voided ON orders (branch_id, voided_us) WHERE voided_us IS NOT NULL",
     """CREATE TABLE redeem_conflicts (
         id {pk}, business_id BIGINT NOT NULL, branch_id BIGINT NOT NULL, device_id BIGINT,

@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sync.cloud import ledger
 from sync.cloud.book import Caused, to_us
@@ -28,7 +29,7 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
-from sync.cloud.store import batch_io, book_io, customers, figures, tenancy
+from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
@@ -179,10 +180,12 @@ class Store:
     ) -> BatchResult:
         """Apply a device's batch in one transaction; one result per event, in order."""
         caused: dict[str, Caused] = {}
-        outcomes = await self.apply_incoming(who, ledger.incoming(events), now, rng, None, caused)
+        items = ledger.incoming(events)
+        outcomes = await self.apply_incoming(who, items, now, rng, None, caused)
+        replayed = await self.replayed_effects(who, items, outcomes)
         return BatchResult(
             results=[
-                EventResult.model_validate(result_json(eid, status, reason, caused))
+                EventResult.model_validate(result_json(eid, status, reason, caused, replayed))
                 for eid, status, reason in outcomes
             ]
         )
@@ -215,6 +218,16 @@ class Store:
             caused.update(book.caused)
         self.db.wrote(len(applied))
         return outcomes
+
+    async def replayed_effects(
+        self, who: Principal, items: list[Incoming], outcomes: list[ledger.Outcome]
+    ) -> dict[str, dict[str, Any]]:
+        """What the batch's duplicates (events sent again) caused when first applied."""
+        dups = {eid for eid, status, _ in outcomes if status is EventStatus.DUPLICATE}
+        if not dups or who.branch_id is None:
+            return {}
+        async with self.db.read() as tx:
+            return await replay.replayed_effects(tx, who.branch_id, items, dups)
 
     async def stamp(
         self, who: Principal, body: StampIn, now: datetime, rng: random.Random

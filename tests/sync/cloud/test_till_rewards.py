@@ -35,7 +35,7 @@ async def _reward(cloud: Cloud, card: str, order_id: str) -> Any:
 async def test_given_a_batch_then_each_applied_event_says_what_it_caused(cloud: Cloud) -> None:
     """Given goal 10 and a gift with a POS line, when checks of 4, 7 and 0 stamps and one with
     nobody arrive, then the answer tells stamps, balance, the gift (code, title, POS line) per
-    event, and a re-send (duplicate) or a check without a card carries no effects."""
+    event (none for the check without a card); sent again, they are told again."""
     await cloud.set_program(rule="per_order", goal=10, reward_name="Sandwich",
                             pos_product=SANDWICH)  # fmt: skip
     c = await cloud.customer("e@example.com")
@@ -59,8 +59,16 @@ async def test_given_a_batch_then_each_applied_event_says_what_it_caused(cloud: 
     assert [(r["code"], r["pos_product"]) for r in listed] == [(gift["code"], SANDWICH)]
     assert zero is not None and (zero["stamps"], zero["balance"]) == (0, 1)
     assert nobody is None
+    # sent again (its answer lost): told again from the ledger, the balance as it is now
     again = await cloud.post_events([first])
-    assert again[0]["status"] == "duplicate" and "effects" not in again[0]
+    assert again[0]["status"] == "duplicate"
+    assert again[0]["effects"] == {"card_code": c["card_code"], "stamps": 4, "balance": 1,
+                                   "rewards": [], "lottery": [], "replay": True}  # fmt: skip
+    second = await cloud.post_events([event("order.stamped", order("E-2", 7, card),
+                                            eid=res[1]["id"])])  # fmt: skip
+    assert second[0]["effects"]["rewards"] == [gift]
+    assert "effects" not in (await cloud.post_events([event("order.recorded", order("E-4", 1),
+                                                            eid=res[3]["id"])]))[0]  # fmt: skip
 
 
 async def test_given_a_lottery_then_the_effects_give_each_draw(cloud: Cloud) -> None:

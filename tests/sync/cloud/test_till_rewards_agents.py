@@ -405,3 +405,29 @@ async def test_given_a_reward_code_scanned_at_a_till_then_it_goes_on_that_tills_
     # read again (another till: the same scanner's double read within a second counts once)
     again = await agent.post("/v1/scans", json={"code": code, "till": "till-3", "mode": "redeem"})
     assert again.status == 422 and (await again.json())["reason"] == "already_redeemed"
+
+
+async def test_given_the_answer_lost_then_the_resent_check_still_tells_its_rewards(
+    cloud: Cloud, start_agent: StartAgent
+) -> None:
+    """Given the cloud applies a check but its answer is lost on the way (the fault proxy cuts
+    it), when the agent sends the check again (duplicate), then GET /v1/orders still shows the
+    gift the first application issued, the very code the card holds."""
+    await cloud.set_program(rule="per_order", stamps_per_order=3, goal=2, pos_product=SANDWICH)
+    host, port = cloud.http.server.host, cloud.http.server.port
+    assert port is not None
+    proxy = await FaultProxy(str(host), port).start()
+    try:
+        agent = await start_agent("a", url=proxy.url)
+        c = await cloud.customer("lost@example.com")
+        proxy.cut_after_response(times=1)
+        await _order(agent, "L-1", c["card_code"])
+        view = await _applied(agent, "L-1")
+        assert proxy.stats.cuts == 1
+        rewards = view["rewards"]
+        [gift] = rewards["issued"]
+        assert (rewards["stamps"], rewards["balance"], gift["pos_product"]) == (3, 1, SANDWICH)
+        card = await cloud.card(c["card_code"])
+        assert [r["code"] for r in card["rewards"]] == [gift["code"]]
+    finally:
+        await proxy.close()
