@@ -148,7 +148,7 @@ class QuoteService:
             )
         card, source = (None, "cache") if customer is None else await self._card(customer)
         redeemed: frozenset[str] = frozenset()
-        if card is not None and card.rewards:
+        if card is not None and card.rewards and source == "cloud":  # the cache's are filtered
             redeemed = await self._redeemed([r.code for r in card.rewards])
         return quote_for(
             program=program,
@@ -191,6 +191,8 @@ class QuoteService:
         return await self._cached(ref), "cache"
 
     async def _cached(self, ref: CustomerRef) -> CardState | None:
+        """The cached card and its open rewards not redeemed here, in one read (one hop to the
+        reader's thread: ``bench/quote.py``)."""
         if ref.card is not None:
             where, key = "card_code = ?", canonical_card_text(ref.card)
         elif ref.number is not None:
@@ -198,14 +200,13 @@ class QuoteService:
         else:
             where, key = "email = ?", canonical_email(ref.email or "")
         row = await self.db.fetchone(
-            f"SELECT * FROM cards WHERE {where} ORDER BY updated_seq DESC LIMIT 1",  # noqa: S608
+            "SELECT c.*, (SELECT json_group_array(json(r.reward)) FROM card_rewards r "  # noqa: S608
+            "WHERE r.customer_id = c.customer_id AND r.code NOT IN (SELECT code FROM redemptions)"
+            f") AS rewards FROM cards c WHERE {where} ORDER BY updated_seq DESC LIMIT 1",
             (key,),
         )
         if row is None:
             return None
-        rewards = await self.db.fetchall(
-            "SELECT reward FROM card_rewards WHERE customer_id = ?", (row["customer_id"],)
-        )
         return CardState(
             customer_id=row["customer_id"],
             card_code=row["card_code"],
@@ -215,7 +216,7 @@ class QuoteService:
             balance=row["balance"],
             updated_seq=row["updated_seq"],
             rewards=sorted(
-                (OpenReward.model_validate_json(r["reward"]) for r in rewards),
+                (OpenReward.model_validate(r) for r in json.loads(row["rewards"])),
                 key=lambda r: (r.valid_from, r.code),
             ),
         )
