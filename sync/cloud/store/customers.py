@@ -152,6 +152,8 @@ async def redeem(
         raise NotFound("no reward with this code", code="unknown_reward", field="code")
     state = reward_out(row, now).state
     if state == "redeemed":
+        if device_id is not None and await _same_redeem(tx, clean, device_id, order_id):
+            return await _redeem_out(tx, clean, int(row["customer_id"]), now)
         raise Conflict("this reward was already redeemed", code="already_redeemed", field="code")
     if state == "expired":
         raise Gone("this voucher has expired", code="expired", field="code")
@@ -180,15 +182,27 @@ async def redeem(
     await tx.executemany(
         TALLY_SQL, tally_rows(int(row["branch_id"]), at_us, {device_id or 0: redeemed})
     )
-    card = await tx.fetchrow(
-        "SELECT card_code FROM customers WHERE id = ?", int(row["customer_id"])
+    return await _redeem_out(tx, clean, int(row["customer_id"]), now)
+
+
+async def _same_redeem(tx: Tx, code: str, device_id: int, order_id: str | None) -> bool:
+    """True if the reward was redeemed by this till for this check (a till sending its redeem
+    again after the answer was lost: it gets the same answer, nothing is counted again)."""
+    row = await tx.fetchrow("SELECT redeemed_by, redeemed_order FROM rewards WHERE code = ?", code)
+    return (
+        row is not None
+        and row["redeemed_by"] is not None
+        and int(row["redeemed_by"]) == device_id
+        and row["redeemed_order"] == order_id
     )
+
+
+async def _redeem_out(tx: Tx, code: str, customer_id: int, now: datetime) -> RedeemOut:
+    card = await tx.fetchrow("SELECT card_code FROM customers WHERE id = ?", customer_id)
     done = await tx.fetchrow(
         f"SELECT {REWARD_COLUMNS} FROM rewards WHERE code = ?",  # noqa: S608
-        clean,
+        code,
     )
     assert card is not None and done is not None
     out = reward_out(done, now)
-    return RedeemOut(
-        **out.model_dump(), customer_id=str(row["customer_id"]), card_code=card["card_code"]
-    )
+    return RedeemOut(**out.model_dump(), customer_id=str(customer_id), card_code=card["card_code"])

@@ -99,6 +99,17 @@ async def test_given_a_till_then_it_redeems_once_with_the_pos_line_and_clear_ref
         code, "redeemed", SANDWICH, "cloud")  # fmt: skip
     status, again = await _redeem(cloud, code)
     assert status == 409 and again["error"]["code"] == "already_redeemed"
+    # the same till for the same check (its answer was lost): the same answer, counted once
+    status, replay = await _redeem(cloud, code, order_id="R-2", till="t1")
+    assert status == 200 and replay == ok
+    other = await _second_device(cloud)
+    status, theirs = await _redeem(cloud, code, other, order_id="R-2")
+    assert status == 409 and theirs["error"]["code"] == "already_redeemed"
+    stats = await (await cloud.http.get(
+        "/v1/stats", headers=cloud.admin(),
+        params={"branch": str(cloud.link["branch_id"]), "from": "2026-11-23", "to": "2026-11-23"},
+    )).json()  # fmt: skip
+    assert stats["total"]["rewards_redeemed"] == 1
     status, unknown = await _redeem(cloud, "2222-3333-4444")
     assert status == 404 and unknown["error"]["code"] == "unknown_reward"
     late = (await _reward(cloud, c["card_code"], "R-3"))["code"]
