@@ -77,6 +77,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
                 404: ErrorAnswer,
                 409: ErrorAnswer,
                 410: ErrorAnswer,
+                422: ErrorAnswer,
                 503: ErrorAnswer,
             },
             request=RedeemRequest,
