@@ -117,7 +117,9 @@ def read_text(text: str) -> ReadResult:
     match = _RECEIPT_URL.match(code)
     if match is not None:
         return ScannedCode(CodeKind.RECEIPT, match["token"].upper())
-    if is_reward_code(upper):
+    # all digits is a product barcode (UPC-A has 12), never taken for a reward code (a random
+    # code has a letter but for one in 17 million)
+    if is_reward_code(upper) and not code.replace("-", "").replace(" ", "").isdigit():
         return ScannedCode(CodeKind.REWARD, normalize_reward_code(upper))
     if len(upper) == CODE_LEN and upper.startswith(PREFIX) and upper.isalnum():
         return Rejected(Rejection.BAD_CHECK, shown)
