@@ -1,9 +1,9 @@
 """What the cloud said each applied check caused, kept by the agent (``event_results``).
 
 The uploader hands each batch's ``effects`` (``sync.contract.events.EventEffects`` by event id)
-to ``ResultStore.statements``: one ``INSERT OR IGNORE`` per event that credited a card, written
-in the same transaction as the batch's acks, so a check's rewards are on disk exactly when its
-event stops being pending. ``check_rewards`` reads them back for ``GET /v1/orders/{id}``: a
+to ``ResultStore.statements``: one ``INSERT OR IGNORE`` of a row per event that credited a
+card, written in the same transaction as the batch's acks, so a check's rewards are on disk
+exactly when its event stops being pending. ``check_rewards`` reads them back for ``GET /v1/orders/{id}``: a
 check's status comes from its event's row in the outbox (``pending``/``sent``: pending, ``dead``:
 rejected, ``acked`` or purged after acking: applied).
 """
@@ -16,12 +16,14 @@ from agent.rewards.models import CheckRewards, CheckStatus
 from sync.contract.events import EventEffects
 from sync.edge.storage import Stmt, Storage
 
-# kiosk scans (no check) are never posted to the POS
-INSERT_RESULT = (
+# One statement for a whole batch's effects (SQLite walks the JSON object in C); kiosk scans
+# (no check) are never posted to the POS.
+INSERT_RESULTS = (
     "INSERT OR IGNORE INTO event_results (event_id, ref, type, effects, applied_at, webhook) "
-    "SELECT event_id, COALESCE(json_extract(payload, '$.order_id'), "
-    "json_extract(payload, '$.scan_id')), type, ?, ?, "
-    "CASE WHEN type = 'scan.stamped' THEN 'off' ELSE ? END FROM outbox WHERE event_id = ?"
+    "SELECT o.event_id, COALESCE(json_extract(o.payload, '$.order_id'), "
+    "json_extract(o.payload, '$.scan_id')), o.type, j.value, ?, "
+    "CASE WHEN o.type = 'scan.stamped' THEN 'off' ELSE ? END "
+    "FROM json_each(?) AS j JOIN outbox AS o ON o.event_id = j.key"
 )
 _STATUS: dict[str, CheckStatus] = {
     "pending": "pending",
@@ -39,12 +41,9 @@ class ResultStore:
         self.on_written = on_written
 
     def statements(self, effects: dict[str, Any], now: float) -> list[Stmt]:
-        """One insert per event that credited a card (a repeat answer adds nothing)."""
+        """The rows of the events that credited a card (a repeat answer adds nothing)."""
         state = "due" if self.webhook else "off"
-        return [
-            (INSERT_RESULT, (json.dumps(fx, separators=(",", ":")), now, state, eid))
-            for eid, fx in effects.items()
-        ]
+        return [(INSERT_RESULTS, (now, state, json.dumps(effects, separators=(",", ":"))))]
 
     def written(self, effects: dict[str, Any]) -> None:
         """The effects are on disk: the webhook sender may tell the POS."""
