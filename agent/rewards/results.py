@@ -3,9 +3,9 @@
 The uploader hands each batch's ``effects`` (``sync.contract.events.EventEffects`` by event id)
 to ``ResultStore.statements``: one ``INSERT OR IGNORE`` of a row per event that credited a
 card, written in the same transaction as the batch's acks, so a check's rewards are on disk
-exactly when its event stops being pending. ``check_rewards`` reads them back for ``GET /v1/orders/{id}``: a
-check's status comes from its event's row in the outbox (``pending``/``sent``: pending, ``dead``:
-rejected, ``acked`` or purged after acking: applied).
+exactly when its event stops being pending. ``check_rewards`` reads them back for
+``GET /v1/orders/{id}``: a check's status comes from its event's row in the outbox
+(``pending``/``sent``: pending, ``dead``: rejected, ``acked`` or purged after acking: applied).
 """
 
 import json
