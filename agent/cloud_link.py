@@ -16,7 +16,16 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from agent.http.metrics import AgentMetrics
-from agent.http.state import CLOUD, METRICS, OUTBOX, PROGRAM, RUNTIME, SETTINGS, CloudStatus
+from agent.http.state import (
+    CLOUD,
+    METRICS,
+    OUTBOX,
+    PROGRAM,
+    RESULTS,
+    RUNTIME,
+    SETTINGS,
+    CloudStatus,
+)
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudAuthError, CloudClient, CloudUnreachable
 from sync.edge.errors import SyncError
@@ -115,6 +124,7 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
             interval_s=link.sync_interval_s,
             backoff=Backoff(cap=link.max_backoff_s),
             observer=observer,
+            results=app[RESULTS],
         )
         uploader = parts.uploader
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.listen import Listening, is_loopback
@@ -33,6 +33,13 @@ class AgentSection(_Section, Listening):
     # HTTPS for phones and tablets on the LAN: browsers give the camera only to secure origins.
     tls_cert: Path | None = None  # PEM certificate chain
     tls_key: Path | None = None  # PEM private key (unencrypted)
+    # a reward redeemed while the cloud cannot be asked: refused (503), or allowed from the
+    # card cache and sent to the cloud later (a code is never redeemed twice on this agent)
+    offline_redeem: Literal["refuse", "allow"] = "refuse"
+    # POST /v1/orders/quote asks the cloud for at most this long, then answers from the cache
+    quote_budget_ms: int = Field(default=300, ge=10, le=10_000)
+    # a redeem waits this long for the cloud before it counts as unreachable
+    redeem_timeout_s: float = Field(default=3.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> "AgentSection":
@@ -61,6 +68,31 @@ class CloudLink(_Section):
         if len(parts) >= 3 and parts[0] == "sk" and parts[1].isdigit():
             return int(parts[1])
         return 0
+
+
+class PosSection(_Section):
+    """``[pos]``: the POS's webhook, told each check's rewards once the cloud has applied it."""
+
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")  # HMAC-SHA256 key of X-Stampedge-Signature
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_backoff_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("pos.webhook_url must start with http:// or https://")
+        return v
+
+    @model_validator(mode="after")
+    def _signed(self) -> "PosSection":
+        if self.webhook_url and len(self.webhook_secret.get_secret_value()) < 16:
+            raise ValueError(
+                "pos.webhook_secret: give at least 16 characters when pos.webhook_url is set "
+                "(it signs X-Stampedge-Signature)"
+            )
+        return self
 
 
 class ProgramSettings(Program):
@@ -112,7 +144,8 @@ class ScannerSettings(_Section):
     layout: Literal["us", "de"] = "us"  # HID keyboard layout the scanner is set to
     grab: bool = True
     till: str = "till-1"
-    mode: Literal["autopilot", "kiosk"] = "autopilot"
+    # redeem: a till's scanner for reward codes (a card read there still goes to the check)
+    mode: Literal["autopilot", "kiosk", "redeem"] = "autopilot"
 
 
 class AgentSettings(BaseSettings):
@@ -127,6 +160,7 @@ class AgentSettings(BaseSettings):
     program: ProgramSettings = ProgramSettings()
     printer: PrinterSettings = PrinterSettings()
     scanner: list[ScannerSettings] = []
+    pos: PosSection = PosSection()
 
     @model_validator(mode="after")
     def _safe(self) -> "AgentSettings":

@@ -1,5 +1,5 @@
 """What a scanned line says (pure): a Wallet card code, a six-digit card number, a receipt QR,
-or nothing we know, with the reason.
+a reward's redeem code, or nothing we know, with the reason.
 
 Scanners add noise a person never sees: surrounding spaces, an AIM symbology prefix such as
 ``]Q1`` when the scanner is set to send it, lower case when a keyboard wedge met caps lock.
@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from drivers.framing import MAX_LINE, Overlong, RawLine
 from sync.contract.card_code import CODE_LEN, PREFIX, is_card_code
+from sync.contract.reward_code import is_reward_code, normalize_reward_code
 
 NUMBER_LEN = 6
 RECEIPT_TOKEN_LEN = 48
@@ -30,6 +31,7 @@ class CodeKind(StrEnum):
     CARD = "card"  # the Wallet card's barcode payload
     NUMBER = "number"  # the six-digit card number (typed on a kiosk, or a printed card)
     RECEIPT = "receipt"  # the QR printed on a receipt (a URL with a claim token)
+    REWARD = "reward"  # a reward's redeem code (``7KQ2-MX9D-H4TP``), shown on the phone
 
 
 class Rejection(StrEnum):
@@ -115,6 +117,10 @@ def read_text(text: str) -> ReadResult:
     match = _RECEIPT_URL.match(code)
     if match is not None:
         return ScannedCode(CodeKind.RECEIPT, match["token"].upper())
+    # all digits is a product barcode (UPC-A has 12), never taken for a reward code (a random
+    # code has a letter but for one in 17 million)
+    if is_reward_code(upper) and not code.replace("-", "").replace(" ", "").isdigit():
+        return ScannedCode(CodeKind.REWARD, normalize_reward_code(upper))
     if len(upper) == CODE_LEN and upper.startswith(PREFIX) and upper.isalnum():
         return Rejected(Rejection.BAD_CHECK, shown)
     return Rejected(Rejection.UNKNOWN, shown)

@@ -10,7 +10,8 @@ from drivers.framing import RawLine
 from drivers.runner import Backoff, ScannerRunner
 from drivers.sources import make_source
 
-Mode = Literal["autopilot", "kiosk", "manual"]  # manual: a staff phone (never a scanner)
+# manual: a staff phone (never a scanner); redeem: a till's scanner for reward codes
+Mode = Literal["autopilot", "kiosk", "manual", "redeem"]
 
 
 @dataclass(frozen=True)

@@ -122,9 +122,48 @@ V2_DEVICE_SESSIONS = [
     )""",
 ]
 
+# Version 3: rewards at the till (issue #15). A check keeps the id of the event whose answer
+# tells its rewards; ``event_results`` keeps what the cloud said each applied event credited
+# (and whether the POS webhook has been told); ``redemptions`` is every reward this agent
+# redeemed (online or offline: a code is never redeemed twice here); ``card_rewards`` is the
+# open rewards of each cached card, for quotes and offline redeems.
+V3_REWARDS = [
+    "ALTER TABLE orders ADD COLUMN event_id TEXT",
+    """CREATE TABLE event_results (
+        event_id TEXT PRIMARY KEY,
+        ref TEXT,
+        type TEXT NOT NULL,
+        effects TEXT NOT NULL,
+        applied_at REAL NOT NULL,
+        webhook TEXT NOT NULL DEFAULT 'due' CHECK (webhook IN ('due', 'sent', 'off')),
+        webhook_attempts INTEGER NOT NULL DEFAULT 0,
+        webhook_error TEXT,
+        webhook_next_at REAL NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX event_results_ref ON event_results (ref)",
+    "CREATE INDEX event_results_webhook ON event_results (webhook_next_at) WHERE webhook = 'due'",
+    """CREATE TABLE redemptions (
+        code TEXT PRIMARY KEY,
+        order_id TEXT,
+        till TEXT,
+        source TEXT NOT NULL CHECK (source IN ('cloud', 'offline')),
+        answer TEXT NOT NULL,
+        event_id TEXT,
+        redeemed_at REAL NOT NULL
+    )""",
+    "CREATE INDEX redemptions_order ON redemptions (order_id)",
+    """CREATE TABLE card_rewards (
+        code TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        reward TEXT NOT NULL
+    )""",
+    "CREATE INDEX card_rewards_customer ON card_rewards (customer_id)",
+]
+
 MIGRATIONS: list[list[str]] = [
     [*V1_OUTBOX, *V1_AGENT, *V1_PRINT_JOBS],
     V2_DEVICE_SESSIONS,
+    V3_REWARDS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

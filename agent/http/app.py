@@ -15,6 +15,7 @@ from agent.db import open_agent_db
 from agent.http import handlers
 from agent.http.metrics import AgentMetrics
 from agent.http.state import (
+    CLOCK,
     CLOUD,
     DB,
     DEVICE,
@@ -22,6 +23,7 @@ from agent.http.state import (
     ORDERS,
     OUTBOX,
     PROGRAM,
+    RESULTS,
     RUNTIME,
     SETTINGS,
     CloudStatus,
@@ -32,6 +34,8 @@ from agent.orders.program_source import ProgramSource, program_from_settings
 from agent.orders.service import OrderService, utcnow
 from agent.pages.routes import device_middleware, install_pages, is_open
 from agent.printing.channel import install_printing
+from agent.rewards.results import ResultStore
+from agent.rewards.routes import install_rewards
 from agent.scans.routes import install_scanners
 from config import AgentSettings
 from sync.edge.outbox import Outbox
@@ -101,6 +105,8 @@ def build_app(
     app[CLOUD] = CloudStatus()
     app[RUNTIME] = Runtime(started_at=time.time())
     app[PROGRAM] = ProgramSource(program_from_settings(settings.program))
+    app[RESULTS] = ResultStore(webhook=bool(settings.pos.webhook_url))
+    app[CLOCK] = clock
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         path = settings.agent.data_dir / "agent.db"
@@ -121,6 +127,7 @@ def build_app(
     install_scanners(app)
     install_sync(app)
     install_pages(app)
+    install_rewards(app)
     return app
 
 

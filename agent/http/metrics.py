@@ -26,6 +26,10 @@ class AgentMetrics:
         )
         self.orders = Counter("stampedge_orders", "Orders by outcome", ["outcome"], registry=r)
         self.scans = Counter("stampedge_scans", "Scans by outcome", ["outcome"], registry=r)
+        self.quotes = Counter("stampedge_quotes", "Quotes by source", ["source"], registry=r)
+        self.redeems = Counter(
+            "stampedge_redeems", "Reward redeems by outcome and source", ["outcome"], registry=r
+        )
         self.scan_rejections = Counter(
             "stampedge_scan_rejections", "Scans rejected, by reason", ["reason"], registry=r
         )

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from agent.rewards.models import CheckRewards, RedeemAnswer
 from sync.contract.customers import CustomerRef
 from sync.contract.limits import MAX_TOTAL, Currency, OrderId, RuleName, Till
 
@@ -102,6 +103,8 @@ class OrderView(BaseModel):
 
     order: OrderAnswer  # as POST answered it; its print job as it is now, a card Autopilot added
     void: VoidAnswer | None = None
+    rewards: CheckRewards | None = None  # what the cloud said the check did on the card
+    redeemed: list[RedeemAnswer] = []  # rewards handed over on this check
 
 
 class ScanRequest(BaseModel):
@@ -115,14 +118,14 @@ class ScanRequest(BaseModel):
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     till: Till | None = None
-    mode: Literal["autopilot", "kiosk", "manual"] | None = None
+    mode: Literal["autopilot", "kiosk", "manual", "redeem"] | None = None
 
 
 class ScanAnswer(BaseModel):
     """What became of a scan."""
 
     scan_id: str
-    outcome: Literal["stamped", "attached", "pending", "throttled", "rejected"]
+    outcome: Literal["stamped", "attached", "pending", "throttled", "rejected", "redeemed"]
     kind: str | None = None
     reason: str | None = None  # a stable code: duplicate, cooldown, receipt_qr, too_long, ...
     message: str | None = None  # the reason in words: what the person at the scanner should do
@@ -134,6 +137,7 @@ class ScanAnswer(BaseModel):
     goal: int | None = None  # the program's goal, to draw the progress
     reward_reached: bool = False  # this scan filled the card
     offline: bool = False  # saved, but the card could not be checked (cloud unreachable)
+    reward: RedeemAnswer | None = None  # a reward code redeemed for the till's next check
 
 
 class CustomerView(BaseModel):

@@ -12,6 +12,7 @@ from agent.http.metrics import AgentMetrics
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
 from agent.pages.pairing import DeviceSession, PairingBook
+from agent.rewards.results import ResultStore
 from config import AgentSettings
 from sync.edge.outbox import Outbox
 from sync.web.openapi import Operation
@@ -76,3 +77,5 @@ PAIRING = web.AppKey("pairing", PairingBook)
 # its cookie was not taken (``not_paired``, ``device_revoked``, ``wrong_device_role``).
 DEVICE = web.RequestKey("device", DeviceSession)
 DEVICE_PROBLEM = web.RequestKey("device_problem", str)
+RESULTS = web.AppKey("results", ResultStore)
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")

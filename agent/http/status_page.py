@@ -175,6 +175,7 @@ def _orders(view: StatusView) -> str:
         f"<tr><td>{escape(str(o['order_id']))}</td><td>{escape(str(o.get('till') or ''))}</td>"
         f"<td>{o['stamps']}</td><td>{escape(_KINDS.get(str(o['kind']), str(o['kind'])))}</td>"
         f"<td>{'voided' if o.get('voided') else ''}</td>"
+        f"<td>{escape(str(o.get('rewards') or ''))}</td>"
         f"<td>{escape(str(o.get('created_at', ''))[:19])}</td></tr>"
         for o in view.recent_orders
     )
@@ -182,7 +183,7 @@ def _orders(view: StatusView) -> str:
         '<section id="orders"><h2>Recent checks</h2>'
         + (
             '<div class="scroll"><table><tr><th>Check</th><th>Till</th><th>Stamps</th>'
-            f"<th>Kind</th><th></th><th>At (UTC)</th></tr>{rows}</table></div>"
+            f"<th>Kind</th><th></th><th>Rewards</th><th>At (UTC)</th></tr>{rows}</table></div>"
             if rows
             else '<p class="mute">No checks yet.</p>'
         )

@@ -21,10 +21,14 @@ class ProgramSource:
     def __init__(self, default: Program) -> None:
         self.current = default
         self.version: int | None = None  # None: the config's default, not the cloud's
+        self.reward = "gift"  # what reaching the goal gives: gift | voucher | lottery
+        self.reward_name = "Free gift"
 
     def update(self, state: ProgramState) -> bool:
         """Take the cloud's program; True if it changed."""
         new = program_from_state(state)
         changed = new != self.current or state.version != self.version
         self.current, self.version = new, state.version
+        self.reward = state.reward
+        self.reward_name = state.reward_name or self.reward_name
         return changed

@@ -6,7 +6,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,6 +27,8 @@ from agent.http.models import (
 from agent.orders.body import OrderInput
 from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
+from agent.rewards.models import RedeemAnswer
+from agent.rewards.results import check_rewards
 from config import AgentSettings
 from sync.contract import claim_token
 from sync.contract.card_code import CardCodeError
@@ -51,13 +53,36 @@ class PrinterHook(Protocol):
     def enabled(self) -> bool: ...
 
     def plan_order_receipt(
-        self, answer: OrderAnswer, *, expires_at: datetime | None, now: datetime
+        self,
+        answer: OrderAnswer,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+        lines: Sequence[str] = (),
     ) -> tuple[PrintInfo, list[Stmt]]: ...
 
     def wake(self) -> None: ...
 
     async def current(self, info: PrintInfo) -> PrintInfo:
         """The print job's status now (a repeated order shows it, not the stored one)."""
+        ...
+
+
+class RewardsHook(Protocol):
+    """Rewards at the till (see ``agent.rewards.redeem``): those redeemed at a till wait for its
+    next check; an identified customer's receipt says which reward is ready."""
+
+    def take_waiting(self, till: str | None, order_id: str) -> tuple[list[Stmt], list[str]]:
+        """The statements that put the till's waiting redemptions on this check, and their
+        receipt lines (taken: ``put_back`` if the check is not recorded)."""
+        ...
+
+    def put_back(self, till: str | None) -> None:
+        """Undo ``take_waiting``: the check was not recorded (or was a repeat)."""
+        ...
+
+    async def ready_lines(self, customer: CustomerRef) -> list[str]:
+        """Receipt lines for the rewards ready on the customer's card (from the cache)."""
         ...
 
 
@@ -133,12 +158,14 @@ class OrderService:
         printer: PrinterHook | None = None,
         autopilot: AutopilotHook | None = None,
         clock: Callable[[], datetime] = utcnow,
+        rewards: RewardsHook | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.program = program
         self.printer = printer
         self.autopilot = autopilot
+        self.rewards = rewards
         self.clock = clock
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         link = settings.cloud  # fixed for the process's life: read once, not per receipt
@@ -255,11 +282,17 @@ class OrderService:
             recorded_at=now,
         )
         extra: list[Stmt] = []
+        lines: list[str] = []
+        if self.rewards is not None and req.till is not None:
+            extra, lines = self.rewards.take_waiting(req.till, req.order_id)
         if self._should_print(req, claim_url):
             assert self.printer is not None
-            model.print, extra = self.printer.plan_order_receipt(
-                model, expires_at=expires_at, now=now
+            if self.rewards is not None and customer is not None and not self._qr_by_default():
+                lines = [*lines, *await self.rewards.ready_lines(customer)]
+            model.print, job = self.printer.plan_order_receipt(
+                model, expires_at=expires_at, now=now, lines=lines
             )
+            extra = [*extra, *job]
         answer = model.model_dump(mode="json")
         payload = OrderPayload(
             order_id=req.order_id,
@@ -273,9 +306,10 @@ class OrderService:
             claim_expires_at=expires_at,
         ).model_dump(mode="json", exclude_none=True)
         answer_json = _answer_json(answer)
+        event_id = new_event_id()
         order_row: Stmt = (
             "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
-            "event_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event_type, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 req.order_id,
                 body_hash,
@@ -285,10 +319,11 @@ class OrderService:
                 stamps,
                 str(event_type),
                 now.timestamp(),
+                event_id,
             ),
         )
         event = event_row_json(
-            new_event_id(), str(event_type), canonical_json_plain(payload), now, time.time()
+            event_id, str(event_type), canonical_json_plain(payload), now, time.time()
         )
         try:
             found = await self._write(
@@ -299,10 +334,14 @@ class OrderService:
             # Not recorded (disk full): the card scanned for this check waits for the retry.
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)
+            if self.rewards is not None:
+                self.rewards.put_back(req.till)
             raise
         if found is not None:
             if autopilot and customer is not None and self.autopilot is not None:
                 self.autopilot.put_back(req.till, customer, now)
+            if self.rewards is not None:
+                self.rewards.put_back(req.till)
             return self._repeat(req, found, body_hash)
         if extra and self.printer is not None:
             self.printer.wake()
@@ -334,7 +373,7 @@ class OrderService:
     async def view(self, order_id: str) -> OrderView:
         """A recorded check as ``POST`` answered it (as it is now) and its void, if any."""
         row = await self.db.fetchone(
-            "SELECT answer, void_answer FROM orders WHERE order_id = ?", (order_id,)
+            "SELECT answer, void_answer, event_id FROM orders WHERE order_id = ?", (order_id,)
         )
         if row is None:
             raise _unknown_order(order_id)
@@ -342,9 +381,14 @@ class OrderService:
         if self.printer is not None:
             answer = await self._current_print(answer)
         void = row["void_answer"]
+        redeemed = await self.db.fetchall(
+            "SELECT answer FROM redemptions WHERE order_id = ? ORDER BY redeemed_at", (order_id,)
+        )
         return OrderView(
             order=OrderAnswer.model_validate_json(answer),
             void=None if void is None else VoidAnswer.model_validate_json(void),
+            rewards=await check_rewards(self.db, row["event_id"]),
+            redeemed=[RedeemAnswer.model_validate_json(r["answer"]) for r in redeemed],
         )
 
     async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
@@ -408,13 +452,15 @@ class OrderService:
                     ).model_dump(mode="json", exclude_none=True),
                     device_time=now,
                 )
+                # the attach is what credits the card: its answer tells the check's rewards
                 stmt: Stmt = (
-                    "UPDATE orders SET customer = ?, attached_at = ?, answer = ? "
+                    "UPDATE orders SET customer = ?, attached_at = ?, answer = ?, event_id = ? "
                     "WHERE order_id = ?",
                     (
                         customer.model_dump_json(exclude_none=True),
                         now.timestamp(),
                         answer.model_dump_json(),
+                        str(event.event_id),
                         order_id,
                     ),
                 )
@@ -424,8 +470,12 @@ class OrderService:
     async def recent(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest checks, newest first, for the status page."""
         rows = await self.db.fetchall(
-            "SELECT order_id, till, stamps, event_type, created_at, voided_at, customer "
-            "FROM orders ORDER BY created_at DESC LIMIT ?",
+            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "
+            "o.customer, o.event_id, b.state AS sync_state, r.effects, "
+            "(SELECT group_concat(d.code, ' ') FROM redemptions d WHERE d.order_id = o.order_id) "
+            "AS redeemed FROM orders o LEFT JOIN outbox b ON b.event_id = o.event_id "
+            "LEFT JOIN event_results r ON r.event_id = o.event_id "
+            "ORDER BY o.created_at DESC LIMIT ?",
             (limit,),
         )
         return [
@@ -437,9 +487,23 @@ class OrderService:
                 "created_at": datetime.fromtimestamp(r["created_at"], UTC).isoformat(),
                 "voided": r["voided_at"] is not None,
                 "customer": json.loads(r["customer"]) if r["customer"] else None,
+                "rewards": rewards_summary(r),
             }
             for r in rows
         ]
+
+
+def rewards_summary(row: sqlite3.Row) -> str:
+    """What a check did with rewards, in a few words for the status page."""
+    parts: list[str] = []
+    if row["redeemed"]:
+        parts.append(f"redeemed {row['redeemed']}")
+    if row["customer"] and row["event_id"] and row["sync_state"] in ("pending", "sent"):
+        parts.append("rewards pending")
+    elif row["effects"]:
+        issued = json.loads(row["effects"]).get("rewards") or []
+        parts.extend(f"issued {r['title']} {r['code']}" for r in issued)
+    return "; ".join(parts)
 
 
 def _unknown_order(order_id: str) -> NotFound:

@@ -7,7 +7,7 @@ on ``/health`` (``PrinterStatus``) and converts printer errors into HTTP answers
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -45,9 +45,11 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def receipt_for(answer: OrderAnswer, tz: ZoneInfo) -> Receipt:
-    """What goes on paper for an order's answer (times shown in the branch's zone)."""
+def receipt_for(answer: OrderAnswer, tz: ZoneInfo, lines: Sequence[str] = ()) -> Receipt:
+    """What goes on paper for an order's answer (times shown in the branch's zone); ``lines``:
+    the rewards redeemed on it, a reward ready on the card."""
     return Receipt(
+        lines=list(lines),
         order_id=answer.order_id,
         claim_url=answer.claim.url if answer.claim else None,
         stamps=answer.stamps,
@@ -72,11 +74,16 @@ class PrinterChannel:
         return self.service.enabled
 
     def plan_order_receipt(
-        self, answer: OrderAnswer, *, expires_at: datetime | None, now: datetime
+        self,
+        answer: OrderAnswer,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+        lines: Sequence[str] = (),
     ) -> tuple[PrintInfo, list[Stmt]]:
         """The order's receipt job, committed with the order (pure: no I/O here)."""
         view, stmt = self.service.plan(
-            receipt_for(answer, self.tz), "order", now=now, not_after=expires_at
+            receipt_for(answer, self.tz, lines), "order", now=now, not_after=expires_at
         )
         return PrintInfo(job_id=view.job_id, status=view.status), [stmt]
 

@@ -11,13 +11,15 @@ scanner or ``POST /v1/scans``, ends in one recorded and counted outcome.
 - **Manual** (a paired staff phone): a visit stamped at once; it starts the kiosk cooldown.
 - A kiosk or manual card the cache does not have is looked up in the cloud: unknown there, the
   scan is rejected (``unknown_card``); the cloud unreachable, it is stamped and said ``offline``.
+- **Reward codes** read at a till (a scanner in ``redeem`` mode, or in Autopilot) are redeemed
+  (``agent.rewards.redeem``) for that till's next check; a kiosk refuses them.
 """
 
 import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
@@ -30,6 +32,7 @@ from agent.http.state import CustomerLookup
 from agent.orders.event_ids import new_event_id
 from agent.orders.program_source import ProgramSource
 from agent.orders.service import OrderService
+from agent.rewards.models import RedeemAnswer
 from agent.scans import scan_log
 from agent.scans.policy import PendingBook, PendingScan, cooldown_left
 from agent.scans.scan_log import ScanRecorder
@@ -84,6 +87,7 @@ class ScanService:
     clock: Clock
     lookup: Callable[[], CustomerLookup | None] | None = None  # the cloud, for uncached cards
     recorder: ScanRecorder = field(init=False)
+    redeemer: Callable[[str, str | None], Awaitable[RedeemAnswer]] | None = None
     book: PendingBook = field(init=False)
     debounce: Debouncer = field(init=False)
 
@@ -115,6 +119,8 @@ class ScanService:
             return self._reject(scan_id, ctx, now, read.value, read.kind, "duplicate", msg)
         if read.kind == CodeKind.RECEIPT:
             return await self._receipt(scan_id, read, ctx, now)
+        if read.kind == CodeKind.REWARD:
+            return await self._reward(scan_id, read, ctx, now)
         if ctx.mode in ("kiosk", "manual"):
             return await self._visit(scan_id, read, ctx, now)
         return self._autopilot(scan_id, read, ctx, now)
@@ -207,6 +213,29 @@ class ScanService:
                     "of the receipt"
                 )
         return None, "a receipt of this till whose check this agent no longer has"
+
+    async def _reward(
+        self, scan_id: str, code: ScannedCode, ctx: ScanContext, now: datetime
+    ) -> ScanResult:
+        """A reward code at a till: redeemed for the till's next check."""
+        if ctx.mode == "kiosk" or self.redeemer is None:
+            msg = "reward codes are redeemed at a till, by the cashier"
+            return self._reject(scan_id, ctx, now, code.value, code.kind, "not_here", msg)
+        try:
+            answer = await self.redeemer(code.value, ctx.till)
+        except AgentError as err:
+            return self._reject(scan_id, ctx, now, code.value, code.kind, err.code, err.message)
+        self.recorder.add(self._row(scan_id, ctx, now, code.value, code.kind, "redeemed"))
+        self.metrics.outcomes.labels("redeemed").inc()
+        product = answer.pos_product
+        ring = f": ring up {product.name} ({product.sku}) at zero price" if product else ""
+        return ScanResult(
+            scan_id=scan_id,
+            outcome="redeemed",
+            kind=code.kind,
+            reward=answer,
+            message=f"{answer.title} redeemed for this till's next check{ring}",
+        )
 
     async def _visit(
         self, scan_id: str, code: ScannedCode, ctx: ScanContext, now: datetime

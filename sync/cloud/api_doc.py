@@ -25,7 +25,8 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
-from sync.contract.events import BatchResult, EventBatch, SyncState
+from sync.cloud.rewards_http import TillRedeemIn
+from sync.contract.events import BatchResult, CardState, EventBatch, SyncState
 from sync.web.openapi import Operation, build_openapi
 
 _E = ErrorOut
@@ -57,6 +58,14 @@ OPERATIONS = [
               404: "text/html", 410: "text/html", 409: "text/html"}, auth=False, tags=("claims",)),
     Operation("POST", "/v1/vouchers/{code}/redeem", "Redeem a gift or voucher once",
               {200: RedeemOut, 404: _E, 409: _E, 410: _E}, request=RedeemIn,
+              request_required=False, tags=("rewards",)),
+    Operation("GET", "/v1/sync/card", "One card (balance, open rewards) for a till's quote",
+              {200: CardState, 403: _E, 404: _E, 422: _E},
+              query={k: {"required": False, "schema": {"type": "string", "maxLength": 254}}
+                     for k in ("card", "number", "email")},
+              tags=("sync",)),
+    Operation("POST", "/v1/rewards/{code}/redeem", "A till redeems a reward once (device key)",
+              {200: RedeemOut, 403: _E, 404: _E, 409: _E, 410: _E}, request=TillRedeemIn,
               request_required=False, tags=("rewards",)),
     Operation("POST", "/v1/branches", "A new branch (admin)", {201: BranchOut, 403: _E},
               request=BranchIn, tags=("admin",)),

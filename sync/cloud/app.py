@@ -8,7 +8,7 @@ from aiohttp import web
 
 from config import ConfigError
 from config.cloud import CloudSettings
-from sync.cloud import admin, claims_http, handlers
+from sync.cloud import admin, claims_http, handlers, rewards_http
 from sync.cloud.api_doc import openapi_document
 from sync.cloud.batch_reader import BatchReader
 from sync.cloud.http import (
@@ -107,6 +107,8 @@ def build_cloud_app(
     r.add_get("/v1/cards/{card_code}", handlers.get_card)
     r.add_post("/v1/stamps", handlers.post_stamps)
     r.add_post("/v1/vouchers/{code}/redeem", handlers.post_redeem)
+    r.add_post("/v1/rewards/{code}/redeem", rewards_http.post_till_redeem)
+    r.add_get("/v1/sync/card", rewards_http.get_card_state)
     r.add_post("/v1/claims/{token}", claims_http.post_claim)
     for prefix in ("/c", "/C"):
         r.add_get(prefix + "/{token}", claims_http.claim_page)

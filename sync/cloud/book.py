@@ -127,6 +127,44 @@ class NewReward:
     expires_us: int | None
     device_id: int | None
     event_id: str | None = None
+    pos_product: str | None = None  # the POS line as JSON (``PosProduct``), if the program has one
+    order_id: str | None = None  # the check that reached the goal
+
+
+@dataclass(slots=True)
+class Caused:
+    """What one applied event did to a card (the batch answer's ``effects``)."""
+
+    card_code: str
+    stamps: int = 0
+    balance: int = 0
+    rewards: list[NewReward] = field(default_factory=list)
+    lottery: list[str] = field(default_factory=list)  # won | nothing, one per cycle
+
+
+@dataclass(slots=True)
+class HeldReward:
+    """A reward a ``reward.redeemed`` event names, as the batch sees it."""
+
+    code: str
+    branch_id: int
+    state: str  # issued | redeemed (expiry is read from the times, never stored)
+    redeemed_by: int | None
+    customer_id: int
+    redeemed_us: int | None = None
+    redeemed_order: str | None = None
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class RedeemConflict:
+    """A reward redeemed again by another till after its first redemption (both offline)."""
+
+    code: str
+    branch_id: int
+    device_id: int | None
+    event_id: str
+    order_id: str | None
 
 
 @dataclass(slots=True)
@@ -158,6 +196,9 @@ class Book:
     known: dict[str, str] = field(default_factory=dict)  # event id -> payload hash
     entries: list[Entry] = field(default_factory=list)
     rewards: list[NewReward] = field(default_factory=list)
+    caused: dict[str, Caused] = field(default_factory=dict)  # event id -> what it credited
+    held_rewards: dict[str, HeldReward] = field(default_factory=dict)  # code -> reward
+    conflicts: list[RedeemConflict] = field(default_factory=list)
     # the figures this transaction adds, per device (0: none) and counter (``TALLIES``)
     tallies: dict[int, list[int]] = field(default_factory=dict)
     new_code: Callable[[], str] = reward_rules.new_reward_code

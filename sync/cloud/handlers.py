@@ -8,6 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.cloud import ledger
+from sync.cloud.book import Caused
+from sync.cloud.effects import result_json
 from sync.cloud.errors import InvalidInput, StoreError
 from sync.cloud.http import (
     METRICS,
@@ -53,15 +55,18 @@ async def post_events(request: web.Request) -> web.Response:
         items, keys = read
     metrics = request.app[METRICS]
     started = time.perf_counter()
+    caused: dict[str, Caused] = {}
     outcomes = await request.app[STORE].apply_incoming(
-        who, items, now(request), request.app[RNG], keys
+        who, items, now(request), request.app[RNG], keys, caused
     )
     metrics.batch_seconds.observe(time.perf_counter() - started)
     for status, n in Counter(status for _, status, _ in outcomes).items():
         metrics.events.labels(status.value).inc(n)
-    # the same JSON as ``BatchResult.model_dump_json()``, without a model per event
+    # the same JSON as ``BatchResult.model_dump_json()``, without a model per event (an
+    # event that credited a card adds its ``effects``)
+    replayed = await request.app[STORE].replayed_effects(who, items, outcomes)
     body = orjson.dumps(
-        {"results": [{"id": eid, "status": st, "reason": why} for eid, st, why in outcomes]}
+        {"results": [result_json(eid, st, why, caused, replayed) for eid, st, why in outcomes]}
     )
     return web.Response(body=body, content_type="application/json")
 

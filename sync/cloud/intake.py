@@ -36,6 +36,7 @@ from sync.cloud.records import (
     Incoming,
     OrderIn,
     Record,
+    RedeemIn,
     ScanIn,
     VoidIn,
 )
@@ -347,7 +348,7 @@ def _read(raw: bytes, make: Callable[[str, str, str, str, str, Record | Rejected
 # the types whose order (a new one) has no receipt QR to read
 _NO_QR = frozenset({EventType.ORDER_STAMPED.value, EventType.ORDER_RECORDED.value})
 _KINDS: dict[int, Callable[..., Record | Rejected]] = {
-    0: OrderIn, 1: AttachIn, 2: VoidIn, 3: ScanIn, 4: Rejected
+    0: OrderIn, 1: AttachIn, 2: VoidIn, 3: ScanIn, 4: Rejected, 5: RedeemIn
 }  # fmt: skip
 
 
@@ -364,6 +365,8 @@ def _packed(
         return [eid, kind, device_time, body, digest, 1, record.order_id, record.customer]
     if isinstance(record, VoidIn):
         return [eid, kind, device_time, body, digest, 2, record.order_id]
+    if isinstance(record, RedeemIn):
+        return [eid, kind, device_time, body, digest, 5, record.code, record.order_id]
     return [eid, kind, device_time, body, digest, 4, record.reason]
 
 
@@ -377,10 +380,13 @@ def read_packed(raw: bytes) -> bytes | None:
     existing: set[str] = set()
     qr_refs: set[str] = set()
     card_refs: list[str] = []
+    codes: set[str] = set()
     for r in rows:  # ``batch_keys``, over the packed events
         kind = r[5]
         if kind == 3:  # ScanIn
             card_refs.append(r[6])
+        elif kind == 5:  # RedeemIn
+            codes.add(r[6])
         elif kind != 4:  # OrderIn, AttachIn, VoidIn
             order_ids.add(r[6])
             if kind != 0:
@@ -390,13 +396,17 @@ def read_packed(raw: bytes) -> bytes | None:
             customer = r[9] if kind == 0 else r[7] if kind == 1 else None
             if customer is not None:
                 card_refs.append(customer)
-    return orjson.dumps([rows, sorted(order_ids), sorted(existing), sorted(qr_refs), card_refs])
+    return orjson.dumps(
+        [rows, sorted(order_ids), sorted(existing), sorted(qr_refs), card_refs, sorted(codes)]
+    )
 
 
 def unpack(packed: bytes) -> tuple[list[Incoming], BatchKeys]:
     """The events ``read_packed`` packed, and their ``batch_keys``."""
     kinds = _KINDS
-    rows, order_ids, existing, qr_refs, card_refs = orjson.loads(packed)
+    rows, order_ids, existing, qr_refs, card_refs, codes = orjson.loads(packed)
     items = [Incoming(r[0], r[1], r[2], r[3], r[4], kinds[r[5]](*r[6:])) for r in rows]
-    keys = BatchKeys([r[0] for r in rows], set(order_ids), set(existing), set(qr_refs), card_refs)
+    keys = BatchKeys(
+        [r[0] for r in rows], set(order_ids), set(existing), set(qr_refs), card_refs, set(codes)
+    )
     return items, keys

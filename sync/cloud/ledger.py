@@ -15,6 +15,13 @@ writes back what they marked. Nothing here reads a clock, a socket or a database
 - ``order.voided``: takes back what the check credited (``rewards.takeback``: never below zero in
   the current cycle); an unclaimed QR is cancelled; issued or redeemed rewards stay.
 - ``scan.stamped``: credits the card.
+- ``reward.redeemed`` (a till redeemed offline): the reward becomes redeemed; if it already was,
+  by another till, the event is kept as a double redemption (``redeem_conflicts``), never
+  counted as a second redemption; by the same till, it is that till's own redemption whose
+  answer was lost, and changes nothing.
+
+Each applied event that credited a card leaves what it caused in ``book.caused`` (stamps, the
+balance after, rewards issued, lottery outcomes): the batch answer's ``effects``.
 """
 
 from pydantic import BaseModel, ValidationError
@@ -26,15 +33,18 @@ from sync.cloud.book import (
     QR_CLAIMED,
     QR_ISSUED,
     REWARDS_ISSUED,
+    REWARDS_REDEEMED,
     STAMPS,
     VOIDS,
     Applied,
     Book,
     Card,
+    Caused,
     Entry,
     NewReward,
     Order,
     Qr,
+    RedeemConflict,
     Rejected,
     order_ref,
     to_us,
@@ -44,6 +54,7 @@ from sync.cloud.records import (
     Incoming,
     OrderIn,
     Record,
+    RedeemIn,
     ScanIn,
     VoidIn,
     record_of,
@@ -64,7 +75,11 @@ Outcome = tuple[str, EventStatus, str | None]  # event id, status, reason
 def credit(
     book: Book, card: Card, stamps: int, kind: str, order_id: str | None, eid: str | None
 ) -> list[NewReward]:
-    """Add stamps; each full cycle issues the program's reward and consumes ``goal`` stamps."""
+    """Add stamps; each full cycle issues the program's reward and consumes ``goal`` stamps.
+    What an event (``eid``) caused is kept in ``book.caused``."""
+    caused: Caused | None = None
+    if eid is not None:
+        caused = book.caused[eid] = Caused(card.card_code, max(stamps, 0), card.balance)
     if stamps <= 0:
         return []
     card.balance += stamps
@@ -73,14 +88,19 @@ def credit(
     book.count(STAMPS, book.device_id, stamps)
     goal = book.program.goal
     if 0 <= card.balance < goal:
+        if caused is not None:
+            caused.balance = card.balance
         return []  # no cycle completed (what ``rewards.settle`` says, without asking)
     rest, completed = rewards.settle(card.balance, goal)
     issued: list[NewReward] = []
+    lottery = book.program.reward == "lottery"
     for _ in range(completed):
         book.entries.append(
             Entry(card.customer_id, -book.program.goal, "reward", order_id, eid, book.device_id)
         )
         grant = rewards.grant_for_goal(book.program, book.rng, book.lottery_left)
+        if lottery and caused is not None:
+            caused.lottery.append("nothing" if grant.kind == "nothing" else "won")
         if grant.kind == "nothing":
             continue
         if book.program.reward == "lottery" and book.lottery_left is not None:
@@ -101,11 +121,15 @@ def credit(
             expires_us=window[1],
             device_id=book.device_id,
             event_id=eid,
+            pos_product=None if grant.pos_product is None else grant.pos_product.model_dump_json(),
+            order_id=order_id,
         )
         issued.append(reward)
         book.count(REWARDS_ISSUED, book.device_id)
     card.balance = rest
     book.rewards.extend(issued)
+    if caused is not None:
+        caused.balance, caused.rewards = rest, issued
     return issued
 
 
@@ -213,6 +237,25 @@ def _scan(book: Book, p: ScanIn, eid: str) -> None:
     credit(book, card, p.stamps, "scan", None, eid)
 
 
+def _redeemed(book: Book, p: RedeemIn, eid: str) -> None:
+    held = book.held_rewards.get(p.code)
+    if held is None:
+        raise Rejected("unknown reward")
+    if held.state == "redeemed":
+        if held.redeemed_by is not None and held.redeemed_by == book.device_id:
+            return  # this till's own redemption, its answer lost on the way: nothing new
+        book.conflicts.append(
+            RedeemConflict(p.code, held.branch_id, book.device_id, eid, p.order_id)
+        )
+        return
+    held.state, held.redeemed_by, held.redeemed_us = "redeemed", book.device_id, book.now_us
+    held.redeemed_order, held.dirty = p.order_id, True
+    book.count(REWARDS_REDEEMED, book.device_id)
+    card = book.cards.get(held.customer_id)
+    if card is not None:
+        card.dirty = True  # a new sync sequence number: the tills' caches drop the reward
+
+
 def validated(event_type: str, payload: dict[str, object]) -> BaseModel:
     """The payload validated against its type's wire model; ``Rejected("malformed: ...")``."""
     try:
@@ -263,6 +306,8 @@ def apply_one(book: Book, event_type: str, record: Record, eid: str) -> None:
         _scan(book, record, eid)
     elif isinstance(record, AttachIn):
         _attached(book, record, eid)
+    elif isinstance(record, RedeemIn):
+        _redeemed(book, record, eid)
     else:
         _voided(book, record, eid)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sync.contract.customers import CustomerRef
 from sync.contract.events import ProgramState
 from sync.contract.limits import MAX_TOTAL, CardText, Email, OrderId
-from sync.contract.program import Program, program_fields
+from sync.contract.program import PosProduct, Program, program_fields
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RewardKind = Literal["gift", "voucher", "lottery"]
@@ -25,6 +25,7 @@ class LotteryOdd(_In):
 
     outcome: Literal["gift", "voucher", "extra_try", "nothing"]
     weight: int = Field(ge=0, le=1_000_000)
+    pos_product: PosProduct | None = None  # this outcome's POS line (default: the program's)
 
 
 def _default_odds() -> list[LotteryOdd]:
@@ -62,7 +63,12 @@ class ProgramConfig(Program):
 
     def state(self, version: int) -> ProgramState:
         """What agents get through ``GET /v1/sync/state``."""
-        return ProgramState(**program_fields(self), reward=self.reward, version=version)
+        return ProgramState(
+            **program_fields(self),
+            reward=self.reward,
+            version=version,
+            reward_name=self.reward_name,
+        )
 
 
 def check_timezone(name: str) -> str:
@@ -112,6 +118,7 @@ class RewardOut(BaseModel):
     valid_from: datetime
     expires_at: datetime | None = None
     redeemed_at: datetime | None = None
+    pos_product: PosProduct | None = None
 
 
 class CardOut(CustomerOut):
@@ -233,6 +240,7 @@ class RedeemOut(RewardOut):
 
     customer_id: str
     card_code: str
+    source: Literal["cloud", "offline"] = "cloud"
 
 
 class Counts(BaseModel):
@@ -272,6 +280,8 @@ class StatsOut(BaseModel):
     days: list[DayCounts]
     total: Counts
     devices: list[DeviceStats]
+    redeem_conflicts: int = 0  # rewards redeemed a second time offline (never counted twice)
+    voided_reward_checks: int = 0  # voids of checks that issued or redeemed a reward
 
 
 class ErrorDetail(BaseModel):

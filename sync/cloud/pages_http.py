@@ -164,6 +164,7 @@ async def dashboard(request: web.Request) -> web.Response:
         return _html(_login_page(failed=False), 401)
     store = request.app[STORE]
     rows: list[DayFigures] = []
+    alerts: dict[str, tuple[int, int]] = {}
     first = last = None
     for branch in await store.branches(who.business_id):
         today = now(request).astimezone(ZoneInfo(branch.timezone)).date()
@@ -173,9 +174,12 @@ async def dashboard(request: web.Request) -> web.Response:
             first = last - timedelta(days=DASHBOARD_DAYS - 1)
         stats = await store.stats(who, branch.branch_id, first, last)
         rows += _rows(stats, branch.name)
+        alerts[branch.name] = (stats.redeem_conflicts, stats.voided_reward_checks)
     period = f"{first} to {last}" if first and last else ""
     name = await store.business_name(who.business_id)
-    return _html(render_dashboard(DashboardView(business=name, period=period, rows=rows)))
+    return _html(
+        render_dashboard(DashboardView(business=name, period=period, rows=rows, alerts=alerts))
+    )
 
 
 def add_page_routes(app: web.Application) -> None:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from sync.cloud.book import Rejected, order_ref, ref_key, to_us
-from sync.contract.events import AttachPayload, EventType, OrderPayload, ScanPayload, VoidPayload
+from sync.contract.events import (
+    AttachPayload,
+    EventType,
+    OrderPayload,
+    RedeemPayload,
+    ScanPayload,
+    VoidPayload,
+)
+from sync.contract.reward_code import normalize_reward_code
 
 # Not frozen: a batch makes 500 of these on the event loop, and frozen ones cost about four
 # times as much to make (as ``book.Entry``); nothing changes one once made.
@@ -55,7 +63,15 @@ class ScanIn:
     stamps: int
 
 
-Record = OrderIn | AttachIn | VoidIn | ScanIn
+@dataclass(slots=True)
+class RedeemIn:
+    """``reward.redeemed``: the code in its stored form."""
+
+    code: str
+    order_id: str | None
+
+
+Record = OrderIn | AttachIn | VoidIn | ScanIn | RedeemIn
 
 
 @dataclass(slots=True)
@@ -89,6 +105,11 @@ def record_of(model: BaseModel) -> Record:
         return VoidIn(model.order_id)
     if isinstance(model, ScanPayload):
         return ScanIn(ref_key(model.customer), model.stamps)
+    if isinstance(model, RedeemPayload):
+        try:
+            return RedeemIn(normalize_reward_code(model.code), model.order_id)
+        except ValueError as err:
+            raise Rejected("malformed: code: not a reward code") from err
     raise TypeError(f"no record for {type(model).__name__}")  # pragma: no cover
 
 
@@ -102,6 +123,7 @@ class BatchKeys:
     existing: set[str] = field(default_factory=set)
     qr_refs: set[str] = field(default_factory=set)
     card_refs: list[str] = field(default_factory=list)
+    reward_codes: set[str] = field(default_factory=set)
 
 
 def batch_keys(items: list[Incoming]) -> BatchKeys:
@@ -118,4 +140,6 @@ def batch_keys(items: list[Incoming]) -> BatchKeys:
                 keys.qr_refs.add(order_ref(record.order_id))
         if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
             keys.card_refs.append(record.customer)
+        elif isinstance(record, RedeemIn):
+            keys.reward_codes.add(record.code)
     return keys

@@ -28,10 +28,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
 from sync.cloud.models import ProgramConfig
+from sync.contract.program import PosProduct
+from sync.contract.reward_code import CODE_ALPHABET, CODE_LEN
+from sync.contract.reward_code import normalize_reward_code as normalize_reward_code
 
 MAX_TRIES = 3
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a till
-CODE_LEN = 12
 
 GrantKind = Literal["gift", "voucher", "nothing"]
 
@@ -43,6 +44,7 @@ class Grant:
     kind: GrantKind
     name: str
     draws: int  # lottery draws made (0 for a plain gift or voucher)
+    pos_product: PosProduct | None = None
 
 
 def settle(balance: int, goal: int) -> tuple[int, int]:
@@ -61,7 +63,9 @@ def takeback(credited: int, balance: int) -> int:
 def grant_for_goal(config: ProgramConfig, rng: random.Random, budget_left: int | None) -> Grant:
     """The reward for one completed cycle; ``budget_left`` is the lottery's prizes still allowed."""
     if config.reward != "lottery":
-        return Grant(kind=config.reward, name=config.reward_name, draws=0)
+        return Grant(
+            kind=config.reward, name=config.reward_name, draws=0, pos_product=config.pos_product
+        )
     outcomes = [o.outcome for o in config.lottery_odds]
     weights = [o.weight for o in config.lottery_odds]
     for tries in range(1, MAX_TRIES + 1):
@@ -71,7 +75,9 @@ def grant_for_goal(config: ProgramConfig, rng: random.Random, budget_left: int |
         if outcome == "nothing" or (budget_left is not None and budget_left <= 0):
             return Grant(kind="nothing", name="No prize this time", draws=tries)
         kind: GrantKind = "gift" if outcome == "gift" else "voucher"
-        return Grant(kind=kind, name=config.reward_name, draws=tries)
+        odd = next(o for o in config.lottery_odds if o.outcome == outcome)
+        product = odd.pos_product or config.pos_product
+        return Grant(kind=kind, name=config.reward_name, draws=tries, pos_product=product)
     return Grant(kind="nothing", name="No prize this time", draws=MAX_TRIES)
 
 
@@ -107,11 +113,3 @@ def new_reward_code() -> str:
 
 
 _CODE_BYTES = bytes(ord(CODE_ALPHABET[b & 31]) for b in range(256))
-
-
-def normalize_reward_code(text: str) -> str:
-    """The stored form of a typed code: upper-case, grouped by four; ``ValueError`` if not one."""
-    raw = "".join(ch for ch in text.upper() if ch.isalnum())
-    if len(raw) != CODE_LEN or any(ch not in CODE_ALPHABET for ch in raw):
-        raise ValueError("not a reward code")
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"

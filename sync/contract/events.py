@@ -11,11 +11,11 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # CustomerRef and the limits live in their own modules; callers may still name them from here.
 from sync.contract.customers import CustomerRef as CustomerRef
@@ -24,7 +24,14 @@ from sync.contract.limits import Email as Email
 from sync.contract.limits import OrderId as OrderId
 from sync.contract.limits import RuleName
 from sync.contract.limits import Till as Till
-from sync.contract.program import Goal, Program, ProgramCurrency, StampsPerOrder, Step
+from sync.contract.program import (
+    Goal,
+    PosProduct,
+    Program,
+    ProgramCurrency,
+    StampsPerOrder,
+    Step,
+)
 
 
 class EventType(StrEnum):
@@ -36,6 +43,7 @@ class EventType(StrEnum):
     ORDER_ATTACHED = "order.attached"  # Autopilot: a card scanned after the check was recorded
     ORDER_VOIDED = "order.voided"  # a void or refund takes the check's stamps back
     SCAN_STAMPED = "scan.stamped"  # a kiosk visit
+    REWARD_REDEEMED = "reward.redeemed"  # a reward handed over while the cloud was unreachable
 
 
 class _Strict(BaseModel):
@@ -80,6 +88,18 @@ class ScanPayload(_Strict):
     stamps: int = Field(ge=0)
 
 
+RewardCode = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class RedeemPayload(_Strict):
+    """A reward redeemed at a till while the cloud could not be asked (``offline_redeem``)."""
+
+    code: RewardCode
+    order_id: OrderId | None = None
+    till: Till | None = None
+    redeemed_at: datetime
+
+
 PAYLOAD_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.ORDER_STAMPED: OrderPayload,
     EventType.RECEIPT_QR_ISSUED: OrderPayload,
@@ -87,6 +107,7 @@ PAYLOAD_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.ORDER_ATTACHED: AttachPayload,
     EventType.ORDER_VOIDED: VoidPayload,
     EventType.SCAN_STAMPED: ScanPayload,
+    EventType.REWARD_REDEEMED: RedeemPayload,
 }
 
 
@@ -161,10 +182,38 @@ class EventStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class IssuedReward(BaseModel):
+    """A reward an event issued: what the cashier can hand over (or the phone shows)."""
+
+    code: str
+    kind: Literal["gift", "voucher"]
+    title: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+    pos_product: PosProduct | None = None
+
+
+class EventEffects(BaseModel):
+    """What an applied order or scan caused on the card: stamps credited, the balance after,
+    rewards issued, and the lottery draws' outcomes (``won`` or ``nothing``, one per cycle)."""
+
+    card_code: str
+    stamps: int
+    balance: int
+    rewards: list[IssuedReward] = []
+    lottery: list[Literal["won", "nothing"]] = []
+    # a re-sent event (``duplicate``) whose first answer was lost: told again from the ledger;
+    # ``balance`` is then the card's balance now, and ``lottery`` is not told again
+    replay: bool = False
+
+
 class EventResult(BaseModel):
+    """One event's result; ``effects`` only for an applied event that credited a card."""
+
     id: UUID
     status: EventStatus
     reason: str | None = None
+    effects: EventEffects | None = None
 
 
 class BatchResult(BaseModel):
@@ -188,10 +237,23 @@ class ProgramState(Program):
     currency: ProgramCurrency
     reward: str = "gift"
     version: int = 0
+    reward_name: str | None = None  # what reaching the goal gives, in the owner's words
+
+
+class OpenReward(BaseModel):
+    """A reward on a card not yet redeemed, as the edge caches it (for quotes and offline
+    redeems): its state is worked out from the times when it is read."""
+
+    code: str
+    kind: Literal["gift", "voucher"]
+    title: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+    pos_product: PosProduct | None = None
 
 
 class CardState(BaseModel):
-    """What the edge needs to identify a customer offline."""
+    """What the edge needs to identify a customer offline, and the card's open rewards."""
 
     customer_id: str
     card_code: str
@@ -200,6 +262,7 @@ class CardState(BaseModel):
     name: str | None = None
     balance: int = 0
     updated_seq: int = 0
+    rewards: list[OpenReward] = []
 
 
 class SyncState(BaseModel):

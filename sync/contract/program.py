@@ -11,7 +11,7 @@ field again with the same constrained type below, never with limits of its own.
 from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sync.contract.limits import (
     CURRENCY_PATTERN,
@@ -37,8 +37,22 @@ PROGRAM_FIELDS = (
     "max_stamps_per_order",
     "goal",
     "currency",
+    "pos_product",
 )
 """The fields every view shares, in the order they are written."""
+
+
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class PosProduct(BaseModel):
+    """The POS line a reward is put through as (at zero price): stock and shift balance match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: Sku
+    name: ProductName
 
 
 class Program(BaseModel):
@@ -53,6 +67,7 @@ class Program(BaseModel):
     max_stamps_per_order: MaxStampsPerOrder | None = None
     goal: Goal = 10
     currency: ProgramCurrency = "EUR"
+    pos_product: PosProduct | None = None  # what a reward is rung up as at the till
 
     @classmethod
     def of(cls, view: "Program") -> "Program":

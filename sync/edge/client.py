@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from sync.contract.events import EventStatus, SyncState
+from sync.contract.events import CardState, CustomerRef, EventStatus, SyncState
 from sync.edge.errors import SyncError
 
 M = TypeVar("M", bound=BaseModel)
@@ -69,6 +69,24 @@ class CloudRefused(SyncError):
         self.status = status
 
 
+class CloudAnswered(SyncError):
+    """The cloud answered a request with a definite refusal (404, 409, 410), its error object
+    kept as sent: the caller passes it on (a reward already redeemed, unknown, expired)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        self.status = status
+        try:
+            data = json.loads(body)
+            err = data["error"] if isinstance(data, dict) else None
+        except ValueError:
+            err = None
+        self.error: dict[str, Any] = err if isinstance(err, dict) else {"message": body[:200]}
+        super().__init__(f"HTTP {status}: {self.error.get('message')}")
+
+
+ANSWERED = frozenset({404, 409, 410})
+
+
 def verdict(status: int) -> Verdict:
     """What an HTTP status from the cloud means for the events sent (pure)."""
     if 200 <= status < 300:
@@ -80,8 +98,9 @@ def verdict(status: int) -> Verdict:
     return "retry"
 
 
-def parse_answers(text: str) -> list[Answer]:
-    """``(id, status, reason)`` per result of a ``BatchResult`` answer, in the cloud's order.
+def parse_answers(text: str, effects: dict[str, Any] | None = None) -> list[Answer]:
+    """``(id, status, reason)`` per result of a ``BatchResult`` answer, in the cloud's order;
+    ``effects``, if given, gets each result's ``effects`` object (what it credited) by id.
 
     Checked by hand rather than through the pydantic model: this runs once per batch of 500 on
     the uploader's event loop, and the model (with a ``UUID`` per id) cost three times as much.
@@ -89,6 +108,10 @@ def parse_answers(text: str) -> list[Answer]:
     try:
         results = json.loads(text)["results"]
         out = [(r["id"], STATUSES[r["status"]], r.get("reason")) for r in results]
+        if effects is not None:
+            effects.update(
+                (r["id"], r["effects"]) for r in results if isinstance(r.get("effects"), dict)
+            )
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise CloudUnreachable(
             f"POST /v1/sync/events: the answer is not the sync protocol ({text[:80]!r})",
@@ -155,6 +178,7 @@ class CloudClient:
         body: bytes | None = None,
         params: dict[str, str] | None = None,
         timeout_s: float | None = None,
+        answered: bool = False,
     ) -> str:
         where = f"{method} {self.url}{path}"
         # Passing timeout=None to aiohttp would mean "no timeout at all".
@@ -183,6 +207,8 @@ class CloudClient:
         what = verdict(status)
         if what == "ok":
             return text
+        if answered and status in ANSWERED:
+            raise CloudAnswered(status, text)
         message = f"{where}: HTTP {status}: {error_message(text)}"
         if what == "auth":
             raise CloudAuthError(
@@ -202,15 +228,41 @@ class CloudClient:
                 f"{where}: the answer is not the sync protocol ({text[:80]!r})", kind="bad_answer"
             ) from err
 
-    async def post_batch(self, body: bytes) -> list[Answer]:
-        """``POST /v1/sync/events`` with an ``EventBatch`` already in JSON: the cloud's answers."""
+    async def post_batch(self, body: bytes, effects: dict[str, Any] | None = None) -> list[Answer]:
+        """``POST /v1/sync/events`` with an ``EventBatch`` already in JSON: the cloud's answers
+        (and, into ``effects``, what each applied event credited)."""
         text = await self._request("POST", "/v1/sync/events", body=body)
-        return parse_answers(text)
+        return parse_answers(text, effects)
+
+    async def post_json(
+        self, path: str, body: dict[str, Any], *, timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        """``POST path`` with a JSON object; the JSON object answered (2xx), raising like every
+        request (``CloudRefused`` for 400/413/422 only: other 4xx are ``CloudAnswered``)."""
+        text = await self._request(
+            "POST", path, body=json.dumps(body).encode(), timeout_s=timeout_s, answered=True
+        )
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise CloudUnreachable(
+                f"POST {path}: not JSON ({text[:80]!r})", kind="bad_answer"
+            ) from err
+        if not isinstance(data, dict):
+            raise CloudUnreachable(f"POST {path}: not a JSON object", kind="bad_answer")
+        return data
 
     async def get_state(self, cursor: int) -> SyncState:
         """``GET /v1/sync/state``: the program and the cards changed since ``cursor``."""
         text = await self._request("GET", "/v1/sync/state", params={"cursor": str(cursor)})
         return self._parse(SyncState, text, "GET /v1/sync/state")
+
+    async def card_state(self, ref: CustomerRef) -> CardState:
+        """``GET /v1/sync/card``: one card (balance, open rewards); ``CloudAnswered`` 404 for an
+        unknown customer. The caller bounds the wait (a quote's budget)."""
+        params = ref.model_dump(exclude_none=True)
+        text = await self._request("GET", "/v1/sync/card", params=params, answered=True)
+        return self._parse(CardState, text, "GET /v1/sync/card")
 
     async def customers(self, q: str, *, timeout_s: float) -> list[dict[str, Any]]:
         """``GET /v1/customers?q=``: matching customers as the cloud describes them."""
@@ -229,6 +281,7 @@ class CloudClient:
 
 __all__ = [
     "Answer",
+    "CloudAnswered",
     "CloudAuthError",
     "CloudClient",
     "CloudRefused",

@@ -35,25 +35,35 @@ UPSERT_CARD = (
     "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq"
 )
 
+DROP_REWARDS = "DELETE FROM card_rewards WHERE customer_id = ?"
+PUT_REWARD = (
+    "INSERT INTO card_rewards (code, customer_id, reward) VALUES (?, ?, ?) "
+    "ON CONFLICT (code) DO UPDATE SET customer_id = excluded.customer_id, reward = excluded.reward"
+)
+
 
 def card_statements(cards: list[CardState]) -> list[Stmt]:
     """Upserts for the card cache (codes and emails in their canonical form, as the look-up
-    asks)."""
-    return [
-        (
-            UPSERT_CARD,
+    asks), each card's open rewards replacing those cached before."""
+    out: list[Stmt] = []
+    for c in cards:
+        out.append(
             (
-                c.customer_id,
-                canonical_card_text(c.card_code),
-                c.number,
-                canonical_email(c.email) if c.email else None,
-                c.name,
-                c.balance,
-                c.updated_seq,
-            ),
+                UPSERT_CARD,
+                (
+                    c.customer_id,
+                    canonical_card_text(c.card_code),
+                    c.number,
+                    canonical_email(c.email) if c.email else None,
+                    c.name,
+                    c.balance,
+                    c.updated_seq,
+                ),
+            )
         )
-        for c in cards
-    ]
+        out.append((DROP_REWARDS, (c.customer_id,)))
+        out.extend((PUT_REWARD, (r.code, c.customer_id, r.model_dump_json())) for r in c.rewards)
+    return out
 
 
 def kv_set(key: str, value: Any) -> Stmt:

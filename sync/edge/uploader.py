@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sync.contract.events import EventStatus
@@ -50,6 +50,7 @@ class Outcome:
     dead: list[tuple[str, str]] = field(default_factory=list)
     applied: int = 0
     duplicate: int = 0
+    effects: dict[str, Any] = field(default_factory=dict)  # event id -> what it credited
 
     def merge(self, other: "Outcome") -> None:
         """Add ``other``'s events to this outcome."""
@@ -57,6 +58,7 @@ class Outcome:
         self.dead += other.dead
         self.applied += other.applied
         self.duplicate += other.duplicate
+        self.effects.update(other.effects)
 
 
 def sort_results(event_ids: list[str], answers: list[Answer]) -> Outcome:
@@ -204,6 +206,17 @@ class NullObserver:
 Progress = Callable[[int], None]
 
 
+class ResultSink(Protocol):
+    """Who keeps what the cloud said each applied event caused (the agent's ``rewards``)."""
+
+    def statements(self, effects: dict[str, Any], now: float) -> list[Stmt]:
+        """Statements written with the batch's acks (one transaction): keep ``effects``."""
+        ...
+
+    def written(self, effects: dict[str, Any]) -> None:
+        """The statements are on disk."""
+
+
 class Uploader:
     """Sends due events in batches; ``run()`` is the agent's background task."""
 
@@ -219,6 +232,7 @@ class Uploader:
         linger_s: float = 0.02,
         window: int = 4,
         clock: Callable[[], float] = time.time,
+        results: ResultSink | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -229,6 +243,7 @@ class Uploader:
         self.linger_s = linger_s
         self.window = max(1, window)
         self.clock = clock
+        self.results = results
         self._wake = outbox.subscribe()
         self.uploaded = asyncio.Event()  # set after each batch that acked something
 
@@ -312,7 +327,12 @@ class Uploader:
             for eid, reason in outcome.dead:
                 log.warning("event %s dead-lettered: %s", eid, reason)
                 stmts.append((DEAD, (reason, seq_of[eid])))
+        sink = self.results if outcome.effects else None
+        if sink is not None:
+            stmts.extend(sink.statements(outcome.effects, self.clock()))
         await self.outbox.write(stmts)
+        if sink is not None:
+            sink.written(outcome.effects)
         if outcome.acked:
             self.uploaded.set()
         self.observer.link_ok()
@@ -322,8 +342,9 @@ class Uploader:
 
     async def _deliver(self, batch: Batch) -> Outcome:
         """Post ``batch``; a refused batch is split in halves until the event at fault is alone."""
+        effects: dict[str, Any] = {}
         try:
-            answers = await self.client.post_batch(batch.body())
+            answers = await self.client.post_batch(batch.body(), effects)
         except CloudRefused as err:
             if len(batch) == 1:
                 return Outcome(dead=[(batch.ids[0], f"refused by the cloud: {err}")])
@@ -332,7 +353,9 @@ class Uploader:
             out = await self._deliver(first)
             out.merge(await self._deliver(second))
             return out
-        return sort_results(batch.ids, answers)
+        out = sort_results(batch.ids, answers)
+        out.effects = effects
+        return out
 
     async def run(self) -> None:
         """Upload on every new event and every ``interval_s``; back off while the link is down."""

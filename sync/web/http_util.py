@@ -16,11 +16,19 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    """The one error shape: ``{"error": {"code", "message", "field"}}``."""
-    return web.json_response(
-        {"error": {"code": code, "message": message, "field": field}}, status=status
-    )
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> web.Response:
+    """The one error shape: ``{"error": {"code", "message", "field"}}`` (``extra``: a few more
+    keys some codes carry, such as ``valid_from`` of ``not_active``)."""
+    body: dict[str, str | None] = {"code": code, "message": message, "field": field}
+    if extra:
+        body.update(extra)
+    return web.json_response({"error": body}, status=status)
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,7 +109,7 @@ def make_errors_middleware(
 
     def answer_error(request: web.Request, err: Exception) -> web.Response:
         if isinstance(err, ApiError):
-            return error_response(err.status, err.code, err.message, err.field)
+            return error_response(err.status, err.code, err.message, err.field, err.extra)
         if isinstance(err, web.HTTPRequestEntityTooLarge):
             limit = request.app._client_max_size
             return error_response(413, "too_large", f"the body is larger than {limit} bytes")

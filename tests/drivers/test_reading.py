@@ -10,6 +10,7 @@ from drivers.debounce import Debouncer
 from drivers.framing import MAX_LINE, LineFramer, Overlong
 from drivers.scan_code import CodeKind, Rejected, Rejection, ScannedCode, read_line, read_text
 from sync.contract.card_code import new_card_code
+from sync.contract.reward_code import is_reward_code
 
 TOKEN = "A" * 24 + "B" * 24  # 48 base32 characters, like a receipt-QR token
 
@@ -120,7 +121,17 @@ def test_given_any_bytes_then_read_line_answers_without_raising(raw: bytes) -> N
 def test_given_random_alnum_then_only_valid_codes_are_accepted(text: str) -> None:
     result = read_text(text)
     if isinstance(result, ScannedCode):
-        assert result.kind in (CodeKind.CARD, CodeKind.NUMBER)
+        assert result.kind in (CodeKind.CARD, CodeKind.NUMBER, CodeKind.REWARD)
+        if result.kind == CodeKind.REWARD:  # a well-formed reward code with a letter in it
+            assert is_reward_code(text) and not text.isdigit()
+
+
+def test_given_reward_codes_then_read_as_rewards_and_product_barcodes_are_not() -> None:
+    """A reward code as the phone shows it, lower case or without dashes, is a reward; twelve
+    digits (a UPC-A product barcode) are not, even when every digit is in the code alphabet."""
+    for shown in ("7KQ2-MX9D-H4TP", "7kq2mx9dh4tp", "]Q17KQ2 MX9D H4TP"):
+        assert read_text(shown) == ScannedCode(CodeKind.REWARD, "7KQ2-MX9D-H4TP")
+    assert isinstance(read_text("234567892345"), Rejected)
 
 
 def test_given_the_same_code_within_2s_then_it_counts_once_and_at_2s_again() -> None:

@@ -61,6 +61,8 @@ async def complete_batch(tx: Tx, book: Book, business_id: int, keys: BatchKeys) 
     await book_io.load_owners(tx, book, business_id, owners)
     await book_io.load_foreign(tx, book, business_id, keys.existing)
     book.lottery_left = await book_io.lottery_left(tx, book.branch_id, book.program)
+    if keys.reward_codes:  # offline redemptions: read after earlier batches' writes
+        await book_io.load_held_rewards(tx, book, business_id, keys.reward_codes)
 
 
 async def enrol(

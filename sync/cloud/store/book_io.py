@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sync.cloud.book import TALLIES, Applied, Book, Card, Order, Qr
+from sync.cloud.book import TALLIES, Applied, Book, Card, HeldReward, Order, Qr
 from sync.cloud.models import ProgramConfig
 from sync.cloud.store.db import Params, Row, Tx
 from sync.contract.card_code import new_card_code
@@ -174,6 +174,22 @@ async def load_claims(
     return book
 
 
+async def load_held_rewards(tx: Tx, book: Book, business_id: int, codes: set[str]) -> None:
+    """The business's rewards that ``reward.redeemed`` events name."""
+    rows = await tx.fetch(
+        "SELECT code, branch_id, state, redeemed_by, customer_id FROM rewards "  # noqa: S608
+        f"WHERE business_id = ? AND code {tx.in_text}",
+        business_id, tx.array(sorted(codes)),
+    )  # fmt: skip
+    for r in rows:
+        by = r[3]
+        book.held_rewards[r[0]] = HeldReward(
+            r[0], int(r[1]), r[2], None if by is None else int(by), int(r[4])
+        )
+    # their cards: a redemption changes what the tills' caches hold of them
+    await load_owners(tx, book, business_id, [h.customer_id for h in book.held_rewards.values()])
+
+
 async def lottery_left(tx: Tx, branch_id: int, program: ProgramConfig) -> int | None:
     """Lottery prizes the branch may still give (``None``: no cap)."""
     if program.reward != "lottery" or program.lottery_budget is None:
@@ -217,8 +233,16 @@ TALLY_SQL = (
 UPDATE_CARD = "UPDATE customers SET balance = ?, updated_seq = ? WHERE id = ?"
 _INSERT_REWARD = (
     "INSERT INTO rewards (code, business_id, branch_id, device_id, customer_id, kind, name, "
-    "source, state, issued_us, valid_from_us, expires_us, event_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)"
+    "source, state, issued_us, valid_from_us, expires_us, event_id, pos_product, order_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?)"
+)
+_REDEEMED = (
+    "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ?, "
+    "redeemed_order = ? WHERE code = ? AND state = 'issued'"
+)
+_INSERT_CONFLICT = (
+    "INSERT INTO redeem_conflicts (business_id, branch_id, device_id, code, event_id, order_id, "
+    "at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -283,8 +307,16 @@ def flush_plan(book: Book, business_id: int, applied: Sequence[Applied] = ()) ->
         ]),
         (_INSERT_REWARD, [
             (r.code, business_id, branch, r.device_id, r.customer_id, r.kind, r.name, r.source,
-             r.issued_us, r.valid_from_us, r.expires_us, r.event_id)
+             r.issued_us, r.valid_from_us, r.expires_us, r.event_id, r.pos_product, r.order_id)
             for r in book.rewards
+        ]),
+        (_REDEEMED, [
+            (h.redeemed_us, h.redeemed_by, h.redeemed_order, h.code)
+            for h in book.held_rewards.values() if h.dirty
+        ]),
+        (_INSERT_CONFLICT, [
+            (business_id, c.branch_id, c.device_id, c.code, c.event_id, c.order_id, now_us)
+            for c in book.conflicts
         ]),
         (TALLY_SQL, tally_rows(branch, now_us, book.tallies)),
     ]  # fmt: skip

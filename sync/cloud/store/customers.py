@@ -1,19 +1,20 @@
 """Customers, cards and rewards as the API shows them; look-up; redeeming a reward once."""
 
+import json
 from datetime import UTC, datetime
 
 from sync.cloud import rewards
 from sync.cloud.book import REWARDS_REDEEMED, TALLIES, Card, to_us
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.models import CustomerOut, RedeemOut, RewardOut
-from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, tally_rows
+from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, next_seq, tally_rows
 from sync.cloud.store.db import Row, Tx
 from sync.contract.card_code import CardCodeError, is_card_code, normalize_card_code
 from sync.contract.customers import canonical_card, canonical_email
 
 REWARD_COLUMNS = (
     "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "
-    "expires_us, redeemed_us"
+    "expires_us, redeemed_us, pos_product"
 )
 MAX_FOUND = 20
 
@@ -51,6 +52,7 @@ def reward_out(row: Row, now: datetime) -> RewardOut:
         valid_from=valid_from,
         expires_at=expires,
         redeemed_at=from_us(row["redeemed_us"]),
+        pos_product=None if row["pos_product"] is None else json.loads(row["pos_product"]),
     )
 
 
@@ -128,9 +130,15 @@ async def rewards_of(tx: Tx, customer_id: int, now: datetime) -> list[RewardOut]
 
 
 async def redeem(
-    tx: Tx, business_id: int, code: str, now: datetime, device_id: int | None
+    tx: Tx,
+    business_id: int,
+    code: str,
+    now: datetime,
+    device_id: int | None,
+    order_id: str | None = None,
 ) -> RedeemOut:
-    """Redeem a reward exactly once (run inside ``Db.write(business_id)``)."""
+    """Redeem a reward exactly once (run inside ``Db.write(business_id)``); ``order_id``: the
+    check it was handed over on."""
     try:
         clean = rewards.normalize_reward_code(code)
     except ValueError as err:
@@ -141,34 +149,60 @@ async def redeem(
         business_id,
     )
     if row is None:
-        raise NotFound("no reward with this code", field="code")
+        raise NotFound("no reward with this code", code="unknown_reward", field="code")
     state = reward_out(row, now).state
     if state == "redeemed":
+        if device_id is not None and await _same_redeem(tx, clean, device_id, order_id):
+            return await _redeem_out(tx, clean, int(row["customer_id"]), now)
         raise Conflict("this reward was already redeemed", code="already_redeemed", field="code")
     if state == "expired":
         raise Gone("this voucher has expired", code="expired", field="code")
     if state == "issued":
-        raise Conflict("this voucher is not active yet", code="not_active", field="code")
+        starts = from_us(row["valid_from_us"])
+        assert starts is not None
+        raise Conflict(
+            f"this voucher is not active yet: it is valid from {starts.isoformat()}",
+            code="not_active",
+            field="code",
+            extra={"valid_from": starts.isoformat()},
+        )
     at_us = to_us(now)
     await tx.execute(
-        "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ? "
-        "WHERE code = ? AND state = 'issued'",
-        at_us, device_id, clean,
+        "UPDATE rewards SET state = 'redeemed', redeemed_us = ?, redeemed_by = ?, "
+        "redeemed_order = ? WHERE code = ? AND state = 'issued'",
+        at_us, device_id, order_id, clean,
     )  # fmt: skip
+    # the card changes for the tills' caches: its open rewards lose this one
+    seq = await next_seq(tx, business_id, 1)
+    await tx.execute(
+        "UPDATE customers SET updated_seq = ? WHERE id = ?", seq, int(row["customer_id"])
+    )
     redeemed = [0] * len(TALLIES)
     redeemed[REWARDS_REDEEMED] = 1
     await tx.executemany(
         TALLY_SQL, tally_rows(int(row["branch_id"]), at_us, {device_id or 0: redeemed})
     )
-    card = await tx.fetchrow(
-        "SELECT card_code FROM customers WHERE id = ?", int(row["customer_id"])
+    return await _redeem_out(tx, clean, int(row["customer_id"]), now)
+
+
+async def _same_redeem(tx: Tx, code: str, device_id: int, order_id: str | None) -> bool:
+    """True if the reward was redeemed by this till for this check (a till sending its redeem
+    again after the answer was lost: it gets the same answer, nothing is counted again)."""
+    row = await tx.fetchrow("SELECT redeemed_by, redeemed_order FROM rewards WHERE code = ?", code)
+    return (
+        row is not None
+        and row["redeemed_by"] is not None
+        and int(row["redeemed_by"]) == device_id
+        and row["redeemed_order"] == order_id
     )
+
+
+async def _redeem_out(tx: Tx, code: str, customer_id: int, now: datetime) -> RedeemOut:
+    card = await tx.fetchrow("SELECT card_code FROM customers WHERE id = ?", customer_id)
     done = await tx.fetchrow(
         f"SELECT {REWARD_COLUMNS} FROM rewards WHERE code = ?",  # noqa: S608
-        clean,
+        code,
     )
     assert card is not None and done is not None
     out = reward_out(done, now)
-    return RedeemOut(
-        **out.model_dump(), customer_id=str(row["customer_id"]), card_code=card["card_code"]
-    )
+    return RedeemOut(**out.model_dump(), customer_id=str(customer_id), card_code=card["card_code"])

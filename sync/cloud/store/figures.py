@@ -1,13 +1,15 @@
 """Reads for the edge and the owner: the sync state (program + changed cards) and the figures."""
 
+import json
 from datetime import date
 
 from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
+from sync.cloud.store.customers import from_us
 from sync.cloud.store.db import Tx
-from sync.contract.events import CardState, SyncState
+from sync.contract.events import CardState, OpenReward, SyncState
 
 PAGE = 500
 
@@ -21,6 +23,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
     page = rows[:PAGE]
+    held = await open_rewards(tx, [int(r["id"]) for r in page])
     cards = [
         CardState(
             customer_id=str(r["id"]),
@@ -30,6 +33,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             name=r["name"],
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
+            rewards=held.get(int(r["id"]), []),
         )
         for r in page
     ]
@@ -48,6 +52,43 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         more=len(rows) > PAGE,
     )
 
+
+async def open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenReward]]:
+    """The rewards not yet redeemed of these cards (expired ones too: the till says why it
+    refuses them), oldest first."""
+    if not customer_ids:
+        return {}
+    rows = await tx.fetch(
+        "SELECT customer_id, code, kind, name, valid_from_us, expires_us, pos_product "  # noqa: S608
+        f"FROM rewards WHERE state = 'issued' AND customer_id {tx.in_int} "
+        "ORDER BY issued_us, code",
+        tx.array(customer_ids),
+    )
+    out: dict[int, list[OpenReward]] = {}
+    for r in rows:
+        valid_from = from_us(r["valid_from_us"])
+        assert valid_from is not None
+        out.setdefault(int(r["customer_id"]), []).append(
+            OpenReward(
+                code=r["code"],
+                kind=r["kind"],
+                title=r["name"],
+                valid_from=valid_from,
+                valid_until=from_us(r["expires_us"]),
+                pos_product=None if r["pos_product"] is None else json.loads(r["pos_product"]),
+            )
+        )
+    return out
+
+
+# voids of checks that issued a reward or had one redeemed on them (refunded reward sales)
+_VOIDED_REWARD_CHECKS = (
+    "SELECT COUNT(*) FROM orders o WHERE o.branch_id = ? AND o.voided_us IS NOT NULL "
+    "AND o.voided_us >= ? AND o.voided_us < ? AND ("
+    "EXISTS (SELECT 1 FROM rewards r WHERE r.branch_id = o.branch_id AND r.order_id = o.order_id) "
+    "OR EXISTS (SELECT 1 FROM rewards r WHERE r.business_id = o.business_id "
+    "AND r.redeemed_order = o.order_id))"
+)
 
 _TALLIES = (
     f"SELECT device_id, second_us, {', '.join(TALLIES)} FROM tallies "  # noqa: S608
@@ -75,6 +116,11 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         DeviceStats(device_id=d, label=labels.get(d, "?"), days=dd, total=tt)
         for d, (dd, tt) in sorted(per_device.items())
     ]
+    conflicts = await tx.fetchval(
+        "SELECT COUNT(*) FROM redeem_conflicts WHERE branch_id = ? AND at_us >= ? AND at_us < ?",
+        branch_id, start, end,
+    )  # fmt: skip
+    voided = await tx.fetchval(_VOIDED_REWARD_CHECKS, branch_id, start, end)
     return StatsOut(
         branch_id=branch_id,
         timezone=branch.timezone,
@@ -83,4 +129,6 @@ async def stats(tx: Tx, business_id: int, branch_id: int, first: date, last: dat
         days=days,
         total=total,
         devices=devices,
+        redeem_conflicts=int(conflicts or 0),
+        voided_reward_checks=int(voided or 0),
     )

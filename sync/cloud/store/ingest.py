@@ -35,7 +35,7 @@ from functools import lru_cache, partial
 import orjson
 
 from sync.cloud import ledger
-from sync.cloud.book import Book, Card
+from sync.cloud.book import Book, Card, Caused
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import batch_io, book_io
 from sync.cloud.store.db import Params, Row
@@ -63,6 +63,7 @@ class Job:
     book: Book | None = None
     outcomes: list[ledger.Outcome] = field(default_factory=list)
     committing: bool = False
+    caused: "dict[str, Caused] | None" = None  # filled with what the events caused, if given
 
     @property
     def business_id(self) -> int:
@@ -85,11 +86,14 @@ class BatchPipeline:
         now: datetime,
         rng: random.Random,
         keys: BatchKeys | None = None,
+        caused: "dict[str, Caused] | None" = None,
     ) -> list[ledger.Outcome]:
         """Apply the batch (after those submitted before it); each event's outcome.
-        ``keys``: ``batch_keys(items)``, if already worked out (by the batch reader)."""
+        ``keys``: ``batch_keys(items)``, if already worked out (by the batch reader);
+        ``caused``: filled with what each applied event credited."""
         loop = asyncio.get_running_loop()
         job = Job(who, items, keys or batch_keys(items), now, rng, loop.create_future())
+        job.caused = caused
         self._queue.append(job)
         if self._arrival is not None and not self._arrival.done():
             self._arrival.set_result(None)
@@ -153,6 +157,8 @@ class BatchPipeline:
             await batch_io.complete_batch(pipe.tx, book, job.business_id, job.keys)
             await batch_io.enrol(pipe.tx, book, job.business_id, job.items, job.keys)
             job.outcomes, applied = ledger.apply_batch(book, job.items)
+            if job.caused is not None:
+                job.caused.update(book.caused)
             pipe.submit(partial(_write, book_io.flush_plan(book, job.business_id, applied)))
             group.append(job)
             if nxt is None:

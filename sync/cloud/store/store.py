@@ -8,9 +8,11 @@ import random
 import time
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sync.cloud import ledger
-from sync.cloud.book import to_us
+from sync.cloud.book import Caused, to_us
+from sync.cloud.effects import result_json
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
@@ -27,7 +29,7 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
-from sync.cloud.store import batch_io, book_io, customers, figures, tenancy
+from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
@@ -35,7 +37,17 @@ from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
 from sync.contract.card_code import canonical_card_text
-from sync.contract.events import BatchResult, Event, EventResult, EventStatus, EventType, SyncState
+from sync.contract.customers import canonical_email
+from sync.contract.events import (
+    BatchResult,
+    CardState,
+    CustomerRef,
+    Event,
+    EventResult,
+    EventStatus,
+    EventType,
+    SyncState,
+)
 from sync.contract.program import stamps_for
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
@@ -167,10 +179,13 @@ class Store:
         self, who: Principal, events: list[Event], now: datetime, rng: random.Random
     ) -> BatchResult:
         """Apply a device's batch in one transaction; one result per event, in order."""
-        outcomes = await self.apply_incoming(who, ledger.incoming(events), now, rng)
+        caused: dict[str, Caused] = {}
+        items = ledger.incoming(events)
+        outcomes = await self.apply_incoming(who, items, now, rng, None, caused)
+        replayed = await self.replayed_effects(who, items, outcomes)
         return BatchResult(
             results=[
-                EventResult(id=eid, status=status, reason=reason)
+                EventResult.model_validate(result_json(eid, status, reason, caused, replayed))
                 for eid, status, reason in outcomes
             ]
         )
@@ -182,13 +197,15 @@ class Store:
         now: datetime,
         rng: random.Random,
         keys: BatchKeys | None = None,
+        caused: dict[str, Caused] | None = None,
     ) -> list[ledger.Outcome]:
         """``apply_events`` for events already worked out (``intake.read_batch`` or
         ``ledger.incoming``): each event's id, status and reason, in the order sent.
-        ``keys``: ``records.batch_keys(items)`` if already worked out."""
+        ``keys``: ``records.batch_keys(items)`` if already worked out; ``caused``, if given,
+        is filled with what each applied event credited (``ledger.credit``)."""
         assert who.branch_id is not None
         if self._batches is not None:
-            return await self._batches.submit(who, items, now, rng, keys)
+            return await self._batches.submit(who, items, now, rng, keys, caused)
         keys = keys or batch_keys(items)
         async with self.db.write(who.business_id) as tx:
             book = await batch_io.load_batch(
@@ -197,8 +214,20 @@ class Store:
             )  # fmt: skip
             outcomes, applied = ledger.apply_batch(book, items)
             await book_io.flush(tx, book, who.business_id, applied)
+        if caused is not None:
+            caused.update(book.caused)
         self.db.wrote(len(applied))
         return outcomes
+
+    async def replayed_effects(
+        self, who: Principal, items: list[Incoming], outcomes: list[ledger.Outcome]
+    ) -> dict[str, dict[str, Any]]:
+        """What the batch's duplicates (events sent again) caused when first applied."""
+        dups = {eid for eid, status, _ in outcomes if status is EventStatus.DUPLICATE}
+        if not dups or who.branch_id is None:
+            return {}
+        async with self.db.read() as tx:
+            return await replay.replayed_effects(tx, who.branch_id, items, dups)
 
     async def stamp(
         self, who: Principal, body: StampIn, now: datetime, rng: random.Random
@@ -338,10 +367,37 @@ class Store:
             out = out.model_copy(update={"email": None, "name": None})
         return CardOut(**out.model_dump(), business_id=business_id, rewards=got)
 
-    async def redeem(self, who: Principal, code: str, now: datetime) -> RedeemOut:
-        """Redeem a gift or voucher of the business exactly once."""
+    async def card_state(self, who: Principal, ref: CustomerRef) -> CardState:
+        """One card of the business as a till caches it (balance, open rewards), for a quote;
+        ``NotFound`` (``unknown_card``) if there is none."""
+        text = ref.card or ref.number or ref.email or ""
+        async with self.db.read() as tx:
+            found = [
+                c for c in await customers.find(tx, who.business_id, text)
+                if canonical_card_text(text) == c.card_code or text == c.number
+                or canonical_email(text) == c.email
+            ]  # fmt: skip
+            if not found:
+                raise NotFound("no card found for this customer", code="unknown_card",
+                               field="customer")  # fmt: skip
+            card = found[0]
+            held = await figures.open_rewards(tx, [card.customer_id])
+        return CardState(
+            customer_id=str(card.customer_id),
+            card_code=card.card_code,
+            number=card.number,
+            email=card.email,
+            name=card.name,
+            balance=card.balance,
+            rewards=held.get(card.customer_id, []),
+        )
+
+    async def redeem(
+        self, who: Principal, code: str, now: datetime, order_id: str | None = None
+    ) -> RedeemOut:
+        """Redeem a gift or voucher of the business exactly once (on check ``order_id``)."""
         async with self.db.write(who.business_id) as tx:
-            return await customers.redeem(tx, who.business_id, code, now, who.device_id)
+            return await customers.redeem(tx, who.business_id, code, now, who.device_id, order_id)
 
     # reads for the edge and the owner ----------------------------------------------------------
 

@@ -30,6 +30,25 @@ class DashboardView(BaseModel):
     business: str
     period: str
     rows: list[DayFigures]
+    # per branch: rewards redeemed twice (two tills offline), voids of checks with a reward
+    alerts: dict[str, tuple[int, int]] = {}
+
+
+def _alerts(conflicts: int, voided: int) -> str:
+    """What a manager must look at: refunded reward sales and double redemptions."""
+    said = []
+    if voided:
+        said.append(
+            f'<strong class="voided-reward-checks">{voided}</strong> voided check'
+            f"{'s' if voided != 1 else ''} that issued or redeemed a reward"
+        )
+    if conflicts:
+        said.append(
+            f'<strong class="redeem-conflicts">{conflicts}</strong> reward'
+            f"{'s' if conflicts != 1 else ''} redeemed a second time by another till while "
+            "offline (counted once)"
+        )
+    return f'<p class="alert">Check: {"; ".join(said)}</p>' if said else ""
 
 
 def _rate(claimed: int, issued: int) -> str:
@@ -105,7 +124,8 @@ def render_dashboard(view: DashboardView) -> str:
             f'<strong class="conversion">{_rate(total.claims_claimed, total.claims_issued)}'
             f"</strong>, rewards {total.rewards_issued} issued / "
             f"{total.rewards_redeemed} redeemed</p>"
-            f'<div class="grid"><div>{chart_orders}</div><div>{chart_claims}</div></div>'
+            + _alerts(*view.alerts.get(branch, (0, 0)))
+            + f'<div class="grid"><div>{chart_orders}</div><div>{chart_claims}</div></div>'
             f"<h3>Per day</h3>{_table(per_day, 'day')}"
             f"<h3>Per device</h3>{_table(per_device, 'device')}</section>"
         )
