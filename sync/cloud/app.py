@@ -10,6 +10,7 @@ from config import ConfigError
 from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers, rewards_http
 from sync.cloud.api_doc import openapi_document
+from sync.cloud.backoffice.http import add_backoffice_routes
 from sync.cloud.batch_reader import BatchReader
 from sync.cloud.http import (
     CLOCK,
@@ -127,6 +128,7 @@ def build_cloud_app(
     add_page_routes(app)
     if settings.wallet.apple is not None or settings.wallet.google is not None:
         _add_wallet(app, settings)
+    add_backoffice_routes(app)
     return app
 
 

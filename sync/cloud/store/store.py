@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sync.cloud import ledger
+from sync.cloud.backoffice import plans
+from sync.cloud.backoffice.models import BatchIn, BatchOut, PlanOut, VoucherIn
 from sync.cloud.book import Caused, to_us
 from sync.cloud.effects import result_json
 from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
@@ -29,7 +31,7 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
-from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy
+from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy, vouchers
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
@@ -99,8 +101,11 @@ class Store:
     async def create_device(
         self, business_id: int, branch_id: int, label: str, now: datetime
     ) -> DeviceOut:
-        """A new device key for the branch."""
+        """A new device key for the branch (``OverLimit`` past the plan's staff seats)."""
         async with self.db.write(business_id) as tx:
+            plans.check_seats(
+                await vouchers.plan_of(tx, business_id), await vouchers.seats_used(tx, business_id)
+            )
             return await tenancy.create_device(tx, business_id, branch_id, label, to_us(now))
 
     async def set_program(
@@ -411,6 +416,102 @@ class Store:
         """The branch's figures per day and per device."""
         async with self.db.read() as tx:
             return await figures.stats(tx, who.business_id, branch_id, first, last)
+
+    # the back office ---------------------------------------------------------------------------
+
+    async def set_plan(self, business_id: int, plan: plans.Plan) -> None:
+        """Put the business on ``plan`` (the operator's decision, not the owner's)."""
+        async with self.db.write(business_id) as tx:
+            await vouchers.set_plan(tx, business_id, plan)
+
+    async def plan_usage(self, business_id: int, now: datetime) -> PlanOut:
+        """The plan, this month's card operations (in the business's time zone) and seats."""
+        async with self.db.read() as tx:
+            plan = await vouchers.plan_of(tx, business_id)
+            tz, month, used = await vouchers.month_usage(tx, business_id, now)
+            seats = await vouchers.seats_used(tx, business_id)
+        over = max(used - plan.ops_limit, 0) if plan.ops_limit is not None else 0
+        return PlanOut(plan=plan.name, month=month, timezone=tz, ops_limit=plan.ops_limit,
+                       ops_used=used, over_by=over, seats_limit=plan.seats_limit,
+                       seats_used=seats)  # fmt: skip
+
+    async def create_batch(
+        self, who: Principal, body: BatchIn, now: datetime, public_url: str
+    ) -> BatchOut:
+        """A batch of single-use codes (``OverLimit`` past the plan), with its codes."""
+        async with self.db.write(who.business_id) as tx:
+            branch_id = (
+                body.branch or (await tenancy.list_branches(tx, who.business_id))[0].branch_id
+            )
+            batch_id, _ = await vouchers.create_batch(tx, who.business_id, branch_id, body, now)
+            return await vouchers.batch_out(
+                tx, who.business_id, batch_id, now, public_url, with_codes=True
+            )
+
+    async def create_voucher(
+        self, who: Principal, body: VoucherIn, now: datetime, public_url: str, rng: random.Random
+    ) -> tuple[BatchOut, ClaimOut | None]:
+        """One code (a batch of one); with ``body.customer``, claimed onto that card at once."""
+        batch = BatchIn(count=1, kind=body.kind, stamps=body.stamps, title=body.title,
+                        valid_days=body.valid_days, branch=body.branch)  # fmt: skip
+        async with self.db.write(who.business_id) as tx:
+            if body.customer is not None:
+                found = await customers.find(tx, who.business_id, body.customer.text)
+                if not found:
+                    raise NotFound("no customer with this card, number or email",
+                                   code="unknown_card", field="customer")  # fmt: skip
+            branch_id = (
+                body.branch or (await tenancy.list_branches(tx, who.business_id))[0].branch_id
+            )
+            batch_id, made = await vouchers.create_batch(tx, who.business_id, branch_id, batch, now)
+            claimed = None
+            if body.customer is not None:
+                claimed = await vouchers.claim_code(tx, made[0], body.customer, now, rng)
+            out = await vouchers.batch_out(
+                tx, who.business_id, batch_id, now, public_url, with_codes=True
+            )
+        return out, claimed
+
+    async def batch(
+        self, business_id: int, batch_id: int, now: datetime, public_url: str
+    ) -> BatchOut:
+        """A batch of the business with its codes and figures."""
+        async with self.db.read() as tx:
+            return await vouchers.batch_out(
+                tx, business_id, batch_id, now, public_url, with_codes=True
+            )
+
+    async def batches(self, business_id: int, now: datetime, public_url: str) -> list[BatchOut]:
+        """The business's latest batches with their figures (no codes)."""
+        async with self.db.read() as tx:
+            return [
+                await vouchers.batch_out(tx, business_id, b, now, public_url, with_codes=False)
+                for b in await vouchers.batch_ids(tx, business_id)
+            ]
+
+    async def mark_printed(self, business_id: int, batch_id: int) -> None:
+        """The batch was downloaded for printing."""
+        async with self.db.write(business_id) as tx:
+            await vouchers.mark_printed(tx, business_id, batch_id)
+
+    async def claim_code(
+        self, code: str, ref: CustomerRef | None, now: datetime, rng: random.Random
+    ) -> ClaimOut:
+        """Claim a voucher or insert code once (a new card if ``ref`` names none)."""
+        async with self.db.read() as tx:
+            row = await vouchers.code_row(tx, code)
+        vouchers.claim_problem(row, to_us(now))
+        assert row is not None
+        async with self.db.write(int(row["business_id"])) as tx:
+            return await vouchers.claim_code(tx, code, ref, now, rng)
+
+    async def code_status(self, code: str, now: datetime) -> tuple[str, int, str]:
+        """A claimable code's kind, stamps and title (raises why it is not claimable)."""
+        async with self.db.read() as tx:
+            row = await vouchers.code_row(tx, code)
+        vouchers.claim_problem(row, to_us(now))
+        assert row is not None
+        return str(row["kind"]), int(row["stamps"]), str(row["title"])
 
 
 __all__ = ["Principal", "Store", "StoreError"]

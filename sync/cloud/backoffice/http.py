@@ -1,0 +1,232 @@
+"""The back office's API over HTTP: vouchers, batches and their print files, the plan; and the
+page a phone opens from a voucher or delivery insert (``/I/{code}``, claimed like a receipt QR).
+
+Admin routes take the admin key as ``Authorization: Bearer`` or the dashboard's signed-in
+cookie (so the back-office pages' download links work).
+"""
+
+import asyncio
+from datetime import datetime
+from html import escape
+
+from aiohttp import web
+
+from sync.cloud.backoffice import codes, prints
+from sync.cloud.backoffice.models import BatchIn, BatchList, BatchOut, InsertClaimIn, VoucherIn
+from sync.cloud.card_links import card_link
+from sync.cloud.claims_http import CARD_COOKIE
+from sync.cloud.errors import InvalidInput, NotFound, StoreError, Unauthorized
+from sync.cloud.http import RNG, SETTINGS, STORE, bearer, int_param, now, principal, read_body
+from sync.cloud.store import Principal
+from sync.cloud.ui.claim_page import (
+    ClaimView,
+    render_claim_done,
+    render_claim_offer,
+    render_claim_problem,
+)
+from sync.cloud.ui.layout import page
+from sync.contract.customers import CustomerRef
+from sync.web.http_util import json_answer
+
+ADMIN_COOKIE = "stampedge_admin"  # the dashboard's sign-in cookie (``pages_http.py``)
+_PROBLEMS = {"already_claimed", "expired", "invalid"}
+
+
+async def admin_principal(request: web.Request) -> Principal:
+    """The admin by bearer key, or by the dashboard's cookie (401/403 otherwise)."""
+    if bearer(request) is not None:
+        return await principal(request, need="admin")
+    key = request.cookies.get(ADMIN_COOKIE, "")
+    if not key or len(key) > 200:
+        raise Unauthorized("an Authorization: Bearer admin key is needed")
+    who = await request.app[STORE].authenticate(key)
+    if who.kind != "admin":
+        raise Unauthorized("an admin key is needed")
+    return who
+
+
+def _public_url(request: web.Request) -> str:
+    return request.app[SETTINGS].cloud.public_url
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    """``POST /v1/vouchers/batch``: N single-use codes (402 ``plan_limit`` past the plan)."""
+    who = await admin_principal(request)
+    body = await read_body(request, BatchIn)
+    out = await request.app[STORE].create_batch(who, body, now(request), _public_url(request))
+    return json_answer(out, status=201)
+
+
+async def post_voucher(request: web.Request) -> web.Response:
+    """``POST /v1/vouchers``: one code, sent as a link or put on a customer's card at once."""
+    who = await admin_principal(request)
+    body = await read_body(request, VoucherIn)
+    out, _ = await request.app[STORE].create_voucher(
+        who, body, now(request), _public_url(request), request.app[RNG]
+    )
+    return json_answer(out, status=201)
+
+
+async def get_batches(request: web.Request) -> web.Response:
+    """``GET /v1/vouchers/batch``: the latest batches with printed, claimed, redeemed counts."""
+    who = await admin_principal(request)
+    found = await request.app[STORE].batches(who.business_id, now(request), _public_url(request))
+    return json_answer(BatchList(batches=found))
+
+
+def _print_codes(batch: BatchOut) -> list[prints.PrintCode]:
+    worth = (
+        f"{batch.stamps} stamp{'s' if batch.stamps != 1 else ''}"
+        if batch.kind == "stamps"
+        else "voucher"
+    )
+    detail = f"{worth} · use by {batch.expires_at.date().isoformat()}"
+    return [prints.PrintCode(c.code, c.url, batch.title, detail) for c in batch.codes]
+
+
+async def get_batch_file(request: web.Request) -> web.Response:
+    """``GET /v1/vouchers/batch/{id}.pdf|.csv|.escpos``: the batch ready to print
+    (``?layout=labels|flyers`` for the PDF)."""
+    who = await admin_principal(request)
+    batch_id = int_param(request.match_info["id"], "id")
+    if batch_id is None or not 1 <= batch_id < 2**62:
+        raise NotFound("no such batch in this business", field="id")
+    fmt = request.match_info["fmt"]
+    layout = request.query.get("layout", "labels")
+    if layout not in ("labels", "flyers"):
+        raise InvalidInput("layout is labels or flyers", field="layout")
+    store = request.app[STORE]
+    batch = await store.batch(who.business_id, batch_id, now(request), _public_url(request))
+    shop = await store.business_name(who.business_id)
+    items = _print_codes(batch)
+    name = f"batch-{batch_id}"
+    if fmt == "csv":
+        extra = [
+            {"state": c.state, "expires_at": batch.expires_at.isoformat()} for c in batch.codes
+        ]
+        body = prints.csv_text(items, extra).encode()
+        ctype = "text/csv"
+    elif fmt == "pdf":
+        body = await asyncio.to_thread(prints.pdf, items, layout, shop)  # type: ignore[arg-type]
+        ctype, name = "application/pdf", f"{name}-{layout}"
+        await store.mark_printed(who.business_id, batch_id)
+    else:
+        body = prints.escpos(items, shop)
+        ctype = "application/octet-stream"
+        await store.mark_printed(who.business_id, batch_id)
+    return web.Response(
+        body=body, content_type=ctype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+                 "Cache-Control": "no-store"},
+    )  # fmt: skip
+
+
+async def post_insert_claim(request: web.Request) -> web.Response:
+    """``POST /v1/inserts/{code}``: claim a voucher or insert code (JSON; a new card if the
+    body names none)."""
+    body = await read_body(request, InsertClaimIn, optional=True)
+    code = codes.canonical(request.match_info["code"])
+    if code is None:
+        raise NotFound("no such code: check the letters and digits", code="invalid", field="code")
+    ref = CustomerRef(card=body.card_code) if body.card_code else None
+    store = request.app[STORE]
+    try:
+        out = await store.claim_code(code, ref, now(request), request.app[RNG])
+    except NotFound as err:
+        if err.code != "unknown_card":
+            raise
+        out = await store.claim_code(code, None, now(request), request.app[RNG])
+    return json_answer(out, status=201)
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _problem(err: StoreError) -> web.Response:
+    problem = err.code if err.code in _PROBLEMS else "invalid"
+    return _html(render_claim_problem(problem), status=err.status)  # type: ignore[arg-type]
+
+
+async def insert_page(request: web.Request) -> web.Response:
+    """``GET /I/{code}``: check the code, offer one button (a GET never claims)."""
+    code = codes.canonical(request.match_info["code"])
+    if code is None:
+        return _html(render_claim_problem("invalid"), 404)
+    try:
+        kind, stamps, title = await request.app[STORE].code_status(code, now(request))
+    except StoreError as err:
+        return _problem(err)
+    if kind == "stamps":
+        return _html(render_claim_offer(stamps, request.path))
+    body = (
+        '<section class="card" id="offer">'
+        f"<h1>{escape(title)}</h1><p>A voucher for your card.</p>"
+        f'<form method="post" action="{escape(request.path)}">'
+        '<button class="btn" type="submit" id="claim">Collect my voucher</button>'
+        "</form></section>"
+    )
+    return _html(page("Collect your voucher", body))
+
+
+async def insert_page_post(request: web.Request) -> web.Response:
+    """``POST /I/{code}`` (the page's button): claim onto this phone's card or a new one."""
+    code = codes.canonical(request.match_info["code"])
+    if code is None:
+        return _html(render_claim_problem("invalid"), 404)
+    store = request.app[STORE]
+    cookie = request.cookies.get(CARD_COOKIE)
+    ref = None
+    if cookie and len(cookie) <= 64:
+        try:
+            ref = CustomerRef(card=cookie)
+        except ValueError:
+            ref = None
+    at: datetime = now(request)
+    try:
+        try:
+            out = await store.claim_code(code, ref, at, request.app[RNG])
+        except NotFound as err:
+            if err.code != "unknown_card":
+                raise
+            out = await store.claim_code(code, None, at, request.app[RNG])
+    except StoreError as err:
+        return _problem(err)
+    card = await store.card(out.card_code, at, None)
+    view = ClaimView(
+        stamps_added=out.stamps, balance=out.balance, goal=out.goal,
+        card_url=await card_link(request, out.card_code),
+        business=await store.business_name(card.business_id),
+        rewards=[
+            {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
+             "valid_until": r.expires_at.date() if r.expires_at else None}
+            for r in out.rewards
+        ],
+    )  # fmt: skip
+    resp = _html(render_claim_done(view), status=201)
+    resp.set_cookie(
+        CARD_COOKIE, out.card_code, max_age=2 * 365 * 86400, httponly=True, samesite="Lax"
+    )
+    return resp
+
+
+async def get_plan(request: web.Request) -> web.Response:
+    """``GET /v1/plan``: the plan, this month's card operations (and any overrun), seats."""
+    who = await admin_principal(request)
+    return json_answer(await request.app[STORE].plan_usage(who.business_id, now(request)))
+
+
+def add_backoffice_routes(app: web.Application) -> None:
+    """The back office's API routes and the insert claim page."""
+    r = app.router
+    r.add_post("/v1/vouchers", post_voucher)
+    r.add_post("/v1/vouchers/batch", post_batch)
+    r.add_get("/v1/vouchers/batch", get_batches)
+    r.add_get(r"/v1/vouchers/batch/{id}.{fmt:pdf|csv|escpos}", get_batch_file)
+    r.add_post("/v1/inserts/{code}", post_insert_claim)
+    r.add_get("/v1/plan", get_plan)
+    for prefix in ("/I", "/i"):
+        r.add_get(prefix + "/{code}", insert_page)
+        r.add_post(prefix + "/{code}", insert_page_post)
