@@ -2,6 +2,14 @@
 
 from typing import Any
 
+from sync.cloud.backoffice.models import (
+    BatchIn,
+    BatchList,
+    BatchOut,
+    InsertClaimIn,
+    PlanOut,
+    VoucherIn,
+)
 from sync.cloud.handlers import RedeemIn
 from sync.cloud.models import (
     AdminKeyOut,
@@ -88,6 +96,31 @@ OPERATIONS = [
                      "from": {"required": False, "schema": _DATE},
                      "to": {"required": False, "schema": _DATE}},
               tags=("figures",)),
+    Operation("POST", "/v1/vouchers", "One voucher or insert code: a link, or onto a customer's "
+              "card (admin; 402 past the plan)", {201: BatchOut, 402: _E, 403: _E, 404: _E},
+              request=VoucherIn, tags=("back office",)),
+    Operation("POST", "/v1/vouchers/batch", "A batch of single-use vouchers or delivery inserts "
+              "(admin; 402 past the plan)", {201: BatchOut, 402: _E, 403: _E, 404: _E},
+              request=BatchIn, tags=("back office",)),
+    Operation("GET", "/v1/vouchers/batch", "The latest batches with printed, claimed, redeemed "
+              "and conversion (admin)", {200: BatchList, 403: _E}, tags=("back office",)),
+    *[Operation("GET", f"/v1/vouchers/batch/{{id}}.{fmt}", f"A batch as {what} (admin)",
+                {200: media, 403: _E, 404: _E, 422: _E},
+                query={"layout": {"required": False,
+                                  "schema": {"enum": ["labels", "flyers"]}}} if fmt == "pdf"
+                else {}, tags=("back office",))
+      for fmt, media, what in (
+          ("pdf", "application/pdf", "a PDF of A4 labels or A6 flyers"),
+          ("csv", "text/csv", "CSV"),
+          ("escpos", "application/octet-stream", "an ESC/POS job for a receipt printer"))],
+    Operation("POST", "/v1/inserts/{code}", "Claim a voucher or delivery-insert code once",
+              {201: ClaimOut, 404: _E, 409: _E, 410: _E}, request=InsertClaimIn,
+              request_required=False, auth=False, tags=("claims",)),
+    Operation("GET", "/I/{code}", "The page a phone opens from an insert or voucher QR",
+              {200: "text/html", 404: "text/html", 409: "text/html", 410: "text/html"},
+              auth=False, tags=("claims",)),
+    Operation("GET", "/v1/plan", "The plan, this month's card operations and overrun, seats "
+              "(admin)", {200: PlanOut, 403: _E}, tags=("back office",)),
     Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),
     Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}, auth=False),
 ]  # fmt: skip

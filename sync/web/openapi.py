@@ -1,5 +1,6 @@
 """An OpenAPI 3.1 document built from the pydantic models the handlers validate with."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,14 +27,11 @@ class Operation:
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
-    params = []
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            name = part[1:-1].split(":")[0]
-            params.append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            )
-    return params
+    # a template may share its segment with a suffix: ``/batch/{id}.pdf``
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{([^}:]+)(?::[^}]*)?\}", path)
+    ]
 
 
 def build_openapi(

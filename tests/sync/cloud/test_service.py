@@ -104,7 +104,7 @@ async def test_given_activity_then_stats_count_per_local_day_and_per_device(clou
 
 async def test_health_metrics_and_openapi(cloud: Cloud) -> None:
     health = await (await cloud.http.get("/health")).json()
-    assert health["status"] == "ok" and health["schema_version"] == 7
+    assert health["status"] == "ok" and health["schema_version"] == 8
     await cloud.post_events([event("order.recorded", order("M-1"))])
     await cloud.http.post(f"/v1/claims/{cloud.token('nope', 1, secret='x' * 20)}")
     text = await (await cloud.http.get("/metrics")).text()
@@ -117,6 +117,9 @@ async def test_health_metrics_and_openapi(cloud: Cloud) -> None:
     assert "stampedge_cloud_http_request_duration_seconds_bucket" in text
     doc = await (await cloud.http.get("/openapi.json")).json()
     assert {"/v1/sync/events", "/v1/claims/{token}", "/v1/stats"} <= set(doc["paths"])
+    assert {"/v1/vouchers", "/v1/vouchers/batch", "/v1/vouchers/batch/{id}.pdf",
+            "/v1/vouchers/batch/{id}.csv", "/v1/vouchers/batch/{id}.escpos",
+            "/v1/plan"} <= set(doc["paths"])  # fmt: skip
 
 
 async def test_cli_init_writes_a_loadable_agent_config_and_serve_answers(tmp_path: Path) -> None:
