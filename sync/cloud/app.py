@@ -11,6 +11,7 @@ from config.cloud import CloudSettings
 from sync.cloud import admin, claims_http, handlers, rewards_http
 from sync.cloud.api_doc import openapi_document
 from sync.cloud.backoffice.http import add_backoffice_routes
+from sync.cloud.backoffice.pages import add_backoffice_pages
 from sync.cloud.batch_reader import BatchReader
 from sync.cloud.http import (
     CLOCK,
@@ -129,6 +130,7 @@ def build_cloud_app(
     if settings.wallet.apple is not None or settings.wallet.google is not None:
         _add_wallet(app, settings)
     add_backoffice_routes(app)
+    add_backoffice_pages(app)
     return app
 
 

@@ -41,7 +41,9 @@ _CONTRAST_JS = """
 _NAMES_JS = """
 () => {
   const bad = [];
-  for (const el of document.querySelectorAll('a, button, input, svg[role=img], img')) {
+  // a hidden input is not shown nor in the accessibility tree: nothing to name
+  for (const el of document.querySelectorAll(
+      'a, button, input:not([type=hidden]), svg[role=img], img')) {
     const name = el.getAttribute('aria-label') || el.getAttribute('alt') ||
       (el.id && document.querySelector('label[for="' + el.id + '"]')?.textContent) ||
       el.textContent;

@@ -489,6 +489,12 @@ class Store:
                 for b in await vouchers.batch_ids(tx, business_id)
             ]
 
+    async def devices_last_seen(self, business_id: int) -> dict[int, datetime]:
+        """Each device's last activity in the ledger (aware UTC), by device id."""
+        async with self.db.read() as tx:
+            seen = await vouchers.last_seen(tx, business_id)
+        return {d: customers.from_us(us) or datetime.min for d, us in seen.items()}
+
     async def mark_printed(self, business_id: int, batch_id: int) -> None:
         """The batch was downloaded for printing."""
         async with self.db.write(business_id) as tx:

@@ -269,3 +269,13 @@ async def claim_code(
         card_code=card.card_code, number=card.number, balance=card.balance,
         goal=book.program.goal, rewards=rewards,
     )  # fmt: skip
+
+
+async def last_seen(tx: Tx, business_id: int) -> dict[int, int]:
+    """Each device's last second with figures in the ledger (``tallies``), by device id."""
+    rows = await tx.fetch(
+        "SELECT t.device_id, MAX(t.second_us) AS last_us FROM tallies t "
+        "JOIN branches b ON b.id = t.branch_id WHERE b.business_id = ? GROUP BY t.device_id",
+        business_id,
+    )
+    return {int(r["device_id"]): int(r["last_us"]) for r in rows}

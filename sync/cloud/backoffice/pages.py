@@ -1,0 +1,252 @@
+"""The owner's back office pages (signed in with the admin key, like ``/dashboard``):
+``GET /backoffice`` and its forms: the program editor (validated by the API's own
+``ProgramConfig``, with a worked example before saving), device keys (made, shown once with a
+pairing QR, revoked), voucher and insert batches, and sign-out. Every form carries a CSRF token
+and is refused from another origin (``csrf.py``)."""
+
+from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from sync.cloud.backoffice import csrf
+from sync.cloud.backoffice.http import ADMIN_COOKIE
+from sync.cloud.backoffice.models import BatchIn
+from sync.cloud.errors import StoreError, Unauthorized
+from sync.cloud.http import SETTINGS, STORE, now
+from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
+from sync.cloud.store import Principal
+from sync.cloud.ui.backoffice import (
+    EXAMPLE_TOTAL,
+    BackOfficeView,
+    BranchEdit,
+    DeviceRow,
+    render_backoffice,
+)
+from sync.cloud.ui.layout import page
+from sync.contract.program import stamps_for
+
+_OPTIONAL = ("min_total", "max_stamps_per_order", "lottery_budget", "voucher_valid_days")
+_EDITED = (
+    "rule", "step", "stamps_per_order", "min_total", "max_stamps_per_order", "goal", "currency",
+    "reward", "reward_name", "voucher_valid_days", "activation_delay_hours", "lottery_budget",
+)  # fmt: skip
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+async def _session(request: web.Request) -> tuple[Principal, str] | None:
+    key = request.cookies.get(ADMIN_COOKIE, "")
+    if not key or len(key) > 200:
+        return None
+    try:
+        who = await request.app[STORE].authenticate(key)
+    except (Unauthorized, StoreError):
+        return None
+    return (who, key) if who.kind == "admin" else None
+
+
+def _signed_out() -> web.Response:
+    body = (
+        '<section class="card"><h1>Please sign in</h1><p>The back office needs the admin key.</p>'
+        '<p><a class="btn" href="/dashboard">Sign in</a></p></section>'
+    )
+    return _html(page("Sign in", body), 401)
+
+
+def example(program: ProgramConfig) -> str:
+    """The worked example shown before saving: what a EUR 23.50 check earns."""
+    n = stamps_for(program.rules(), Decimal(EXAMPLE_TOTAL))
+    return f"A {program.currency} {EXAMPLE_TOTAL} check earns {n} stamp{'' if n == 1 else 's'}."
+
+
+def _values(program: ProgramConfig) -> dict[str, str]:
+    dumped = program.model_dump(mode="json")
+    return {k: "" if dumped.get(k) is None else str(dumped[k]) for k in _EDITED}
+
+
+def _edit(branch: BranchOut, note: str = "") -> BranchEdit:
+    return BranchEdit(branch, _values(branch.program), example(branch.program), note=note)
+
+
+async def _view(
+    request: web.Request, who: Principal, session: str, **extra: object
+) -> BackOfficeView:
+    store, at = request.app[STORE], now(request)
+    branches = await store.branches(who.business_id)
+    edits: list[BranchEdit] = extra.pop("edits", None) or [  # type: ignore[assignment]
+        _edit(b, "Saved: each till picks the new program up at its next sync."
+              if request.query.get("saved") == str(b.branch_id) else "")
+        for b in branches
+    ]  # fmt: skip
+    zones = {b.branch_id: (b.name, b.timezone) for b in branches}
+    seen = await store.devices_last_seen(who.business_id)
+    rows = []
+    for d in await store.devices(who.business_id):
+        name, tz = zones.get(d.branch_id, ("?", "UTC"))
+        last = seen.get(d.device_id)
+        shown = last.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if last else "never"
+        rows.append(DeviceRow(d, name, shown))
+    public = request.app[SETTINGS].cloud.public_url
+    batches = await store.batches(who.business_id, at, public)
+    new_batch = None
+    wanted = request.query.get("batch", "")
+    if wanted.isdigit() and len(wanted) < 18:
+        new_batch = await store.batch(who.business_id, int(wanted), at, public)
+    return BackOfficeView(
+        business=await store.business_name(who.business_id), csrf=csrf.token_for(session),
+        plan=await store.plan_usage(who.business_id, at), branches=edits, devices=rows,
+        batches=batches, new_batch=new_batch, **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+async def backoffice(request: web.Request) -> web.Response:
+    """``GET /backoffice``."""
+    signed = await _session(request)
+    if signed is None:
+        return _signed_out()
+    return _html(render_backoffice(await _view(request, *signed)))
+
+
+async def _form(request: web.Request) -> tuple[Principal, str, dict[str, str]] | None:
+    signed = await _session(request)
+    if signed is None:
+        return None
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    csrf.check(request, signed[1], form.get(csrf.FIELD, ""))
+    return signed[0], signed[1], form
+
+
+def _see_other(location: str) -> web.Response:
+    raise web.HTTPSeeOther(location)
+
+
+async def post_program(request: web.Request) -> web.Response:
+    """``POST /backoffice/program/{id}``: preview the example, or save the program."""
+    got = await _form(request)
+    if got is None:
+        return _signed_out()
+    who, session, form = got
+    store = request.app[STORE]
+    raw = request.match_info["id"]
+    branches = await store.branches(who.business_id)
+    branch = next((b for b in branches if str(b.branch_id) == raw), None)
+    if branch is None:
+        return _html(render_backoffice(await _view(request, who, session,
+                                                   problem="No such branch.")), 404)  # fmt: skip
+    data = branch.program.model_dump(mode="json")
+    for name in _EDITED:
+        text = form.get(name, "").strip()
+        if text:
+            data[name] = text
+        elif name in _OPTIONAL:
+            data[name] = None
+    typed = {k: form.get(k, "").strip() for k in _EDITED}
+    try:
+        program = ProgramConfig.model_validate(data)
+    except ValidationError as err:
+        errors = {str(e["loc"][0]) if e["loc"] else "": e["msg"] for e in err.errors()}
+        edit = BranchEdit(branch, typed, "Fix the fields marked below to see the example.",
+                          errors={**errors, "": "The program was not saved."})  # fmt: skip
+        edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
+        return _html(render_backoffice(await _view(request, who, session, edits=edits)), 422)
+    if form.get("action") == "preview":
+        edit = BranchEdit(branch, typed, example(program),
+                          note="Not saved yet: press Save program to use it.")  # fmt: skip
+        edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
+        return _html(render_backoffice(await _view(request, who, session, edits=edits)))
+    await store.set_program(who.business_id, branch.branch_id, program)
+    return _see_other(f"/backoffice?saved={branch.branch_id}#program-{branch.branch_id}")
+
+
+def pairing_url(public_url: str, key: DeviceOut) -> str:
+    """What the new key's QR holds: the cloud, the key and its secret, for an agent or tablet."""
+    query = urlencode({"cloud": public_url, "key": key.device_key, "secret": key.device_secret})
+    return f"stampedge://pair?{query}"
+
+
+async def post_key(request: web.Request) -> web.Response:
+    """``POST /backoffice/keys``: a new device key, shown this once with its pairing QR."""
+    got = await _form(request)
+    if got is None:
+        return _signed_out()
+    who, session, form = got
+    label = form.get("label", "").strip()
+    branch = form.get("branch_id", "")
+    if not label or len(label) > 200 or not branch.isdigit() or len(branch) > 18:
+        view = await _view(request, who, session, problem="Give the key a name and a branch.")
+        return _html(render_backoffice(view), 422)
+    store = request.app[STORE]
+    try:
+        made = await store.create_device(who.business_id, int(branch), label, now(request))
+    except StoreError as err:
+        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+                     err.status)  # fmt: skip
+    url = pairing_url(request.app[SETTINGS].cloud.public_url, made)
+    return _html(render_backoffice(await _view(request, who, session, new_key=made,
+                                               new_key_url=url)))  # fmt: skip
+
+
+async def post_revoke(request: web.Request) -> web.Response:
+    """``POST /backoffice/keys/{id}/revoke``."""
+    got = await _form(request)
+    if got is None:
+        return _signed_out()
+    who, session, _ = got
+    raw = request.match_info["id"]
+    try:
+        if not raw.isdigit() or len(raw) > 18:
+            raise StoreError("no such device", code="not_found")
+        await request.app[STORE].revoke_device(who.business_id, int(raw), now(request))
+    except StoreError as err:
+        view = await _view(request, who, session, problem=err.message)
+        return _html(render_backoffice(view), 404)
+    return _see_other("/backoffice#keys")
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    """``POST /backoffice/batches``: make a batch (the API's model and plan checks)."""
+    got = await _form(request)
+    if got is None:
+        return _signed_out()
+    who, session, form = got
+    fields = {k: form[k] for k in ("count", "kind", "stamps", "title", "valid_days") if form.get(k)}
+    try:
+        body = BatchIn.model_validate(fields)
+        out = await request.app[STORE].create_batch(
+            who, body, now(request), request.app[SETTINGS].cloud.public_url
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
+        return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+    except StoreError as err:
+        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+                     err.status)  # fmt: skip
+    return _see_other(f"/backoffice?batch={out.batch_id}#batches")
+
+
+async def post_logout(request: web.Request) -> web.Response:
+    """``POST /backoffice/logout``: forget the sign-in on this browser."""
+    got = await _form(request)
+    del got
+    resp = web.HTTPSeeOther("/dashboard")
+    resp.del_cookie(ADMIN_COOKIE)
+    raise resp
+
+
+def add_backoffice_pages(app: web.Application) -> None:
+    """The back-office pages and their forms."""
+    r = app.router
+    r.add_get("/backoffice", backoffice)
+    r.add_post("/backoffice/program/{id}", post_program)
+    r.add_post("/backoffice/keys", post_key)
+    r.add_post("/backoffice/keys/{id}/revoke", post_revoke)
+    r.add_post("/backoffice/batches", post_batch)
+    r.add_post("/backoffice/logout", post_logout)
