@@ -82,9 +82,11 @@ async def claim_page_post(request: web.Request) -> web.Response:
     request.app[METRICS].claims.labels("claimed").inc()
     card_url = await card_link(request, out.card_code)
     apple, google = await wallet_links(request, out.card_code)
+    card = await store.card(out.card_code, now(request), None)
     view = ClaimView(
         stamps_added=out.stamps, balance=out.balance, goal=out.goal, card_url=card_url,
         apple_wallet_url=apple, google_wallet_url=google,
+        business=await store.business_name(card.business_id),
         rewards=[
             {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
              "valid_until": r.expires_at.date() if r.expires_at else None}

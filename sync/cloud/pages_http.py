@@ -166,7 +166,9 @@ async def dashboard(request: web.Request) -> web.Response:
     rows: list[DayFigures] = []
     alerts: dict[str, tuple[int, int]] = {}
     first = last = None
+    zones: dict[str, str] = {}
     for branch in await store.branches(who.business_id):
+        zones[branch.name] = branch.timezone
         today = now(request).astimezone(ZoneInfo(branch.timezone)).date()
         last = _day(request.query.get("to"), today)
         first = _day(request.query.get("from"), last - timedelta(days=DASHBOARD_DAYS - 1))
@@ -177,9 +179,15 @@ async def dashboard(request: web.Request) -> web.Response:
         alerts[branch.name] = (stats.redeem_conflicts, stats.voided_reward_checks)
     period = f"{first} to {last}" if first and last else ""
     name = await store.business_name(who.business_id)
-    return _html(
-        render_dashboard(DashboardView(business=name, period=period, rows=rows, alerts=alerts))
+    use = await store.plan_usage(who.business_id, now(request))
+    limit = "unlimited" if use.ops_limit is None else str(use.ops_limit)
+    plan = f"Plan {use.plan}: {use.ops_used} of {limit} card operations in {use.month}" + (
+        f", {use.over_by} over (till stamps were still given)" if use.over_by else ""
     )
+    view = DashboardView(
+        business=name, period=period, rows=rows, zones=zones, plan=plan, alerts=alerts
+    )
+    return _html(render_dashboard(view))
 
 
 def add_page_routes(app: web.Application) -> None:

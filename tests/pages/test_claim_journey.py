@@ -82,6 +82,7 @@ async def test_a_receipt_qr_claimed_on_a_phone_lands_on_a_card_the_phone_keeps(
     await page.wait_for_selector("#added")
     assert await page.inner_text("#added") == "2 stamps added to your card"
     assert await page.inner_text("#balance") == "2 of 10 stamps"
+    assert await page.inner_text("h1") == "Corner Cafe"  # the shop's name, not ours
     assert await page.locator(".stamp.on").count() == 2
     await check_accessibility(page)
     await page.screenshot(path=str(artifacts_dir / "journey-1-claimed.png"), full_page=True)

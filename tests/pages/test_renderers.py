@@ -11,6 +11,7 @@ from sync.cloud.ui.claim_page import ClaimView, RewardView, render_claim_done, r
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.texts import TEXTS, placeholders, t
 from tests.pages.a11y import check_accessibility
+from tests.pages.axe import serious_violations
 
 CLAIM = ClaimView(
     stamps_added=2,
@@ -98,4 +99,29 @@ async def test_card_and_dashboard_pass_the_basics(browser: Any, artifacts_dir: P
     assert await page.inner_text(".conversion") == "58 %"
     assert await page.locator("svg.chart").count() == 2
     await page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+    # on a 360 px phone, 14 days: stamps collected and QRs printed apart, tables and charts
+    # are named regions a keyboard can focus and scroll; the page never scrolls sideways
+    fortnight = [
+        DayFigures(day=f"2026-11-{d:02}", branch="Main St", device="till-1", orders=1, stamps=1)
+        for d in range(1, 13)
+    ]
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.set_content(
+        render_dashboard(
+            DashboardView(business="Cafe", period="Nov", rows=rows + fortnight,
+                          zones={"Main St": "Europe/Berlin"}, plan="Plan free: 14 of 100")
+        )
+    )  # fmt: skip
+    await check_accessibility(page)
+    assert await serious_violations(page) == []
+    assert await page.inner_text(".total-stamps") == "30"
+    assert await page.inner_text(".total-printed") == "12"
+    assert "Europe/Berlin" in await page.inner_text(".branch")
+    regions = page.locator(".scroll[tabindex='0'][role=region], .chartbox[tabindex='0']")
+    assert await regions.count() == 4
+    chart = page.locator(".chartbox .chart").first
+    box = await chart.bounding_box()
+    drawn = float((await chart.get_attribute("viewBox") or "0 0 0 0").split()[2])
+    assert box is not None and box["width"] >= round(0.8 * drawn)  # labels keep their size
+    await page.screenshot(path=str(artifacts_dir / "dashboard-360.png"), full_page=True)
     await page.close()

@@ -32,6 +32,8 @@ class DashboardView(BaseModel):
     rows: list[DayFigures]
     # per branch: rewards redeemed twice (two tills offline), voids of checks with a reward
     alerts: dict[str, tuple[int, int]] = {}
+    zones: dict[str, str] = {}  # branch name -> its time zone (days are counted in it)
+    plan: str = ""  # "12 of 100 card operations in 2026-12", shown under the title
 
 
 def _alerts(conflicts: int, voided: int) -> str:
@@ -70,7 +72,7 @@ def _sum(rows: list[DayFigures], branch: str, device: str = "") -> DayFigures:
     return out
 
 
-def _table(rows: list[DayFigures], first: str) -> str:
+def _table(rows: list[DayFigures], first: str, label: str) -> str:
     body = "".join(
         f"<tr><td>{escape(r.day if first == 'day' else r.device or '-')}</td><td>{r.orders}</td>"
         f"<td>{r.stamps}</td><td>{r.claims_issued}</td><td>{r.claims_claimed}</td>"
@@ -79,10 +81,14 @@ def _table(rows: list[DayFigures], first: str) -> str:
         for r in rows
     )
     head = "Day" if first == "day" else "Device"
+    cols = (head, "Orders", "Stamps collected (on cards)", "Receipt QRs printed",
+            "Receipt QRs claimed", "Conversion", "Rewards issued", "Redeemed")  # fmt: skip
+    heads = "".join(f'<th scope="col">{escape(c)}</th>' for c in cols)
+    # a region that scrolls sideways is focusable and named, so keyboard users can scroll it
     return (
-        f'<div class="scroll"><table><tr><th>{head}</th><th>Orders</th><th>Stamps</th>'
-        "<th>QRs issued</th><th>QRs claimed</th><th>Conversion</th><th>Rewards issued</th>"
-        f"<th>Redeemed</th></tr>{body}</table></div>"
+        f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(label)}, scrolls '
+        f'sideways"><table><caption class="mute">{escape(label)}</caption><thead><tr>{heads}'
+        f"</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -101,35 +107,49 @@ def render_dashboard(view: DashboardView) -> str:
         per_device = [_sum([r for r in rows if r.device == dev], branch, dev) for dev in devices]
         total = _sum(rows, branch)
         chart_orders = bar_chart(
-            f"Orders and stamps per day, {branch}",
+            f"Orders and stamps collected per day, {branch}",
             days,
             [
                 Series("orders", "#0b5d3b", [float(f.orders) for f in per_day]),
-                Series("stamps", "#c2410c", [float(f.stamps) for f in per_day]),
+                Series("stamps collected", "#c2410c", [float(f.stamps) for f in per_day]),
             ],
         )
         chart_claims = bar_chart(
-            f"Receipt QRs issued and claimed per day, {branch}",
+            f"Receipt QRs printed and claimed per day, {branch}",
             days,
             [
-                Series("QRs issued", "#6b7280", [float(f.claims_issued) for f in per_day]),
+                Series("QRs printed", "#6b7280", [float(f.claims_issued) for f in per_day]),
                 Series("claimed", "#1d4ed8", [float(f.claims_claimed) for f in per_day]),
             ],
         )
         sections.append(
             f'<section class="card branch" data-branch="{escape(branch)}">'
             f"<h2>{escape(branch)}</h2>"
-            f'<p><strong class="total-orders">{total.orders}</strong> orders, '
-            f"<strong>{total.stamps}</strong> stamps, receipt-QR conversion "
+            + (
+                f'<p class="mute">Days and times in {escape(view.zones[branch])}.</p>'
+                if branch in view.zones
+                else ""
+            )
+            + f'<p><strong class="total-orders">{total.orders}</strong> orders, '
+            f'<strong class="total-stamps">{total.stamps}</strong> stamps collected on cards, '
+            f'<strong class="total-printed">{total.claims_issued}</strong> receipt QRs printed '
+            f"({total.claims_claimed} claimed: conversion "
             f'<strong class="conversion">{_rate(total.claims_claimed, total.claims_issued)}'
-            f"</strong>, rewards {total.rewards_issued} issued / "
+            f"</strong>), rewards {total.rewards_issued} issued / "
             f"{total.rewards_redeemed} redeemed</p>"
             + _alerts(*view.alerts.get(branch, (0, 0)))
-            + f'<div class="grid"><div>{chart_orders}</div><div>{chart_claims}</div></div>'
-            f"<h3>Per day</h3>{_table(per_day, 'day')}"
-            f"<h3>Per device</h3>{_table(per_device, 'device')}</section>"
+            + f'<div class="grid"><div class="chartbox" tabindex="0" role="region" '
+            f'aria-label="Orders and stamps chart">{chart_orders}</div>'
+            f'<div class="chartbox" tabindex="0" role="region" '
+            f'aria-label="Receipt QRs chart">{chart_claims}</div></div>'
+            f"<h3>Per day</h3>{_table(per_day, 'day', f'{branch} per day')}"
+            f"<h3>Per device</h3>{_table(per_device, 'device', f'{branch} per device')}"
+            "</section>"
         )
-    body = f'<h1>{escape(view.business)}: figures</h1><p class="mute">{escape(view.period)}</p>' + (
-        "".join(sections) or '<p class="mute">No activity in this period.</p>'
-    )
+    plan = f'<p id="plan-use">{escape(view.plan)}</p>' if view.plan else ""
+    nav = '<nav aria-label="Owner pages"><p><a href="/backoffice">Back office</a></p></nav>'
+    body = (
+        f"<h1>{escape(view.business)}: figures</h1>{nav}{plan}"
+        f'<p class="mute">{escape(view.period)}</p>'
+    ) + ("".join(sections) or '<p class="mute">No activity in this period.</p>')
     return page(f"{view.business}: figures", body, wide=True)

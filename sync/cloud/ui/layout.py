@@ -30,6 +30,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 padding:6px 8px;border-bottom:1px solid var(--line)}th{background:#efece4}
 .scroll{overflow-x:auto}.grid{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,
 minmax(300px,1fr))}.chart{max-width:100%;height:auto}
+.chartbox{overflow-x:auto}
 @media (max-width:359px){body{font-size:16px}.stamps{gap:5px}.big{font-size:1.6rem}}
 """
 

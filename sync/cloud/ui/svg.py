@@ -60,7 +60,9 @@ def bar_chart(title: str, labels: list[str], series: list[Series], *, height: in
     group_w = 14 * len(series) + 18
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" class="chart">'
+        # never drawn below 80 % of its size (labels stay readable at 360 px: its box scrolls)
+        f'width="100%" role="img" aria-label="{escape(title)}" class="chart" '
+        f'style="min-width:{round(width * 0.8)}px">'
         f"<title>{escape(title)}</title>",
         f'<line x1="30" y1="{plot_h + 5}" x2="{width}" y2="{plot_h + 5}" stroke="#999"/>',
         f'<text x="2" y="14" font-size="11" fill="#444">{_num(top)}</text>',
