@@ -1,6 +1,8 @@
 """``stampedge cloud --config cloud.toml`` (serve), ``stampedge cloud init ...`` (provision),
 ``stampedge cloud backup --to PATH`` (a consistent copy of the SQLite store, ``backup.py``) and
-``stampedge cloud rotate-admin-key --business-id N`` (a lost or leaked admin key replaced)."""
+``stampedge cloud rotate-admin-key --business-id N`` (a lost or leaked admin key replaced) and
+``stampedge cloud plan --business-id N --plan free|paid|self-hosted [--ops N] [--seats N]`` (the
+operator puts a business on a plan; prints its use this month)."""
 
 import argparse
 import asyncio
@@ -27,13 +29,13 @@ def register(subparsers: Any) -> None:
     """Add the ``cloud`` command to the ``stampedge`` parser."""
     p = subparsers.add_parser(
         "cloud",
-        help="run the cloud store, provision it (cloud init), back it up (cloud backup) or "
-        "replace a business's admin key (cloud rotate-admin-key)",
+        help="run the cloud store, provision it (cloud init), back it up (cloud backup), "
+        "replace a business's admin key (cloud rotate-admin-key) or set its plan (cloud plan)",
     )
     p.add_argument(
         "action",
         nargs="?",
-        choices=["serve", "init", "backup", "rotate-admin-key"],
+        choices=["serve", "init", "backup", "rotate-admin-key", "plan"],
         default="serve",
         help="default: serve",
     )
@@ -48,7 +50,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reward", choices=["gift", "voucher", "lottery"], default="gift")
     p.add_argument("--write-agent-config", type=Path, help="init: write a ready agent TOML here")
     p.add_argument("--to", type=Path, help="backup: the new file to write (never overwritten)")
-    p.add_argument("--business-id", type=int, help="rotate-admin-key: whose key to replace")
+    p.add_argument("--business-id", type=int, help="rotate-admin-key, plan: which business")
+    p.add_argument("--plan", choices=["free", "paid", "self-hosted"], help="plan: which plan")
+    p.add_argument("--ops", type=int, help="plan paid: card operations a month (none: no limit)")
+    p.add_argument("--seats", type=int, help="plan paid: staff seats (none: no limit)")
     p.set_defaults(func=cmd_cloud)
 
 
@@ -59,6 +64,9 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         return _backup(settings, args.to)
     if args.action == "rotate-admin-key":
         return _rotate(settings, args.business_id)
+    if args.action == "plan":
+        print(json.dumps(asyncio.run(_plan(settings, args)), indent=2))
+        return 0
     if args.action == "init":
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
@@ -101,6 +109,32 @@ async def _rotate_admin_key(settings: CloudSettings, business_id: int) -> str:
         raise ConfigError(f"cloud rotate-admin-key: no business {business_id}") from err
     finally:
         await store.close()
+
+
+async def _plan(settings: CloudSettings, args: argparse.Namespace) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from sync.cloud.backoffice.plans import plan_named
+    from sync.cloud.errors import NotFound
+
+    business_id = args.business_id
+    if business_id is None or not 1 <= business_id < 2**62 or args.plan is None:
+        raise ConfigError("cloud plan needs --business-id N and --plan free|paid|self-hosted")
+    if any(v is not None and not 0 <= v < 2**62 for v in (args.ops, args.seats)):
+        raise ConfigError("cloud plan: --ops and --seats are whole numbers >= 0")
+    if args.plan != "paid" and (args.ops is not None or args.seats is not None):
+        raise ConfigError(f"cloud plan: the {args.plan} plan's limits are fixed; --ops and "
+                          "--seats are for --plan paid")  # fmt: skip
+    store = await _open(settings)
+    try:
+        await store.business_name(business_id)
+        await store.set_plan(business_id, plan_named(args.plan, args.ops, args.seats))
+        usage = await store.plan_usage(business_id, datetime.now(UTC))
+    except NotFound as err:
+        raise ConfigError(f"cloud plan: no business {business_id}") from err
+    finally:
+        await store.close()
+    return {"business_id": business_id, **usage.model_dump()}
 
 
 async def _open(settings: CloudSettings) -> Any:

@@ -2,12 +2,17 @@
 admin-made vouchers, batches and staff seats are refused past the plan with the reason, and
 the month turns at midnight in the business's time zone."""
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sync.cloud.backoffice import plans
 from sync.cloud.store import Store
 from tests.clock import Clock
 from tests.sync.cloud.conftest import Cloud, event, order, start_cloud
+from tests.sync.cloud.procs import ENV, cloud_init, write_config
 
 
 async def _usage(cloud: Cloud) -> dict[str, object]:
@@ -113,3 +118,34 @@ def test_month_window_across_daylight_saving() -> None:
     assert start == datetime(2027, 2, 28, 23, 0, tzinfo=UTC)
     assert end == datetime(2027, 3, 31, 22, 0, tzinfo=UTC)
     assert end - start == timedelta(days=31, hours=-1)
+
+
+def test_the_operator_sets_a_plan_from_the_command_line(tmp_path: Path) -> None:
+    """Given a provisioned cloud, ``stampedge cloud plan`` puts the business on the free plan
+    (its fixed limits) or a paid one (the limits given) and prints the use; a wrong call is one
+    line on stderr and exit 2."""
+    config, _ = write_config(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}")
+    link = cloud_init(config)
+    argv = [sys.executable, "-m", "agent.cli", "cloud", "plan", "--config", str(config),
+            "--business-id", str(link["business_id"])]  # fmt: skip
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*argv, *extra], capture_output=True, text=True, env=ENV,
+                              timeout=60, check=False)  # fmt: skip
+
+    free = run("--plan", "free")
+    assert free.returncode == 0, free.stderr
+    out = json.loads(free.stdout)
+    assert (out["plan"], out["ops_limit"], out["seats_limit"], out["seats_used"]) == (
+        "free", 100, 1, 1,
+    )  # fmt: skip
+    paid = json.loads(run("--plan", "paid", "--ops", "5000", "--seats", "4").stdout)
+    assert (paid["plan"], paid["ops_limit"], paid["seats_limit"]) == ("paid", 5000, 4)
+    for bad in (("--plan", "free", "--ops", "5"), ()):
+        wrong = run(*bad)
+        assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+    nobody = subprocess.run(
+        [*argv[:-1], "999", "--plan", "free"], capture_output=True, text=True, env=ENV,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert nobody.returncode == 2 and "no business 999" in nobody.stderr
