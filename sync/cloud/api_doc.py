@@ -119,6 +119,10 @@ OPERATIONS = [
     Operation("GET", "/I/{code}", "The page a phone opens from an insert or voucher QR",
               {200: "text/html", 404: "text/html", 409: "text/html", 410: "text/html"},
               auth=False, tags=("claims",)),
+    Operation("GET", "/I", "Where a customer types the code printed under an insert's QR",
+              {200: "text/html", 303: None, 422: "text/html"},
+              query={"code": {"required": False, "schema": {"type": "string"}}}, auth=False,
+              tags=("claims",)),
     Operation("GET", "/v1/plan", "The plan, this month's card operations and overrun, seats "
               "(admin)", {200: PlanOut, 403: _E}, tags=("back office",)),
     Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),

@@ -150,6 +150,29 @@ def _problem(err: StoreError) -> web.Response:
     return _html(render_claim_problem(problem), status=err.status)  # type: ignore[arg-type]
 
 
+async def type_code_page(request: web.Request) -> web.Response:
+    """``GET /I?code=``: a customer types the code printed under the QR; a code that can be
+    one goes to its claim page."""
+    typed = request.query.get("code", "")
+    code = codes.canonical(typed[:40]) if typed else None
+    if code is not None:
+        raise web.HTTPSeeOther(f"/I/{code}")
+    problem = (
+        '<p class="bad" role="alert">That is not a code: 10 letters and digits, like '
+        "AB3DE-7GH9K.</p>"
+        if typed
+        else ""
+    )
+    body = (
+        '<section class="card" id="type-code"><h1>Type your code</h1>' + problem
+        + '<form method="get" action="/I"><p><label for="code">The code under the QR</label>'
+        '<br><input id="code" name="code" autocomplete="off" autocapitalize="characters" '
+        'maxlength="20" required style="font:inherit;padding:8px;width:100%"></p>'
+        '<p><button class="btn" type="submit">Continue</button></p></form></section>'
+    )  # fmt: skip
+    return _html(page("Type your code", body), 422 if typed else 200)
+
+
 async def insert_page(request: web.Request) -> web.Response:
     """``GET /I/{code}``: check the code, offer one button (a GET never claims)."""
     code = codes.canonical(request.match_info["code"])
@@ -228,5 +251,6 @@ def add_backoffice_routes(app: web.Application) -> None:
     r.add_post("/v1/inserts/{code}", post_insert_claim)
     r.add_get("/v1/plan", get_plan)
     for prefix in ("/I", "/i"):
+        r.add_get(prefix, type_code_page)
         r.add_get(prefix + "/{code}", insert_page)
         r.add_post(prefix + "/{code}", insert_page_post)

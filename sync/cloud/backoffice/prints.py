@@ -92,9 +92,9 @@ def pdf(codes: Sequence[PrintCode], layout: Layout = "labels", shop: str = "") -
             qr = 62 * mm
             _qr(c, item.url, (page_w - qr) / 2, page_h - 36 * mm - qr, qr)
             c.setFont("Helvetica", 8)
-            c.drawCentredString(
-                page_w / 2, 22 * mm, "Scan with your phone camera, or type the code"
-            )
+            typed = item.url.rsplit("/", 1)[0]
+            c.drawCentredString(page_w / 2, 26 * mm, "Scan with your phone camera,")
+            c.drawCentredString(page_w / 2, 22 * mm, f"or type the code at {typed}")
             c.setFont("Courier-Bold", 18)
             c.drawCentredString(page_w / 2, 12 * mm, display(item.code))
     c.showPage()

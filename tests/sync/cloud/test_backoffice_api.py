@@ -106,6 +106,15 @@ async def test_claim_page_offers_then_claims_with_the_shop_name(cloud: Cloud) ->
     assert twice.status == 409 and 'data-problem="already_claimed"' in await twice.text()
     unknown = await cloud.http.get("/I/00000-00000")
     assert unknown.status == 404
+    # typed by hand from the paper, loosely: the form leads to the same claim page
+    form = await cloud.http.get("/I")
+    assert form.status == 200 and 'name="code"' in await form.text()
+    code = batch["codes"][0]["code"]
+    typed = await cloud.http.get("/I", params={"code": codes.display(code).lower()},
+                                 allow_redirects=False)  # fmt: skip
+    assert typed.status == 303 and typed.headers["Location"] == f"/I/{code}"
+    wrong = await cloud.http.get("/I", params={"code": "hello"})
+    assert wrong.status == 422 and "not a code" in await wrong.text()
 
 
 async def test_voucher_batch_counts_claimed_redeemed_and_conversion(cloud: Cloud) -> None:
