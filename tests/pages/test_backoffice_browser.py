@@ -20,7 +20,7 @@ from sync.cloud.store import Store, open_store
 from tests.clock import Clock
 from tests.conftest import PHONE, free_port
 from tests.pages.a11y import check_accessibility
-from tests.pages.axe import serious_violations
+from tests.pages.camera import axe_violations
 from tests.sync.cloud.pdf_codes import qr_texts
 
 
@@ -57,7 +57,7 @@ async def shop(tmp_path: Path, clock: Clock) -> AsyncIterator[Shop]:
 
 
 async def _clean(page: Any, label: str) -> None:
-    assert await serious_violations(page) == [], label
+    assert await axe_violations(page) == [], label
     await check_accessibility(page)
 
 

@@ -11,7 +11,7 @@ from sync.cloud.ui.claim_page import ClaimView, RewardView, render_claim_done, r
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.texts import TEXTS, placeholders, t
 from tests.pages.a11y import check_accessibility
-from tests.pages.axe import serious_violations
+from tests.pages.camera import axe_violations
 
 CLAIM = ClaimView(
     stamps_added=2,
@@ -113,7 +113,7 @@ async def test_card_and_dashboard_pass_the_basics(browser: Any, artifacts_dir: P
         )
     )  # fmt: skip
     await check_accessibility(page)
-    assert await serious_violations(page) == []
+    assert await axe_violations(page) == []
     assert await page.inner_text(".total-stamps") == "30"
     assert await page.inner_text(".total-printed") == "12"
     assert "Europe/Berlin" in await page.inner_text(".branch")
