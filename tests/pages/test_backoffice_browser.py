@@ -117,6 +117,26 @@ async def test_the_owner_sets_up_the_shop_alone_on_a_sunday_evening(
     assert "revoked" in await owner.inner_text("#keys table")
     assert (await _sync_state(shop, key))[0] == 401
 
+    # one voucher for a customer found by name, one as a link to send, one for nobody known
+    admin = {"Authorization": f"Bearer {shop.link['admin_key']}"}
+    body = {"email": "ana@example.com", "name": "Ana Lima"}
+    ana = await shop.http.post("/v1/customers", json=body, headers=admin)
+    card_code = (await ana.json())["card_code"]
+    await owner.fill("#v-customer", "Ana")
+    await owner.fill("#v-title", "Birthday cake")
+    await owner.click("#voucher button[type=submit]")
+    assert "on the card of Ana Lima" in await owner.inner_text("#voucher-made")
+    card = await (await shop.http.get(f"/v1/cards/{card_code}", headers=admin)).json()
+    assert [r["name"] for r in card["rewards"]] == ["Birthday cake"]
+    await owner.fill("#v-customer", "Nobody Here")
+    await owner.click("#voucher button[type=submit]")
+    assert "No customer matches" in await owner.inner_text("#problem")
+    await owner.fill("#v-customer", "")
+    await owner.click("#voucher button[type=submit]")
+    link = await owner.get_attribute("#voucher-link", "href")
+    assert link is not None and link.startswith(shop.url("/I/"))
+    await _clean(owner, "voucher link")
+
     # 30 delivery inserts worth 2 stamps, valid 7 days; the PDF downloaded and every QR read
     await owner.fill("#b-count", "30")
     await owner.fill("#b-stamps", "2")

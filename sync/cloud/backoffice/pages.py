@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from sync.cloud.backoffice import csrf
 from sync.cloud.backoffice.http import ADMIN_COOKIE
-from sync.cloud.backoffice.models import BatchIn
+from sync.cloud.backoffice.models import BatchIn, VoucherIn
 from sync.cloud.errors import StoreError, Unauthorized
-from sync.cloud.http import SETTINGS, STORE, now
+from sync.cloud.http import RNG, SETTINGS, STORE, now
 from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
 from sync.cloud.store import Principal
 from sync.cloud.ui.backoffice import (
@@ -26,6 +26,7 @@ from sync.cloud.ui.backoffice import (
     render_backoffice,
 )
 from sync.cloud.ui.layout import page
+from sync.contract.customers import CustomerRef
 from sync.contract.program import stamps_for
 
 _OPTIONAL = ("min_total", "max_stamps_per_order", "lottery_budget", "voucher_valid_days")
@@ -232,6 +233,44 @@ async def post_batch(request: web.Request) -> web.Response:
     return _see_other(f"/backoffice?batch={out.batch_id}#batches")
 
 
+async def post_voucher(request: web.Request) -> web.Response:
+    """``POST /backoffice/voucher``: one voucher, on the card of the one customer the text
+    finds (email, number, card code or name), or a link to send."""
+    got = await _form(request)
+    if got is None:
+        return _signed_out()
+    who, session, form = got
+    store, at = request.app[STORE], now(request)
+    wanted = form.get("customer", "").strip()
+    ref, owner = None, ""
+    if wanted:
+        found = await store.find_customers(who, wanted[:200]) if len(wanted) <= 200 else []
+        if len(found) != 1:
+            text = (
+                f"No customer matches {wanted!r}." if not found
+                else f"{len(found)} customers match {wanted!r}: type their email or card number."
+            )  # fmt: skip
+            return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+        ref = CustomerRef(card=found[0].card_code)
+        owner = found[0].name or found[0].email or f"card {found[0].number}"
+    try:
+        body = VoucherIn.model_validate(
+            {k: form[k] for k in ("title", "valid_days") if form.get(k)} | {"customer": ref}
+        )
+        out, _ = await store.create_voucher(
+            who, body, at, request.app[SETTINGS].cloud.public_url, request.app[RNG]
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
+        return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+    except StoreError as err:
+        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+                     err.status)  # fmt: skip
+    view = await _view(request, who, session, new_voucher=out, voucher_for=owner)
+    return _html(render_backoffice(view), 201)
+
+
 async def post_logout(request: web.Request) -> web.Response:
     """``POST /backoffice/logout``: forget the sign-in on this browser."""
     got = await _form(request)
@@ -249,4 +288,5 @@ def add_backoffice_pages(app: web.Application) -> None:
     r.add_post("/backoffice/keys", post_key)
     r.add_post("/backoffice/keys/{id}/revoke", post_revoke)
     r.add_post("/backoffice/batches", post_batch)
+    r.add_post("/backoffice/voucher", post_voucher)
     r.add_post("/backoffice/logout", post_logout)

@@ -46,6 +46,8 @@ class BackOfficeView:
     new_key: DeviceOut | None = None
     new_key_url: str = ""
     new_batch: BatchOut | None = None
+    new_voucher: BatchOut | None = None
+    voucher_for: str = ""  # whose card the new voucher went on ("": a link to send)
     problem: str = ""
 
 
@@ -185,6 +187,43 @@ def _devices(rows: list[DeviceRow], branches: list[BranchEdit], csrf: str,
     )  # fmt: skip
 
 
+def _voucher(csrf: str, new: BatchOut | None, owner: str) -> str:
+    made = ""
+    if new is not None and new.codes:
+        code = new.codes[0]
+        where = (
+            f"It is on the card of {escape(owner)} now."
+            if owner
+            else "Send this link to the customer (or show the QR):"
+        )
+        made = (
+            f'<div class="card" id="voucher-made" role="status"><p class="lead">Voucher '
+            f"{escape(display(code.code))} made. {where}</p>"
+            + (
+                ""
+                if owner
+                else f'<p class="code"><a id="voucher-link" href="{escape(code.url)}">'
+                f"{escape(code.url)}</a></p>"
+                f'<div class="qr">{qr_svg(code.url, size_px=180, label="Voucher QR")}</div>'
+            )
+            + "</div>"
+        )
+    return (
+        '<section class="card" id="voucher" aria-labelledby="voucher-h">'
+        '<h2 id="voucher-h">One voucher</h2>' + made
+        + f'<form method="post" action="/backoffice/voucher">{_hidden(csrf)}'
+        '<p><label for="v-customer">For (email, card number or name; empty: a link to send)'
+        '</label><br><input id="v-customer" name="customer" maxlength="200" '
+        'style="font:inherit;padding:6px;width:100%"></p>'
+        '<p><label for="v-title">What it gives</label><br><input id="v-title" name="title" '
+        'maxlength="80" value="A gift from us" required style="font:inherit;padding:6px;'
+        'width:100%"></p><p><label for="v-days">Valid for days</label><br><input id="v-days" '
+        'name="valid_days" type="number" min="1" max="3650" value="30" '
+        'style="font:inherit;padding:6px"></p>'
+        '<p><button class="btn" type="submit">Make voucher</button></p></form></section>'
+    )  # fmt: skip
+
+
 def _batches(batches: list[BatchOut], csrf: str, new: BatchOut | None) -> str:
     made = ""
     if new is not None:
@@ -247,6 +286,7 @@ def render_backoffice(view: BackOfficeView) -> str:
         + "".join(_program(b, view.csrf) for b in view.branches)
         + "</section>"
         + _devices(view.devices, view.branches, view.csrf, view.new_key, view.new_key_url)
+        + _voucher(view.csrf, view.new_voucher, view.voucher_for)
         + _batches(view.batches, view.csrf, view.new_batch)
     )
     return page(f"{view.business}: back office", body, wide=True)
