@@ -174,3 +174,14 @@ def test_typed_codes_are_forgiving() -> None:
     assert codes.canonical(codes.display(code).lower()) == code
     assert codes.canonical("0O1IL-ABCDE") == "00111ABCDE"
     assert codes.canonical("ABCDU-12345") is None and codes.canonical("ABC") is None
+
+
+async def test_two_phones_claiming_one_code_at_once_get_it_once(cloud: Cloud) -> None:
+    """Given one insert scanned by two phones at the same moment, one claim lands and the other
+    is told it was already claimed; the stamps land once."""
+    batch = await _batch(cloud, count=1, kind="stamps", stamps=3)
+    code = batch["codes"][0]["code"]
+    answers = await asyncio.gather(*(_claim(cloud, code) for _ in range(2)))
+    assert sorted(r.status for r in answers) == [201, 409]
+    won = next(r for r in answers if r.status == 201)
+    assert (await cloud.card((await won.json())["card_code"]))["balance"] == 3
