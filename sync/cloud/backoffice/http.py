@@ -10,6 +10,7 @@ from datetime import datetime
 from html import escape
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from sync.cloud.backoffice import codes, prints
 from sync.cloud.backoffice.models import BatchIn, BatchList, BatchOut, InsertClaimIn, VoucherIn
@@ -128,14 +129,13 @@ async def post_insert_claim(request: web.Request) -> web.Response:
     code = codes.canonical(request.match_info["code"])
     if code is None:
         raise NotFound("no such code: check the letters and digits", code="invalid", field="code")
-    ref = CustomerRef(card=body.card_code) if body.card_code else None
-    store = request.app[STORE]
     try:
-        out = await store.claim_code(code, ref, now(request), request.app[RNG])
-    except NotFound as err:
-        if err.code != "unknown_card":
-            raise
-        out = await store.claim_code(code, None, now(request), request.app[RNG])
+        ref = CustomerRef(card=body.card_code) if body.card_code else None
+    except ValidationError as err:
+        raise InvalidInput("card_code is not a card code", field="card_code") from err
+    out = await request.app[STORE].claim_code(
+        code, ref, now(request), request.app[RNG], strict=True
+    )
     return json_answer(out, status=201)
 
 
@@ -208,13 +208,8 @@ async def insert_page_post(request: web.Request) -> web.Response:
         except ValueError:
             ref = None
     at: datetime = now(request)
-    try:
-        try:
-            out = await store.claim_code(code, ref, at, request.app[RNG])
-        except NotFound as err:
-            if err.code != "unknown_card":
-                raise
-            out = await store.claim_code(code, None, at, request.app[RNG])
+    try:  # a card this phone kept that is gone: a new card
+        out = await store.claim_code(code, ref, at, request.app[RNG])
     except StoreError as err:
         return _problem(err)
     card = await store.card(out.card_code, at, None)

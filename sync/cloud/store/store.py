@@ -466,7 +466,9 @@ class Store:
             batch_id, made = await vouchers.create_batch(tx, who.business_id, branch_id, batch, now)
             claimed = None
             if body.customer is not None:
-                claimed = await vouchers.claim_code(tx, made[0], body.customer, now, rng)
+                claimed = await vouchers.claim_code(
+                    tx, made[0], body.customer, now, rng, strict=True
+                )
             out = await vouchers.batch_out(
                 tx, who.business_id, batch_id, now, public_url, with_codes=True
             )
@@ -501,15 +503,22 @@ class Store:
             await vouchers.mark_printed(tx, business_id, batch_id)
 
     async def claim_code(
-        self, code: str, ref: CustomerRef | None, now: datetime, rng: random.Random
+        self,
+        code: str,
+        ref: CustomerRef | None,
+        now: datetime,
+        rng: random.Random,
+        *,
+        strict: bool = False,
     ) -> ClaimOut:
-        """Claim a voucher or insert code once (a new card if ``ref`` names none)."""
+        """Claim a voucher or insert code once (a new card if ``ref`` is ``None``; a card
+        ``ref`` does not find: a new card, or ``NotFound`` with ``strict``)."""
         async with self.db.read() as tx:
             row = await vouchers.code_row(tx, code)
         vouchers.claim_problem(row, to_us(now))
         assert row is not None
         async with self.db.write(int(row["business_id"])) as tx:
-            return await vouchers.claim_code(tx, code, ref, now, rng)
+            return await vouchers.claim_code(tx, code, ref, now, rng, strict=strict)
 
     async def code_status(self, code: str, now: datetime) -> tuple[str, int, str]:
         """A claimable code's kind, stamps and title (raises why it is not claimable)."""

@@ -202,9 +202,16 @@ def claim_problem(row: Row | None, now_us: int) -> None:
 
 
 async def claim_code(
-    tx: Tx, code: str, ref: CustomerRef | None, now: datetime, rng: random.Random
+    tx: Tx,
+    code: str,
+    ref: CustomerRef | None,
+    now: datetime,
+    rng: random.Random,
+    *,
+    strict: bool = False,
 ) -> ClaimOut:
-    """Claim a code once onto the card ``ref`` names (none, or an unknown card: a new card)."""
+    """Claim a code once onto the card ``ref`` names (none: a new card; an unknown card: a new
+    card, or with ``strict`` ``NotFound`` ``unknown_card``)."""
     now_us = to_us(now)
     row = await code_row(tx, code)
     claim_problem(row, now_us)
@@ -221,6 +228,8 @@ async def claim_code(
             card = book.find_card(key)
         except Rejected:
             card = None
+    if card is None and key is not None and strict:
+        raise NotFound("no card with this code", code="unknown_card", field="card_code")
     new_card = card is None
     if card is None:
         email = ref.email if ref is not None and ref.kind == "email" else None

@@ -81,6 +81,10 @@ async def test_an_insert_lands_once_on_a_new_card_and_expires(cloud: Cloud) -> N
     again = await _claim(cloud, first, got["card_code"])
     assert again.status == 409
     assert (await again.json())["error"]["code"] == "already_claimed"
+    unknown = await _claim(cloud, second, "SC" + "7" * 12)
+    assert unknown.status == 404 and (await unknown.json())["error"]["code"] == "unknown_card"
+    bad = await _claim(cloud, second, "not a card!")
+    assert bad.status == 404 and (await bad.json())["error"]["field"] == "card_code"
     typed = codes.display(second).lower().replace("0", "o")
     resp = await _claim(cloud, typed, got["card_code"])
     assert resp.status == 201 and (await resp.json())["balance"] == 4
