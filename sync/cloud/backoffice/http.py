@@ -1,8 +1,8 @@
 """The back office's API over HTTP: vouchers, batches and their print files, the plan; and the
 page a phone opens from a voucher or delivery insert (``/I/{code}``, claimed like a receipt QR).
 
-Admin routes take the admin key as ``Authorization: Bearer`` or the dashboard's signed-in
-cookie (so the back-office pages' download links work).
+Admin routes take the admin key as ``Authorization: Bearer``; the downloads also take the
+dashboard's signed-in cookie (so the back-office pages' links work).
 """
 
 import asyncio
@@ -34,8 +34,10 @@ _PROBLEMS = {"already_claimed", "expired", "invalid"}
 
 
 async def admin_principal(request: web.Request) -> Principal:
-    """The admin by bearer key, or by the dashboard's cookie (401/403 otherwise)."""
-    if bearer(request) is not None:
+    """The admin by bearer key, or for a ``GET`` (the pages' download links) by the dashboard's
+    cookie (401/403 otherwise). A change never rides on the cookie: the pages' forms have
+    their CSRF token (``pages.py``)."""
+    if bearer(request) is not None or request.method not in ("GET", "HEAD"):
         return await principal(request, need="admin")
     key = request.cookies.get(ADMIN_COOKIE, "")
     if not key or len(key) > 200:
