@@ -268,6 +268,7 @@ async def claim_code(
                 "valid_from_us": r.valid_from_us,
                 "expires_us": r.expires_us,
                 "redeemed_us": None,
+                "pos_product": r.pos_product,
             },
             now,
         )
