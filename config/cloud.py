@@ -16,6 +16,9 @@ class CloudSection(Listening):
     public_url: str = "http://127.0.0.1:8788"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_json: bool = False
+    # Web sites (scheme://host[:port]) allowed to call the API from a browser (CORS); any other
+    # site's POST, forms included, is refused.
+    allowed_origins: list[str] = []
 
     @field_validator("database")
     @classmethod

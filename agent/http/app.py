@@ -27,7 +27,7 @@ from agent.http.state import (
     CloudStatus,
     Runtime,
 )
-from agent.http.status_page import render_login_page
+from agent.http.status_page import STATUS_SCRIPT_HASH, render_login_page
 from agent.orders.program_source import ProgramSource, program_from_settings
 from agent.orders.service import OrderService, utcnow
 from agent.pages.routes import device_middleware, install_pages, is_open
@@ -35,6 +35,7 @@ from agent.printing.channel import install_printing
 from agent.scans.routes import install_scanners
 from config import AgentSettings
 from sync.edge.outbox import Outbox
+from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,16 @@ def _html(text: str, status: int) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html")
 
 
+def guard_policy(settings: AgentSettings) -> GuardPolicy:
+    """Who may reach the agent from a browser: its own names and ``agent.allowed_origins``."""
+    section = settings.agent
+    return GuardPolicy.build(
+        host_names=[section.host, *section.allowed_hosts],
+        allowed_origins=section.allowed_origins,
+        script_hashes=(STATUS_SCRIPT_HASH,),
+    )
+
+
 def build_app(
     settings: AgentSettings, *, clock: Callable[[], datetime] = utcnow
 ) -> web.Application:
@@ -96,6 +107,7 @@ def build_app(
     if token:
         middlewares.append(_auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
+    install_guard(app, guard_policy(settings))
     app[SETTINGS] = settings
     app[METRICS] = AgentMetrics()
     app[CLOUD] = CloudStatus()

@@ -23,6 +23,7 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
+from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
 
 VERSION = "0.1.0"
@@ -70,6 +71,15 @@ def build_cloud_app(
     app = web.Application(
         middlewares=[cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
         client_max_size=settings.cloud.max_body_bytes,
+    )
+    # Names are the reverse proxy's business; own origin is the public URL (forms posted from
+    # the cloud's own pages), other sites only if listed.
+    install_guard(
+        app,
+        GuardPolicy.build(
+            own_urls=[settings.cloud.public_url],
+            allowed_origins=settings.cloud.allowed_origins,
+        ),
     )
     app[SETTINGS] = settings
     app[RNG] = rng or random.Random()

@@ -1,0 +1,108 @@
+"""Attacks on the agent as a hostile page in the till PC's browser (or a guesser on the LAN)
+would run them, against a real agent on a real port over a real SQLite file."""
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.agent.conftest import AgentFactory
+
+Client = TestClient[Any, Any]
+ORDER = {"order_id": "X-1", "total": "20"}
+EVIL = "https://evil.example"
+
+
+async def _recorded(agent: Client, order_id: str) -> bool:
+    return (await agent.get(f"/v1/orders/{order_id}")).status == 200
+
+
+async def test_given_a_text_plain_body_from_a_page_then_415_and_no_check(agent: Client) -> None:
+    """A cross-site form or fetch can send ``text/plain`` without a preflight: never read."""
+    raw = '{"order_id": "X-1", "total": "20"}'
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        resp = await agent.post("/v1/orders", data=raw, headers={"Content-Type": ctype})
+        assert resp.status == 415, ctype
+        assert (await resp.json())["error"]["code"] == "unsupported_media_type"
+    assert not await _recorded(agent, "X-1")
+    ok = await agent.post("/v1/orders", json=ORDER)
+    assert ok.status == 201
+
+
+async def test_given_another_sites_origin_then_state_changes_are_refused(agent: Client) -> None:
+    """Given a check, when a page of another site (or a sandboxed ``null`` one, or a fetch
+    marked cross-site) tries to record, void or test-print, then 403 and nothing changes."""
+    assert (await agent.post("/v1/orders", json=ORDER)).status == 201
+    hostile = [
+        {"Origin": EVIL},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"},  # another local port
+    ]
+    for headers in hostile:
+        for path, body in [("/v1/orders", {"order_id": "X-2", "total": "5"}),
+                           ("/v1/orders/X-1/void", {}), ("/v1/print/test", {})]:  # fmt: skip
+            resp = await agent.post(path, json=body, headers=headers)
+            assert resp.status == 403, (headers, path, await resp.text())
+            assert (await resp.json())["error"]["code"] == "cross_origin"
+            assert "Access-Control-Allow-Origin" not in resp.headers
+    view = await (await agent.get("/v1/orders/X-1")).json()
+    assert view["void"] is None and not await _recorded(agent, "X-2")
+    # the agent's own pages (same origin) and a POS (no browser headers) still pass
+    own = str(agent.make_url("")).rstrip("/")
+    same = {"Origin": own, "Sec-Fetch-Site": "same-origin"}
+    resp = await agent.post("/v1/orders", json={"order_id": "X-3", "total": "1"}, headers=same)
+    assert resp.status == 201
+
+
+async def test_given_an_allowed_origin_then_cors_and_private_network_are_answered(
+    make_agent: AgentFactory,
+) -> None:
+    """A browser-based till on an allowed origin can call the agent on purpose."""
+    till = "https://till.example.com"
+    agent = await make_agent(agent={"allowed_origins": [till + "/"]})
+    pre = {"Origin": till, "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "content-type",
+           "Access-Control-Request-Private-Network": "true"}  # fmt: skip
+    resp = await agent.options("/v1/orders", headers=pre)
+    assert resp.status == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == till
+    assert resp.headers["Access-Control-Allow-Private-Network"] == "true"
+    assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+    resp = await agent.post("/v1/orders", json=ORDER, headers={"Origin": till})
+    assert resp.status == 201 and resp.headers["Access-Control-Allow-Origin"] == till
+    # any other origin gets no permission, preflight or not
+    refused = await agent.options("/v1/orders", headers={**pre, "Origin": EVIL})
+    assert refused.status == 403 and "Access-Control-Allow-Origin" not in refused.headers
+    assert "Access-Control-Allow-Private-Network" not in refused.headers
+    read = await agent.get("/v1/orders/X-1", headers={"Origin": EVIL})
+    assert "Access-Control-Allow-Origin" not in read.headers
+
+
+async def test_given_a_rebinding_host_name_then_421_and_no_customer_data(
+    make_agent: AgentFactory,
+) -> None:
+    """DNS rebinding: ``evil.example`` resolving to 127.0.0.1 makes the page same-origin with
+    the agent; the ``Host`` header still says ``evil.example``."""
+    agent = await make_agent(agent={"allowed_hosts": ["till-pc.local"]})
+    port = agent.port
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", ""):
+        resp = await agent.get("/v1/customers?q=a", headers={"Host": host})
+        assert resp.status == 421, host
+        assert (await resp.json())["error"]["code"] == "misdirected_request"
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "till-pc.local",
+                 f"TILL-PC.local:{port}", "192.168.1.20"):  # fmt: skip
+        resp = await agent.get("/v1/customers?q=a", headers={"Host": host})
+        assert resp.status == 200, host
+
+
+async def test_given_a_token_then_the_sign_in_form_refuses_other_sites(
+    make_agent: AgentFactory,
+) -> None:
+    """Login CSRF: another site cannot post the sign-in form (and so plant its session)."""
+    agent = await make_agent(agent={"token": "shop-secret-42"})
+    form = {"token": "shop-secret-42"}
+    resp = await agent.post("/login", data=form, headers={"Origin": EVIL}, allow_redirects=False)
+    assert resp.status == 403 and "stampedge_agent" not in resp.cookies
+    own = str(agent.make_url("")).rstrip("/")
+    resp = await agent.post("/login", data=form, headers={"Origin": own}, allow_redirects=False)
+    assert resp.status == 303 and "stampedge_agent" in resp.cookies
