@@ -12,6 +12,7 @@ from sync.cloud.errors import NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, STORE, now, read_body
 from sync.cloud.models import ClaimIn
 from sync.cloud.ui.claim_page import (
+    REWARDS_SHOWN,
     ClaimView,
     render_claim_done,
     render_claim_offer,
@@ -85,8 +86,9 @@ async def claim_page_post(request: web.Request) -> web.Response:
         rewards=[
             {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
              "valid_until": r.expires_at.date() if r.expires_at else None}
-            for r in out.rewards
+            for r in out.rewards[:REWARDS_SHOWN]
         ],
+        more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
     resp = _html(render_claim_done(view), status=201)
     resp.set_cookie(

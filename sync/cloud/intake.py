@@ -46,6 +46,7 @@ from sync.contract.limits import (
     CUSTOMER_NUMBER_RE,
     EMAIL_MAX_LEN,
     MAX_BATCH,
+    MAX_STAMPS_PER_ORDER,
     RULE_NAMES,
     TILL_MAX_LEN,
     is_order_id,
@@ -174,7 +175,7 @@ def _order_id(value: object) -> str:
 
 
 def _stamps(value: object) -> int:
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= MAX_STAMPS_PER_ORDER:
         raise _Unsure
     return value
 
@@ -211,7 +212,7 @@ def _order(p: dict[str, Any]) -> OrderIn:
         or type(order_id) is not str
         or not is_order_id(order_id)
         or type(stamps) is not int
-        or stamps < 0
+        or not 0 <= stamps <= MAX_STAMPS_PER_ORDER
         or (till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN))
         or (order_ref is not None and type(order_ref) is not str)
     ):

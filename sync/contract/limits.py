@@ -35,6 +35,12 @@ MAX_TOTAL: Final = Decimal("1000000000")
 """The largest check total accepted (agent and the cloud's API channel)."""
 MAX_STEP: Final = Decimal("1000000")
 MAX_STAMPS_PER_ORDER: Final = 1000
+"""The most a program may name as ``max_stamps_per_order`` (or ``stamps_per_order``), and the
+most stamps any check, event or receipt token carries."""
+MAX_STAMPS_PER_CHECK: Final = 500
+"""The stamps one check earns at most when its program names no ``max_stamps_per_order``:
+shared by the agent (minting) and the cloud (claims, events). A receipt worth 65,535 stamps once
+froze the cloud while it drew 6,553 vouchers."""
 MAX_GOAL: Final = 1000
 MAX_BATCH: Final = 500
 """Events in one ``POST /v1/sync/events`` batch."""

@@ -1,11 +1,14 @@
 """Attacks on the agent as a hostile page in the till PC's browser (or a guesser on the LAN)
 would run them, against a real agent on a real port over a real SQLite file."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.agent.conftest import AgentFactory
+from sync.contract.claim_token import verify
+from sync.contract.limits import MAX_STAMPS_PER_CHECK
+from tests.agent.conftest import SECRET, AgentFactory
 
 Client = TestClient[Any, Any]
 ORDER = {"order_id": "X-1", "total": "20"}
@@ -106,3 +109,20 @@ async def test_given_a_token_then_the_sign_in_form_refuses_other_sites(
     own = str(agent.make_url("")).rstrip("/")
     resp = await agent.post("/login", data=form, headers={"Origin": own}, allow_redirects=False)
     assert resp.status == 303 and "stampedge_agent" in resp.cookies
+
+
+async def test_given_a_huge_total_then_the_stamps_stop_at_the_shared_cap(
+    make_agent: AgentFactory,
+) -> None:
+    """A check of 1e9 under 1 stamp per EUR 10 once minted a QR worth 65,535 stamps; the agent
+    now stops at ``MAX_STAMPS_PER_CHECK`` (or the program's own, lower, cap), QR included."""
+    agent = await make_agent()
+    resp = await agent.post("/v1/orders", json={"order_id": "H-1", "total": "1000000000"})
+    body = await resp.json()
+    assert resp.status == 201 and body["stamps"] == MAX_STAMPS_PER_CHECK
+    token = body["claim"]["url"].rsplit("/", 1)[1]
+    claim = verify(token, secret=SECRET, now=datetime.now(UTC))
+    assert claim.stamps == MAX_STAMPS_PER_CHECK
+    capped = await make_agent(program={"max_stamps_per_order": 20})
+    resp = await capped.post("/v1/orders", json={"order_id": "H-2", "total": "99999"})
+    assert (await resp.json())["stamps"] == 20

@@ -3,6 +3,7 @@ the real app on a real port, on both backends."""
 
 from datetime import timedelta
 
+from sync.contract.limits import MAX_STAMPS_PER_ORDER
 from tests.sync.cloud.conftest import START, Cloud, qr_issued
 
 EVIL = "https://evil.example"
@@ -35,3 +36,33 @@ async def test_given_a_json_route_then_only_json_bodies_are_read(cloud: Cloud) -
     resp = await cloud.http.post("/v1/customers", data=body, headers=plain)
     assert resp.status == 415
     assert (await resp.json())["error"]["code"] == "unsupported_media_type"
+
+
+async def test_given_a_receipt_worth_too_many_stamps_then_the_cloud_refuses_it(
+    cloud: Cloud,
+) -> None:
+    """A QR worth 65,535 stamps (minted by a bad or old device) is not claimable, and events
+    over the shared ceiling are rejected with a reason, never applied."""
+    too_many = MAX_STAMPS_PER_ORDER + 1
+    results = await cloud.post_events([qr_issued("T-1", too_many, START + timedelta(days=1))])
+    assert results[0]["status"] == "rejected" and "stamps" in results[0]["reason"]
+    token = cloud.token("T-1", 65535)
+    assert (await cloud.http.get(f"/C/{token}")).status == 404
+    resp = await cloud.http.post(f"/v1/claims/{token}", json={})
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "invalid"
+
+
+async def test_given_a_claim_reaching_a_thousand_rewards_then_the_page_stays_small(
+    cloud: Cloud,
+) -> None:
+    """Goal 1 and a check at the ceiling: 1,000 vouchers reached at once; the phone's page
+    draws three of them and says how many more are on the card."""
+    await cloud.set_program(goal=1, rule="per_order", reward="voucher", max_stamps_per_order=1000)
+    n = MAX_STAMPS_PER_ORDER
+    await cloud.post_events([qr_issued("T-2", n, START + timedelta(days=1))])
+    resp = await cloud.http.post(f"/C/{cloud.token('T-2', n)}")
+    html = await resp.text()
+    assert resp.status in (201, 303), html[:300]
+    assert len(html) < 60_000, len(html)
+    assert html.count('id="reward"') == 3
+    assert f"{n - 3} more rewards are on your card" in html
