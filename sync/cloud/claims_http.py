@@ -7,8 +7,8 @@ phone keeps its card code in a cookie after the first claim, so later receipts l
 
 from aiohttp import web
 
-from sync.cloud.card_links import card_link
-from sync.cloud.errors import NotFound, StoreError
+from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
+from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, STORE, now, read_body
 from sync.cloud.models import ClaimIn
 from sync.cloud.ui.claim_page import (
@@ -20,7 +20,6 @@ from sync.cloud.ui.claim_page import (
 )
 from sync.web.http_util import json_answer
 
-CARD_COOKIE = "stampedge_card"
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
 
 
@@ -29,9 +28,18 @@ async def post_claim(request: web.Request) -> web.Response:
     body = await read_body(request, ClaimIn, optional=True)
     metrics = request.app[METRICS]
     try:
+        if body.card_code is not None and not await verified(
+            request, body.card_code, body.card_sig or ""
+        ):
+            # a card code is printed and shown at the till: only its signed link proves it
+            raise NotFound("no card with this code and signature", code="unknown_card",
+                           field="card_code")  # fmt: skip
         out = await request.app[STORE].claim(
             request.match_info["token"], body, now(request), request.app[RNG]
         )
+    except EmailProofNeeded as err:
+        metrics.claims.labels(err.code).inc()
+        return web.json_response({"status": err.code, "message": str(err)}, status=202)
     except StoreError as err:
         metrics.claims.labels(err.code).inc()
         raise
@@ -63,8 +71,8 @@ async def claim_page(request: web.Request) -> web.Response:
 async def claim_page_post(request: web.Request) -> web.Response:
     """``POST /c/{token}`` (the page's button): claim, show the card, remember it on the phone."""
     store = request.app[STORE]
-    cookie = request.cookies.get(CARD_COOKIE)
-    body = ClaimIn(card_code=cookie) if cookie and len(cookie) <= 64 else ClaimIn()
+    code = await card_from_cookie(request)
+    body = ClaimIn(card_code=code) if code else ClaimIn()
     try:
         try:
             out = await store.claim(
@@ -91,7 +99,5 @@ async def claim_page_post(request: web.Request) -> web.Response:
         more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
     resp = _html(render_claim_done(view), status=201)
-    resp.set_cookie(
-        CARD_COOKIE, out.card_code, max_age=2 * 365 * 86400, httponly=True, samesite="Lax"
-    )
+    keep_card(request, resp, await cookie_value(request, out.card_code))
     return resp

@@ -8,7 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.cloud import ledger
-from sync.cloud.errors import InvalidInput, StoreError
+from sync.cloud.card_links import verified
+from sync.cloud.errors import InvalidInput, StoreError, Unauthorized
 from sync.cloud.http import (
     METRICS,
     READER,
@@ -94,9 +95,19 @@ async def get_customers(request: web.Request) -> web.Response:
 
 
 async def get_card(request: web.Request) -> web.Response:
-    """``GET /v1/cards/{card_code}``: the card and its rewards (name and email with a key)."""
+    """``GET /v1/cards/{card_code}``: the card and its rewards (name and email with a key).
+
+    A card code is printed and shown at the till: the rewards list (redeemable codes) needs a
+    key of the card's business or the card's link signature (``?sig=``).
+    """
     who = await optional_principal(request)
-    card = await request.app[STORE].card(request.match_info["card_code"], now(request), who)
+    code = request.match_info["card_code"]
+    signed = await verified(request, code, request.query.get("sig", ""))
+    if who is None and not signed:
+        raise Unauthorized("a key of the card's business or the card's link signature is needed")
+    card = await request.app[STORE].card(code, now(request), who)
+    if not signed and (who is None or who.business_id != card.business_id):
+        raise Unauthorized("a key of the card's business or the card's link signature is needed")
     return json_answer(card)
 
 

@@ -125,6 +125,8 @@ class ClaimIn(_In):
     """``POST /v1/claims/{token}``: the card the phone presents, or details for a new card."""
 
     card_code: CardText | None = None
+    # the card's link signature (``/card/{code}/{sig}``): a code alone is not proof of a card
+    card_sig: CardText | None = None
     email: Email | None = None
     name: Name | None = None
 

@@ -7,14 +7,12 @@
   once with the business's admin key, kept in a same-site, HTTP-only cookie.
 """
 
-import hmac
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from sync.cloud.card_links import signature
-from sync.cloud.claims_http import CARD_COOKIE
+from sync.cloud.card_links import card_from_cookie, cookie_value, keep_card, verified
 from sync.cloud.errors import NotFound, StoreError, Unauthorized
 from sync.cloud.http import SETTINGS, STORE, now
 from sync.cloud.models import CardOut, StatsOut
@@ -26,7 +24,6 @@ from sync.cloud.ui.layout import page
 from sync.contract.card_code import canonical_card_text
 
 ADMIN_COOKIE = "stampedge_admin"
-CARD_COOKIE_AGE = 2 * 365 * 86400
 DASHBOARD_DAYS = 14
 
 
@@ -60,32 +57,24 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
     except NotFound:
         return _html(render_claim_problem("not_found"), 404)
     resp = _html(render_card(_card_view(card)))
-    resp.set_cookie(
-        CARD_COOKIE, card.card_code, max_age=CARD_COOKIE_AGE, httponly=True, samesite="Lax"
-    )
+    keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp
 
 
 async def my_card(request: web.Request) -> web.Response:
-    """``GET /card``: the card this phone keeps."""
-    code = request.cookies.get(CARD_COOKIE, "")
-    if not code or len(code) > 64:
+    """``GET /card``: the card this phone keeps (its signed cookie)."""
+    code = await card_from_cookie(request)
+    if code is None:
         return _html(render_claim_problem("not_found"), 404)
     return await _card_page(request, code)
 
 
 async def card_by_link(request: web.Request) -> web.Response:
     """``GET /card/{card_code}/{sig}``: a card's private link."""
-    code, sig = canonical_card_text(request.match_info["card_code"]), request.match_info["sig"]
-    if len(code) > 64 or len(sig) > 64:
+    code, sig = request.match_info["card_code"], request.match_info["sig"]
+    if not await verified(request, code, sig):
         return _html(render_claim_problem("not_found"), 404)
-    try:
-        expected = await signature(request, code)
-    except NotFound:
-        expected = ""
-    if not expected or not hmac.compare_digest(sig.lower(), expected):
-        return _html(render_claim_problem("not_found"), 404)
-    return await _card_page(request, code)
+    return await _card_page(request, canonical_card_text(code))
 
 
 def _login_page(failed: bool) -> str:

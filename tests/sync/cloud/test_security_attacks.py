@@ -2,9 +2,11 @@
 the real app on a real port, on both backends."""
 
 from datetime import timedelta
+from decimal import Decimal
 
+from sync.cloud.provision import init_business
 from sync.contract.limits import MAX_STAMPS_PER_ORDER
-from tests.sync.cloud.conftest import START, Cloud, qr_issued
+from tests.sync.cloud.conftest import START, Cloud, event, order, qr_issued
 
 EVIL = "https://evil.example"
 
@@ -66,3 +68,60 @@ async def test_given_a_claim_reaching_a_thousand_rewards_then_the_page_stays_sma
     assert len(html) < 60_000, len(html)
     assert html.count('id="reward"') == 3
     assert f"{n - 3} more rewards are on your card" in html
+
+
+async def test_given_someone_elses_email_then_a_claim_reveals_and_attaches_nothing(
+    cloud: Cloud,
+) -> None:
+    """Card takeover: claiming one's own receipt with the victim's email once returned the
+    victim's card code and balance. Now: a neutral 202, no card data, nothing attached, the
+    receipt still claimable; an unknown address still starts a new card."""
+    victim = await cloud.customer("victim@example.com")
+    await cloud.post_events([qr_issued("E-1", 2, START + timedelta(days=1))])
+    token = cloud.token("E-1", 2)
+    resp = await cloud.http.post(f"/v1/claims/{token}", json={"email": "Victim@Example.com"})
+    assert resp.status == 202
+    text = await resp.text()
+    assert victim["card_code"] not in text and victim["number"] not in text
+    assert (await resp.json())["status"] == "confirm_by_email"
+    assert (await cloud.card(victim["card_code"]))["balance"] == 0
+    fresh = await cloud.http.post(f"/v1/claims/{token}", json={"email": "new@example.com"})
+    assert fresh.status == 201 and (await fresh.json())["card_code"] != victim["card_code"]
+
+
+async def test_given_only_a_card_code_then_no_vouchers_no_link_and_no_claim_onto_it(
+    cloud: Cloud,
+) -> None:
+    """A card code is printed and shown at the till: alone it opens nothing (no rewards list,
+    no claim that returns the card's reward codes or private link, no phone cookie)."""
+    await cloud.set_program(goal=1, reward="voucher")
+    victim = await cloud.customer("v2@example.com")
+    code = victim["card_code"]
+    await cloud.post_events([event("order.stamped", order("V-1", 1, {"card": code}))])
+    assert len((await cloud.card(code))["rewards"]) == 1  # with the admin key
+    assert (await cloud.http.get(f"/v1/cards/{code}")).status == 401
+    assert (await cloud.http.get(f"/v1/cards/{code}?sig={'0' * 24}")).status == 401
+    other = await cloud.http.get(f"/v1/cards/{code}", headers=await _other_business_admin(cloud))
+    assert other.status == 401
+    sig = await cloud.card_sig(code)
+    assert (await cloud.http.get(f"/v1/cards/{code}?sig={sig}")).status == 200
+    await cloud.post_events([qr_issued("V-2", 1, START + timedelta(days=1))])
+    token = cloud.token("V-2", 1)
+    resp = await cloud.http.post(f"/v1/claims/{token}", json={"card_code": code})
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "unknown_card"
+    # the phone's cookie naming the code without its signature is no card at all
+    cloud.http.session.cookie_jar.update_cookies({"stampedge_card": code})
+    page = await cloud.http.get("/card")
+    assert page.status == 404 and code not in await page.text()
+    done = await cloud.http.post(f"/C/{token}")
+    html = await done.text()
+    assert done.status in (201, 303) and code not in html and sig not in html
+    assert (await cloud.card(code))["balance"] == 0  # landed on a new card, not the victim's
+    cloud.http.session.cookie_jar.update_cookies({"stampedge_card": f"{code}.{sig}"})
+    assert (await cloud.http.get("/card")).status == 200  # the real holder's phone
+
+
+async def _other_business_admin(cloud: Cloud) -> dict[str, str]:
+    link = await init_business(cloud.store, business="Other", branch="B", rule="per_order",
+                               step=Decimal("10"), goal=10, now=cloud.clock.now)  # fmt: skip
+    return {"Authorization": f"Bearer {link['admin_key']}"}

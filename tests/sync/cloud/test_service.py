@@ -33,7 +33,8 @@ async def test_given_a_receipt_qr_url_then_the_page_offers_and_the_button_claims
     html = await done.text()
     assert 'id="balance"' in html and "2" in html
     assert "stampedge_card" in done.cookies
-    card_code = done.cookies["stampedge_card"].value
+    card_code, _, sig = done.cookies["stampedge_card"].value.partition(".")  # signed: code.sig
+    assert sig == await cloud.card_sig(card_code)
     # the next receipt lands on the card the phone remembers
     await cloud.post_events([qr_issued("P-2", 3, START + timedelta(days=1))])
     again = await cloud.http.post(f"/C/{cloud.token('P-2', 3)}")
