@@ -19,6 +19,9 @@ class CloudSection(Listening):
     # Web sites (scheme://host[:port]) allowed to call the API from a browser (CORS); any other
     # site's POST, forms included, is refused.
     allowed_origins: list[str] = []
+    # Behind a reverse proxy that sets X-Forwarded-For: throttles count guesses per address
+    # the proxy saw (otherwise every client would share the proxy's address).
+    behind_proxy: bool = False
 
     @field_validator("database")
     @classmethod

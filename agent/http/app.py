@@ -37,6 +37,7 @@ from config import AgentSettings
 from sync.edge.outbox import Outbox
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.throttle import GUESSES, Guesses, check
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,20 +58,26 @@ def _auth_middleware(token: str) -> Middleware:
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS or is_open(request.path) or request.get(DEVICE):
             return await handler(request)
+        guesses = request.app[GUESSES].keys
         if request.path == "/login" and request.method == "POST":
+            client = check(request, guesses)
             form = await request.post()
             given_token = str(form.get("token", "")).encode()
             if not hmac.compare_digest(given_token, token.encode()):
+                guesses.fail(client)
                 return _html(render_login_page(failed=True), 401)
             resp = web.HTTPSeeOther("/")
             resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
             raise resp
         header = request.headers.get("Authorization", "").encode()
         cookie = request.cookies.get(COOKIE, "").encode()
+        client = check(request, guesses) if header or cookie else ""
         if hmac.compare_digest(header, expected) or hmac.compare_digest(
             cookie, cookie_value.encode()
         ):
             return await handler(request)
+        if client:
+            guesses.fail(client)  # a wrong token or cookie is a guess
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             return _html(render_login_page(failed=False), 401)
         return error_response(
@@ -109,6 +116,7 @@ def build_app(
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
     install_guard(app, guard_policy(settings))
     app[SETTINGS] = settings
+    app[GUESSES] = Guesses()
     app[METRICS] = AgentMetrics()
     app[CLOUD] = CloudStatus()
     app[RUNTIME] = Runtime(started_at=time.time())

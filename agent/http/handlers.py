@@ -29,6 +29,7 @@ from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation, build_openapi
+from sync.web.throttle import GUESSES, check
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERSION = "0.1.0"
@@ -57,10 +58,14 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
     q = request.query.get("q", "").strip()
     if not q or len(q) > 254:
         return json_answer(CustomersAnswer(source="cache", customers=[]), 200)
+    lookups = request.app[GUESSES].lookups
+    client = check(request, lookups)  # six-digit numbers are few: misses count as guesses
     online = request.app[RUNTIME].customer_lookup
     if online is not None:
         found = await online.lookup(q)
         if found is not None:
+            if not found:
+                lookups.fail(client)
             return json_answer(
                 CustomersAnswer(
                     source="cloud", customers=[CustomerView.model_validate(c) for c in found]
@@ -77,6 +82,8 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
         ),
     )
     goal = request.app[PROGRAM].current.goal  # the cache keeps balances; the goal is the program's
+    if not rows:
+        lookups.fail(client)
     return json_answer(
         CustomersAnswer(
             source="cache",

@@ -25,6 +25,7 @@ from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
+from sync.web.throttle import GUESSES, Guesses
 
 VERSION = "0.1.0"
 
@@ -82,6 +83,7 @@ def build_cloud_app(
         ),
     )
     app[SETTINGS] = settings
+    app[GUESSES] = Guesses(forwarded_for=settings.cloud.behind_proxy)
     app[RNG] = rng or random.Random()
     app[CLOCK] = clock or _utcnow
     app[METRICS] = CloudMetrics()

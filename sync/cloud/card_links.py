@@ -14,6 +14,7 @@ from aiohttp import web
 from sync.cloud.errors import NotFound
 from sync.cloud.http import SETTINGS, STORE
 from sync.contract.card_code import canonical_card_text
+from sync.web.throttle import GUESSES, check
 
 CARD_COOKIE = "stampedge_card"
 _MAX = 64
@@ -27,15 +28,20 @@ async def signature(request: web.Request, card_code: str) -> str:
 
 async def verified(request: web.Request, card_code: str, sig: str) -> bool:
     """True if ``sig`` is the card's link signature (False for no such card, alike)."""
-    if not card_code or not sig or len(card_code) > _MAX or len(sig) > _MAX:
+    if not sig:
         return False
-    try:
-        expected = await signature(request, canonical_card_text(card_code))
-    except NotFound:
-        expected = "0" * 24  # compared all the same: no shortcut tells "no such card"
-        hmac.compare_digest(sig.lower(), expected)
-        return False
-    return hmac.compare_digest(sig.lower(), expected)
+    guesses = request.app[GUESSES].links
+    client = check(request, guesses)  # 429 past too many wrong signatures
+    ok = False
+    if card_code and len(card_code) <= _MAX and len(sig) <= _MAX:
+        try:
+            expected = await signature(request, canonical_card_text(card_code))
+        except NotFound:
+            expected = "0" * 24  # compared all the same: no shortcut tells "no such card"
+        ok = hmac.compare_digest(sig.lower(), expected) and expected != "0" * 24
+    if not ok:
+        guesses.fail(client)
+    return ok
 
 
 async def card_link(request: web.Request, card_code: str) -> str:

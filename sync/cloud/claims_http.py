@@ -19,6 +19,7 @@ from sync.cloud.ui.claim_page import (
     render_claim_problem,
 )
 from sync.web.http_util import json_answer
+from sync.web.throttle import GUESSES, check
 
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
 
@@ -27,6 +28,7 @@ async def post_claim(request: web.Request) -> web.Response:
     """``POST /v1/claims/{token}``: the stamps onto the presented card or a new card."""
     body = await read_body(request, ClaimIn, optional=True)
     metrics = request.app[METRICS]
+    client = check(request, request.app[GUESSES].claims)
     try:
         if body.card_code is not None and not await verified(
             request, body.card_code, body.card_sig or ""
@@ -42,9 +44,16 @@ async def post_claim(request: web.Request) -> web.Response:
         return web.json_response({"status": err.code, "message": str(err)}, status=202)
     except StoreError as err:
         metrics.claims.labels(err.code).inc()
+        _count_guess(request, client, err)
         raise
     metrics.claims.labels("claimed").inc()
     return json_answer(out, status=201)
+
+
+def _count_guess(request: web.Request, client: str, err: StoreError) -> None:
+    """A token that is not ours (not an expired or spent one) counts as a guess."""
+    if err.code == "invalid":
+        request.app[GUESSES].claims.fail(client)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -61,9 +70,11 @@ async def claim_page(request: web.Request) -> web.Response:
     offer one button that claims it."""
     token = request.match_info["token"]
     store = request.app[STORE]
+    client = check(request, request.app[GUESSES].claims)
     try:
         verified = await store.claim_status(token, now(request))
     except StoreError as err:
+        _count_guess(request, client, err)
         return _problem_page(err)
     return _html(render_claim_offer(verified.stamps, request.path))
 
@@ -71,6 +82,7 @@ async def claim_page(request: web.Request) -> web.Response:
 async def claim_page_post(request: web.Request) -> web.Response:
     """``POST /c/{token}`` (the page's button): claim, show the card, remember it on the phone."""
     store = request.app[STORE]
+    client = check(request, request.app[GUESSES].claims)
     code = await card_from_cookie(request)
     body = ClaimIn(card_code=code) if code else ClaimIn()
     try:
@@ -86,6 +98,7 @@ async def claim_page_post(request: web.Request) -> web.Response:
             )
     except StoreError as err:
         request.app[METRICS].claims.labels(err.code).inc()
+        _count_guess(request, client, err)
         return _problem_page(err)
     request.app[METRICS].claims.labels("claimed").inc()
     card_url = await card_link(request, out.card_code)

@@ -25,6 +25,7 @@ from sync.cloud.http import (
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
 from sync.contract.events import EventBatch
 from sync.web.http_util import json_answer
+from sync.web.throttle import GUESSES, check
 
 
 class _Empty(BaseModel):
@@ -90,7 +91,11 @@ async def get_customers(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()
     if not 1 <= len(q) <= 200:
         raise InvalidInput("q must be 1 to 200 characters", field="q")
+    lookups = request.app[GUESSES].lookups
+    client = check(request, lookups)
     found = await request.app[STORE].find_customers(who, q)
+    if not found:
+        lookups.fail(client)  # six-digit numbers are few: misses are guesses
     return json_answer(CustomerList(customers=found))
 
 

@@ -22,6 +22,7 @@ from sync.cloud.errors import Forbidden, InvalidInput, Unauthorized
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.store import Principal, Store
 from sync.web.http_util import make_errors_middleware, read_model
+from sync.web.throttle import GUESSES, check
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -72,9 +73,15 @@ async def principal(request: web.Request, *, need: str | None = None) -> Princip
     key = bearer(request)
     if key is None:
         raise Unauthorized("an Authorization: Bearer key is needed")
-    if unstorable(key) or len(key) > 200:
-        raise Unauthorized("unknown key")
-    who = await request.app[STORE].authenticate(key)
+    guesses = request.app[GUESSES].keys
+    client = check(request, guesses)
+    try:
+        if unstorable(key) or len(key) > 200:
+            raise Unauthorized("unknown key")
+        who = await request.app[STORE].authenticate(key)
+    except Unauthorized:
+        guesses.fail(client)
+        raise
     if need is not None and who.kind != need:
         raise Forbidden(f"this needs a {need} key")
     return who

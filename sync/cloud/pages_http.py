@@ -22,6 +22,7 @@ from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.layout import page
 from sync.contract.card_code import canonical_card_text
+from sync.web.throttle import GUESSES, check
 
 ADMIN_COOKIE = "stampedge_admin"
 DASHBOARD_DAYS = 14
@@ -102,9 +103,12 @@ async def _admin(request: web.Request, key: str) -> Principal | None:
 
 async def dashboard_login(request: web.Request) -> web.Response:
     """``POST /dashboard/login``: check the admin key, keep it in a cookie."""
+    guesses = request.app[GUESSES].sign_in
+    client = check(request, guesses)
     form = await request.post()
     key = str(form.get("key", "")).strip()
     if await _admin(request, key) is None:
+        guesses.fail(client)
         return _html(_login_page(failed=True), 401)
     resp = web.HTTPSeeOther("/dashboard")
     secure = request.app[SETTINGS].cloud.public_url.startswith("https://")

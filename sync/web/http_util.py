@@ -109,7 +109,11 @@ def make_errors_middleware(
             if err.status < 400:
                 raise err
             code = (err.reason or "error").lower().replace(" ", "_")
-            return error_response(err.status, code, err.reason or "error")
+            refusal = error_response(err.status, code, err.reason or "error")
+            for name in ("Allow", "Retry-After"):  # 405 and 429 say what to do next
+                if name in err.headers:
+                    refusal.headers[name] = err.headers[name]
+            return refusal
         log.exception("unexpected error on %s %s", request.method, request.path, exc_info=err)
         return error_response(500, "internal", f"the {what} hit an unexpected error; see its log")
 

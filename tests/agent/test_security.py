@@ -126,3 +126,26 @@ async def test_given_a_huge_total_then_the_stamps_stop_at_the_shared_cap(
     capped = await make_agent(program={"max_stamps_per_order": 20})
     resp = await capped.post("/v1/orders", json={"order_id": "H-2", "total": "99999"})
     assert (await resp.json())["stamps"] == 20
+
+
+async def test_given_a_guesser_on_the_lan_then_tokens_and_numbers_are_throttled(
+    make_agent: AgentFactory,
+) -> None:
+    """Wrong agent tokens (header or sign-in form) and customer numbers that find nobody are
+    counted per client: 429 with Retry-After, then even the right token is refused."""
+    agent = await make_agent(agent={"token": "shop-secret-42"})
+    for i in range(1, 101):
+        resp = await agent.get("/v1/customers?q=a", headers={"Authorization": f"Bearer x{i}"})
+        if resp.status == 429:
+            break
+        assert resp.status == 401
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1 and i <= 25
+    auth = {"Authorization": "Bearer shop-secret-42"}
+    assert (await agent.get("/v1/customers?q=a", headers=auth)).status == 429
+    lookups = await make_agent()
+    for i in range(1, 201):
+        resp = await lookups.get(f"/v1/customers?q={100000 + i}")
+        if resp.status == 429:
+            break
+        assert resp.status == 200 and (await resp.json())["customers"] == []
+    assert resp.status == 429 and 50 <= i <= 65

@@ -301,7 +301,13 @@ class Store:
         except claim_token.TokenError as err:
             if err.problem is claim_token.TokenProblem.EXPIRED:
                 raise Gone(str(err), code="expired", field="token") from err
-            raise NotFound(f"{err} ({err.problem.value})", code="invalid", field="token") from err
+            # one text for "no such device" and "bad signature": no oracle for device ids
+            alike = (
+                claim_token.TokenProblem.UNKNOWN_DEVICE,
+                claim_token.TokenProblem.BAD_SIGNATURE,
+            )
+            text = str(err) if err.problem in alike else f"{err} ({err.problem.value})"
+            raise NotFound(text, code="invalid", field="token") from err
 
     # customers and rewards ---------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
 """Attacks on the cloud as a hostile page, a guesser or a bad device would run them, against
 the real app on a real port, on both backends."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
+
+from aiohttp import ClientResponse
 
 from sync.cloud.provision import init_business
 from sync.contract.limits import MAX_STAMPS_PER_ORDER
@@ -125,3 +128,56 @@ async def _other_business_admin(cloud: Cloud) -> dict[str, str]:
     link = await init_business(cloud.store, business="Other", branch="B", rule="per_order",
                                step=Decimal("10"), goal=10, now=cloud.clock.now)  # fmt: skip
     return {"Authorization": f"Bearer {link['admin_key']}"}
+
+
+async def _until_429(send: Callable[[int], Awaitable[ClientResponse]], most: int) -> int:
+    """Send guesses until one is answered 429 (with a Retry-After); how many were sent."""
+    for i in range(1, most + 1):
+        resp = await send(i)
+        if resp.status == 429:
+            assert int(resp.headers["Retry-After"]) >= 1
+            assert (await resp.json())["error"]["code"] == "too_many_requests"
+            return i
+    raise AssertionError(f"no 429 after {most} guesses")
+
+
+async def test_given_a_guesser_then_each_kind_of_guess_is_throttled_per_client(
+    cloud: Cloud,
+) -> None:
+    """Card signatures, admin keys at sign-in, bearer keys, claim tokens and customer numbers
+    were open to thousands of tries a second: now 429 with Retry-After after a few dozen
+    failures, and then even a right guess is refused to that client."""
+    http = cloud.http
+    code = (await cloud.customer("g@example.com"))["card_code"]
+    sent = await _until_429(lambda i: http.get(f"/card/{code}/{i:024x}"), 100)
+    assert sent <= 25
+    right = await http.get(f"/card/{code}/{await cloud.card_sig(code)}")
+    assert right.status == 429
+    sent = await _until_429(lambda i: http.post("/dashboard/login", data={"key": f"ak_1_{i}"}), 50)
+    assert sent <= 12
+    sent = await _until_429(
+        lambda i: http.get("/v1/devices", headers={"Authorization": f"Bearer ak_1_x{i}"}), 100
+    )
+    assert sent <= 25
+    assert (await http.get("/v1/devices", headers=cloud.admin())).status == 429
+    stale = cloud.token("none", 1, secret="a-forged-secret-of-length")
+    sent = await _until_429(lambda i: http.post(f"/v1/claims/{stale[:-2]}{i:02d}"), 100)
+    assert sent <= 25
+
+
+async def test_given_six_digit_numbers_tried_then_lookups_are_throttled(cloud: Cloud) -> None:
+    dev = cloud.device()
+    sent = await _until_429(
+        lambda i: cloud.http.get(f"/v1/customers?q={100000 + i}", headers=dev), 200
+    )
+    assert 50 <= sent <= 65
+
+
+async def test_given_an_unknown_device_or_a_bad_signature_then_the_same_words(
+    cloud: Cloud,
+) -> None:
+    """No oracle for which device ids exist: both refusals read alike."""
+    bad_sig = cloud.token("W-1", 1, secret="not-the-device-secret-at-all")
+    unknown = cloud.token("W-1", 1, device_id=4242)
+    answers = [await (await cloud.http.post(f"/v1/claims/{t}")).json() for t in (bad_sig, unknown)]
+    assert answers[0] == answers[1]
