@@ -34,6 +34,7 @@ from agent.pages.routes import device_middleware, install_pages, is_open
 from agent.printing.channel import install_printing
 from agent.scans.routes import install_scanners
 from config import AgentSettings
+from config.private_files import private_database
 from sync.edge.outbox import Outbox
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
@@ -124,6 +125,7 @@ def build_app(
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         path = settings.agent.data_dir / "agent.db"
+        private_database(path)  # names, emails and the outbox: 0600 in a 0700 folder
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)

@@ -4,14 +4,17 @@
   ``GET /card/{card_code}/{sig}`` is the card's private link (``sig`` is an HMAC of the code
   under a key only the cloud knows), which also puts the card on the phone that opens it.
 - ``GET /dashboard`` shows each branch's figures per day and per device; the owner signs in
-  once with the business's admin key, kept in a same-site, HTTP-only cookie.
+  once with the business's admin key; a same-site, HTTP-only cookie keeps a signed session
+  that expires (and ends when the admin key is rotated or on sign-out), never the key.
 """
 
+import hmac
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from sync.cloud import dashboard_session
 from sync.cloud.card_links import card_from_cookie, cookie_value, keep_card, verified
 from sync.cloud.errors import NotFound, StoreError, Unauthorized
 from sync.cloud.http import SETTINGS, STORE, now
@@ -102,18 +105,54 @@ async def _admin(request: web.Request, key: str) -> Principal | None:
 
 
 async def dashboard_login(request: web.Request) -> web.Response:
-    """``POST /dashboard/login``: check the admin key, keep it in a cookie."""
+    """``POST /dashboard/login``: check the admin key; the cookie gets a signed session that
+    expires (``dashboard_session``), never the key itself."""
     guesses = request.app[GUESSES].sign_in
     client = check(request, guesses)
     form = await request.post()
     key = str(form.get("key", "")).strip()
-    if await _admin(request, key) is None:
+    who = await _admin(request, key)
+    key_hash = await request.app[STORE].admin_key_hash(who.business_id) if who else None
+    if who is None or key_hash is None:
         guesses.fail(client)
         return _html(_login_page(failed=True), 401)
+    value = dashboard_session.mint(who.business_id, key_hash, _now_s(request))
     resp = web.HTTPSeeOther("/dashboard")
     secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
-    resp.set_cookie(ADMIN_COOKIE, key, httponly=True, samesite="Strict", secure=secure)
+    resp.set_cookie(
+        ADMIN_COOKIE, value, httponly=True, samesite="Strict", secure=secure,
+        max_age=dashboard_session.SESSION_S, path="/dashboard",
+    )  # fmt: skip
     raise resp
+
+
+async def dashboard_logout(request: web.Request) -> web.Response:
+    """``POST /dashboard/logout`` (the page's button, with its CSRF token): forget the session."""
+    session = await _session(request)
+    form = await request.post()
+    if session is None or not hmac.compare_digest(
+        str(form.get("csrf", "")).encode(), session[1].encode()
+    ):
+        return _html(_login_page(failed=False), 403)
+    resp = web.HTTPSeeOther("/dashboard")
+    resp.del_cookie(ADMIN_COOKIE, path="/dashboard")
+    raise resp
+
+
+def _now_s(request: web.Request) -> int:
+    return int(now(request).timestamp())
+
+
+async def _session(request: web.Request) -> tuple[Principal, str] | None:
+    """The signed-in business of the session cookie and its CSRF token, if the session holds."""
+    value = request.cookies.get(ADMIN_COOKIE, "")
+    business_id = dashboard_session.business_of(value) if len(value) <= 200 else None
+    if business_id is None:
+        return None
+    key_hash = await request.app[STORE].admin_key_hash(business_id)
+    if key_hash is None or not dashboard_session.verify(value, key_hash, _now_s(request)):
+        return None
+    return Principal("admin", business_id), dashboard_session.csrf_token(value, key_hash)
 
 
 def _rows(stats: StatsOut, branch: str) -> list[DayFigures]:
@@ -143,11 +182,17 @@ def _day(text: str | None, default: date) -> date:
 
 async def dashboard(request: web.Request) -> web.Response:
     """``GET /dashboard?from=&to=``: the business's branches, per day and per device."""
-    key = request.cookies.get(ADMIN_COOKIE, "")
     auth = request.headers.get("Authorization", "")
+    csrf = ""
     if auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    who = await _admin(request, key)
+        guesses = request.app[GUESSES].keys
+        client = check(request, guesses)
+        who = await _admin(request, auth[7:].strip())
+        if who is None:
+            guesses.fail(client)
+    else:
+        session = await _session(request)
+        who, csrf = session if session is not None else (None, "")
     if who is None:
         return _html(_login_page(failed=False), 401)
     store = request.app[STORE]
@@ -163,7 +208,8 @@ async def dashboard(request: web.Request) -> web.Response:
         rows += _rows(stats, branch.name)
     period = f"{first} to {last}" if first and last else ""
     name = await store.business_name(who.business_id)
-    return _html(render_dashboard(DashboardView(business=name, period=period, rows=rows)))
+    view = DashboardView(business=name, period=period, rows=rows, csrf=csrf)
+    return _html(render_dashboard(view))
 
 
 def add_page_routes(app: web.Application) -> None:
@@ -172,3 +218,4 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/card/{card_code}/{sig}", card_by_link)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_post("/dashboard/login", dashboard_login)
+    app.router.add_post("/dashboard/logout", dashboard_logout)

@@ -1,7 +1,9 @@
 """Attacks on the agent as a hostile page in the till PC's browser (or a guesser on the LAN)
 would run them, against a real agent on a real port over a real SQLite file."""
 
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -149,3 +151,18 @@ async def test_given_a_guesser_on_the_lan_then_tokens_and_numbers_are_throttled(
             break
         assert resp.status == 200 and (await resp.json())["customers"] == []
     assert resp.status == 429 and 50 <= i <= 65
+
+
+async def test_given_a_new_data_folder_then_agent_db_and_its_wal_are_private(
+    make_agent: AgentFactory, tmp_path: Path
+) -> None:
+    """Names and emails in agent.db were world-readable: now 0600 files in a 0700 folder."""
+    data = tmp_path / "fresh" / "agent"
+    agent = await make_agent(agent={"data_dir": str(data)})
+    assert (await agent.post("/v1/orders", json=ORDER)).status == 201
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE(data.parent.stat().st_mode) == 0o700
+    files = [p for p in data.iterdir() if p.name.startswith("agent.db")]
+    assert {p.name for p in files} >= {"agent.db", "agent.db-wal", "agent.db-shm"}
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p

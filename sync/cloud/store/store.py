@@ -126,6 +126,14 @@ class Store:
         async with self.db.write(int(row["business_id"]) if row else 0) as tx:
             return await tenancy.card_link_key(tx, card_code)
 
+    async def admin_key_hash(self, business_id: int) -> str | None:
+        """The business's current admin-key hash (dashboard sessions are signed under it)."""
+        async with self.db.read() as tx:
+            row = await tx.fetchrow(
+                "SELECT admin_key_hash FROM businesses WHERE id = ?", business_id
+            )
+        return str(row["admin_key_hash"]) if row is not None and row["admin_key_hash"] else None
+
     async def authenticate(self, key: str) -> Principal:
         """Who the key belongs to (``Unauthorized`` if nobody)."""
         async with self.db.read() as tx:

@@ -30,6 +30,7 @@ class DashboardView(BaseModel):
     business: str
     period: str
     rows: list[DayFigures]
+    csrf: str = ""  # the session's CSRF token: a sign-out button when signed in by cookie
 
 
 def _rate(claimed: int, issued: int) -> str:
@@ -109,7 +110,16 @@ def render_dashboard(view: DashboardView) -> str:
             f"<h3>Per day</h3>{_table(per_day, 'day')}"
             f"<h3>Per device</h3>{_table(per_device, 'device')}</section>"
         )
-    body = f'<h1>{escape(view.business)}: figures</h1><p class="mute">{escape(view.period)}</p>' + (
-        "".join(sections) or '<p class="mute">No activity in this period.</p>'
+    sign_out = (
+        '<form method="post" action="/dashboard/logout">'
+        f'<input type="hidden" name="csrf" aria-label="form token" value="{escape(view.csrf)}">'
+        '<button class="btn" type="submit" id="sign-out">Sign out</button></form>'
+        if view.csrf
+        else ""
+    )
+    body = (
+        f'<h1>{escape(view.business)}: figures</h1><p class="mute">{escape(view.period)}</p>'
+        + ("".join(sections) or '<p class="mute">No activity in this period.</p>')
+        + sign_out
     )
     return page(f"{view.business}: figures", body, wide=True)

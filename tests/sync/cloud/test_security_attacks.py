@@ -1,13 +1,17 @@
 """Attacks on the cloud as a hostile page, a guesser or a bad device would run them, against
 the real app on a real port, on both backends."""
 
+import os
+import stat
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from aiohttp import ClientResponse
 
 from sync.cloud.provision import init_business
+from sync.cloud.store import open_store
 from sync.contract.limits import MAX_STAMPS_PER_ORDER
 from tests.sync.cloud.conftest import START, Cloud, event, order, qr_issued
 
@@ -181,3 +185,59 @@ async def test_given_an_unknown_device_or_a_bad_signature_then_the_same_words(
     unknown = cloud.token("W-1", 1, device_id=4242)
     answers = [await (await cloud.http.post(f"/v1/claims/{t}")).json() for t in (bad_sig, unknown)]
     assert answers[0] == answers[1]
+
+
+async def test_given_a_new_or_old_sqlite_store_then_its_files_are_private(tmp_path: Path) -> None:
+    """cloud.db holds device secrets and the card-link key: 0600 in a 0700 folder, -wal and
+    -shm too; a file left 0644 by an older release is narrowed when the store opens."""
+    path = tmp_path / "var" / "cloud" / "cloud.db"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        await init_business(store, business="B", branch="M", rule="per_order", now=START)
+    finally:
+        await store.close()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
+    for p in path.parent.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    os.chmod(path, 0o644)
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def _sign_in(cloud: Cloud, key: str) -> ClientResponse:
+    return await cloud.http.post("/dashboard/login", data={"key": key}, allow_redirects=False)
+
+
+async def test_given_a_dashboard_session_then_it_is_signed_expires_and_ends(cloud: Cloud) -> None:
+    """The cookie once held the raw admin key. Now: a signed session that is no key, ends on
+    sign-out (CSRF-checked), on admin-key rotation and after a working day."""
+    key = cloud.link["admin_key"]
+    resp = await _sign_in(cloud, key)
+    assert resp.status == 303
+    value = resp.cookies["stampedge_admin"].value
+    assert key not in value and key.rpartition("_")[2] not in value
+    as_key = await cloud.http.get("/v1/devices", headers={"Authorization": f"Bearer {value}"})
+    assert as_key.status == 401
+    page = await cloud.http.get("/dashboard")
+    html = await page.text()
+    assert page.status == 200 and 'id="sign-out"' in html
+    csrf = html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    # another site's page cannot sign the owner out, nor can a form without the token
+    no_token = await cloud.http.post("/dashboard/logout", data={}, allow_redirects=False)
+    assert no_token.status == 403
+    out = await cloud.http.post("/dashboard/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert out.status == 303
+    assert (await cloud.http.get("/dashboard")).status == 401
+    # a copied cookie stops working when the admin key is rotated
+    await _sign_in(cloud, key)
+    assert (await cloud.http.get("/dashboard")).status == 200
+    rotated = await cloud.http.post("/v1/admin-key", headers=cloud.admin())
+    assert rotated.status == 201
+    assert (await cloud.http.get("/dashboard")).status == 401
+    new_key = (await rotated.json())["admin_key"]
+    await _sign_in(cloud, new_key)
+    assert (await cloud.http.get("/dashboard")).status == 200
+    cloud.clock.advance(hours=8, seconds=1)
+    assert (await cloud.http.get("/dashboard")).status == 401
