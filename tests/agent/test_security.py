@@ -1,16 +1,27 @@
 """Attacks on the agent as a hostile page in the till PC's browser (or a guesser on the LAN)
 would run them, against a real agent on a real port over a real SQLite file."""
 
+import asyncio
+import logging
+import os
+import resource
+import socket
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 
 from sync.contract.claim_token import verify
 from sync.contract.limits import MAX_STAMPS_PER_CHECK
+from sync.web.serve import AcceptErrorLog
 from tests.agent.conftest import SECRET, AgentFactory
+from tests.conftest import REPO, free_port
 
 Client = TestClient[Any, Any]
 ORDER = {"order_id": "X-1", "total": "20"}
@@ -166,3 +177,82 @@ async def test_given_a_new_data_folder_then_agent_db_and_its_wal_are_private(
     assert {p.name for p in files} >= {"agent.db", "agent.db-wal", "agent.db-shm"}
     for p in files:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def _few_descriptors() -> None:
+    """In the agent's process: a descriptor limit like systemd's, only smaller."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, hard))
+
+
+FD_LIMIT = 200
+
+
+async def test_given_more_idle_sockets_than_descriptors_then_a_pos_order_still_answers(
+    tmp_path: Path,
+) -> None:
+    """1,100 idle sockets under a 1,024 limit once made every POS order time out: here 400
+    idle sockets against an agent limited to 200 descriptors, then a POS order."""
+    from tests.agent.test_kill9 import wait_healthy
+
+    port = free_port()
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{tmp_path / "d"}"\n'
+        f'[cloud]\nurl = ""\ndevice_key = "sk_9_k"\ndevice_secret = "{SECRET}"\n'
+    )
+    log = tmp_path / "agent.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli", "agent", "--config", str(config)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            preexec_fn=_few_descriptors,
+        )
+    idle: list[socket.socket] = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await wait_healthy(url, proc)
+        for _ in range(2 * FD_LIMIT):
+            try:
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            except OSError:
+                break
+        assert len(idle) > FD_LIMIT  # accepted and then closed by the agent, not refused
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.post(url + "/v1/orders", json=ORDER) as resp:
+                assert resp.status == 201
+            async with session.get(url + "/health") as resp:
+                assert resp.status == 200
+    finally:
+        for s in idle:
+            s.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text and len(text) < 20_000, text[-2000:]
+
+
+def test_given_accept_failing_in_a_loop_then_one_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """asyncio reports every failed accept(); the agent logs one line a minute, no traceback."""
+    now = [0.0]
+    handler = AcceptErrorLog(clock=lambda: now[0])
+    loop = asyncio.new_event_loop()
+    try:
+        context = {"message": "socket.accept() out of system resource",
+                   "exception": OSError(24, "Too many open files")}  # fmt: skip
+        with caplog.at_level(logging.ERROR, logger="sync.web.serve"):
+            for i in range(1000):
+                now[0] = i * 0.01
+                handler(loop, dict(context))
+            now[0] = 61.0
+            handler(loop, dict(context))
+    finally:
+        loop.close()
+    records = [r for r in caplog.records if r.name == "sync.web.serve"]
+    assert len(records) == 2 and all(r.exc_info is None for r in records)
+    assert "999 more" in records[1].getMessage()
