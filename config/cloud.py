@@ -22,6 +22,8 @@ class CloudSection(Listening):
     # Behind a reverse proxy that sets X-Forwarded-For: throttles count guesses per address
     # the proxy saw (otherwise every client would share the proxy's address).
     behind_proxy: bool = False
+    # /health answers 503 disk_low when the SQLite database's disk has less room than this.
+    min_free_disk_mb: int = Field(default=64, ge=0)
 
     @field_validator("database")
     @classmethod

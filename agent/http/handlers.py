@@ -1,7 +1,9 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
+import shutil
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -103,8 +105,10 @@ async def health_answer(app: web.Application) -> HealthAnswer:
     if runtime.printer is not None:
         state, detail = runtime.printer.health()
         printer = DeviceHealth(state=state, detail=detail)
+    disk = disk_health(app[SETTINGS].agent.data_dir, app[SETTINGS].agent.min_free_disk_mb)
     degraded = (
-        counts.dead > 0
+        disk.state != "ok"
+        or counts.dead > 0
         or any(s.state not in ("ok", "listening") for s in scanners)
         or printer.state in ("error", "paper_out", "cover_open", "offline")
     )
@@ -123,7 +127,20 @@ async def health_answer(app: web.Application) -> HealthAnswer:
         ),
         printer=printer,
         scanners=scanners,
+        disk=disk,
     )
+
+
+def disk_health(folder: Path, min_free_mb: int) -> DeviceHealth:
+    """``low`` when the database's disk has less than ``min_free_mb`` left (a full disk once
+    showed ``ok`` while no check could be written)."""
+    try:
+        free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
+    except OSError as err:
+        return DeviceHealth(state="error", detail=f"cannot read the disk: {err.strerror}")
+    if free_mb < min_free_mb:
+        return DeviceHealth(state="low", detail=f"{free_mb} MB free (under {min_free_mb} MB)")
+    return DeviceHealth(state="ok", detail=f"{free_mb} MB free")
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -232,5 +249,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
 def add_routes(app: web.Application, routes: list[tuple[Operation, Handler]]) -> None:
     """Add routes and document them in ``/openapi.json``."""
     for op, handler in routes:
-        app.router.add_route(op.method, op.path, handler)
+        if op.method == "GET":
+            app.router.add_get(op.path, handler)  # and HEAD
+        else:
+            app.router.add_route(op.method, op.path, handler)
         app[RUNTIME].operations.append(op)

@@ -1,8 +1,10 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
 import random
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -41,6 +43,17 @@ async def health(request: web.Request) -> web.Response:
         await store.ping()
     except (OSError, RuntimeError) as err:
         return error_response(503, "database_unavailable", f"the database does not answer: {err}")
+    section = request.app[SETTINGS].cloud
+    if section.database.startswith("sqlite:///"):
+        folder = Path(section.database.removeprefix("sqlite:///")).parent
+        try:
+            free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
+        except OSError:
+            free_mb = None
+        if free_mb is not None and free_mb < section.min_free_disk_mb:
+            # a full disk answered "ok" while no claim or batch could be written
+            text = f"the database's disk has {free_mb} MB free (under {section.min_free_disk_mb})"
+            return error_response(503, "disk_low", text)
     return web.json_response(
         {"status": "ok", "database": store.dialect, "schema_version": store.schema_version}
     )

@@ -5,11 +5,14 @@ customer's QR): it checks the code and shows a button that posts back to the sam
 phone keeps its card code in a cookie after the first claim, so later receipts land on that card.
 """
 
+import base64
+import json
+
 from aiohttp import web
 
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
 from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
-from sync.cloud.http import METRICS, RNG, STORE, now, read_body
+from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
 from sync.cloud.models import ClaimIn
 from sync.cloud.ui.claim_page import (
     REWARDS_SHOWN,
@@ -21,6 +24,7 @@ from sync.cloud.ui.claim_page import (
 from sync.web.http_util import json_answer
 from sync.web.throttle import GUESSES, check
 
+CLAIMED_COOKIE = "stampedge_claimed"
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
 
 
@@ -69,6 +73,11 @@ async def claim_page(request: web.Request) -> web.Response:
     """``GET /c/{token}``: check the code (genuine, unexpired, not yet claimed or voided), then
     offer one button that claims it."""
     token = request.match_info["token"]
+    done = _claimed_view(request, token)
+    if done is not None:  # the answer to this phone's own POST, after its redirect (once)
+        resp = _html(render_claim_done(done))
+        resp.del_cookie(CLAIMED_COOKIE, path=request.path)
+        return resp
     store = request.app[STORE]
     client = check(request, request.app[GUESSES].claims)
     try:
@@ -111,6 +120,30 @@ async def claim_page_post(request: web.Request) -> web.Response:
         ],
         more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
-    resp = _html(render_claim_done(view), status=201)
+    # POST-redirect-GET: a refresh of the answer never posts again. What the claim gave rides
+    # to the next GET in a short-lived cookie on this page's path (shown to this phone, once).
+    resp = web.HTTPSeeOther(request.path)
     keep_card(request, resp, await cookie_value(request, out.card_code))
-    return resp
+    flash = json.dumps(
+        {"t": request.match_info["token"].upper(), "v": view.model_dump(mode="json")}
+    )
+    resp.set_cookie(
+        CLAIMED_COOKIE, base64.urlsafe_b64encode(flash.encode()).decode(), max_age=600,
+        path=request.path, httponly=True, samesite="Lax",
+        secure=request.app[SETTINGS].cloud.public_url.startswith("https://"),
+    )  # fmt: skip
+    raise resp
+
+
+def _claimed_view(request: web.Request, token: str) -> ClaimView | None:
+    """The result of this phone's claim of ``token``, if it just made it."""
+    raw = request.cookies.get(CLAIMED_COOKIE, "")
+    if not raw or len(raw) > 4096:
+        return None
+    try:
+        flash = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        if flash.get("t") != token.upper():
+            return None
+        return ClaimView.model_validate(flash["v"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -48,8 +48,8 @@ from sync.contract.limits import (
     MAX_BATCH,
     MAX_STAMPS_PER_ORDER,
     RULE_NAMES,
-    TILL_MAX_LEN,
     is_order_id,
+    is_till,
 )
 
 T = TypeVar("T")
@@ -182,7 +182,7 @@ def _stamps(value: object) -> int:
 
 def _till(p: dict[str, Any]) -> None:
     till = p.get("till")
-    if till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN):
+    if till is not None and not is_till(till):
         raise _Unsure
 
 
@@ -213,7 +213,7 @@ def _order(p: dict[str, Any]) -> OrderIn:
         or not is_order_id(order_id)
         or type(stamps) is not int
         or not 0 <= stamps <= MAX_STAMPS_PER_ORDER
-        or (till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN))
+        or (till is not None and not is_till(till))
         or (order_ref is not None and type(order_ref) is not str)
     ):
         raise _Unsure

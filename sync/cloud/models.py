@@ -1,7 +1,6 @@
 """Pydantic models of the cloud store's HTTP API and of a branch's program settings."""
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sync.contract.customers import CustomerRef
 from sync.contract.events import ProgramState
-from sync.contract.limits import MAX_TOTAL, CardText, Email, OrderId
+from sync.contract.limits import MAX_TOTAL, CardText, Email, Money, OrderId
 from sync.contract.program import Program, program_fields
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -148,7 +147,7 @@ class StampIn(_In):
     """``POST /v1/stamps``: the API channel."""
 
     order_id: OrderId
-    total: Decimal = Field(ge=0, le=MAX_TOTAL, allow_inf_nan=False)
+    total: Money = Field(ge=0, le=MAX_TOTAL, allow_inf_nan=False)
     customer: CustomerRef
     branch_id: int | None = Field(default=None, ge=1, le=2**62)
 

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from sync.web.http_util import error_response
 
@@ -229,11 +231,40 @@ def install_guard(app: web.Application, policy: GuardPolicy) -> None:
         resp.headers["Server"] = SERVER_NAME
         resp.headers["X-Content-Type-Options"] = "nosniff"
         if resp.content_type == "text/html":
+            # pages show card codes, voucher codes and private links: never kept by a cache
+            resp.headers.setdefault("Cache-Control", "no-store")
             resp.headers.setdefault("Content-Security-Policy", csp)
             resp.headers.setdefault("X-Frame-Options", "DENY")
             resp.headers.setdefault("Referrer-Policy", "no-referrer")
 
     app.on_response_prepare.append(headers)
+    redact_bad_requests()
+
+
+class _BadRequestRedactor(logging.Filter):
+    """aiohttp logs a malformed request with the offending header line, e.g. a bearer key
+    followed by a control character, and a body it cannot decompress with a traceback: keep
+    one line ("who and what kind"), drop the bytes and the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError | RequestPayloadError):
+            record.msg = f"{record.msg}: malformed HTTP refused (%s %s; details withheld)"
+            code = getattr(exc, "code", 400)
+            record.args = (*(record.args or ()), code, type(exc).__name__)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_REDACTOR = _BadRequestRedactor()
+
+
+def redact_bad_requests() -> None:
+    """Install the redaction on aiohttp's server logger (once)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if _REDACTOR not in server_log.filters:
+        server_log.addFilter(_REDACTOR)
 
 
 __all__ = ["GuardPolicy", "guard_middleware", "install_guard", "origin_of"]

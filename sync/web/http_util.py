@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from sync.contract.errors import ApiError, InvalidInput
@@ -102,6 +104,11 @@ def make_errors_middleware(
     def answer_error(request: web.Request, err: Exception) -> web.Response:
         if isinstance(err, ApiError):
             return error_response(err.status, err.code, err.message, err.field)
+        if isinstance(err, RequestPayloadError | HttpProcessingError):
+            # e.g. "Content-Encoding: gzip" over bytes that are not gzip: the sender's fault
+            return error_response(
+                400, "unreadable_body", "the body could not be read: bad encoding"
+            )
         if isinstance(err, web.HTTPRequestEntityTooLarge):
             limit = request.app._client_max_size
             return error_response(413, "too_large", f"the body is larger than {limit} bytes")

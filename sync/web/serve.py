@@ -93,7 +93,16 @@ class GuardedSite(web.TCPSite):
         limit: int,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner, host, port, reuse_address=True, backlog=512)
+        # asyncio accepts up to ``backlog`` sockets in one go before any protocol runs: a
+        # backlog under the limit keeps one burst of idle sockets from using every descriptor
+        super().__init__(
+            runner,
+            host,
+            port,
+            reuse_address=True,
+            backlog=max(16, min(128, limit // 2)),
+            ssl_context=ssl_context,
+        )
         self.limit = limit
         self.factory: _Limited | None = None
 
@@ -105,7 +114,12 @@ class GuardedSite(web.TCPSite):
         self.factory = _Limited(server, self.limit)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self.factory, self._host, self._port, backlog=self._backlog, reuse_address=True
+            self.factory,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=True,
         )
         sockets = self._server.sockets
         self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
@@ -124,6 +138,11 @@ class AcceptErrorLog:
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Handle one report of the loop."""
         if context.get("message") != _ACCEPT_ERROR:
+            if "_start_serving" in repr(context.get("handle")):
+                # asyncio resumes accepting 1 s after an accept error; if the server closed
+                # meanwhile, that retry fails on the closed socket: nothing is lost
+                log.debug("listening socket closed before accepting resumed")
+                return
             loop.default_exception_handler(context)
             return
         now = self._clock()
@@ -140,17 +159,26 @@ class AcceptErrorLog:
         self.suppressed = 0
 
 
-async def serve(app: web.Application, host: str, port: int, *, what: str) -> web.AppRunner:
-    """Start ``app`` on ``host:port`` with the timeouts and limits above; returns the runner."""
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    what: str,
+    ssl_context: ssl.SSLContext | None = None,
+) -> web.AppRunner:
+    """Start ``app`` on ``host:port`` (HTTPS with ``ssl_context``) with the timeouts and limits
+    above; returns the runner."""
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
     )
     await runner.setup()
     limit = connection_limit()
-    site = GuardedSite(runner, host, port, limit=limit)
+    site = GuardedSite(runner, host, port, limit=limit, ssl_context=ssl_context)
     await site.start()
     asyncio.get_running_loop().set_exception_handler(AcceptErrorLog())
-    log.info("%s listening on http://%s:%d (at most %d connections)", what, host, port, limit)
+    scheme = "https" if ssl_context is not None else "http"
+    log.info("%s listening on %s://%s:%d (at most %d connections)", what, scheme, host, port, limit)
     return runner
 
 

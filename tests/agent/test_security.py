@@ -256,3 +256,62 @@ def test_given_accept_failing_in_a_loop_then_one_line_a_minute(
     records = [r for r in caplog.records if r.name == "sync.web.serve"]
     assert len(records) == 2 and all(r.exc_info is None for r in records)
     assert "999 more" in records[1].getMessage()
+
+
+async def test_given_text_the_cloud_would_refuse_then_the_agent_refuses_it_first(
+    agent: Client,
+) -> None:
+    """A NUL in ``till`` was acknowledged to the POS and then refused by the cloud (the check
+    never counted); digits that are not ASCII read as numbers. Both ends share one check."""
+    bad = [
+        {"order_id": "N-1", "total": "10", "till": "till\u00001"},
+        {"order_id": "N-2", "total": "10", "till": "a\tb"},
+        {"order_id": "N-3", "total": "\u0661\u0662"},  # Arabic-Indic 12
+        {"order_id": "N-4", "total": "\uff11\uff10"},  # full-width 10
+        {"order_id": "N-5", "total": "1_000"},
+        {"order_id": "N-6", "total": " 12"},
+        {"order_id": "N-7", "total": "10", "customer": {"number": "\u0661" * 6}},
+    ]
+    for body in bad:
+        resp = await agent.post("/v1/orders", json=body)
+        assert resp.status == 422, (body, await resp.text())
+        assert not await _recorded(agent, body["order_id"])
+
+
+async def test_given_http_manners_then_the_agent_answers_like_a_careful_server(
+    make_agent: AgentFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Invalid gzip is a 400 in JSON (was 500 with a traceback); a control character after a
+    bearer key never puts the key in the log; HEAD on GET routes; Allow on 405; pages carry
+    nosniff, a strict CSP with frame-ancestors 'none' and no-store; Server names no version;
+    /health says when the disk is nearly full."""
+    caplog.set_level(logging.DEBUG)
+    agent = await make_agent(agent={"token": "tok-very-secret-1", "min_free_disk_mb": 10**9})
+    auth = {"Authorization": "Bearer tok-very-secret-1"}
+    gz = {**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    resp = await agent.post("/v1/orders", data=b"not gzip", headers=gz)
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "unreadable_body"
+    reader, writer = await asyncio.open_connection("127.0.0.1", agent.port)
+    with caplog.at_level(logging.DEBUG):
+        writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Authorization: Bearer tok-very-secret-1\x01\r\n\r\n")  # fmt: skip
+        await writer.drain()
+        answer = await reader.read(4096)
+        writer.close()
+    assert answer.split(b"\r\n", 1)[0].endswith(b"400 Bad Request")
+    assert "tok-very-secret-1" not in caplog.text
+    head = await agent.head("/v1/customers?q=a", headers=auth)
+    assert head.status == 200 and await head.read() == b""
+    wrong = await agent.patch("/v1/orders", json={}, headers=auth)
+    assert wrong.status == 405 and "POST" in wrong.headers["Allow"]
+    page = await agent.get("/", headers=auth)
+    assert page.status == 200
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp.split("script-src", 1)[1].split(";")[0]
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Server"] == "stampedge"
+    health = await (await agent.get("/health")).json()
+    assert health["status"] == "degraded" and health["disk"]["state"] == "low"
+    assert "Traceback" not in caplog.text
