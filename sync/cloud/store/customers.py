@@ -128,9 +128,15 @@ async def rewards_of(tx: Tx, customer_id: int, now: datetime) -> list[RewardOut]
 
 
 async def redeem(
-    tx: Tx, business_id: int, code: str, now: datetime, device_id: int | None
+    tx: Tx,
+    business_id: int,
+    code: str,
+    now: datetime,
+    device_id: int | None,
+    branch_id: int | None = None,
 ) -> RedeemOut:
-    """Redeem a reward exactly once (run inside ``Db.write(business_id)``)."""
+    """Redeem a reward exactly once (run inside ``Db.write(business_id)``); a device redeems
+    only its own branch's rewards (``branch_id``), the admin key any of the business."""
     try:
         clean = rewards.normalize_reward_code(code)
     except ValueError as err:
@@ -140,7 +146,7 @@ async def redeem(
         clean,
         business_id,
     )
-    if row is None:
+    if row is None or (branch_id is not None and int(row["branch_id"]) != branch_id):
         raise NotFound("no reward with this code", field="code")
     state = reward_out(row, now).state
     if state == "redeemed":

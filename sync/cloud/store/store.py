@@ -355,7 +355,9 @@ class Store:
     async def redeem(self, who: Principal, code: str, now: datetime) -> RedeemOut:
         """Redeem a gift or voucher of the business exactly once."""
         async with self.db.write(who.business_id) as tx:
-            return await customers.redeem(tx, who.business_id, code, now, who.device_id)
+            return await customers.redeem(
+                tx, who.business_id, code, now, who.device_id, who.branch_id
+            )
 
     # reads for the edge and the owner ----------------------------------------------------------
 

@@ -291,3 +291,22 @@ async def test_given_a_nearly_full_disk_then_health_says_so(cloud: Cloud, tmp_pa
     async with TestClient(TestServer(app)) as http:
         resp = await http.get("/health")
         assert resp.status == 503 and (await resp.json())["error"]["code"] == "disk_low"
+
+
+async def test_given_another_branchs_device_then_it_cannot_redeem_this_branchs_voucher(
+    cloud: Cloud,
+) -> None:
+    await cloud.set_program(goal=1, reward="voucher", rule="per_order")
+    c = await cloud.customer("b@example.com")
+    await cloud.post_events([event("order.stamped", order("BR-1", 1, {"card": c["card_code"]}))])
+    code = (await cloud.card(c["card_code"]))["rewards"][0]["code"]
+    body = {"name": "Harbour", "timezone": "Europe/Berlin"}
+    made = await cloud.http.post("/v1/branches", json=body, headers=cloud.admin())
+    branch = (await made.json())["branch_id"]
+    dev = await cloud.http.post("/v1/devices", json={"branch_id": branch}, headers=cloud.admin())
+    other = {"Authorization": f"Bearer {(await dev.json())['device_key']}"}
+    resp = await cloud.http.post(f"/v1/vouchers/{code}/redeem", headers=other)
+    assert resp.status == 404
+    assert (await cloud.card(c["card_code"]))["rewards"][0]["state"] != "redeemed"
+    own = await cloud.http.post(f"/v1/vouchers/{code}/redeem", headers=cloud.device())
+    assert own.status == 200
