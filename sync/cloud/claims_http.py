@@ -13,7 +13,7 @@ from aiohttp import web
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
 from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
-from sync.cloud.models import ClaimIn
+from sync.cloud.models import ClaimIn, ClaimPending
 from sync.cloud.ui.claim_page import (
     REWARDS_SHOWN,
     ClaimView,
@@ -45,7 +45,7 @@ async def post_claim(request: web.Request) -> web.Response:
         )
     except EmailProofNeeded as err:
         metrics.claims.labels(err.code).inc()
-        return web.json_response({"status": err.code, "message": str(err)}, status=202)
+        return json_answer(ClaimPending(status="confirm_by_email", message=str(err)), status=202)
     except StoreError as err:
         metrics.claims.labels(err.code).inc()
         _count_guess(request, client, err)

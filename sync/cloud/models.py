@@ -143,6 +143,14 @@ class ClaimOut(BaseModel):
     rewards: list[RewardOut]
 
 
+class ClaimPending(BaseModel):
+    """A claim that named an existing card's email: nothing attached until the address proves
+    itself (issue #19 mails a one-time link); the receipt stays claimable."""
+
+    status: Literal["confirm_by_email"]
+    message: str
+
+
 class StampIn(_In):
     """``POST /v1/stamps``: the API channel."""
 

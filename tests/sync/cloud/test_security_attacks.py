@@ -111,6 +111,7 @@ async def test_given_only_a_card_code_then_no_vouchers_no_link_and_no_claim_onto
     assert len((await cloud.card(code))["rewards"]) == 1  # with the admin key
     assert (await cloud.http.get(f"/v1/cards/{code}")).status == 401
     assert (await cloud.http.get(f"/v1/cards/{code}?sig={'0' * 24}")).status == 401
+    assert (await cloud.http.get(f"/v1/cards/{code}", params={"sig": "\u00e9" * 24})).status == 401
     other = await cloud.http.get(f"/v1/cards/{code}", headers=await _other_business_admin(cloud))
     assert other.status == 401
     sig = await cloud.card_sig(code)
