@@ -1,5 +1,6 @@
 """The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -96,7 +97,9 @@ def guard_policy(settings: AgentSettings) -> GuardPolicy:
     """Who may reach the agent from a browser: its own names and ``agent.allowed_origins``."""
     section = settings.agent
     return GuardPolicy.build(
-        host_names=[section.host, *section.allowed_hosts],
+        # Over TLS a rebinding name fails the certificate check in the browser; the names the
+        # certificate holds are the agent's (no second list to keep)
+        host_names=None if section.tls_cert else [section.host, *section.allowed_hosts],
         allowed_origins=section.allowed_origins,
         script_hashes=(STATUS_SCRIPT_HASH,),
     )
@@ -125,7 +128,8 @@ def build_app(
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         path = settings.agent.data_dir / "agent.db"
-        private_database(path)  # names, emails and the outbox: 0600 in a 0700 folder
+        # names, emails and the outbox: 0600 in a 0700 folder (file system calls: off the loop)
+        await asyncio.to_thread(private_database, path)
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)

@@ -1,5 +1,6 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
+import asyncio
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -105,7 +106,8 @@ async def health_answer(app: web.Application) -> HealthAnswer:
     if runtime.printer is not None:
         state, detail = runtime.printer.health()
         printer = DeviceHealth(state=state, detail=detail)
-    disk = disk_health(app[SETTINGS].agent.data_dir, app[SETTINGS].agent.min_free_disk_mb)
+    section = app[SETTINGS].agent
+    disk = await asyncio.to_thread(disk_health, section.data_dir, section.min_free_disk_mb)
     degraded = (
         disk.state != "ok"
         or counts.dead > 0

@@ -1,5 +1,6 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
+import asyncio
 import random
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -47,7 +48,7 @@ async def health(request: web.Request) -> web.Response:
     if section.database.startswith("sqlite:///"):
         folder = Path(section.database.removeprefix("sqlite:///")).parent
         try:
-            free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
+            free_mb = (await asyncio.to_thread(shutil.disk_usage, folder)).free // (1024 * 1024)
         except OSError:
             free_mb = None
         if free_mb is not None and free_mb < section.min_free_disk_mb:

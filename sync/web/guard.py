@@ -159,11 +159,13 @@ class GuardPolicy:
 
     def csp(self) -> str:
         """The pages' Content-Security-Policy: nothing from outside, no framing."""
-        scripts = " ".join(f"'{h}'" for h in self.script_hashes) or "'none'"
+        # scripts: the service's own files (the kiosk and staff pages) and inline scripts known
+        # by hash (the status page); the camera's stream plays from a MediaStream
+        scripts = " ".join(["'self'", *(f"'{h}'" for h in self.script_hashes)])
         return (
-            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
-            f"script-src {scripts}; connect-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            f"script-src {scripts}; connect-src 'self'; media-src 'self' blob: mediastream:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
 
 

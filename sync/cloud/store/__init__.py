@@ -5,6 +5,7 @@ The contract both backends implement is ``db.Db`` / ``db.Tx`` (documented there)
 Migrations (``schema.py``) are applied when the store opens.
 """
 
+import asyncio
 from pathlib import Path
 
 from config.private_files import private_database
@@ -22,7 +23,8 @@ async def open_db(url: str) -> Db:
 
         path = url.removeprefix("sqlite:///")
         if path != ":memory:":
-            private_database(Path(path))  # device secrets and the card-link key live here
+            # device secrets and the card-link key live here (file system calls: off the loop)
+            await asyncio.to_thread(private_database, Path(path))
         return await SqliteDb.open(path)
     if url.startswith(("postgresql://", "postgres://")):
         from sync.cloud.store.postgres import PgDb
