@@ -30,6 +30,13 @@ class AgentSection(_Section, Listening):
     acked_retention_days: float = Field(default=7.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_json: bool = False
+    # Web pages (scheme://host[:port]) allowed to call the agent from a browser (CORS); any
+    # other site's request that changes something is refused.
+    allowed_origins: list[str] = []
+    # Host names the agent answers to besides IP addresses and localhost (DNS rebinding guard).
+    allowed_hosts: list[str] = []
+    # /health says "degraded" (disk "low") when the data folder's disk has less room than this.
+    min_free_disk_mb: int = Field(default=64, ge=0)
     # HTTPS for phones and tablets on the LAN: browsers give the camera only to secure origins.
     tls_cert: Path | None = None  # PEM certificate chain
     tls_key: Path | None = None  # PEM private key (unencrypted)

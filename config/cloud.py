@@ -19,6 +19,14 @@ class CloudSection(Listening):
     public_url: str = "http://127.0.0.1:8788"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_json: bool = False
+    # Web sites (scheme://host[:port]) allowed to call the API from a browser (CORS); any other
+    # site's POST, forms included, is refused.
+    allowed_origins: list[str] = []
+    # Behind a reverse proxy that sets X-Forwarded-For: throttles count guesses per address
+    # the proxy saw (otherwise every client would share the proxy's address).
+    behind_proxy: bool = False
+    # /health answers 503 disk_low when the SQLite database's disk has less room than this.
+    min_free_disk_mb: int = Field(default=64, ge=0)
 
     @field_validator("database")
     @classmethod

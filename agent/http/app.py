@@ -1,5 +1,6 @@
 """The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -29,7 +30,7 @@ from agent.http.state import (
     CloudStatus,
     Runtime,
 )
-from agent.http.status_page import render_login_page
+from agent.http.status_page import STATUS_SCRIPT_HASH, render_login_page
 from agent.orders.program_source import ProgramSource, program_from_settings
 from agent.orders.service import OrderService, utcnow
 from agent.pages.routes import device_middleware, install_pages, is_open
@@ -38,8 +39,11 @@ from agent.rewards.results import ResultStore
 from agent.rewards.routes import install_rewards
 from agent.scans.routes import install_scanners
 from config import AgentSettings
+from config.private_files import private_database
 from sync.edge.outbox import Outbox
+from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.throttle import GUESSES, Guesses, check
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -60,20 +64,26 @@ def _auth_middleware(token: str) -> Middleware:
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS or is_open(request.path) or request.get(DEVICE):
             return await handler(request)
+        guesses = request.app[GUESSES].keys
         if request.path == "/login" and request.method == "POST":
+            client = check(request, guesses)
             form = await request.post()
             given_token = str(form.get("token", "")).encode()
             if not hmac.compare_digest(given_token, token.encode()):
+                guesses.fail(client)
                 return _html(render_login_page(failed=True), 401)
             resp = web.HTTPSeeOther("/")
             resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
             raise resp
         header = request.headers.get("Authorization", "").encode()
         cookie = request.cookies.get(COOKIE, "").encode()
+        client = check(request, guesses) if header or cookie else ""
         if hmac.compare_digest(header, expected) or hmac.compare_digest(
             cookie, cookie_value.encode()
         ):
             return await handler(request)
+        if client:
+            guesses.fail(client)  # a wrong token or cookie is a guess
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             return _html(render_login_page(failed=False), 401)
         return error_response(
@@ -85,6 +95,18 @@ def _auth_middleware(token: str) -> Middleware:
 
 def _html(text: str, status: int) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html")
+
+
+def guard_policy(settings: AgentSettings) -> GuardPolicy:
+    """Who may reach the agent from a browser: its own names and ``agent.allowed_origins``."""
+    section = settings.agent
+    return GuardPolicy.build(
+        # Over TLS a rebinding name fails the certificate check in the browser; the names the
+        # certificate holds are the agent's (no second list to keep)
+        host_names=None if section.tls_cert else [section.host, *section.allowed_hosts],
+        allowed_origins=section.allowed_origins,
+        script_hashes=(STATUS_SCRIPT_HASH,),
+    )
 
 
 def build_app(
@@ -100,7 +122,9 @@ def build_app(
     if token:
         middlewares.append(_auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=settings.agent.max_body_bytes)
+    install_guard(app, guard_policy(settings))
     app[SETTINGS] = settings
+    app[GUESSES] = Guesses()
     app[METRICS] = AgentMetrics()
     app[CLOUD] = CloudStatus()
     app[RUNTIME] = Runtime(started_at=time.time())
@@ -110,6 +134,8 @@ def build_app(
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         path = settings.agent.data_dir / "agent.db"
+        # names, emails and the outbox: 0600 in a 0700 folder (file system calls: off the loop)
+        await asyncio.to_thread(private_database, path)
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)

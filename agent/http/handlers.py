@@ -1,7 +1,10 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
+import asyncio
+import shutil
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -29,6 +32,7 @@ from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.openapi import Operation, build_openapi
+from sync.web.throttle import GUESSES, check
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERSION = "0.1.0"
@@ -57,10 +61,14 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
     q = request.query.get("q", "").strip()
     if not q or len(q) > 254:
         return json_answer(CustomersAnswer(source="cache", customers=[]), 200)
+    lookups = request.app[GUESSES].lookups
+    client = check(request, lookups)  # six-digit numbers are few: misses count as guesses
     online = request.app[RUNTIME].customer_lookup
     if online is not None:
         found = await online.lookup(q)
         if found is not None:
+            if not found:
+                lookups.fail(client)
             return json_answer(
                 CustomersAnswer(
                     source="cloud", customers=[CustomerView.model_validate(c) for c in found]
@@ -77,6 +85,8 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
         ),
     )
     goal = request.app[PROGRAM].current.goal  # the cache keeps balances; the goal is the program's
+    if not rows:
+        lookups.fail(client)
     return json_answer(
         CustomersAnswer(
             source="cache",
@@ -96,8 +106,11 @@ async def health_answer(app: web.Application) -> HealthAnswer:
     if runtime.printer is not None:
         state, detail = runtime.printer.health()
         printer = DeviceHealth(state=state, detail=detail)
+    section = app[SETTINGS].agent
+    disk = await asyncio.to_thread(disk_health, section.data_dir, section.min_free_disk_mb)
     degraded = (
-        counts.dead > 0
+        disk.state != "ok"
+        or counts.dead > 0
         or any(s.state not in ("ok", "listening") for s in scanners)
         or printer.state in ("error", "paper_out", "cover_open", "offline")
     )
@@ -116,7 +129,20 @@ async def health_answer(app: web.Application) -> HealthAnswer:
         ),
         printer=printer,
         scanners=scanners,
+        disk=disk,
     )
+
+
+def disk_health(folder: Path, min_free_mb: int) -> DeviceHealth:
+    """``low`` when the database's disk has less than ``min_free_mb`` left (a full disk once
+    showed ``ok`` while no check could be written)."""
+    try:
+        free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
+    except OSError as err:
+        return DeviceHealth(state="error", detail=f"cannot read the disk: {err.strerror}")
+    if free_mb < min_free_mb:
+        return DeviceHealth(state="low", detail=f"{free_mb} MB free (under {min_free_mb} MB)")
+    return DeviceHealth(state="ok", detail=f"{free_mb} MB free")
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -225,5 +251,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
 def add_routes(app: web.Application, routes: list[tuple[Operation, Handler]]) -> None:
     """Add routes and document them in ``/openapi.json``."""
     for op, handler in routes:
-        app.router.add_route(op.method, op.path, handler)
+        if op.method == "GET":
+            app.router.add_get(op.path, handler)  # and HEAD
+        else:
+            app.router.add_route(op.method, op.path, handler)
         app[RUNTIME].operations.append(op)

@@ -1,14 +1,13 @@
 """Request and answer models of the agent's HTTP API; the OpenAPI document is built from them."""
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agent.rewards.models import CheckRewards, RedeemAnswer
 from sync.contract.customers import CustomerRef
-from sync.contract.limits import MAX_TOTAL, Currency, OrderId, RuleName, Till
+from sync.contract.limits import MAX_TOTAL, Currency, Money, OrderId, RuleName, Till
 
 
 class ErrorBody(BaseModel):
@@ -31,7 +30,7 @@ class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     order_id: OrderId = Field(description="The POS check id; the idempotency key.")
-    total: Decimal = Field(
+    total: Money = Field(
         ge=0, le=MAX_TOTAL, decimal_places=4, description="Amount paid, as a string or number."
     )
     currency: Currency | None = Field(default=None, description="ISO 4217; default from config.")
@@ -41,13 +40,6 @@ class OrderRequest(BaseModel):
     print_receipt: bool | None = Field(
         default=None, alias="print", description="Print the receipt QR (default: if a printer)."
     )
-
-    @field_validator("total", mode="before")
-    @classmethod
-    def _no_bool(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ValueError("total must be a number or a decimal string")
-        return v
 
 
 class ClaimInfo(BaseModel):
@@ -206,3 +198,4 @@ class HealthAnswer(BaseModel):
     cloud: CloudHealth
     printer: DeviceHealth
     scanners: list[ScannerHealth]
+    disk: DeviceHealth = DeviceHealth(state="ok", detail="")  # room left for the database

@@ -43,6 +43,7 @@ from drivers.scan_code import CodeKind, Rejected, ScannedCode, read_line, read_t
 from drivers.scanner_set import ScanContext
 from sync.contract import claim_token
 from sync.contract.events import CustomerRef, EventType, ScanPayload
+from sync.contract.program import stamps_cap
 from sync.edge.outbox import NewEvent, event_statement
 
 log = logging.getLogger(__name__)
@@ -270,9 +271,7 @@ class ScanService:
                         retry_after_s=round(left, 3),
                         message=f"this card was stamped here already; next visit in {left:.0f} s",
                     )
-            stamps = program.stamps_per_order
-            if program.max_stamps_per_order is not None:
-                stamps = min(stamps, program.max_stamps_per_order)
+            stamps = min(program.stamps_per_order, stamps_cap(program))
             if stamps <= 0:
                 msg = "this program gives no stamps per visit"
                 return self._reject(scan_id, ctx, now, code.value, code.kind, "no_stamps", msg)

@@ -1,8 +1,11 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
+import asyncio
 import random
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -26,7 +29,9 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.store import Store, open_store
+from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
+from sync.web.throttle import GUESSES, Guesses
 
 VERSION = "0.1.0"
 
@@ -42,6 +47,17 @@ async def health(request: web.Request) -> web.Response:
         await store.ping()
     except (OSError, RuntimeError) as err:
         return error_response(503, "database_unavailable", f"the database does not answer: {err}")
+    section = request.app[SETTINGS].cloud
+    if section.database.startswith("sqlite:///"):
+        folder = Path(section.database.removeprefix("sqlite:///")).parent
+        try:
+            free_mb = (await asyncio.to_thread(shutil.disk_usage, folder)).free // (1024 * 1024)
+        except OSError:
+            free_mb = None
+        if free_mb is not None and free_mb < section.min_free_disk_mb:
+            # a full disk answered "ok" while no claim or batch could be written
+            text = f"the database's disk has {free_mb} MB free (under {section.min_free_disk_mb})"
+            return error_response(503, "disk_low", text)
     return web.json_response(
         {"status": "ok", "database": store.dialect, "schema_version": store.schema_version}
     )
@@ -74,7 +90,17 @@ def build_cloud_app(
         middlewares=[cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
         client_max_size=settings.cloud.max_body_bytes,
     )
+    # Names are the reverse proxy's business; own origin is the public URL (forms posted from
+    # the cloud's own pages), other sites only if listed.
+    install_guard(
+        app,
+        GuardPolicy.build(
+            own_urls=[settings.cloud.public_url],
+            allowed_origins=settings.cloud.allowed_origins,
+        ),
+    )
     app[SETTINGS] = settings
+    app[GUESSES] = Guesses(forwarded_for=settings.cloud.behind_proxy)
     app[RNG] = rng or random.Random()
     app[CLOCK] = clock or _utcnow
     app[METRICS] = CloudMetrics()

@@ -1,14 +1,23 @@
 """A card's private page link: ``/card/{card_code}/{sig}``, ``sig`` an HMAC of the code under
 the business's link key (kept by the store, never shown), so a card number seen at the till
-is not enough to open someone's card and vouchers."""
+is not enough to open someone's card and vouchers.
+
+The phone keeps its card as ``<code>.<sig>`` in a cookie: a cookie naming a code without its
+signature (set by hand, or by an older release) is no card at all.
+"""
 
 import hashlib
 import hmac
 
 from aiohttp import web
 
+from sync.cloud.errors import NotFound
 from sync.cloud.http import SETTINGS, STORE
 from sync.contract.card_code import canonical_card_text
+from sync.web.throttle import GUESSES, check
+
+CARD_COOKIE = "stampedge_card"
+_MAX = 64
 
 
 def link_signature(key: bytes, card_code: str) -> str:
@@ -21,7 +30,44 @@ async def signature(request: web.Request, card_code: str) -> str:
     return link_signature(await request.app[STORE].card_link_key(card_code), card_code)
 
 
+async def verified(request: web.Request, card_code: str, sig: str) -> bool:
+    """True if ``sig`` is the card's link signature (False for no such card, alike)."""
+    if not sig:
+        return False
+    guesses = request.app[GUESSES].links
+    client = check(request, guesses)  # 429 past too many wrong signatures
+    ok = False
+    if card_code and len(card_code) <= _MAX and len(sig) <= _MAX:
+        try:
+            expected = await signature(request, canonical_card_text(card_code))
+        except NotFound:
+            expected = "0" * 24  # compared all the same: no shortcut tells "no such card"
+        ok = hmac.compare_digest(sig.lower().encode(), expected.encode()) and expected != "0" * 24
+    if not ok:
+        guesses.fail(client)
+    return ok
+
+
 async def card_link(request: web.Request, card_code: str) -> str:
     """The private link of a card, absolute on the cloud's public URL."""
     base = request.app[SETTINGS].cloud.public_url.rstrip("/")
     return f"{base}/card/{card_code}/{await signature(request, card_code)}"
+
+
+async def cookie_value(request: web.Request, card_code: str) -> str:
+    """What the phone keeps: the code and its signature."""
+    return f"{card_code}.{await signature(request, card_code)}"
+
+
+async def card_from_cookie(request: web.Request) -> str | None:
+    """The card code this phone proves it holds (a signed cookie), else ``None``."""
+    code, _, sig = request.cookies.get(CARD_COOKIE, "").partition(".")
+    return canonical_card_text(code) if await verified(request, code, sig) else None
+
+
+def keep_card(request: web.Request, resp: web.StreamResponse, value: str) -> None:
+    """Set the phone's card cookie (two years, HTTP only, same site; Secure behind https)."""
+    secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
+    resp.set_cookie(
+        CARD_COOKIE, value, max_age=2 * 365 * 86400, httponly=True, samesite="Lax", secure=secure
+    )

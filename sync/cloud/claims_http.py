@@ -5,13 +5,17 @@ customer's QR): it checks the code and shows a button that posts back to the sam
 phone keeps its card code in a cookie after the first claim, so later receipts land on that card.
 """
 
+import base64
+import json
+
 from aiohttp import web
 
-from sync.cloud.card_links import card_link
-from sync.cloud.errors import NotFound, StoreError
-from sync.cloud.http import METRICS, RNG, STORE, now, read_body
-from sync.cloud.models import ClaimIn
+from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
+from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
+from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
+from sync.cloud.models import ClaimIn, ClaimPending
 from sync.cloud.ui.claim_page import (
+    REWARDS_SHOWN,
     ClaimView,
     render_claim_done,
     render_claim_offer,
@@ -19,8 +23,9 @@ from sync.cloud.ui.claim_page import (
 )
 from sync.cloud.wallet.links import wallet_links
 from sync.web.http_util import json_answer
+from sync.web.throttle import GUESSES, check
 
-CARD_COOKIE = "stampedge_card"
+CLAIMED_COOKIE = "stampedge_claimed"
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
 
 
@@ -28,15 +33,32 @@ async def post_claim(request: web.Request) -> web.Response:
     """``POST /v1/claims/{token}``: the stamps onto the presented card or a new card."""
     body = await read_body(request, ClaimIn, optional=True)
     metrics = request.app[METRICS]
+    client = check(request, request.app[GUESSES].claims)
     try:
+        if body.card_code is not None and not await verified(
+            request, body.card_code, body.card_sig or ""
+        ):
+            # a card code is printed and shown at the till: only its signed link proves it
+            raise NotFound("no card with this code and signature", code="unknown_card",
+                           field="card_code")  # fmt: skip
         out = await request.app[STORE].claim(
             request.match_info["token"], body, now(request), request.app[RNG]
         )
+    except EmailProofNeeded as err:
+        metrics.claims.labels(err.code).inc()
+        return json_answer(ClaimPending(status="confirm_by_email", message=str(err)), status=202)
     except StoreError as err:
         metrics.claims.labels(err.code).inc()
+        _count_guess(request, client, err)
         raise
     metrics.claims.labels("claimed").inc()
     return json_answer(out, status=201)
+
+
+def _count_guess(request: web.Request, client: str, err: StoreError) -> None:
+    """A token that is not ours (not an expired or spent one) counts as a guess."""
+    if err.code == "invalid":
+        request.app[GUESSES].claims.fail(client)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -52,10 +74,17 @@ async def claim_page(request: web.Request) -> web.Response:
     """``GET /c/{token}``: check the code (genuine, unexpired, not yet claimed or voided), then
     offer one button that claims it."""
     token = request.match_info["token"]
+    done = _claimed_view(request, token)
+    if done is not None:  # the answer to this phone's own POST, after its redirect (once)
+        resp = _html(render_claim_done(done))
+        resp.del_cookie(CLAIMED_COOKIE, path=request.path)
+        return resp
     store = request.app[STORE]
+    client = check(request, request.app[GUESSES].claims)
     try:
         verified = await store.claim_status(token, now(request))
     except StoreError as err:
+        _count_guess(request, client, err)
         return _problem_page(err)
     return _html(render_claim_offer(verified.stamps, request.path))
 
@@ -63,8 +92,9 @@ async def claim_page(request: web.Request) -> web.Response:
 async def claim_page_post(request: web.Request) -> web.Response:
     """``POST /c/{token}`` (the page's button): claim, show the card, remember it on the phone."""
     store = request.app[STORE]
-    cookie = request.cookies.get(CARD_COOKIE)
-    body = ClaimIn(card_code=cookie) if cookie and len(cookie) <= 64 else ClaimIn()
+    client = check(request, request.app[GUESSES].claims)
+    code = await card_from_cookie(request)
+    body = ClaimIn(card_code=code) if code else ClaimIn()
     try:
         try:
             out = await store.claim(
@@ -78,6 +108,7 @@ async def claim_page_post(request: web.Request) -> web.Response:
             )
     except StoreError as err:
         request.app[METRICS].claims.labels(err.code).inc()
+        _count_guess(request, client, err)
         return _problem_page(err)
     request.app[METRICS].claims.labels("claimed").inc()
     card_url = await card_link(request, out.card_code)
@@ -90,11 +121,34 @@ async def claim_page_post(request: web.Request) -> web.Response:
         rewards=[
             {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
              "valid_until": r.expires_at.date() if r.expires_at else None}
-            for r in out.rewards
+            for r in out.rewards[:REWARDS_SHOWN]
         ],
+        more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
-    resp = _html(render_claim_done(view), status=201)
-    resp.set_cookie(
-        CARD_COOKIE, out.card_code, max_age=2 * 365 * 86400, httponly=True, samesite="Lax"
+    # POST-redirect-GET: a refresh of the answer never posts again. What the claim gave rides
+    # to the next GET in a short-lived cookie on this page's path (shown to this phone, once).
+    resp = web.HTTPSeeOther(request.path)
+    keep_card(request, resp, await cookie_value(request, out.card_code))
+    flash = json.dumps(
+        {"t": request.match_info["token"].upper(), "v": view.model_dump(mode="json")}
     )
-    return resp
+    resp.set_cookie(
+        CLAIMED_COOKIE, base64.urlsafe_b64encode(flash.encode()).decode(), max_age=600,
+        path=request.path, httponly=True, samesite="Lax",
+        secure=request.app[SETTINGS].cloud.public_url.startswith("https://"),
+    )  # fmt: skip
+    raise resp
+
+
+def _claimed_view(request: web.Request, token: str) -> ClaimView | None:
+    """The result of this phone's claim of ``token``, if it just made it."""
+    raw = request.cookies.get(CLAIMED_COOKIE, "")
+    if not raw or len(raw) > 4096:
+        return None
+    try:
+        flash = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        if flash.get("t") != token.upper():
+            return None
+        return ClaimView.model_validate(flash["v"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -14,8 +14,18 @@ from sync.contract.errors import (
 
 StoreError = ApiError
 
+
+class EmailProofNeeded(ApiError):
+    """A claim named the email of an existing card: nothing is revealed or attached until the
+    address proves itself (issue #19 mails a one-time link); the receipt stays unclaimed."""
+
+    status = 202
+    code = "confirm_by_email"
+
+
 __all__ = [
     "Conflict",
+    "EmailProofNeeded",
     "Forbidden",
     "Gone",
     "InvalidInput",

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sync.cloud import ledger
 from sync.cloud.book import Caused
+from sync.cloud.card_links import verified
 from sync.cloud.effects import result_json
-from sync.cloud.errors import InvalidInput, StoreError
+from sync.cloud.errors import InvalidInput, StoreError, Unauthorized
 from sync.cloud.http import (
     METRICS,
     READER,
@@ -26,6 +27,7 @@ from sync.cloud.http import (
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
 from sync.contract.events import EventBatch
 from sync.web.http_util import json_answer
+from sync.web.throttle import GUESSES, check
 
 
 class _Empty(BaseModel):
@@ -94,14 +96,28 @@ async def get_customers(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()
     if not 1 <= len(q) <= 200:
         raise InvalidInput("q must be 1 to 200 characters", field="q")
+    lookups = request.app[GUESSES].lookups
+    client = check(request, lookups)
     found = await request.app[STORE].find_customers(who, q)
+    if not found:
+        lookups.fail(client)  # six-digit numbers are few: misses are guesses
     return json_answer(CustomerList(customers=found))
 
 
 async def get_card(request: web.Request) -> web.Response:
-    """``GET /v1/cards/{card_code}``: the card and its rewards (name and email with a key)."""
+    """``GET /v1/cards/{card_code}``: the card and its rewards (name and email with a key).
+
+    A card code is printed and shown at the till: the rewards list (redeemable codes) needs a
+    key of the card's business or the card's link signature (``?sig=``).
+    """
     who = await optional_principal(request)
-    card = await request.app[STORE].card(request.match_info["card_code"], now(request), who)
+    code = request.match_info["card_code"]
+    signed = await verified(request, code, request.query.get("sig", ""))
+    if who is None and not signed:
+        raise Unauthorized("a key of the card's business or the card's link signature is needed")
+    card = await request.app[STORE].card(code, now(request), who)
+    if not signed and (who is None or who.business_id != card.business_id):
+        raise Unauthorized("a key of the card's business or the card's link signature is needed")
     return json_answer(card)
 
 

@@ -17,11 +17,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from config.cloud import CloudSettings
+from sync.cloud import dashboard_session
 from sync.cloud.batch_reader import BatchReader
 from sync.cloud.errors import Forbidden, InvalidInput, Unauthorized
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.store import Principal, Store
 from sync.web.http_util import make_errors_middleware, read_model
+from sync.web.throttle import GUESSES, check
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -72,9 +74,15 @@ async def principal(request: web.Request, *, need: str | None = None) -> Princip
     key = bearer(request)
     if key is None:
         raise Unauthorized("an Authorization: Bearer key is needed")
-    if unstorable(key) or len(key) > 200:
-        raise Unauthorized("unknown key")
-    who = await request.app[STORE].authenticate(key)
+    guesses = request.app[GUESSES].keys
+    client = check(request, guesses)
+    try:
+        if unstorable(key) or len(key) > 200:
+            raise Unauthorized("unknown key")
+        who = await request.app[STORE].authenticate(key)
+    except Unauthorized:
+        guesses.fail(client)
+        raise
     if need is not None and who.kind != need:
         raise Forbidden(f"this needs a {need} key")
     return who
@@ -107,3 +115,20 @@ async def refuse_unstorable(request: web.Request, handler: Any) -> web.StreamRes
         raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
     resp: web.StreamResponse = await handler(request)
     return resp
+
+
+ADMIN_COOKIE = "stampedge_admin"  # the owner's signed session (``dashboard_session``), never a key
+
+
+async def signed_in(request: web.Request) -> tuple[Principal, str, str] | None:
+    """The business of a valid session cookie, the cookie's value and the admin-key hash it was
+    signed under (the dashboard and the back office share it); ``None`` when there is none."""
+    value = request.cookies.get(ADMIN_COOKIE, "")
+    business_id = dashboard_session.business_of(value) if 0 < len(value) <= 200 else None
+    if business_id is None:
+        return None
+    key_hash = await request.app[STORE].admin_key_hash(business_id)
+    now_s = int(now(request).timestamp())
+    if key_hash is None or not dashboard_session.verify(value, key_hash, now_s):
+        return None
+    return Principal("admin", business_id), value, key_hash

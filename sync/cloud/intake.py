@@ -47,9 +47,10 @@ from sync.contract.limits import (
     CUSTOMER_NUMBER_RE,
     EMAIL_MAX_LEN,
     MAX_BATCH,
+    MAX_STAMPS_PER_ORDER,
     RULE_NAMES,
-    TILL_MAX_LEN,
     is_order_id,
+    is_till,
 )
 
 T = TypeVar("T")
@@ -175,14 +176,14 @@ def _order_id(value: object) -> str:
 
 
 def _stamps(value: object) -> int:
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= MAX_STAMPS_PER_ORDER:
         raise _Unsure
     return value
 
 
 def _till(p: dict[str, Any]) -> None:
     till = p.get("till")
-    if till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN):
+    if till is not None and not is_till(till):
         raise _Unsure
 
 
@@ -212,8 +213,8 @@ def _order(p: dict[str, Any]) -> OrderIn:
         or type(order_id) is not str
         or not is_order_id(order_id)
         or type(stamps) is not int
-        or stamps < 0
-        or (till is not None and (type(till) is not str or not 1 <= len(till) <= TILL_MAX_LEN))
+        or not 0 <= stamps <= MAX_STAMPS_PER_ORDER
+        or (till is not None and not is_till(till))
         or (order_ref is not None and type(order_ref) is not str)
     ):
         raise _Unsure

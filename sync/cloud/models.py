@@ -1,7 +1,6 @@
 """Pydantic models of the cloud store's HTTP API and of a branch's program settings."""
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sync.contract.customers import CustomerRef
 from sync.contract.events import ProgramState
-from sync.contract.limits import MAX_TOTAL, CardText, Email, OrderId
+from sync.contract.limits import MAX_TOTAL, CardText, Email, Money, OrderId
 from sync.contract.program import PosProduct, Program, program_fields
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -132,6 +131,8 @@ class ClaimIn(_In):
     """``POST /v1/claims/{token}``: the card the phone presents, or details for a new card."""
 
     card_code: CardText | None = None
+    # the card's link signature (``/card/{code}/{sig}``): a code alone is not proof of a card
+    card_sig: CardText | None = None
     email: Email | None = None
     name: Name | None = None
 
@@ -149,11 +150,19 @@ class ClaimOut(BaseModel):
     rewards: list[RewardOut]
 
 
+class ClaimPending(BaseModel):
+    """A claim that named an existing card's email: nothing attached until the address proves
+    itself (issue #19 mails a one-time link); the receipt stays claimable."""
+
+    status: Literal["confirm_by_email"]
+    message: str
+
+
 class StampIn(_In):
     """``POST /v1/stamps``: the API channel."""
 
     order_id: OrderId
-    total: Decimal = Field(ge=0, le=MAX_TOTAL, allow_inf_nan=False)
+    total: Money = Field(ge=0, le=MAX_TOTAL, allow_inf_nan=False)
     customer: CustomerRef
     branch_id: int | None = Field(default=None, ge=1, le=2**62)
 

@@ -4,7 +4,8 @@
   ``GET /card/{card_code}/{sig}`` is the card's private link (``sig`` is an HMAC of the code
   under a key only the cloud knows), which also puts the card on the phone that opens it.
 - ``GET /dashboard`` shows each branch's figures per day and per device; the owner signs in
-  once with the business's admin key, kept in a same-site, HTTP-only cookie.
+  once with the business's admin key; a same-site, HTTP-only cookie keeps a signed session
+  that expires (and ends when the admin key is rotated or on sign-out), never the key.
 """
 
 import hmac
@@ -13,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from sync.cloud.card_links import signature
-from sync.cloud.claims_http import CARD_COOKIE
+from sync.cloud import dashboard_session
+from sync.cloud.card_links import card_from_cookie, cookie_value, keep_card, verified
 from sync.cloud.errors import NotFound, StoreError, Unauthorized
-from sync.cloud.http import SETTINGS, STORE, now
+from sync.cloud.http import ADMIN_COOKIE, SETTINGS, STORE, now, signed_in
 from sync.cloud.models import CardOut, StatsOut
 from sync.cloud.store import Principal
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
@@ -25,9 +26,8 @@ from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.layout import page
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
+from sync.web.throttle import GUESSES, check
 
-ADMIN_COOKIE = "stampedge_admin"
-CARD_COOKIE_AGE = 2 * 365 * 86400
 DASHBOARD_DAYS = 14
 
 
@@ -65,32 +65,24 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
         update={"apple_wallet_url": apple, "google_wallet_url": google}
     )
     resp = _html(render_card(view))
-    resp.set_cookie(
-        CARD_COOKIE, card.card_code, max_age=CARD_COOKIE_AGE, httponly=True, samesite="Lax"
-    )
+    keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp
 
 
 async def my_card(request: web.Request) -> web.Response:
-    """``GET /card``: the card this phone keeps."""
-    code = request.cookies.get(CARD_COOKIE, "")
-    if not code or len(code) > 64:
+    """``GET /card``: the card this phone keeps (its signed cookie)."""
+    code = await card_from_cookie(request)
+    if code is None:
         return _html(render_claim_problem("not_found"), 404)
     return await _card_page(request, code)
 
 
 async def card_by_link(request: web.Request) -> web.Response:
     """``GET /card/{card_code}/{sig}``: a card's private link."""
-    code, sig = canonical_card_text(request.match_info["card_code"]), request.match_info["sig"]
-    if len(code) > 64 or len(sig) > 64:
+    code, sig = request.match_info["card_code"], request.match_info["sig"]
+    if not await verified(request, code, sig):
         return _html(render_claim_problem("not_found"), 404)
-    try:
-        expected = await signature(request, code)
-    except NotFound:
-        expected = ""
-    if not expected or not hmac.compare_digest(sig.lower(), expected):
-        return _html(render_claim_problem("not_found"), 404)
-    return await _card_page(request, code)
+    return await _card_page(request, canonical_card_text(code))
 
 
 def _login_page(failed: bool) -> str:
@@ -117,15 +109,51 @@ async def _admin(request: web.Request, key: str) -> Principal | None:
 
 
 async def dashboard_login(request: web.Request) -> web.Response:
-    """``POST /dashboard/login``: check the admin key, keep it in a cookie."""
+    """``POST /dashboard/login``: check the admin key; the cookie gets a signed session that
+    expires (``dashboard_session``), never the key itself."""
+    guesses = request.app[GUESSES].sign_in
+    client = check(request, guesses)
     form = await request.post()
     key = str(form.get("key", "")).strip()
-    if await _admin(request, key) is None:
+    who = await _admin(request, key)
+    key_hash = await request.app[STORE].admin_key_hash(who.business_id) if who else None
+    if who is None or key_hash is None:
+        guesses.fail(client)
         return _html(_login_page(failed=True), 401)
+    value = dashboard_session.mint(who.business_id, key_hash, _now_s(request))
     resp = web.HTTPSeeOther("/dashboard")
     secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
-    resp.set_cookie(ADMIN_COOKIE, key, httponly=True, samesite="Strict", secure=secure)
+    resp.set_cookie(
+        ADMIN_COOKIE, value, httponly=True, samesite="Strict", secure=secure,
+        max_age=dashboard_session.SESSION_S, path="/",
+    )  # fmt: skip
     raise resp
+
+
+async def dashboard_logout(request: web.Request) -> web.Response:
+    """``POST /dashboard/logout`` (the page's button, with its CSRF token): forget the session."""
+    session = await _session(request)
+    form = await request.post()
+    if session is None or not hmac.compare_digest(
+        str(form.get("csrf", "")).encode(), session[1].encode()
+    ):
+        return _html(_login_page(failed=False), 403)
+    resp = web.HTTPSeeOther("/dashboard")
+    resp.del_cookie(ADMIN_COOKIE, path="/")
+    raise resp
+
+
+def _now_s(request: web.Request) -> int:
+    return int(now(request).timestamp())
+
+
+async def _session(request: web.Request) -> tuple[Principal, str] | None:
+    """The signed-in business of the session cookie and its CSRF token, if the session holds."""
+    found = await signed_in(request)
+    if found is None:
+        return None
+    who, value, key_hash = found
+    return who, dashboard_session.csrf_token(value, key_hash)
 
 
 def _rows(stats: StatsOut, branch: str) -> list[DayFigures]:
@@ -155,11 +183,17 @@ def _day(text: str | None, default: date) -> date:
 
 async def dashboard(request: web.Request) -> web.Response:
     """``GET /dashboard?from=&to=``: the business's branches, per day and per device."""
-    key = request.cookies.get(ADMIN_COOKIE, "")
     auth = request.headers.get("Authorization", "")
+    csrf = ""
     if auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    who = await _admin(request, key)
+        guesses = request.app[GUESSES].keys
+        client = check(request, guesses)
+        who = await _admin(request, auth[7:].strip())
+        if who is None:
+            guesses.fail(client)
+    else:
+        session = await _session(request)
+        who, csrf = session if session is not None else (None, "")
     if who is None:
         return _html(_login_page(failed=False), 401)
     store = request.app[STORE]
@@ -185,7 +219,13 @@ async def dashboard(request: web.Request) -> web.Response:
         f", {use.over_by} over (till stamps were still given)" if use.over_by else ""
     )
     view = DashboardView(
-        business=name, period=period, rows=rows, zones=zones, plan=plan, alerts=alerts
+        business=name,
+        period=period,
+        rows=rows,
+        zones=zones,
+        plan=plan,
+        alerts=alerts,
+        csrf=csrf,
     )
     return _html(render_dashboard(view))
 
@@ -196,3 +236,4 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/card/{card_code}/{sig}", card_by_link)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_post("/dashboard/login", dashboard_login)
+    app.router.add_post("/dashboard/logout", dashboard_logout)

@@ -21,6 +21,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from sync.contract.limits import MAX_STAMPS_PER_ORDER
+
 VERSION = 1
 _BODY = struct.Struct(">BI8sHIH")
 _MAC_LEN = 9
@@ -38,6 +40,7 @@ class TokenProblem(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"
     BAD_SIGNATURE = "bad_signature"
     EXPIRED = "expired"
+    TOO_MANY_STAMPS = "too_many_stamps"  # over the contract's per-check ceiling
 
 
 class TokenError(ValueError):
@@ -159,6 +162,8 @@ def verify(text: str, *, secret: str, now: datetime) -> ClaimToken:
     claim = _claim(device, ref.hex(), stamps, issued, ttl)
     if now >= claim.expires_at:
         raise TokenError(TokenProblem.EXPIRED, "this receipt code has expired")
+    if stamps > MAX_STAMPS_PER_ORDER:
+        raise TokenError(TokenProblem.TOO_MANY_STAMPS, "this receipt code is worth too many stamps")
     return claim
 
 

@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 # CustomerRef and the limits live in their own modules; callers may still name them from here.
 from sync.contract.customers import CustomerRef as CustomerRef
 from sync.contract.limits import MAX_BATCH as MAX_BATCH
+from sync.contract.limits import MAX_STAMPS_PER_ORDER, RuleName
 from sync.contract.limits import Email as Email
 from sync.contract.limits import OrderId as OrderId
-from sync.contract.limits import RuleName
 from sync.contract.limits import Till as Till
 from sync.contract.program import (
     Goal,
@@ -57,7 +57,7 @@ class OrderPayload(_Strict):
     total: Decimal
     currency: str
     till: Till | None = None
-    stamps: int = Field(ge=0)
+    stamps: int = Field(ge=0, le=MAX_STAMPS_PER_ORDER)
     rule: RuleName
     customer: CustomerRef | None = None
     order_ref: str | None = None  # receipt_qr.issued: the token's order reference
@@ -85,7 +85,7 @@ class ScanPayload(_Strict):
     scan_id: str
     customer: CustomerRef
     till: Till | None = None
-    stamps: int = Field(ge=0)
+    stamps: int = Field(ge=0, le=MAX_STAMPS_PER_ORDER)
 
 
 RewardCode = Annotated[str, StringConstraints(min_length=1, max_length=32)]

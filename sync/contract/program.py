@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sync.contract.limits import (
     CURRENCY_PATTERN,
     MAX_GOAL,
+    MAX_STAMPS_PER_CHECK,
     MAX_STAMPS_PER_ORDER,
     MAX_STEP,
     RuleName,
@@ -82,11 +83,18 @@ def program_fields(view: Program) -> dict[str, Any]:
     return {name: getattr(view, name) for name in PROGRAM_FIELDS}
 
 
+def stamps_cap(program: Program) -> int:
+    """The most stamps one check may earn under ``program``."""
+    named = program.max_stamps_per_order
+    return min(MAX_STAMPS_PER_CHECK if named is None else named, MAX_STAMPS_PER_ORDER)
+
+
 def stamps_for(program: Program, total: Decimal) -> int:
     """Stamps earned by a check of ``total`` (never negative, monotone in the total).
 
     ``per_order`` gives ``stamps_per_order`` for any check at or above ``min_total``;
-    ``by_amount`` gives ``floor(total / step)``, both capped by ``max_stamps_per_order``.
+    ``by_amount`` gives ``floor(total / step)``, both capped by ``stamps_cap`` (the program's
+    ``max_stamps_per_order``, or ``MAX_STAMPS_PER_CHECK``).
     """
     if not total.is_finite() or total < 0:
         raise ValueError("total must be a finite amount >= 0")
@@ -96,6 +104,4 @@ def stamps_for(program: Program, total: Decimal) -> int:
         stamps = program.stamps_per_order
     else:
         stamps = int((total / program.step).to_integral_value(rounding=ROUND_FLOOR))
-    if program.max_stamps_per_order is not None:
-        stamps = min(stamps, program.max_stamps_per_order)
-    return max(stamps, 0)
+    return max(min(stamps, stamps_cap(program)), 0)

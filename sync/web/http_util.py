@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from sync.contract.errors import ApiError, InvalidInput
@@ -110,6 +112,11 @@ def make_errors_middleware(
     def answer_error(request: web.Request, err: Exception) -> web.Response:
         if isinstance(err, ApiError):
             return error_response(err.status, err.code, err.message, err.field, err.extra)
+        if isinstance(err, RequestPayloadError | HttpProcessingError):
+            # e.g. "Content-Encoding: gzip" over bytes that are not gzip: the sender's fault
+            return error_response(
+                400, "unreadable_body", "the body could not be read: bad encoding"
+            )
         if isinstance(err, web.HTTPRequestEntityTooLarge):
             limit = request.app._client_max_size
             return error_response(413, "too_large", f"the body is larger than {limit} bytes")
@@ -117,7 +124,11 @@ def make_errors_middleware(
             if err.status < 400:
                 raise err
             code = (err.reason or "error").lower().replace(" ", "_")
-            return error_response(err.status, code, err.reason or "error")
+            refusal = error_response(err.status, code, err.reason or "error")
+            for name in ("Allow", "Retry-After"):  # 405 and 429 say what to do next
+                if name in err.headers:
+                    refusal.headers[name] = err.headers[name]
+            return refusal
         log.exception("unexpected error on %s %s", request.method, request.path, exc_info=err)
         return error_response(500, "internal", f"the {what} hit an unexpected error; see its log")
 

@@ -50,6 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "card.title": "Your card",
         "card.show": "Show this code at the till",
         "card.number": "Card number",
+        "rewards.more.one": "1 more reward is on your card.",
+        "rewards.more.many": "{n} more rewards are on your card.",
         "card.balance": "{balance} of {goal} stamps",
         "card.vouchers": "Your vouchers",
         "card.no_vouchers": "No vouchers yet.",

@@ -138,7 +138,8 @@ async def test_json_logs_on_request_and_no_secret_in_them(tmp_path: Path) -> Non
                 url + "/v1/orders", json={"order_id": "J-1", "total": "10"}, headers=auth
             ) as resp:
                 assert resp.status == 201
-            async with session.post(url + "/v1/orders", data=b"{", headers=auth) as resp:
+            bad = {**auth, "Content-Type": "application/json"}  # a JSON body, broken
+            async with session.post(url + "/v1/orders", data=b"{", headers=bad) as resp:
                 assert resp.status == 422
     finally:
         proc.terminate()

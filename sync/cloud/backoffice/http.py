@@ -14,10 +14,19 @@ from pydantic import ValidationError
 
 from sync.cloud.backoffice import codes, prints
 from sync.cloud.backoffice.models import BatchIn, BatchList, BatchOut, InsertClaimIn, VoucherIn
-from sync.cloud.card_links import card_link
-from sync.cloud.claims_http import CARD_COOKIE
+from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card
 from sync.cloud.errors import InvalidInput, NotFound, StoreError, Unauthorized
-from sync.cloud.http import RNG, SETTINGS, STORE, bearer, int_param, now, principal, read_body
+from sync.cloud.http import (
+    RNG,
+    SETTINGS,
+    STORE,
+    bearer,
+    int_param,
+    now,
+    principal,
+    read_body,
+    signed_in,
+)
 from sync.cloud.store import Principal
 from sync.cloud.ui.claim_page import (
     ClaimView,
@@ -29,7 +38,6 @@ from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.web.http_util import json_answer
 
-ADMIN_COOKIE = "stampedge_admin"  # the dashboard's sign-in cookie (``pages_http.py``)
 _PROBLEMS = {"already_claimed", "expired", "invalid"}
 
 
@@ -39,13 +47,10 @@ async def admin_principal(request: web.Request) -> Principal:
     their CSRF token (``pages.py``)."""
     if bearer(request) is not None or request.method not in ("GET", "HEAD"):
         return await principal(request, need="admin")
-    key = request.cookies.get(ADMIN_COOKIE, "")
-    if not key or len(key) > 200:
+    found = await signed_in(request)
+    if found is None:
         raise Unauthorized("an Authorization: Bearer admin key is needed")
-    who = await request.app[STORE].authenticate(key)
-    if who.kind != "admin":
-        raise Unauthorized("an admin key is needed")
-    return who
+    return found[0]
 
 
 def _public_url(request: web.Request) -> str:
@@ -202,13 +207,8 @@ async def insert_page_post(request: web.Request) -> web.Response:
     if code is None:
         return _html(render_claim_problem("invalid"), 404)
     store = request.app[STORE]
-    cookie = request.cookies.get(CARD_COOKIE)
-    ref = None
-    if cookie and len(cookie) <= 64:
-        try:
-            ref = CustomerRef(card=cookie)
-        except ValueError:
-            ref = None
+    kept = await card_from_cookie(request)
+    ref = CustomerRef(card=kept) if kept else None
     at: datetime = now(request)
     try:  # a card this phone kept that is gone: a new card
         out = await store.claim_code(code, ref, at, request.app[RNG])
@@ -226,9 +226,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
         ],
     )  # fmt: skip
     resp = _html(render_claim_done(view), status=201)
-    resp.set_cookie(
-        CARD_COOKIE, out.card_code, max_age=2 * 365 * 86400, httponly=True, samesite="Lax"
-    )
+    keep_card(request, resp, await cookie_value(request, out.card_code))
     return resp
 
 

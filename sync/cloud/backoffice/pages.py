@@ -12,10 +12,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from sync.cloud.backoffice import csrf
-from sync.cloud.backoffice.http import ADMIN_COOKIE
 from sync.cloud.backoffice.models import BatchIn, VoucherIn
-from sync.cloud.errors import StoreError, Unauthorized
-from sync.cloud.http import RNG, SETTINGS, STORE, now
+from sync.cloud.errors import StoreError
+from sync.cloud.http import ADMIN_COOKIE, RNG, SETTINGS, STORE, now, signed_in
 from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
 from sync.cloud.store import Principal
 from sync.cloud.ui.backoffice import (
@@ -43,14 +42,9 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 
 async def _session(request: web.Request) -> tuple[Principal, str] | None:
-    key = request.cookies.get(ADMIN_COOKIE, "")
-    if not key or len(key) > 200:
-        return None
-    try:
-        who = await request.app[STORE].authenticate(key)
-    except (Unauthorized, StoreError):
-        return None
-    return (who, key) if who.kind == "admin" else None
+    """The signed-in admin and the session cookie's value (the forms' tokens derive from it)."""
+    found = await signed_in(request)
+    return None if found is None else (found[0], found[1])
 
 
 def _signed_out() -> web.Response:
@@ -276,7 +270,7 @@ async def post_logout(request: web.Request) -> web.Response:
     got = await _form(request)
     del got
     resp = web.HTTPSeeOther("/dashboard")
-    resp.del_cookie(ADMIN_COOKIE)
+    resp.del_cookie(ADMIN_COOKIE, path="/")
     raise resp
 
 

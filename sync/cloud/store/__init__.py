@@ -5,6 +5,10 @@ The contract both backends implement is ``db.Db`` / ``db.Tx`` (documented there)
 Migrations (``schema.py``) are applied when the store opens.
 """
 
+import asyncio
+from pathlib import Path
+
+from config.private_files import private_database
 from sync.cloud.errors import StoreError
 from sync.cloud.store.db import Db, Tx
 from sync.cloud.store.schema import migrations
@@ -17,7 +21,11 @@ async def open_db(url: str) -> Db:
     if url.startswith("sqlite:///"):
         from sync.cloud.store.sqlite import SqliteDb
 
-        return await SqliteDb.open(url.removeprefix("sqlite:///"))
+        path = url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            # device secrets and the card-link key live here (file system calls: off the loop)
+            await asyncio.to_thread(private_database, Path(path))
+        return await SqliteDb.open(path)
     if url.startswith(("postgresql://", "postgres://")):
         from sync.cloud.store.postgres import PgDb
 

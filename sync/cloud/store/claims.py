@@ -16,7 +16,7 @@ from typing import Any
 
 from sync.cloud import ledger
 from sync.cloud.book import Book, Card, NewReward, Rejected, ref_key
-from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
+from sync.cloud.errors import Conflict, EmailProofNeeded, Gone, NotFound, StoreError
 from sync.cloud.models import ClaimIn, ClaimOut
 from sync.cloud.store import book_io, customers
 from sync.cloud.store.db import Db, Tx
@@ -175,9 +175,18 @@ def _existing(book: Book, body: ClaimIn) -> Card | None:
                            field="card_code") from err  # fmt: skip
     if body.email is not None:
         try:
-            return book.find_card(ref_key(CustomerRef(email=body.email)))
+            book.find_card(ref_key(CustomerRef(email=body.email)))
         except Rejected:
-            return None
+            return None  # an unknown address starts a new card
+        # Someone else's address must not open or feed their card: no code, balance or
+        # reward is shown and nothing is attached (a one-time link mailed to the address will
+        # attach the stamps: issue #19). Until then the answer says that an address has a
+        # card, nothing more; claims are throttled per client.
+        raise EmailProofNeeded(
+            "this address already has a card: these stamps can be added from that card's own "
+            "link or phone (confirmation by email is not available yet); "
+            "the receipt stays unclaimed"
+        )
     return None
 
 
@@ -185,7 +194,7 @@ def _reward_row(r: NewReward, branch_id: int) -> dict[str, Any]:
     return {
         "code": r.code, "kind": r.kind, "name": r.name, "state": "issued",
         "branch_id": branch_id, "issued_us": r.issued_us, "valid_from_us": r.valid_from_us,
-        "expires_us": r.expires_us, "redeemed_us": None,
+        "expires_us": r.expires_us, "redeemed_us": None, "pos_product": r.pos_product,
     }  # fmt: skip
 
 

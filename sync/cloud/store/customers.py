@@ -136,9 +136,11 @@ async def redeem(
     now: datetime,
     device_id: int | None,
     order_id: str | None = None,
+    branch_id: int | None = None,
 ) -> RedeemOut:
     """Redeem a reward exactly once (run inside ``Db.write(business_id)``); ``order_id``: the
-    check it was handed over on."""
+    check it was handed over on; a device redeems only its own branch's rewards (``branch_id``),
+    the admin key any of the business."""
     try:
         clean = rewards.normalize_reward_code(code)
     except ValueError as err:
@@ -148,7 +150,7 @@ async def redeem(
         clean,
         business_id,
     )
-    if row is None:
+    if row is None or (branch_id is not None and int(row["branch_id"]) != branch_id):
         raise NotFound("no reward with this code", code="unknown_reward", field="code")
     state = reward_out(row, now).state
     if state == "redeemed":

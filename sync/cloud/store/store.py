@@ -143,6 +143,14 @@ class Store:
         async with self.db.write(int(row["business_id"]) if row else 0) as tx:
             return await tenancy.card_link_key(tx, card_code)
 
+    async def admin_key_hash(self, business_id: int) -> str | None:
+        """The business's current admin-key hash (dashboard sessions are signed under it)."""
+        async with self.db.read() as tx:
+            row = await tx.fetchrow(
+                "SELECT admin_key_hash FROM businesses WHERE id = ?", business_id
+            )
+        return str(row["admin_key_hash"]) if row is not None and row["admin_key_hash"] else None
+
     async def authenticate(self, key: str) -> Principal:
         """Who the key belongs to (``Unauthorized`` if nobody)."""
         async with self.db.read() as tx:
@@ -335,7 +343,13 @@ class Store:
         except claim_token.TokenError as err:
             if err.problem is claim_token.TokenProblem.EXPIRED:
                 raise Gone(str(err), code="expired", field="token") from err
-            raise NotFound(f"{err} ({err.problem.value})", code="invalid", field="token") from err
+            # one text for "no such device" and "bad signature": no oracle for device ids
+            alike = (
+                claim_token.TokenProblem.UNKNOWN_DEVICE,
+                claim_token.TokenProblem.BAD_SIGNATURE,
+            )
+            text = str(err) if err.problem in alike else f"{err} ({err.problem.value})"
+            raise NotFound(text, code="invalid", field="token") from err
 
     # customers and rewards ---------------------------------------------------------------------
 
@@ -402,7 +416,9 @@ class Store:
     ) -> RedeemOut:
         """Redeem a gift or voucher of the business exactly once (on check ``order_id``)."""
         async with self.db.write(who.business_id) as tx:
-            return await customers.redeem(tx, who.business_id, code, now, who.device_id, order_id)
+            return await customers.redeem(
+                tx, who.business_id, code, now, who.device_id, order_id, who.branch_id
+            )
 
     # reads for the edge and the owner ----------------------------------------------------------
 

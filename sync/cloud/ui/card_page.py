@@ -9,7 +9,10 @@ from pydantic import BaseModel
 
 from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
-from sync.cloud.ui.texts import t
+from sync.cloud.ui.texts import plural, t
+
+# The card page lists this many vouchers at most: a page stays small whatever a card holds.
+VOUCHERS_SHOWN = 50
 
 
 class VoucherView(BaseModel):
@@ -62,8 +65,11 @@ def render_card(view: CardView, lang: str = "en") -> str:
     vouchers = "".join(
         f'<tr><td>{escape(v.name)}</td><td class="code" style="font-size:1rem">'
         f"{escape(v.code)}</td><td>{escape(t(f'voucher.{v.state}', lang))}</td></tr>"
-        for v in view.vouchers
+        for v in view.vouchers[:VOUCHERS_SHOWN]
     )
+    if len(view.vouchers) > VOUCHERS_SHOWN:
+        more = plural("rewards.more", len(view.vouchers) - VOUCHERS_SHOWN, lang)
+        vouchers += f'<tr><td colspan="3" id="more-rewards">{escape(more)}</td></tr>'
     body = (
         f"<h1>{escape(view.business or t('card.title', lang))}</h1>"
         '<section class="card" id="card">'

@@ -12,6 +12,10 @@ from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
 
+# A claim page draws at most this many rewards (each voucher is a QR drawing): one receipt
+# reaching thousands of rewards must not build megabytes of HTML.
+REWARDS_SHOWN = 3
+
 ClaimProblem = Literal["already_claimed", "expired", "invalid", "voided", "not_found"]
 PROBLEM_STATUS: dict[str, int] = {
     "already_claimed": 409,
@@ -38,7 +42,8 @@ class ClaimView(BaseModel):
     stamps_added: int
     balance: int  # stamps in the current cycle, after any reward
     goal: int
-    rewards: list[RewardView] = []
+    rewards: list[RewardView] = []  # the first ``REWARDS_SHOWN`` at most
+    more_rewards: int = 0  # reached too, not drawn (they are on the card)
     card_url: str
     business: str = ""
     apple_wallet_url: str | None = None  # only when [wallet.apple] is configured
@@ -94,7 +99,12 @@ def render_claim_done(view: ClaimView, lang: str = "en") -> str:
         f"{escape(t('claim.progress', lang, balance=view.balance, goal=view.goal))}</p>"
         + (f"<p>{escape(plural('claim.to_go', to_go, lang))}</p>" if to_go else "")
         + "</section>"
-        + "".join(_reward(r, lang) for r in view.rewards)
+        + "".join(_reward(r, lang) for r in view.rewards[:REWARDS_SHOWN])
+        + (
+            f'<p id="more-rewards">{escape(plural("rewards.more", more, lang))}</p>'
+            if (more := view.more_rewards + max(0, len(view.rewards) - REWARDS_SHOWN))
+            else ""
+        )
         + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
         + f'<p class="mute">{escape(t("claim.keep", lang))}</p>'
         f'<p><a class="btn" href="{escape(view.card_url)}">{escape(t("claim.open_card", lang))}'

@@ -35,6 +35,8 @@ class DashboardView(BaseModel):
     zones: dict[str, str] = {}  # branch name -> its time zone (days are counted in it)
     plan: str = ""  # "12 of 100 card operations in 2026-12", shown under the title
 
+    csrf: str = ""  # the session's CSRF token: a sign-out button when signed in by cookie
+
 
 def _alerts(conflicts: int, voided: int) -> str:
     """What a manager must look at: refunded reward sales and double redemptions."""
@@ -148,8 +150,19 @@ def render_dashboard(view: DashboardView) -> str:
         )
     plan = f'<p id="plan-use">{escape(view.plan)}</p>' if view.plan else ""
     nav = '<nav aria-label="Owner pages"><p><a href="/backoffice">Back office</a></p></nav>'
+    sign_out = (
+        '<form method="post" action="/dashboard/logout">'
+        f'<input type="hidden" name="csrf" aria-label="form token" value="{escape(view.csrf)}">'
+        '<button class="btn" type="submit" id="sign-out">Sign out</button></form>'
+        if view.csrf
+        else ""
+    )
     body = (
-        f"<h1>{escape(view.business)}: figures</h1>{nav}{plan}"
-        f'<p class="mute">{escape(view.period)}</p>'
-    ) + ("".join(sections) or '<p class="mute">No activity in this period.</p>')
+        (
+            f"<h1>{escape(view.business)}: figures</h1>{nav}{plan}"
+            f'<p class="mute">{escape(view.period)}</p>'
+        )
+        + ("".join(sections) or '<p class="mute">No activity in this period.</p>')
+        + sign_out
+    )
     return page(f"{view.business}: figures", body, wide=True)

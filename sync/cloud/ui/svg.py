@@ -25,9 +25,22 @@ def qr_svg(data: str, *, size_px: int = 220, label: str = "QR code") -> str:
     )
 
 
+# Past this many stamps a card's progress is one bar: a page stays a few kilobytes whatever
+# goal a program names.
+STAMPS_DRAWN_MAX = 40
+
+
 def stamp_row(filled: int, goal: int, *, new: int = 0, filled_label: str, empty_label: str) -> str:
-    """The card's progress drawn as stamps: ``filled`` of ``goal``, the last ``new`` highlighted."""
+    """The card's progress drawn as stamps: ``filled`` of ``goal``, the last ``new`` highlighted
+    (one bar instead when the goal is over ``STAMPS_DRAWN_MAX``)."""
     filled = max(0, min(filled, goal))
+    if goal > STAMPS_DRAWN_MAX:
+        width = round(100 * filled / goal, 1)
+        return (
+            f'<svg class="chart" viewBox="0 0 100 6" width="100%" role="img" '
+            f'aria-label="{filled} / {goal}"><rect width="100" height="6" rx="3" fill="#ddd"/>'
+            f'<rect width="{width}" height="6" rx="3" fill="#0b5d3b"/></svg>'
+        )
     items = []
     for i in range(goal):
         on = i < filled

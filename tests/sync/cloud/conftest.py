@@ -1,6 +1,8 @@
 """Fixtures for the cloud store: one store per backend (SQLite file, fresh PostgreSQL database),
 the real app on a real port (moved by ``tests.clock.Clock``), and helpers that build wire events."""
 
+import hashlib
+import hmac
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -86,12 +88,22 @@ class Cloud:
         )
         return text
 
+    async def card_sig(self, code: str) -> str:
+        """The card's link signature: what proves a card to a claim (a code alone does not)."""
+        return await card_sig(self.store, code)
+
     async def set_program(self, **program: Any) -> Any:
         resp = await self.http.put(
             f"/v1/branches/{self.link['branch_id']}/program", json=program, headers=self.admin()
         )
         assert resp.status == 200, await resp.text()
         return await resp.json()
+
+
+async def card_sig(store: Store, code: str) -> str:
+    """A card's link signature, as ``/card/{code}/{sig}`` carries it."""
+    key = await store.card_link_key(code)
+    return hmac.new(key, code.upper().encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def event(kind: str, payload: dict[str, Any], *, eid: str | None = None,

@@ -170,8 +170,15 @@ async def test_batches_need_the_admin_key(cloud: Cloud) -> None:
     assert resp.status == 403
     resp = await cloud.http.get("/v1/vouchers/batch/999.csv", headers=cloud.admin())
     assert resp.status == 404
-    # the signed-in cookie downloads (the pages' links) but never makes anything on its own
-    jar = {"Cookie": f"stampedge_admin={cloud.link['admin_key']}"}
+    # the signed-in session downloads (the pages' links) but never makes anything on its own;
+    # the admin key itself is no cookie
+    raw = {"Cookie": f"stampedge_admin={cloud.link['admin_key']}"}
+    resp = await cloud.http.get(f"/v1/vouchers/batch/{batch['batch_id']}.csv", headers=raw)
+    assert resp.status == 401
+    login = await cloud.http.post(
+        "/dashboard/login", data={"key": cloud.link["admin_key"]}, allow_redirects=False
+    )
+    jar = {"Cookie": f"stampedge_admin={login.cookies['stampedge_admin'].value}"}
     resp = await cloud.http.get(f"/v1/vouchers/batch/{batch['batch_id']}.csv", headers=jar)
     assert resp.status == 200
     resp = await cloud.http.post("/v1/vouchers/batch", json={"count": 1}, headers=jar)

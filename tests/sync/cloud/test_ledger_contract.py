@@ -90,7 +90,8 @@ async def test_given_claim_before_the_event_then_the_later_event_does_not_credit
 ) -> None:
     c = await cloud.customer("early@example.com")
     token = cloud.token("Q-2", 2)
-    resp = await cloud.http.post(f"/v1/claims/{token}", json={"card_code": c["card_code"]})
+    proof = {"card_code": c["card_code"], "card_sig": await cloud.card_sig(c["card_code"])}
+    resp = await cloud.http.post(f"/v1/claims/{token}", json=proof)
     assert resp.status == 201 and (await resp.json())["balance"] == 2
     results = await cloud.post_events([qr_issued("Q-2", 2, START + timedelta(days=30))])
     assert results[0]["status"] == "applied"
@@ -309,7 +310,9 @@ async def test_given_many_changes_in_one_batch_then_every_row_is_updated(cloud: 
     await cloud.post_events(stamped + [qr_issued(f"MQ-{i}", 1, exp) for i in range(3)])
     early = [cloud.token(f"ME-{i}", 1) for i in range(3)]
     for i, t in enumerate(early):
-        resp = await cloud.http.post(f"/v1/claims/{t}", json={"card_code": cards[i]["card_code"]})
+        code = cards[i]["card_code"]
+        proof = {"card_code": code, "card_sig": await cloud.card_sig(code)}
+        resp = await cloud.http.post(f"/v1/claims/{t}", json=proof)
         assert resp.status == 201
     voids = [event("order.voided", {"order_id": f"M{k}-{i}"}) for k in "VQ" for i in range(3)]
     res = await cloud.post_events(voids + [qr_issued(f"ME-{i}", 1, exp) for i in range(3)])

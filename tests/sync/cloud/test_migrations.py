@@ -18,7 +18,7 @@ from sync.cloud.store.schema import migrations
 from sync.contract import claim_token
 from sync.contract.events import payload_hash
 from tests.clock import START, Clock
-from tests.sync.cloud.conftest import event, order
+from tests.sync.cloud.conftest import card_sig, event, order
 
 T1 = START  # 21:00 in Tokyo on the 23rd
 T2 = START + timedelta(hours=4)  # 01:00 in Tokyo on the 24th
@@ -168,7 +168,8 @@ async def test_given_a_v4_database_with_a_ledger_then_it_opens_with_the_same_fig
 
         token, _ = claim_token.mint(secret=old["till"].device_secret, device_id=old["d1"],
                                     order_id="O-3", stamps=1, now=T1, ttl_hours=720)  # fmt: skip
-        claimed = await http.post(f"/v1/claims/{token}", json={"card_code": old["card"]})
+        proof = {"card_code": old["card"], "card_sig": await card_sig(store, old["card"])}
+        claimed = await http.post(f"/v1/claims/{token}", json=proof)
         assert claimed.status == 201, await claimed.text()
         assert (await claimed.json())["balance"] == 2
         kiosk_token = await _kiosk_token(store, old["d2"], "O-2")

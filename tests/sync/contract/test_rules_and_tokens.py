@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sync.contract import claim_token
 from sync.contract.claim_token import TokenError, TokenProblem, claim_url, mint, order_ref, verify
+from sync.contract.limits import MAX_STAMPS_PER_CHECK, MAX_STAMPS_PER_ORDER
 from sync.contract.program import Program, stamps_for
 
 totals = st.decimals(min_value=0, max_value=10**9, places=4, allow_nan=False)
@@ -40,8 +41,8 @@ def test_by_amount_is_floor_of_total_over_step_within_the_cap(
 ) -> None:
     program = Program(rule="by_amount", step=step, max_stamps_per_order=cap)
     expected = int((total / step).to_integral_value(rounding=ROUND_FLOOR))
-    if cap is not None:
-        expected = min(expected, cap)
+    # the program's cap, or the shared MAX_STAMPS_PER_CHECK; never above the ceiling
+    expected = min(expected, MAX_STAMPS_PER_CHECK if cap is None else cap, MAX_STAMPS_PER_ORDER)
     assert stamps_for(program, total) == expected >= 0
 
 
