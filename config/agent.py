@@ -47,6 +47,11 @@ class AgentSection(_Section, Listening):
             raise ValueError("agent.tls_cert and agent.tls_key: give both or neither")
         return self
 
+    @property
+    def database(self) -> Path:
+        """The agent's SQLite file (outbox, orders, print jobs, card cache)."""
+        return self.data_dir / "agent.db"
+
 
 class CloudLink(_Section):
     """``[cloud]`` in the agent's file: the link to the cloud store and the QR signing secret."""

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, TomlConf
 
 from config.agent import AgentSettings
 from config.cloud import CloudSettings
+from config.paths import resolve_relative_paths
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -61,9 +62,12 @@ def _load(cls: type[S], path: Path | None, overrides: dict[str, Any] | None) -> 
 
     try:
         bound = _Bound(**(overrides or {}))
-        return cls.model_validate(bound.model_dump())
+        settings = cls.model_validate(bound.model_dump())
     except ValidationError as err:
         raise ConfigError(_describe(err, path)) from None
+    # Relative paths are beside the file (or the working directory now, without one).
+    resolve_relative_paths(settings, path.parent.resolve() if path is not None else Path.cwd())
+    return settings
 
 
 def load_agent_settings(

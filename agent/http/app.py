@@ -109,12 +109,12 @@ def build_app(
     app[CLOCK] = clock
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        path = settings.agent.data_dir / "agent.db"
+        path = settings.agent.database.absolute()
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)
         app[ORDERS] = OrderService(settings, db, app[PROGRAM], clock=clock)
-        log.info("agent database at %s", path)
+        log.info("agent database at %s", path)  # absolute: which file a service really opened
         try:
             yield
         finally:
