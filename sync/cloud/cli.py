@@ -145,6 +145,16 @@ async def _open(settings: CloudSettings) -> Any:
         return await open_store(url)
     except (OSError, sqlite3.Error) as err:
         raise ConfigError(f"cloud.database {url.split('://')[0]}: cannot open: {err}") from err
+    except _postgres_errors() as err:  # a wrong login, role or database name: one line
+        raise ConfigError(f"cloud.database postgresql: {err}".replace("\n", " ")) from err
+
+
+def _postgres_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg  # type: ignore[import-untyped]
+    except ImportError:
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, Any]:

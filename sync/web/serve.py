@@ -25,7 +25,11 @@ async def serve(
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:  # port in use: close what setup opened (database threads) before saying so
+        await runner.cleanup()
+        raise
     scheme = "https" if ssl_context is not None else "http"
     log.info("%s listening on %s://%s:%d", what, scheme, host, port)
     return runner
