@@ -7,6 +7,7 @@ made absolute against the config file's folder (or the working directory at load
 a file), so a later ``chdir`` never moves the database either.
 """
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -15,9 +16,10 @@ SQLITE = "sqlite:///"
 
 
 def resolve_path(value: Path, base: Path) -> Path:
-    """``value`` made absolute against ``base`` (``~`` expanded first)."""
+    """``value`` made absolute against ``base`` (``~`` expanded first, ``..`` folded)."""
     value = value.expanduser()
-    return value if value.is_absolute() else base / value
+    # normpath, not resolve(): a symlinked data folder stays as configured.
+    return Path(os.path.normpath(value if value.is_absolute() else base / value))
 
 
 def resolve_sqlite_url(url: str, base: Path) -> str:

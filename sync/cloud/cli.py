@@ -197,6 +197,7 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
 async def run_cloud(settings: CloudSettings) -> None:
     """Serve the cloud store until SIGINT or SIGTERM."""
     from sync.cloud.app import build_cloud_app
+    from sync.web import sd_notify
     from sync.web.serve import serve, wait_for_stop
 
     # The database threads (SQLite) give up the GIL while SQLite works and need it back to
@@ -216,9 +217,11 @@ async def run_cloud(settings: CloudSettings) -> None:
         # to older generations that full passes then walk again.
         gc.set_threshold(*GC_THRESHOLDS)
         runner = await serve(app, settings.cloud.host, settings.cloud.port, what="cloud")
+        sd_notify.ready(f"listening on {settings.cloud.listen}")
         try:
             await wait_for_stop()
         finally:
+            sd_notify.stopping()
             await runner.cleanup()
     finally:
         await store.close()

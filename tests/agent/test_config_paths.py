@@ -104,3 +104,11 @@ async def test_given_one_config_started_from_two_folders_then_one_database(
         assert f"agent database at {expected_db}" in err.decode()
         assert not (cwd / "var").exists() and not (cwd / "data").exists()
     assert seen == [expected_db, expected_db]
+
+
+def test_dot_dot_is_folded(tmp_path: Path) -> None:
+    """A ``..`` in a relative path is folded, so systemd's ReadWritePaths takes it as is."""
+    (tmp_path / "etc").mkdir()
+    config = tmp_path / "etc" / "cloud.toml"
+    config.write_text('[cloud]\ndatabase = "sqlite:///../var/cloud.db"\n')
+    assert load_cloud_settings(config).cloud.database == f"sqlite:///{tmp_path}/var/cloud.db"
