@@ -35,7 +35,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from sync.web.logs import setup_logging
 
     settings = _agent_settings(args)
-    setup_logging(json_lines=settings.agent.log_json)
+    a = settings.agent
+    setup_logging(json_lines=a.log_json, level=a.log_level, access=a.log_access)
     try:
         asyncio.run(run_agent(settings))
     except DatabaseTooNew as err:

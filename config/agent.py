@@ -30,6 +30,8 @@ class AgentSection(_Section, Listening):
     acked_retention_days: float = Field(default=7.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_json: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_access: bool = False  # one line a request; keys, tokens and query values never shown
     # HTTPS for phones and tablets on the LAN: browsers give the camera only to secure origins.
     tls_cert: Path | None = None  # PEM certificate chain
     tls_key: Path | None = None  # PEM private key (unencrypted)

@@ -19,6 +19,8 @@ class CloudSection(Listening):
     public_url: str = "http://127.0.0.1:8788"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_json: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_access: bool = False  # one line a request; keys, tokens and query values never shown
 
     @field_validator("database")
     @classmethod

@@ -86,7 +86,8 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         return 0
     from sync.web.logs import setup_logging
 
-    setup_logging(json_lines=settings.cloud.log_json)
+    c = settings.cloud
+    setup_logging(json_lines=c.log_json, level=c.log_level, access=c.log_access)
     asyncio.run(run_cloud(settings))
     return 0
 

@@ -10,6 +10,8 @@ import ssl
 
 from aiohttp import web
 
+from sync.web.logs import AccessLogger, access_logger
+
 log = logging.getLogger(__name__)
 
 
@@ -22,7 +24,9 @@ async def serve(
     ssl_context: ssl.SSLContext | None = None,
 ) -> web.AppRunner:
     """Start ``app`` on ``host:port`` (HTTPS with ``ssl_context``); returns the runner."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app, access_log=access_logger(), access_log_class=AccessLogger, handle_signals=False
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     try:
