@@ -22,13 +22,15 @@ async def probe_printer(settings: PrinterSettings) -> PrinterState:
         return PrinterState(state="error", detail=str(err))
     if conn is None:
         return PrinterState(state="disabled", detail="no printer configured")
-    if not conn.answers_status:  # a folder: no job file is written just to look
+    if settings.kind == "file":  # a folder: no job file is written just to look
         return _folder_state(settings.path)
     try:
         await conn.open("doctor-probe")
     except PrinterUnavailable as err:
         return PrinterState(state="offline", detail=str(err))
     try:
+        if not conn.answers_status:  # CUPS: the queue took a job; nothing sent, nothing printed
+            return PrinterState(state="ok", detail=f"{conn.describe()} accepts jobs")
         return await query_status(conn, max(settings.status_timeout_s, 1.0))
     except PrinterUnavailable as err:
         return PrinterState(state="offline", detail=str(err))
