@@ -94,7 +94,7 @@ def unit(
     paths = " ".join(sorted({str(STATE_DIR), *(str(p) for p in read_write)}))
     return f"""[Unit]
 Description=Stampedge {what}
-Documentation=https://example.invalid/stampedge/README#install-on-a-till-box
+Documentation=man:systemd.exec(5)
 After=network-online.target
 Wants=network-online.target
 
@@ -286,6 +286,12 @@ def _system_setup(user: str, folders: list[Path]) -> list[str]:
         os.chown(folder, pw.pw_uid, pw.pw_gid)
         folder.chmod(0o700)
     CONFIG_DIR.mkdir(mode=0o750, exist_ok=True)
+    return done + _reload()
+
+
+def _reload() -> list[str]:
+    """systemd and udev read the files again (where they run)."""
+    done = []
     for tool in (["systemctl", "daemon-reload"], ["udevadm", "control", "--reload"]):
         exe = shutil.which(tool[0])
         if exe is not None:
@@ -309,6 +315,9 @@ def main(args: argparse.Namespace) -> int:
         ]
         for p in remove_files(root, paths, force=args.force):
             print(f"removed {p}")
+        if root.resolve() == Path("/") and os.geteuid() == 0:
+            for line in _reload():
+                print(line)
         print(f"left in place: {STATE_DIR} (the data) and the user {args.user}")
         return 0
     files, folders = plan(agent_config, cloud_config, args.user)
