@@ -1,7 +1,8 @@
 """``stampedge doctor --config agent.toml [--json]``: is this till box set up to work?
 
 Each check gives one line: ``ok``, ``warn`` or ``FAIL``, what was found and, when something is
-wrong, what to do. The config, the data folder (writable, free space, owner), the listen port,
+wrong, what to do. The config, the data folder (writable, free space, owner), the database's
+schema, the listen port,
 the clock against the cloud's ``Date``, the cloud (reachable, device key accepted, program
 version), the printer (reachable, DLE EOT status, paper), each scanner (present, permission,
 exclusive grab) and the service user's groups. The exit code is 1 when any check failed.
@@ -9,6 +10,7 @@ It only looks: nothing is written but a probe file in the data folder, removed a
 """
 
 import asyncio
+import contextlib
 import errno
 import grp
 import json
@@ -16,6 +18,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import stat
 import tempfile
 import time
@@ -123,6 +126,28 @@ def check_data_dir(settings: AgentSettings, user: pwd.struct_passwd) -> list[Che
     else:
         out.append(Check("data owner", "ok", f"{folder} belongs to {user.pw_name}, mode 0700"))
     return out
+
+
+def check_database(settings: AgentSettings) -> Check:
+    """The database file: its schema is one this release knows (read-only look)."""
+    from agent.db.schema import SCHEMA_VERSION
+
+    path = settings.agent.database
+    if not path.exists():
+        return Check("database", "ok", f"{path} will be created at first start")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as err:
+        return Check("database", "fail", f"{path} cannot be read: {err}", "restore a backup")
+    if version > SCHEMA_VERSION:
+        return Check(
+            "database",
+            "fail",
+            f"{path} is at schema {version}, this release knows up to {SCHEMA_VERSION}",
+            "install the release that wrote it (or newer), or restore an older backup",
+        )
+    return Check("database", "ok", f"{path}, schema {version} of {SCHEMA_VERSION}")
 
 
 async def check_listen(settings: AgentSettings) -> Check:
@@ -414,7 +439,8 @@ async def run_checks(config: Path | None, user_name: str | None = None) -> list[
     first, settings = check_config(config)
     if settings is None:
         return [first]
-    checks = [first, *check_data_dir(settings, user), await check_listen(settings)]
+    checks = [first, *check_data_dir(settings, user), check_database(settings)]
+    checks.append(await check_listen(settings))
     checks += await check_cloud(settings)
     checks.append(await check_printer(settings))
     for n, s in enumerate(settings.scanner):

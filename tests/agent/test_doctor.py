@@ -95,7 +95,7 @@ async def test_given_a_healthy_box_then_every_check_passes(box: Box) -> None:
     text, code = report(checks, as_json=False)
     assert code == 0, text
     parts = _by_part(checks)
-    assert {"config", "data folder", "disk", "data owner", "listen", "cloud", "clock",
+    assert {"config", "data folder", "disk", "data owner", "database", "listen", "cloud", "clock",
             "device key", "printer", "scanner counter", "groups"} <= parts.keys()  # fmt: skip
     assert "program version" in parts["device key"].detail
     assert parts["printer"].detail.endswith("ready")
@@ -103,7 +103,7 @@ async def test_given_a_healthy_box_then_every_check_passes(box: Box) -> None:
 
 
 @pytest.mark.parametrize("broken", ["paper_out", "scanner_gone", "cloud_down", "wrong_key",
-                                    "clock_skewed", "bad_config"])  # fmt: skip
+                                    "clock_skewed", "bad_config", "db_too_new"])  # fmt: skip
 async def test_given_one_broken_part_then_doctor_names_it_and_fails(box: Box, broken: str) -> None:
     expected = {
         "paper_out": ("printer", "out of paper"),
@@ -112,6 +112,7 @@ async def test_given_one_broken_part_then_doctor_names_it_and_fails(box: Box, br
         "wrong_key": ("device key", "refuses cloud.device_key"),
         "clock_skewed": ("clock", "behind the cloud"),
         "bad_config": ("config", "agent.listen"),
+        "db_too_new": ("database", "this release knows up to"),
     }[broken]
     if broken == "paper_out":
         box.printer.mode = "paper_out"
@@ -121,6 +122,11 @@ async def test_given_one_broken_part_then_doctor_names_it_and_fails(box: Box, br
         await box.cloud.close()
     elif broken == "wrong_key":
         box.write(device_key="sk_1_notthekey")
+    elif broken == "db_too_new":  # a rollback onto a file a later release wrote
+        import sqlite3
+
+        with sqlite3.connect(box.config.parent / "data" / "agent.db") as db:
+            db.execute("PRAGMA user_version = 999")
     elif broken == "clock_skewed":
         box.skew.append(timedelta(minutes=10))
     else:
