@@ -2,9 +2,8 @@
 
 Each check gives one line: ``ok``, ``warn`` or ``FAIL``, what was found and, when something is
 wrong, what to do. The config, the data folder (writable, free space, owner), the database's
-schema, the listen port,
-the clock against the cloud's ``Date``, the cloud (reachable, device key accepted, program
-version), the printer (reachable, DLE EOT status, paper), each scanner (present, permission,
+schema, the listen port, the clock against the cloud's ``Date``, the cloud (reachable, device
+key accepted, program version), the printer (reachable, DLE EOT status, paper), each scanner (present, permission,
 exclusive grab) and the service user's groups. The exit code is 1 when any check failed.
 It only looks: nothing is written but a probe file in the data folder, removed at once.
 """
