@@ -3,8 +3,9 @@
 Each check gives one line: ``ok``, ``warn`` or ``FAIL``, what was found and, when something is
 wrong, what to do. The config, the data folder (writable, free space, owner), the database's
 schema, the listen port, the clock against the cloud's ``Date``, the cloud (reachable, device
-key accepted, program version), the printer (reachable, DLE EOT status, paper), each scanner (present, permission,
-exclusive grab) and the service user's groups. The exit code is 1 when any check failed.
+key accepted, program version), the printer (reachable, DLE EOT status, paper), each scanner
+(present, permission, exclusive grab) and the service user's groups. The exit code is 1 when
+any check failed. With ``--user`` the folder and devices are judged by that user's rights.
 It only looks: nothing is written but a probe file in the data folder, removed at once.
 """
 
@@ -79,20 +80,20 @@ def check_data_dir(settings: AgentSettings, user: pwd.struct_passwd) -> list[Che
             ]
         return [Check("data folder", "ok", f"{folder} does not exist yet; the agent creates it")]
     out: list[Check] = []
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".doctor-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-        out.append(Check("data folder", "ok", f"{folder} is writable"))
-    except OSError as err:
-        out.append(
-            Check(
-                "data folder",
-                "fail",
-                f"{folder} cannot be written: {err.strerror}",
-                f"chown -R {user.pw_name} {folder}",
+    if user.pw_uid != os.getuid():  # checking for the service user: by its permissions
+        if _may(folder.stat(), user, os.W_OK | os.X_OK):
+            out.append(Check("data folder", "ok", f"{user.pw_name} may write {folder}"))
+        else:
+            out.append(
+                Check(
+                    "data folder",
+                    "fail",
+                    f"{user.pw_name} may not write {folder}",
+                    f"chown -R {user.pw_name} {folder}",
+                )
             )
-        )
+    else:
+        out.append(_probe_write(folder, user))
     free = shutil.disk_usage(folder).free
     size = f"{free / 1024**3:.1f} GB free"
     if free < MIN_FREE_BYTES:
@@ -317,6 +318,21 @@ def check_scanner(s: ScannerSettings, n: int, user: pwd.struct_passwd) -> list[C
     return out
 
 
+def _probe_write(folder: Path, user: pwd.struct_passwd) -> Check:
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".doctor-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return Check(
+            "data folder",
+            "fail",
+            f"{folder} cannot be written: {err.strerror}",
+            f"chown -R {user.pw_name} {folder}",
+        )
+    return Check("data folder", "ok", f"{folder} is writable")
+
+
 def _tcp_scanner(part: str, address: str) -> Check:
     host, _, port = address.rpartition(":")
     try:
@@ -346,16 +362,14 @@ def _may(st: os.stat_result, user: pwd.struct_passwd, mode: int) -> bool:
     if user.pw_uid == 0:
         return True
     bits = stat.S_IMODE(st.st_mode)
-    r, w = bool(mode & os.R_OK), bool(mode & os.W_OK)
-
-    def ok(rbit: int, wbit: int) -> bool:
-        return (not r or bool(bits & rbit)) and (not w or bool(bits & wbit))
-
+    # The owner's bits for R, W, X; the group's and others' are those shifted right 3 and 6.
+    want = (0o400 if mode & os.R_OK else 0) | (0o200 if mode & os.W_OK else 0)
+    want |= 0o100 if mode & os.X_OK else 0
     if st.st_uid == user.pw_uid:
-        return ok(stat.S_IRUSR, stat.S_IWUSR)
+        return bits & want == want
     if st.st_gid in user_gids(user):
-        return ok(stat.S_IRGRP, stat.S_IWGRP)
-    return ok(stat.S_IROTH, stat.S_IWOTH)
+        return bits & (want >> 3) == want >> 3
+    return bits & (want >> 6) == want >> 6
 
 
 def _grab(part: str, path: Path) -> Check:

@@ -186,3 +186,29 @@ def test_a_device_the_user_may_not_open_is_named_with_its_group(tmp_path: Path) 
     [check] = check_scanner(ScannerSettings(kind="serial", device=str(node)), 0, nobody)
     assert check.level == "fail" and "may not read and write" in check.detail
     assert "usermod -aG" in check.fix
+
+
+def test_for_another_user_the_data_folder_is_judged_by_that_users_rights(tmp_path: Path) -> None:
+    """Given a data folder root owns (0700) and --user nobody, the folder check fails even
+    though root, who runs doctor, could write it."""
+    import pwd
+
+    from agent.doctor import check_data_dir
+    from config import load_agent_settings
+    from tests.agent.conftest import SECRET
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    if os.getuid() == nobody.pw_uid:
+        pytest.skip("running as nobody")
+    (tmp_path / "data").mkdir(mode=0o700)
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[agent]\ndata_dir = "data"\n[cloud]\ndevice_secret = "{SECRET}"\n')
+    checks = {c.part: c for c in check_data_dir(load_agent_settings(config), nobody)}
+    assert (
+        checks["data folder"].level == "fail"
+        and "nobody may not write" in checks["data folder"].detail
+    )
+    assert checks["data owner"].level == "fail"
