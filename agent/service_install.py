@@ -66,12 +66,20 @@ def untouched(text: str) -> bool:
     return first.endswith(f"{hashlib.sha256(body.encode()).hexdigest()})")
 
 
+def systemd_word(text: str) -> str:
+    """One word of a unit's command line: ``%`` doubled (a specifier otherwise), quoted when
+    it holds spaces or quotes."""
+    text = text.replace("%", "%%")
+    if any(c in text for c in " \t\"'\\"):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
 def exec_start(kind: str, config: Path) -> str:
     """The command line systemd runs: this installation's ``stampedge`` script."""
     script = Path(sys.executable).with_name("stampedge")
-    if script.exists():
-        return f"{script} {kind} --config {config}"
-    return f"{sys.executable} -m agent.cli {kind} --config {config}"
+    words = [str(script)] if script.exists() else [sys.executable, "-m", "agent.cli"]
+    return " ".join(systemd_word(w) for w in [*words, kind, "--config", str(config)])
 
 
 def _protect_home(command: str) -> str:

@@ -175,3 +175,22 @@ async def test_readiness_and_stop_are_told_to_systemd_over_notify_socket(
             proc.kill()
             proc.wait()
         sock.close()
+
+
+def test_a_config_path_with_a_space_and_percent_is_one_word_of_execstart(tmp_path: Path) -> None:
+    import shlex
+
+    folder = tmp_path / "Shop 1 (100%)"
+    folder.mkdir()
+    config = folder / "agent.toml"
+    config.write_text(f'[agent]\ndata_dir = "/var/lib/stampedge/agent"\n'
+                      f'[cloud]\ndevice_secret = "{SECRET}"\n')  # fmt: skip
+    root = tmp_path / "root"
+    assert _cli("install", "--config", str(config), "--root", str(root)).returncode == 0
+    unit = root / UNITS / "stampedge-agent.service"
+    [line] = [ln for ln in unit.read_text().splitlines() if ln.startswith("ExecStart=")]
+    words = shlex.split(line.removeprefix("ExecStart=").replace("%%", "%"))
+    assert words[-2:] == ["--config", str(config)]
+    verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                            text=True, timeout=60, check=False)  # fmt: skip
+    assert verify.returncode == 0 and "stampedge" not in verify.stderr, verify.stderr
