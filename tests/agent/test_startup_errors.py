@@ -73,7 +73,7 @@ def test_cloud_with_a_wrong_postgresql_login(tmp_path: Path, fresh_pg_dsn: str) 
 
 def test_an_unreadable_config(tmp_path: Path) -> None:
     line = _one_line(_run(["agent", "--config", str(tmp_path)]))
-    assert line == f"stampedge: config file {tmp_path}: cannot read: Is a directory"
+    assert line == f"stampedge: config file {tmp_path}: cannot read: not a file"
     if os.geteuid() != 0:  # root reads any file
         locked = tmp_path / "agent.toml"
         locked.write_text("[agent]\n")
