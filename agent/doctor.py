@@ -441,7 +441,8 @@ def _group_name(gid: int) -> str:
 
 
 async def run_checks(config: Path | None, user_name: str | None = None) -> list[Check]:
-    """Every check, in the order a person would fix things."""
+    """Every check, in the order a person would fix things; file, device and database looks
+    run in a thread, so the loop stays free for the network checks' timeouts."""
     if user_name is None:
         user = pwd.getpwuid(os.getuid())
     else:
@@ -449,16 +450,17 @@ async def run_checks(config: Path | None, user_name: str | None = None) -> list[
             user = pwd.getpwnam(user_name)
         except KeyError:
             return [Check("user", "fail", f"no user {user_name!r}", "stampedge service install")]
-    first, settings = check_config(config)
+    first, settings = await asyncio.to_thread(check_config, config)
     if settings is None:
         return [first]
-    checks = [first, *check_data_dir(settings, user), check_database(settings)]
+    checks = [first, *await asyncio.to_thread(check_data_dir, settings, user)]
+    checks.append(await asyncio.to_thread(check_database, settings))
     checks.append(await check_listen(settings))
     checks += await check_cloud(settings)
     checks.append(await check_printer(settings))
     for n, s in enumerate(settings.scanner):
-        checks += check_scanner(s, n, user)
-    checks.append(check_groups(settings, user))
+        checks += await asyncio.to_thread(check_scanner, s, n, user)
+    checks.append(await asyncio.to_thread(check_groups, settings, user))
     return checks
 
 

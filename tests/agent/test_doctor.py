@@ -26,7 +26,7 @@ from config import load_cloud_settings
 from sync.cloud.app import build_cloud_app
 from sync.cloud.provision import init_business
 from sync.cloud.store import open_store
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, no_blocking_calls
 from tests.fakes.escpos_printer import TcpFakePrinter
 from tests.fakes.scanner import PtyScanner
 
@@ -91,7 +91,8 @@ def _by_part(checks: list[Check]) -> dict[str, Check]:
 
 
 async def test_given_a_healthy_box_then_every_check_passes(box: Box) -> None:
-    checks = await run_checks(box.config)
+    async with no_blocking_calls():  # files, devices and the database are looked at in threads
+        checks = await run_checks(box.config)
     text, code = report(checks, as_json=False)
     assert code == 0, text
     parts = _by_part(checks)
