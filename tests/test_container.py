@@ -85,7 +85,7 @@ async def test_the_images_cmd_env_and_healthcheck_work_as_processes(tmp_path: Pa
         assert ok.returncode == 0
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=60)
+        _, err = await asyncio.to_thread(proc.communicate, timeout=60)
     assert proc.returncode == 0, err
     assert all(json.loads(ln)["level"] for ln in err.decode().splitlines())  # LOG_JSON applied
     down = await asyncio.to_thread(

@@ -1,6 +1,7 @@
 """Logs: the level from the config, JSON lines with the order and event ids as fields, and an
 access log that never shows a key (agent and cloud as real processes)."""
 
+import asyncio
 import json
 import os
 import signal
@@ -29,9 +30,9 @@ def _start(kind: str, config: Path) -> "subprocess.Popen[bytes]":
     )
 
 
-def _stop(proc: "subprocess.Popen[bytes]") -> str:
+async def _stop(proc: "subprocess.Popen[bytes]") -> str:
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = await asyncio.to_thread(proc.communicate, timeout=60)
     return err.decode()
 
 
@@ -60,7 +61,7 @@ async def test_agent_json_logs_carry_order_and_event_ids_and_no_key(tmp_path: Pa
             async with session.get(url + f"/v1/customers?q={KEY}&token={TOKEN}") as resp:
                 assert resp.status in (200, 503)
     finally:
-        err = _stop(proc)
+        err = await _stop(proc)
     lines = [json.loads(ln) for ln in err.splitlines()]
     [order] = [ln for ln in lines if ln.get("order_id") == "J-1"]
     assert order["level"] == "debug" and order["till"] == "till-2"
@@ -79,7 +80,7 @@ async def test_the_level_comes_from_the_config(tmp_path: Path) -> None:
     try:
         await wait_healthy(f"http://127.0.0.1:{port}", proc)
     finally:
-        err = _stop(proc)
+        err = await _stop(proc)
     assert "agent database at" not in err and "no cloud.url" in err  # info gone, warning kept
     levels = {(json.loads(ln)["logger"], json.loads(ln)["level"]) for ln in err.splitlines()}
     # the access log was asked for (log_access): its lines stay, at info
@@ -104,7 +105,7 @@ async def test_cloud_access_log_shows_no_key_or_claim_token(tmp_path: Path) -> N
             async with session.get(url + wrong) as resp:
                 assert resp.status == 401
     finally:
-        err = _stop(proc)
+        err = await _stop(proc)
     paths = [json.loads(ln).get("path") for ln in err.splitlines()]
     assert (
         "/v1/sync/state?cursor=…" in paths and "/c/…" in paths and "/v1/sync/state?key=…" in paths
