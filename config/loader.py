@@ -70,8 +70,8 @@ def _load(cls: type[S], path: Path | None, overrides: dict[str, Any] | None) -> 
         settings = cls.model_validate(bound.model_dump())
     except ValidationError as err:
         raise ConfigError(_describe(err, path)) from None
-    # Relative paths are beside the file (or the working directory now, without one).
-    resolve_relative_paths(settings, path.parent.resolve() if path is not None else Path.cwd())
+    if path is not None:  # relative paths are beside the file, wherever the process started
+        resolve_relative_paths(settings, path.parent.absolute())
     return settings
 
 

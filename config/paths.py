@@ -2,9 +2,9 @@
 
 A service started from ``/`` with ``data_dir = "./var/agent"`` used to open a new, empty outbox
 there, and the till's resends then stamped twice. The loader calls :func:`resolve_relative_paths`
-once the settings are valid: every ``Path`` setting, at any depth, and every ``sqlite:///`` URL is
-made absolute against the config file's folder (or the working directory at load time, without
-a file), so a later ``chdir`` never moves the database either.
+once the settings from a file are valid: every ``Path`` setting, at any depth, and every
+``sqlite:///`` URL is made absolute against the file's folder. Settings without a file (the
+environment, tests) keep their paths as given: relative to the working folder, as always.
 """
 
 import os

@@ -1,5 +1,6 @@
 """The agent's aiohttp application: routes, middlewares and the lifecycles of its parts."""
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -109,7 +110,9 @@ def build_app(
     app[CLOCK] = clock
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        path = settings.agent.database.absolute()
+        # absolute() may read the working folder: not on the loop
+        path = await asyncio.to_thread(settings.agent.database.absolute)
+        app[RUNTIME].database = str(path)
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)

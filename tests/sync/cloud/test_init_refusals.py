@@ -2,6 +2,7 @@
 business of the same name without ``--force``, and refuses unknown currencies and time zones,
 before it creates anything."""
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,7 @@ async def test_an_existing_agent_config_is_kept_and_nothing_is_created(tmp_path:
     assert not (tmp_path / "c.db").exists() or await _businesses(tmp_path / "c.db") == []
     done = _init(config, "--write-agent-config", str(agent), "--force", "--currency", "USD")
     assert done.returncode == 0, done.stderr
-    assert load_agent_settings(agent).program.currency == "USD"
+    assert (await asyncio.to_thread(load_agent_settings, agent)).program.currency == "USD"
 
 
 async def test_unknown_currency_or_time_zone_is_refused_before_anything_is_made(
