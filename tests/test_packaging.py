@@ -55,7 +55,8 @@ def _python() -> str:
 
 @pytest.fixture(scope="module")
 def venv() -> Iterator[Path]:
-    """A fresh venv holding the wheel built from this tree, with the agent and cloud extras."""
+    """A fresh venv holding the wheel built from this tree, with the agent, cloud and wallet
+    extras (the demo makes its own wallet certificates: agent/demo.py imports cryptography)."""
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     if "agent" not in extras.get("optional-dependencies", {}):
         pytest.skip("no agent/cloud extras in pyproject.toml yet: evdev (C) is still required")
@@ -74,7 +75,7 @@ def venv() -> Iterator[Path]:
         # Binary packages only, and no compiler to fall back on: nothing may need building.
         env = {**os.environ, "CC": "/bin/false", "CXX": "/bin/false"}
         _run([base / "venv/bin/pip", "install", "-q", "--only-binary=:all:",
-              f"{wheel}[agent,cloud]"], env=env)  # fmt: skip
+              f"{wheel}[agent,cloud,wallet]"], env=env)  # fmt: skip
         yield base / "venv"
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -113,11 +114,14 @@ async def test_the_wheel_in_a_fresh_venv_runs_the_demo(venv: Path, tmp_path: Pat
     proc = subprocess.Popen(
         [str(venv / "bin/stampedge"), "demo", "--dir", str(tmp_path / "var"),
          "--agent-port", str(agent_port), "--cloud-port", str(cloud_port)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=(tmp_path / "demo.log").open("wb"),
     )  # fmt: skip
     try:
         agent = f"http://127.0.0.1:{agent_port}"
-        await _wait_health(agent, proc)
+        try:
+            await _wait_health(agent, proc)
+        except AssertionError as err:
+            raise AssertionError((tmp_path / "demo.log").read_text()[-3000:]) from err
         await _wait_health(f"http://127.0.0.1:{cloud_port}", proc)
         async with (
             aiohttp.ClientSession() as session,

@@ -61,7 +61,7 @@ async def box(tmp_path: Path) -> AsyncIterator[Box]:
     link = await init_business(
         store, business="Cafe", branch="Main", rule="per_order", step=Decimal("10"), goal=8
     )
-    settings = load_cloud_settings(None, {"cloud": {"database": "sqlite:///unused.db"}})
+    settings = load_cloud_settings(None, {"cloud": {"database": f"sqlite:///{tmp_path / 'c.db'}"}})
     app = build_cloud_app(settings, store=store, rng=random.Random(7))
     skew: list[timedelta] = []
 
