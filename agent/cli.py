@@ -8,6 +8,7 @@ installed there.
 
 import argparse
 import asyncio
+import errno
 import importlib
 import json
 import sys
@@ -21,6 +22,7 @@ EXTENSIONS = {"cloud": "sync.cloud.cli", "printer": "printers.cli"}
 # sub-command -> the extra (pyproject.toml) that installs the libraries it needs
 EXTRA_FOR = {"cloud": "cloud", "demo": "agent,cloud"}
 OUR_PACKAGES = ("agent", "sync", "printers", "drivers", "config")
+LISTEN_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
 
 def _agent_settings(args: argparse.Namespace) -> AgentSettings:
@@ -33,7 +35,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from sync.web.logs import setup_logging
 
     settings = _agent_settings(args)
-    setup_logging(json_lines=settings.agent.log_json)
+    a = settings.agent
+    setup_logging(json_lines=a.log_json, level=a.log_level, access=a.log_access)
     try:
         asyncio.run(run_agent(settings))
     except DatabaseTooNew as err:
@@ -59,6 +62,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), agent_port=args.agent_port, cloud_port=args.cloud_port)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.doctor import main as doctor
+
+    return doctor(args.config, as_json=args.json, user=args.user)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from agent.service_install import main as service
+
+    return service(args)
+
+
+def version() -> str:
+    """The installed package's version (the source tree's when run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("stampedge")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def _command(argv: Sequence[str]) -> str | None:
     """The sub-command named in ``argv`` (its first word that is not an option), if any."""
     return next((a for a in argv if not a.startswith("-")), None)
@@ -69,7 +95,23 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stampedge", description="Stamp-card loyalty: edge agent and cloud store."
     )
+    parser.add_argument("--version", action="version", version=f"stampedge {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = sub.add_parser("doctor", help="check this box: config, disk, cloud, printer, ...")
+    doctor.add_argument("--config", type=Path, help="agent.toml")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument("--user", help="the service user to check for (default: you)")
+    doctor.set_defaults(func=cmd_doctor)
+
+    service = sub.add_parser("service", help="install or remove the systemd units and udev rules")
+    service.add_argument("action", choices=["install", "uninstall"])
+    service.add_argument("--config", type=Path, help="agent.toml (its scanners get udev rules)")
+    service.add_argument("--cloud-config", type=Path, help="cloud.toml: also a cloud unit")
+    service.add_argument("--user", default="stampedge", help="the service's system user")
+    service.add_argument("--root", type=Path, default=Path("/"), help="write under DIR, not /")
+    service.add_argument("--force", action="store_true", help="overwrite files changed by hand")
+    service.set_defaults(func=cmd_service)
 
     demo = sub.add_parser("demo", help="cloud + agent on embedded SQLite under ./var/")
     demo.add_argument("--dir", default="./var", help="where the demo keeps its files")
@@ -132,6 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"stampedge {args.command}: the Python module {err.name!r} is not installed here; "
             f"pip install 'stampedge[{EXTRA_FOR.get(args.command, 'agent')}]' installs it",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as err:
+        if err.errno not in LISTEN_ERRORS:
+            raise
+        # asyncio's text names the address: "... bind on address (host, port): address in use"
+        print(
+            f"stampedge: {err.strerror}; is another one running? (stampedge doctor)",
             file=sys.stderr,
         )
         return 2

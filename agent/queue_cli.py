@@ -99,7 +99,7 @@ async def flush(settings: AgentSettings, box: Outbox, *, as_json: bool) -> int:
 
 async def run_queue_command(settings: AgentSettings, args: argparse.Namespace) -> int:
     """Run one queue action; 0 on success."""
-    path = settings.agent.data_dir / "agent.db"
+    path = settings.agent.database
     if not path.exists():
         print(f"stampedge: no agent database at {path}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """The agent's settings: ``[agent]``, ``[cloud]``, ``[program]``, ``[printer]``, ``[[scanner]]``."""
 
+import importlib.util
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,8 @@ class AgentSection(_Section, Listening):
     allowed_hosts: list[str] = []
     # /health says "degraded" (disk "low") when the data folder's disk has less room than this.
     min_free_disk_mb: int = Field(default=64, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_access: bool = False  # one line a request; keys, tokens and query values never shown
     # HTTPS for phones and tablets on the LAN: browsers give the camera only to secure origins.
     tls_cert: Path | None = None  # PEM certificate chain
     tls_key: Path | None = None  # PEM private key (unencrypted)
@@ -53,6 +56,11 @@ class AgentSection(_Section, Listening):
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("agent.tls_cert and agent.tls_key: give both or neither")
         return self
+
+    @property
+    def database(self) -> Path:
+        """The agent's SQLite file (outbox, orders, print jobs, card cache)."""
+        return self.data_dir / "agent.db"
 
 
 class CloudLink(_Section):
@@ -116,13 +124,15 @@ class ProgramSettings(Program):
 class PrinterSettings(_Section):
     """``[printer]``: the receipt printer beside the till."""
 
-    kind: Literal["network", "serial", "usb", "file", "none"] = "none"
+    kind: Literal["network", "serial", "usb", "cups", "file", "none"] = "none"
     address: str = "127.0.0.1:9100"
     device: str = "/dev/ttyUSB0"
     baudrate: int = Field(default=9600, gt=0)
     flow_control: Literal["none", "dsrdtr", "xonxoff", "rtscts"] = "none"
     vendor_id: int = 0
     product_id: int = 0
+    cups_queue: str = ""  # cups: the queue's name (lpstat -p); empty = the default queue
+    cups_server: str = "localhost:631"  # cups: the CUPS server
     path: Path = Path("./var/agent/receipts")
     profile: str = "default"
     qr: Literal["auto", "native", "image", "star"] = "auto"
@@ -137,6 +147,17 @@ class PrinterSettings(_Section):
     code_page: str = "CP858"  # python-escpos profile code page name; CP437 if the model lacks it
     require_status: bool = True  # a printer that stays silent to DLE EOT fails the job (no_answer)
     status_poll_s: float = Field(default=60.0, ge=0)  # idle status check for /health; 0 = off
+
+    @model_validator(mode="after")
+    def _cups_installed(self) -> "PrinterSettings":
+        # Said at start-up, in one line, rather than as a printer that never prints.
+        if self.kind == "cups" and importlib.util.find_spec("cups") is None:
+            raise ValueError(
+                'printer.kind = "cups" needs pycups: pip install pycups (it builds against '
+                "libcups2-dev: apt-get install libcups2-dev gcc), or drive the printer "
+                'directly with kind = "usb", "serial" or "network"'
+            )
+        return self
 
 
 class ScannerSettings(_Section):

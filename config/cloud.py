@@ -27,6 +27,8 @@ class CloudSection(Listening):
     behind_proxy: bool = False
     # /health answers 503 disk_low when the SQLite database's disk has less room than this.
     min_free_disk_mb: int = Field(default=64, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_access: bool = False  # one line a request; keys, tokens and query values never shown
 
     @field_validator("database")
     @classmethod

@@ -1,5 +1,6 @@
 """Load settings from a TOML file and the environment; turn every problem into one clear line."""
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, TomlConf
 
 from config.agent import AgentSettings
 from config.cloud import CloudSettings
+from config.paths import resolve_relative_paths
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -34,10 +36,14 @@ def _toml_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSe
 
 def _describe(err: ValidationError, path: Path | None) -> str:
     where = f"config file {path}" if path else "configuration"
+    env = {k.upper() for k in os.environ}
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
+        name = "STAMPEDGE_" + "__".join(str(p) for p in e["loc"][:2]).upper()
+        if key and name in env:  # env beats the file: say where the bad value came from
+            key = f"{key} (from the environment, {name})"
         lines.append(f"{key}: {msg}" if key else msg)
     return f"{where}: " + "; ".join(lines)
 
@@ -61,9 +67,12 @@ def _load(cls: type[S], path: Path | None, overrides: dict[str, Any] | None) -> 
 
     try:
         bound = _Bound(**(overrides or {}))
-        return cls.model_validate(bound.model_dump())
+        settings = cls.model_validate(bound.model_dump())
     except ValidationError as err:
         raise ConfigError(_describe(err, path)) from None
+    if path is not None:  # relative paths are beside the file, wherever the process started
+        resolve_relative_paths(settings, path.parent.absolute())
+    return settings
 
 
 def load_agent_settings(

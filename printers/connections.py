@@ -1,4 +1,4 @@
-"""Printer connections: they only move bytes (network 9100, serial, USB, file), build nothing.
+"""Printer connections: they only move bytes (network 9100, serial, USB, CUPS, file), build nothing.
 
 Every kind offers the same small contract (``Connection``): open for one job, write, read what
 the printer answers (with a deadline), close. Blocking libraries (python-escpos's ``Usb``, file
@@ -7,12 +7,15 @@ writes) run in ``asyncio.to_thread`` so the event loop never waits on a device.
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from config.agent import PrinterSettings
 from printers.errors import PrinterConfigError, PrinterUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class Connection(Protocol):
@@ -247,6 +250,72 @@ class UsbConnection:
                 await asyncio.to_thread(dev.close)
 
 
+def _escpos_cups(settings: PrinterSettings) -> Any:
+    from escpos.printer import CupsPrinter
+
+    host, _, port = settings.cups_server.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = settings.cups_server, "631"
+    return CupsPrinter(settings.cups_queue, host=host, port=int(port))
+
+
+class CupsConnection:
+    """A printer behind a CUPS queue, as a raw job (python-escpos's ``CupsPrinter``, pycups).
+
+    CUPS owns the device, so the printer cannot be asked DLE EOT: a job ends ``sent`` when
+    CUPS has taken it (``lpstat -o`` follows it from there), as with a file printer. The bytes
+    are gathered while the job is written and handed to CUPS as one job when it is closed.
+    """
+
+    kind = "cups"
+    answers_status = False
+
+    def __init__(self, settings: PrinterSettings, factory: UsbFactory = _escpos_cups) -> None:
+        self.settings = settings
+        self._factory = factory
+        self._dev: Any = None
+
+    def describe(self) -> str:
+        return f"cups {self.settings.cups_queue or '(default queue)'}@{self.settings.cups_server}"
+
+    def transfer_s(self, nbytes: int) -> float:
+        return 0.0
+
+    def _open_blocking(self, job_name: str) -> Any:
+        dev = self._factory(self.settings)
+        dev.open(job_name=job_name)
+        return dev
+
+    async def open(self, job_name: str) -> None:
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                self._dev = await asyncio.to_thread(self._open_blocking, job_name)
+        except TimeoutError as err:
+            raise PrinterUnavailable("unreachable", f"{self.describe()} did not answer") from err
+        except Exception as err:  # pycups' IPPError / RuntimeError, escpos' DeviceNotFoundError
+            raise PrinterUnavailable(
+                "unreachable", f"cannot start a job on {self.describe()}: {err}"
+            ) from err
+
+    async def write(self, data: bytes) -> None:
+        if self._dev is None:
+            raise PrinterUnavailable("disconnected", "no CUPS job is open")
+        await asyncio.to_thread(self._dev._raw, data)
+
+    async def read(self, max_bytes: int, wait_s: float) -> bytes:
+        await asyncio.sleep(wait_s)  # CUPS relays no status bytes
+        return b""
+
+    async def close(self) -> None:
+        dev, self._dev = self._dev, None
+        if dev is None:
+            return
+        try:
+            await asyncio.to_thread(dev.close)  # hands the gathered job to CUPS
+        except Exception as err:  # noqa: BLE001 - close never raises (the contract); logged
+            log.error("%s did not take the job: %s", self.describe(), err)
+
+
 class FileConnection:
     """A printer that is a folder: each job is ``<job>.bin`` (the bytes) beside a PNG preview."""
 
@@ -316,6 +385,8 @@ def make_connection(settings: PrinterSettings) -> Connection | None:
         if not settings.vendor_id or not settings.product_id:
             raise PrinterConfigError("printer.vendor_id and printer.product_id are needed for usb")
         return UsbConnection(settings)
+    if settings.kind == "cups":
+        return CupsConnection(settings)
     if settings.kind == "file":
         return FileConnection(settings)
     return None

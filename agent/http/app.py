@@ -133,14 +133,16 @@ def build_app(
     app[CLOCK] = clock
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        path = settings.agent.data_dir / "agent.db"
+        # absolute() may read the working folder: not on the loop
+        path = await asyncio.to_thread(settings.agent.database.absolute)
+        app[RUNTIME].database = str(path)
         # names, emails and the outbox: 0600 in a 0700 folder (file system calls: off the loop)
         await asyncio.to_thread(private_database, path)
         db = await open_agent_db(path)
         app[DB] = db
         app[OUTBOX] = Outbox(db)
         app[ORDERS] = OrderService(settings, db, app[PROGRAM], clock=clock)
-        log.info("agent database at %s", path)
+        log.info("agent database at %s", path)  # absolute: which file a service really opened
         try:
             yield
         finally:

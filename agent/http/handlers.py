@@ -118,6 +118,7 @@ async def health_answer(app: web.Application) -> HealthAnswer:
         status="degraded" if degraded else "ok",
         version=VERSION,
         uptime_s=round(time.time() - runtime.started_at, 3),
+        database=runtime.database,
         outbox=OutboxHealth(
             **counts.model_dump(),
             dead_events=[

@@ -194,6 +194,7 @@ class HealthAnswer(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     uptime_s: float
+    database: str = Field(description="the absolute path of the agent's SQLite file")
     outbox: OutboxHealth
     cloud: CloudHealth
     printer: DeviceHealth

@@ -5,6 +5,7 @@ import gc
 from agent.http.app import build_app
 from agent.http.tls import agent_context
 from config import AgentSettings
+from sync.web import sd_notify
 from sync.web.serve import serve, wait_for_stop
 
 
@@ -23,7 +24,9 @@ async def run_agent(settings: AgentSettings) -> None:
     # again and again under a lunch rush.
     gc.collect()
     gc.freeze()
+    sd_notify.ready(f"listening on {settings.agent.listen}")
     try:
         await wait_for_stop()
     finally:
+        sd_notify.stopping()
         await runner.cleanup()

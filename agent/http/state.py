@@ -57,6 +57,7 @@ class Runtime:
     """Things started with the app and read by handlers."""
 
     started_at: float
+    database: str = ""  # the absolute path of the database file opened (for /health)
     scanners: list[ScannerStatus] = field(default_factory=list)
     customer_lookup: CustomerLookup | None = None
     printer: PrinterStatus | None = None

@@ -18,6 +18,7 @@ from agent.http.models import HealthAnswer
 
 _CSS = """
 :root{--ok:#11643a;--bad:#a3141b;--warn:#7a4b00;--mute:#555;--line:#ddd}
+#database code{overflow-wrap:anywhere}
 *{box-sizing:border-box}body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#111;
 background:#fafafa}main{max-width:960px;margin:auto;padding:12px}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
@@ -211,6 +212,7 @@ def render_status_page(view: StatusView) -> str:
 <title>Stampedge agent: {escape(h.status)}</title><style>{_CSS}</style></head><body><main>
 <h1>Stampedge agent {_state(h.status)}
 <span class="mute">v{escape(h.version)}, up {_age(h.uptime_s)}</span></h1>
+<p class="mute" id="database">Database: <code>{escape(h.database)}</code></p>
 <p id="note" role="status" aria-live="polite"></p>
 <div class="grid">{_printer(view)}{_scanners(view)}{_sync(view)}</div>
 {view.pairing}{_orders(view)}

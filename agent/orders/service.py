@@ -322,6 +322,7 @@ class OrderService:
                 event_id,
             ),
         )
+        event_id = new_event_id()
         event = event_row_json(
             event_id, str(event_type), canonical_json_plain(payload), now, time.time()
         )
@@ -345,6 +346,14 @@ class OrderService:
             return self._repeat(req, found, body_hash)
         if extra and self.printer is not None:
             self.printer.wake()
+        # debug: one line a check is too much for a lunch rush at the default level
+        log.debug(
+            "check %s recorded: %d stamp(s), %s",
+            req.order_id,
+            stamps,
+            event_type,
+            extra={"order_id": req.order_id, "event_id": event_id, "till": req.till},
+        )
         return 201, answer_json
 
     def _qr_by_default(self) -> bool:

@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--goal", type=int, default=10, help="init: stamps for a reward")
     p.add_argument("--stamps-per-order", type=int, default=1, help="init: per_order stamps")
     p.add_argument("--timezone", default="UTC", help="init: the branch's IANA time zone")
+    p.add_argument("--currency", default="EUR", help="init: ISO 4217 code of the till's money")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="init: replace an existing agent config, or make a second business of that name",
+    )
     p.add_argument("--reward", choices=["gift", "voucher", "lottery"], default="gift")
     p.add_argument("--write-agent-config", type=Path, help="init: write a ready agent TOML here")
     p.add_argument("--to", type=Path, help="backup: the new file to write (never overwritten)")
@@ -68,12 +74,20 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         print(json.dumps(asyncio.run(_plan(settings, args)), indent=2))
         return 0
     if args.action == "init":
+        target: Path | None = args.write_agent_config
+        if target is not None and target.exists() and not args.force:
+            # Checked before anything is made: a till's device key would go with the old file.
+            raise ConfigError(
+                f"cloud init: {target} exists (a till's config and keys); "
+                "pass --force to replace it, or give another --write-agent-config"
+            )
         result = asyncio.run(_init(settings, args))
         print(json.dumps(result, indent=2, default=str))
         return 0
     from sync.web.logs import setup_logging
 
-    setup_logging(json_lines=settings.cloud.log_json)
+    c = settings.cloud
+    setup_logging(json_lines=c.log_json, level=c.log_level, access=c.log_access)
     asyncio.run(run_cloud(settings))
     return 0
 
@@ -145,6 +159,16 @@ async def _open(settings: CloudSettings) -> Any:
         return await open_store(url)
     except (OSError, sqlite3.Error) as err:
         raise ConfigError(f"cloud.database {url.split('://')[0]}: cannot open: {err}") from err
+    except _postgres_errors() as err:  # a wrong login, role or database name: one line
+        raise ConfigError(f"cloud.database postgresql: {err}".replace("\n", " ")) from err
+
+
+def _postgres_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg  # type: ignore[import-untyped]
+    except ImportError:
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, Any]:
@@ -169,6 +193,8 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
             stamps_per_order=args.stamps_per_order,
             timezone=args.timezone,
             reward=args.reward,
+            currency=args.currency,
+            force=args.force,
         )
     except ValueError as err:
         raise ConfigError(f"cloud init: {err}".replace("\n", " ")) from err
@@ -178,7 +204,9 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
         base = settings.cloud.public_url.rstrip("/")
         path: Path = args.write_agent_config
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if args.force else os.O_EXCL), 0o600
+        )
         with os.fdopen(fd, "w") as fh:
             fh.write(agent_toml(result, base, f"{base}/c/"))
     return result
@@ -187,6 +215,7 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
 async def run_cloud(settings: CloudSettings) -> None:
     """Serve the cloud store until SIGINT or SIGTERM."""
     from sync.cloud.app import build_cloud_app
+    from sync.web import sd_notify
     from sync.web.serve import serve, wait_for_stop
 
     # The database threads (SQLite) give up the GIL while SQLite works and need it back to
@@ -206,9 +235,11 @@ async def run_cloud(settings: CloudSettings) -> None:
         # to older generations that full passes then walk again.
         gc.set_threshold(*GC_THRESHOLDS)
         runner = await serve(app, settings.cloud.host, settings.cloud.port, what="cloud")
+        sd_notify.ready(f"listening on {settings.cloud.listen}")
         try:
             await wait_for_stop()
         finally:
+            sd_notify.stopping()
             await runner.cleanup()
     finally:
         await store.close()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sync.cloud.currencies import check_currency
 from sync.cloud.models import ProgramConfig, check_timezone
 from sync.cloud.store import Store
 
@@ -19,12 +20,16 @@ async def init_business(
     stamps_per_order: int = 1,
     timezone: str = "UTC",
     reward: str = "gift",
+    currency: str = "EUR",
     now: datetime | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Create a business, a branch with its program and one device; keys are shown this once.
 
     Returns ``business_id``, ``branch_id``, ``admin_key``, ``device_key``, ``device_secret``,
-    ``device_id``. ``ValueError`` for a rule, step, goal, reward or time zone that is not valid.
+    ``device_id``. ``ValueError`` for a rule, step, goal, reward, currency or time zone that is
+    not valid, and for a business name already taken unless ``force`` (run twice by mistake, an
+    init would otherwise make a second business and the tills would sync into the wrong one).
     """
     at = now or datetime.now(UTC)
     program = ProgramConfig.model_validate(
@@ -34,9 +39,16 @@ async def init_business(
             "goal": goal,
             "stamps_per_order": stamps_per_order,
             "reward": reward,
+            "currency": check_currency(currency),
         }
     )
     check_timezone(timezone)
+    taken = await store.businesses_named(business)
+    if taken and not force:
+        raise ValueError(
+            f"a business named {business!r} already exists (id {taken[0]}); "
+            "pass --force to make another one"
+        )
     business_id, admin_key = await store.create_business(business, at)
     made = await store.create_branch(business_id, branch, timezone, program, at)
     device = await store.create_device(business_id, made.branch_id, "till-1", at)
@@ -52,6 +64,7 @@ async def init_business(
         "goal": program.goal,
         "stamps_per_order": program.stamps_per_order,
         "timezone": timezone,
+        "currency": program.currency,
     }
 
 
@@ -78,5 +91,5 @@ def agent_toml(result: dict[str, Any], cloud_url: str, claim_base_url: str) -> s
         f"step = {_q(str(result.get('step', '10')))}\n"
         f"stamps_per_order = {int(result.get('stamps_per_order', 1))}\n"
         f"goal = {int(result.get('goal', 10))}\n"
-        'currency = "EUR"\n'
+        f"currency = {_q(str(result.get('currency', 'EUR')))}\n"
     )

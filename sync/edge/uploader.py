@@ -325,7 +325,7 @@ class Uploader:
             if outcome.acked:
                 stmts.append(acked_statement([seq_of[e] for e in outcome.acked], self.clock()))
             for eid, reason in outcome.dead:
-                log.warning("event %s dead-lettered: %s", eid, reason)
+                log.warning("event %s dead-lettered: %s", eid, reason, extra={"event_id": eid})
                 stmts.append((DEAD, (reason, seq_of[eid])))
         sink = self.results if outcome.effects else None
         if sink is not None:

@@ -30,6 +30,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from sync.web.logs import AccessLogger, access_logger
+
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 15.0
@@ -170,12 +172,20 @@ async def serve(
     """Start ``app`` on ``host:port`` (HTTPS with ``ssl_context``) with the timeouts and limits
     above; returns the runner."""
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
+        app,
+        access_log=access_logger(),
+        access_log_class=AccessLogger,
+        handle_signals=False,
+        keepalive_timeout=IDLE_TIMEOUT_S,
     )
     await runner.setup()
     limit = connection_limit()
     site = GuardedSite(runner, host, port, limit=limit, ssl_context=ssl_context)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:  # port in use: close what setup opened (database threads) before saying so
+        await runner.cleanup()
+        raise
     asyncio.get_running_loop().set_exception_handler(AcceptErrorLog())
     scheme = "https" if ssl_context is not None else "http"
     log.info("%s listening on %s://%s:%d (at most %d connections)", what, scheme, host, port, limit)

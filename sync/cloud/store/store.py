@@ -86,6 +86,15 @@ class Store:
 
     # tenancy ---------------------------------------------------------------------------------
 
+    async def businesses_named(self, name: str) -> list[int]:
+        """The ids of the businesses called ``name`` (case and outer spaces ignored)."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT id FROM businesses WHERE lower(trim(name)) = ? ORDER BY id",
+                name.strip().lower(),
+            )
+        return [int(r[0]) for r in rows]
+
     async def create_business(self, name: str, now: datetime) -> tuple[int, str]:
         """A new business: its id and admin key."""
         async with self.db.write(0) as tx:
