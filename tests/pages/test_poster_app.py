@@ -17,11 +17,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agent.integrations.poster_app import BUNDLE as POSTER_BUNDLE
 from tests.conftest import REPO
 from tests.sync.edge.e2e import AgentProc, RealCloudProc, get_json, poll
 
 APP = REPO / "agent" / "integrations" / "poster_app"
-BUNDLE = APP / "dist" / "poster-app.js"
+BUNDLE = POSTER_BUNDLE
 STANDIN = APP / "tests" / "poster_standin.js"
 TOKEN = "till-token-0123456789"
 GIFT_SKU = "501"  # the Poster product the gift is rung up as (priced 0 in Poster)
