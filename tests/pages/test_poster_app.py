@@ -28,6 +28,9 @@ TOKEN = "till-token-0123456789"
 GIFT_SKU = "501"  # the Poster product the gift is rung up as (priced 0 in Poster)
 CATALOG = {GIFT_SKU: {"price": 0}, "11": {"price": 3.4}, "12": {"price": 12.35}}
 ORIGIN = "http://poster.test"
+STATUS_SETTLED = (  # the status line says how a redeem ended (not "Redeeming…")
+    "(t => t.length > 0 && !t.endsWith('…'))(document.querySelector('#se-status').textContent)"
+)
 HARNESS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Poster</title>
 <script src="/standin.js"></script>
 <script>
@@ -277,3 +280,68 @@ async def test_an_agent_that_hangs_still_gets_next_within_the_budget(
             w.close()
         server.close()
         await server.wait_closed()
+
+
+async def _agent_routes(agent: AgentProc) -> set[str]:
+    return set((await _agent_get(agent, "/openapi.json"))["paths"])
+
+
+async def test_a_ready_gift_is_added_at_zero_price_before_payment(
+    shop: dict[str, Any], browser: Any, built_bundle: Path
+) -> None:
+    """Given Ann reached the goal (a gift rung up as Poster product 501, priced 0), when she
+    comes back, the quote on Pay shows the gift; *Add* redeems it at the agent and adds product
+    501 to the order; the check goes to the agent with its total unchanged."""
+    agent, cloud, link, ann = shop["agent"], shop["cloud"], shop["link"], shop["ann"]
+    missing = {"/v1/orders/quote", "/v1/rewards/{code}/redeem"} - await _agent_routes(agent)
+    if missing:
+        pytest.skip(f"the agent has no {sorted(missing)} yet (issue #15)")
+    await _put(cloud.url, link["admin_key"], f"/v1/branches/{link['branch_id']}/program",
+               {"rule": "by_amount", "step": "5", "goal": 3, "reward": "gift",
+                "reward_name": "Free coffee",
+                "pos_product": {"sku": GIFT_SKU, "name": "Free coffee"}})  # fmt: skip
+    page = await _open_till(browser, built_bundle)
+    await _set_up(page, agent.url)
+
+    async def identify(oid: int) -> None:
+        await page.evaluate(f"Poster.click('order', {oid})")
+        await page.fill("#se-q", ann["number"])
+        await page.click("#se-search")
+        await page.click(".se-customer")
+
+    async def pay(oid: int) -> None:
+        await page.evaluate(f"window.paying = Poster.pay({oid})")
+        await page.wait_for_function(
+            "Poster.named('next').length >= window.nextsBefore + 1 || "
+            "!!document.querySelector('#se-continue')"
+        )
+
+    first = 1765100001000
+    await page.evaluate("window.nextsBefore = Poster.named('next').length")
+    await page.evaluate(f"Poster.openOrder({first}, [{{id: 11, count: 5, price: 3.4}}])")
+    await identify(first)
+    await pay(first)
+    if await page.locator("#se-continue").count():
+        assert "reaches the goal" in await page.inner_text("#se-goal")
+        await page.click("#se-continue")
+    await page.evaluate("window.paying")
+    await page.evaluate(f"Poster.close({first})")
+    await agent.wait_drained()
+
+    second = 1765100002000
+    await page.evaluate("window.nextsBefore = Poster.named('next').length")
+    await page.evaluate(f"Poster.openOrder({second}, [{{id: 11, count: 1, price: 3.4}}])")
+    await identify(second)
+    await pay(second)
+    gift = page.locator(".se-gift")
+    assert await gift.count() == 1, await page.inner_text("#stampedge")
+    await gift.click()
+    await page.wait_for_function(STATUS_SETTLED)
+    assert await page.inner_text("#se-status") == "Added Free coffee at zero price."
+    await page.click("#se-continue")
+    assert (await page.evaluate("window.paying"))["inBudget"]
+    added = await _calls(page, "orders.addProduct")
+    assert [a["args"] for a in added] == [[second, {"id": int(GIFT_SKU)}]]
+    await page.evaluate(f"Poster.close({second})")
+    view = await _agent_get(agent, f"/v1/orders/poster-{second}")
+    assert view["order"]["total"] == "3.40"
