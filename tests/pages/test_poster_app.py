@@ -197,7 +197,7 @@ async def test_identify_pay_send_and_print_the_receipt_qr(
     card = json.loads(await page.evaluate("localStorage.getItem('stampedge.cards')"))
     assert card[str(first)]["card_code"] == ann["card_code"]
 
-    await page.evaluate(f"window.paying = Poster.pay({first})")
+    await page.evaluate(f"() => {{ window.paying = Poster.pay({first}); }}")
     await page.wait_for_function(
         "Poster.named('next').length === 1 || !!document.querySelector('#se-continue')"
     )
@@ -310,7 +310,7 @@ async def test_a_ready_gift_is_added_at_zero_price_before_payment(
         await page.click(".se-customer")
 
     async def pay(oid: int) -> None:
-        await page.evaluate(f"window.paying = Poster.pay({oid})")
+        await page.evaluate(f"() => {{ window.paying = Poster.pay({oid}); }}")
         await page.wait_for_function(
             "Poster.named('next').length >= window.nextsBefore + 1 || "
             "!!document.querySelector('#se-continue')"

@@ -189,7 +189,7 @@ S.STYLE =
   "#stampedge button{font-size:16px;min-height:44px;margin:4px 4px 4px 0;padding:0 14px}" +
   "#stampedge input,#stampedge select{font-size:16px;min-height:40px;width:100%;box-sizing:border-box;margin:2px 0 8px}" +
   "#stampedge .big{font-size:28px;font-weight:700}" +
-  "#stampedge .status{color:#8a1c1c;min-height:1.4em}" +
+  "#stampedge .status{color:#333;font-weight:600;min-height:1.4em}" +
   "#stampedge ul{list-style:none;padding:0;margin:0}";
 
 S.makeScreen = function (doc) {
@@ -434,7 +434,7 @@ S.createApp = function (env) {
       var ready = a.state === "active";
       list.appendChild(e("li", {}, [ready
         ? e("button", { class: "se-gift", "data-code": a.code, text: "Add " + a.title +
-            (a.pos_product ? " (" + a.pos_product.name + ")" : ""), on: function (ev) {
+            (a.pos_product && a.pos_product.name !== a.title ? " (" + a.pos_product.name + ")" : ""), on: function (ev) {
             ev.target.disabled = true;
             redeem(order, a.code, a.pos_product);
           } })

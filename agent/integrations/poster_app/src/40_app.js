@@ -204,7 +204,7 @@ S.createApp = function (env) {
       var ready = a.state === "active";
       list.appendChild(e("li", {}, [ready
         ? e("button", { class: "se-gift", "data-code": a.code, text: "Add " + a.title +
-            (a.pos_product ? " (" + a.pos_product.name + ")" : ""), on: function (ev) {
+            (a.pos_product && a.pos_product.name !== a.title ? " (" + a.pos_product.name + ")" : ""), on: function (ev) {
             ev.target.disabled = true;
             redeem(order, a.code, a.pos_product);
           } })

@@ -16,7 +16,7 @@
     var orders = {};
     var catalog = o.catalog || {};
     var rec = function (name, args) {
-      calls.push({ name: name, args: JSON.parse(JSON.stringify(args === undefined ? null : args)) });
+      calls.push({ name: name, at: Date.now(), args: JSON.parse(JSON.stringify(args === undefined ? null : args)) });
     };
     var poster = {
       settings: Object.assign({
