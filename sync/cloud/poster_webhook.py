@@ -32,7 +32,7 @@ import hmac
 import json
 import logging
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -219,7 +219,7 @@ async def _credit(request: web.Request, link: PosterLink, hook: PosterWebhook) -
             order_id=order_id,
             total=cents_to_total(check.get("payed_sum", "0")),
             customer=ref,
-            branch_id=link.branch_id,
+            branch_id=link.branch_of(check.get("spot_id")),
         )
     except (ValidationError, ValueError) as err:
         log.warning("poster check %s not usable: %s", hook.object_id, err)
@@ -302,6 +302,13 @@ class PosterLinkIn(BaseModel):
     api_token: str | None = Field(default=None, min_length=1, max_length=200)
     api_url: str = Field(default=POSTER_API, max_length=300, pattern=r"^https?://[^\s]+$")
     branch_id: int | None = Field(default=None, ge=1, le=2**62)
+    spots: dict[
+        Annotated[str, Field(pattern=r"^[0-9]{1,18}$")], Annotated[int, Field(ge=1, le=2**62)]
+    ] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Poster spot id -> the branch its checks credit (else branch_id)",
+    )
 
 
 class PosterLinkOut(BaseModel):
@@ -311,6 +318,7 @@ class PosterLinkOut(BaseModel):
     account: str
     api_url: str
     branch_id: int | None
+    spots: dict[str, int]
     token_set: bool
     webhook_path: str
 
@@ -321,6 +329,7 @@ def _out(link: PosterLink) -> PosterLinkOut:
         account=link.account,
         api_url=link.api_url,
         branch_id=link.branch_id,
+        spots=link.spots,
         token_set=bool(link.api_token),
         webhook_path=WEBHOOK_PATH.format(business_id=link.business_id),
     )
@@ -331,12 +340,13 @@ async def put_link(request: web.Request) -> web.Response:
     who = await principal(request, need="admin")
     body = await read_body(request, PosterLinkIn)
     store = request.app[STORE]
-    if body.branch_id is not None:
-        await store.branch(who.business_id, body.branch_id)  # 404 for another business's
+    named = {*body.spots.values(), *([body.branch_id] if body.branch_id is not None else [])}
+    for branch_id in sorted(named):
+        await store.branch(who.business_id, branch_id)  # 404 for another business's
     link = PosterLink(
         business_id=who.business_id, enabled=body.enabled, account=body.account,
         secret=body.secret, api_url=body.api_url, api_token=body.api_token,
-        branch_id=body.branch_id,
+        branch_id=body.branch_id, spots=dict(body.spots),
     )  # fmt: skip
     async with store.db.write(who.business_id) as tx:
         await links.put_link(tx, link, to_us(now(request)))

@@ -5,7 +5,8 @@ sent, keyed by its signature (``verify``), with what it did, so a repeat answers
 touches nothing (``sync/cloud/poster_webhook.py``).
 """
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from sync.cloud.store.db import Tx
 
@@ -21,6 +22,12 @@ class PosterLink:
     api_url: str
     api_token: str | None
     branch_id: int | None
+    spots: dict[str, int] = field(default_factory=dict)  # Poster spot id -> branch
+
+    def branch_of(self, spot_id: object) -> int | None:
+        """The branch a check of Poster spot ``spot_id`` credits (``None``: the business's
+        first branch)."""
+        return self.spots.get(str(spot_id), self.branch_id)
 
     def __repr__(self) -> str:
         return (
@@ -38,7 +45,7 @@ class TakenWebhook:
     order_id: str | None
 
 
-_LINK_COLUMNS = "business_id, enabled, account, secret, api_url, api_token, branch_id"
+_LINK_COLUMNS = "business_id, enabled, account, secret, api_url, api_token, branch_id, spots"
 
 
 async def get_link(tx: Tx, business_id: int) -> PosterLink | None:
@@ -57,6 +64,7 @@ async def get_link(tx: Tx, business_id: int) -> PosterLink | None:
         api_url=str(row["api_url"]),
         api_token=None if row["api_token"] is None else str(row["api_token"]),
         branch_id=None if row["branch_id"] is None else int(row["branch_id"]),
+        spots={str(k): int(v) for k, v in json.loads(row["spots"] or "{}").items()},
     )
 
 
@@ -65,9 +73,9 @@ async def put_link(tx: Tx, link: PosterLink, now_us: int) -> None:
     await tx.execute("DELETE FROM poster_links WHERE business_id = ?", link.business_id)
     await tx.execute(
         f"INSERT INTO poster_links ({_LINK_COLUMNS}, updated_us) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         link.business_id, int(link.enabled), link.account, link.secret, link.api_url,
-        link.api_token, link.branch_id, now_us,
+        link.api_token, link.branch_id, json.dumps(link.spots, sort_keys=True), now_us,
     )  # fmt: skip
 
 

@@ -299,3 +299,35 @@ async def test_given_no_link_or_a_disabled_one_then_404_and_only_the_admin_sets_
     assert shown["enabled"] is False and shown["account"] == ACCOUNT
     garbage = await cloud.http.post(hook_path(cloud), data=b"\xff\xfe")
     assert garbage.status in (404, 422)
+
+
+async def test_given_spots_mapped_to_branches_then_each_check_credits_its_spot_s_branch(
+    cloud: Cloud, poster: PosterApi
+) -> None:
+    resp = await cloud.http.post("/v1/branches", json={"name": "Station"}, headers=cloud.admin())
+    assert resp.status == 201, await resp.text()
+    station = (await resp.json())["branch_id"]
+    ann = await cloud.customer("ann@example.com")
+    poster.transactions["40"] = {**closed_check("40", "38"), "date_start": "4000", "spot_id": "2"}
+    poster.transactions["41"] = {**closed_check("41", "38"), "date_start": "4100", "spot_id": "1"}
+    poster.clients["38"] = client("38", card_number=ann["number"])
+    shown = await link(cloud, poster, branch_id=cloud.link["branch_id"], spots={"2": station})
+    assert shown["spots"] == {"2": station}
+    assert (await send(cloud, webhook(40)))[1]["outcome"] == "stamped"
+    assert (await send(cloud, webhook(41)))[1]["outcome"] == "stamped"
+    async with cloud.store.db.read() as tx:
+        rows = await tx.fetch("SELECT order_id, branch_id FROM orders ORDER BY order_id")
+    assert [(r["order_id"], int(r["branch_id"])) for r in rows] == [
+        ("poster-4000", station),
+        ("poster-4100", cloud.link["branch_id"]),
+    ]
+    other = await cloud.http.put(
+        "/v1/integrations/poster", headers=cloud.admin(),
+        json={"account": ACCOUNT, "secret": SECRET, "spots": {"3": 999999}},
+    )  # fmt: skip
+    assert other.status == 404
+    bad = await cloud.http.put(
+        "/v1/integrations/poster", headers=cloud.admin(),
+        json={"account": ACCOUNT, "secret": SECRET, "spots": {"x": station}},
+    )  # fmt: skip
+    assert bad.status == 422
