@@ -33,6 +33,7 @@ import json
 import logging
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
@@ -243,7 +244,7 @@ async def _read_hook(request: web.Request) -> PosterWebhook:
         text = raw.decode()
         data: Any = json.loads(text) if text.lstrip().startswith("{") else None
         if data is None:  # a form-encoded body, as some senders post it
-            data = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            data = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=50))
         if unstorable(json.dumps(data)):
             raise InvalidInput("text with NUL characters or lone surrogates is not accepted")
         return PosterWebhook.model_validate(data)
