@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.cloud.book import to_us
 from sync.cloud.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sync.cloud.http import RNG, STORE, int_param, now, principal, read_body, unstorable
+from sync.cloud.http import METRICS, RNG, STORE, int_param, now, principal, read_body, unstorable
 from sync.cloud.models import StampIn
 from sync.cloud.store import Principal
 from sync.cloud.store import poster_links as links
@@ -288,6 +288,7 @@ async def post_webhook(request: web.Request) -> web.Response:
     async with store.db.write(business_id) as tx:
         kept = await links.take(tx, business_id, verify, fields, done, to_us(now(request)))
     log.info("poster webhook %s %s %s: %s", hook.object, hook.object_id, hook.action, kept.outcome)
+    request.app[METRICS].poster_webhooks.labels(kept.outcome).inc()
     return json_answer(WebhookAnswer(outcome=kept.outcome, order_id=kept.order_id,
                                      replay=kept != done))  # fmt: skip
 

@@ -193,6 +193,8 @@ async def test_given_the_same_webhook_three_times_then_the_card_is_credited_once
     assert [a["replay"] for _, a in answers] == [False, True, True]
     assert poster.calls["dash.getTransaction"] == 1
     assert (await cloud.card(ann["card_code"]))["balance"] == 1
+    metrics = await (await cloud.http.get("/metrics")).text()
+    assert 'stampedge_cloud_poster_webhooks_total{outcome="stamped"} 1.0' in metrics
     # Poster sends a later change of the same check with its own time: counted once still
     status, later = await send(cloud, webhook(9, action="changed", time="1518794300"))
     assert status == 200 and later["outcome"] == "already_counted"
