@@ -16,8 +16,9 @@ failure worth retrying (Poster's web API unreachable) 503.
 
 A transaction webhook carries only the check's id. The check and its client are read from
 Poster's web API with the business's token: ``dash.getTransaction`` (``en/web/dash/
-getTransaction.md``: ``status`` 2 = closed, ``payed_sum`` in cents, ``date_start`` in
-milliseconds, ``client_id``) and ``clients.getClient`` (``en/web/clients/getClient.md``:
+getTransaction.md``: ``status`` 2 = closed, ``pay_type`` 0 = closed unpaid, ``payed_sum`` in
+cents, ``date_start`` in milliseconds, ``client_id``, ``spot_id``) and ``clients.getClient``
+(``en/web/clients/getClient.md``:
 ``card_number``, ``email``). A client is linked to a card when its ``card_number`` is the card's
 code or six-digit number, or else by its email.
 
@@ -64,6 +65,7 @@ Outcome = Literal[
     "stamped",  # a closed check of a linked client: its card was credited
     "already_counted",  # the same check was counted before (by the agent or an earlier hook)
     "not_closed",  # a transaction that is not (yet) closed
+    "not_paid",  # closed without payment (getTransaction's pay_type 0)
     "no_client",  # a closed check without a Poster client
     "client_not_linked",  # the client names no card of this business
     "unknown_card",  # the client names a card this business does not have
@@ -208,6 +210,8 @@ async def _credit(request: web.Request, link: PosterLink, hook: PosterWebhook) -
     if check is None or str(check.get("status")) != "2":
         return TakenWebhook("not_closed", None)
     order_id = f"poster-{check.get('date_start')}"
+    if str(check.get("pay_type")) == "0":  # closed without payment (the customer left, ...)
+        return TakenWebhook("not_paid", order_id)
     client_id = str(check.get("client_id") or "0")
     if client_id == "0":
         return TakenWebhook("no_client", order_id)

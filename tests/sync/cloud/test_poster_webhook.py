@@ -240,11 +240,14 @@ async def test_given_other_hooks_then_they_are_accepted_without_crediting(
     cloud: Cloud, poster: PosterApi
 ) -> None:
     """An item added (``data`` says so: no API call), an open check, a check without a client,
-    a client naming no card, a ``client`` change: all 200 ``accept``, no stamp."""
+    a client naming no card, a check closed unpaid, a ``client`` change: all 200 ``accept``,
+    no stamp."""
     ann = await cloud.customer("ann@example.com")
     poster.transactions["20"] = {**closed_check("20", "38"), "status": "1"}
     poster.transactions["21"] = closed_check("21", "0")
     poster.transactions["22"] = closed_check("22", "39")
+    poster.transactions["23"] = {**closed_check("23", "38", "0"), "pay_type": "0", "reason": "1"}
+    poster.clients["38"] = client("38", card_number=ann["number"])
     poster.clients["39"] = client("39", card_number="0000000000222")
     await link(cloud, poster)
     additem = '{"transactions_history":{"type_history":"additem","value":483}}'
@@ -253,6 +256,7 @@ async def test_given_other_hooks_then_they_are_accepted_without_crediting(
         (webhook(20), "not_closed"),
         (webhook(21), "no_client"),
         (webhook(22), "client_not_linked"),
+        (webhook(23), "not_paid"),
         (webhook(38, obj="client", action="changed"), "ignored"),
         (webhook(22, action="removed"), "ignored"),
     ]
@@ -264,7 +268,7 @@ async def test_given_other_hooks_then_they_are_accepted_without_crediting(
             "order_id": answer["order_id"],
             "replay": False,
         }
-    assert poster.calls["dash.getTransaction"] == 3
+    assert poster.calls["dash.getTransaction"] == 4
     assert (await cloud.card(ann["card_code"]))["balance"] == 0
 
 
