@@ -132,3 +132,28 @@ test("the app puts its icon on the order screen and in functions, and listens to
   assert.deepEqual(poster.named("on").map((c) => c.args).sort(),
     ["afterOrderClose", "applicationIconClicked", "beforeOrderClose"]);
 });
+
+test("in identified mode a check with nobody identified asks for no QR and prints nothing", async () => {
+  const { poster } = appWith(async (url, options) => ({
+    code: 201, result: { order_id: options.data.order_id, claim: null },
+  }), { agentUrl: "http://10.0.0.2:8787", token: "", mode: "identified" });
+  poster.openOrder(8, [{ id: 1, count: 1, price: 4.2 }]);
+  await poster.close(8);
+  const [req] = poster.named("makeRequest");
+  assert.equal(req.args[1].data.receipt_qr, false);
+  assert.ok(!req.args[1].headers.some((h) => h.startsWith("Authorization")));
+  assert.equal(poster.named("orders.printReceipt").length, 0);
+});
+
+test("a card kept for an order goes with its check, then is forgotten", async () => {
+  const { poster, app, storage } = appWith(async (url, options) => ({
+    code: 201, result: { order_id: options.data.order_id, claim: null },
+  }));
+  poster.openOrder(11, [{ id: 1, count: 2, price: 2.5 }]);
+  app.store.setCard(11, { card_code: "SC8PUTOYNXG6R5Q", number: "123456", name: "Ann" });
+  await poster.close(11);
+  const [req] = poster.named("makeRequest");
+  assert.deepEqual(req.args[1].data.customer, { card: "SC8PUTOYNXG6R5Q" });
+  assert.equal(req.args[1].data.receipt_qr, false);
+  assert.deepEqual(JSON.parse(storage.getItem(S.KEYS.cards)), {});
+});
