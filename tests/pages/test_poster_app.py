@@ -328,6 +328,17 @@ async def test_a_ready_gift_is_added_at_zero_price_before_payment(
     await page.evaluate(f"Poster.close({first})")
     await agent.wait_drained()
 
+    async def gift_known() -> bool:  # the agent has heard of the gift (cloud or its card cache)
+        body = {"total": "3.40", "customer": {"card": ann["card_code"]}}
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(agent.url + "/v1/orders/quote", json=body,
+                   headers={"Authorization": f"Bearer {TOKEN}"}) as r,
+        ):  # fmt: skip
+            return r.status == 200 and bool((await r.json()).get("available"))
+
+    await poll(gift_known, "the agent to know Ann's gift", 60)
+
     second = 1765100002000
     await page.evaluate("window.nextsBefore = Poster.named('next').length")
     await page.evaluate(f"Poster.openOrder({second}, [{{id: 11, count: 1, price: 3.4}}])")
