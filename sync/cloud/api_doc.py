@@ -34,6 +34,7 @@ from sync.cloud.models import (
     StampOut,
     StatsOut,
 )
+from sync.cloud.poster_webhook import PosterLinkIn, PosterLinkOut, PosterWebhook, WebhookAnswer
 from sync.cloud.rewards_http import TillRedeemIn
 from sync.contract.events import BatchResult, CardState, EventBatch, SyncState
 from sync.web.openapi import Operation, build_openapi
@@ -129,6 +130,14 @@ OPERATIONS = [
               tags=("claims",)),
     Operation("GET", "/v1/plan", "The plan, this month's card operations and overrun, seats "
               "(admin)", {200: PlanOut, 403: _E}, tags=("back office",)),
+    Operation("PUT", "/v1/integrations/poster", "Take a Poster account's webhooks (admin)",
+              {200: PosterLinkOut, 403: _E, 404: _E}, request=PosterLinkIn, tags=("poster",)),
+    Operation("GET", "/v1/integrations/poster", "The business's Poster link (admin)",
+              {200: PosterLinkOut, 403: _E, 404: _E}, tags=("poster",)),
+    Operation("POST", "/integrations/poster/{business_id}/webhook",
+              "A webhook from Poster, signed with its md5 verify",
+              {200: WebhookAnswer, 403: _E, 404: _E, 422: _E, 503: _E}, request=PosterWebhook,
+              auth=False, tags=("poster",)),
     Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),
     Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}, auth=False),
 ]  # fmt: skip

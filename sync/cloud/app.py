@@ -28,6 +28,7 @@ from sync.cloud.http import (
 )
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
+from sync.cloud.poster_webhook import add_poster_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
@@ -157,6 +158,7 @@ def build_cloud_app(
         _add_wallet(app, settings)
     add_backoffice_routes(app)
     add_backoffice_pages(app)
+    add_poster_routes(app)
     return app
 
 

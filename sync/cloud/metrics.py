@@ -45,6 +45,12 @@ class CloudMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.poster_webhooks = Counter(
+            "stampedge_cloud_poster_webhooks_total",
+            "Poster webhooks taken, by outcome (stamped, already_counted, not_closed, ...)",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One HTTP request, for ``sync.web.http_util.metrics_middleware``."""
