@@ -322,7 +322,6 @@ class OrderService:
                 event_id,
             ),
         )
-        event_id = new_event_id()
         event = event_row_json(
             event_id, str(event_type), canonical_json_plain(payload), now, time.time()
         )
