@@ -6,6 +6,7 @@ cannot hold (NUL characters, lone surrogates) is refused here with 422, so bad i
 reaches a driver and never becomes a 5xx.
 """
 
+import hmac
 import logging
 import random
 import re
@@ -132,3 +133,27 @@ async def signed_in(request: web.Request) -> tuple[Principal, str, str] | None:
     if key_hash is None or not dashboard_session.verify(value, key_hash, now_s):
         return None
     return Principal("admin", business_id), value, key_hash
+
+
+# The hidden field every signed-in form (dashboard, back office) carries; a name, not a secret.
+FORM_TOKEN_FIELD = "csrf"  # noqa: S105
+
+
+async def signed_in_form(request: web.Request) -> tuple[Principal, str] | None:
+    """The business of a valid session and the CSRF token its pages' forms carry (tied to this
+    session: sign-out and admin-key rotation end both); ``None`` when nobody is signed in."""
+    found = await signed_in(request)
+    if found is None:
+        return None
+    who, value, key_hash = found
+    return who, dashboard_session.csrf_token(value, key_hash)
+
+
+def check_form_token(request: web.Request, expected: str, sent: str) -> None:
+    """Refuse (403) a signed-in form posted from another origin or without its session's token;
+    the origin is checked first, so another site learns nothing about the token."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null" and origin != f"{request.scheme}://{request.host}":
+        raise Forbidden("this form was sent from another site", code="bad_origin")
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden("this form has expired: reload the page and try again", code="bad_csrf")

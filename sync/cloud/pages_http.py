@@ -8,7 +8,6 @@
   that expires (and ends when the admin key is rotated or on sign-out), never the key.
 """
 
-import hmac
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +15,16 @@ from aiohttp import web
 
 from sync.cloud import dashboard_session
 from sync.cloud.card_links import card_from_cookie, cookie_value, keep_card, verified
-from sync.cloud.errors import NotFound, StoreError, Unauthorized
-from sync.cloud.http import ADMIN_COOKIE, SETTINGS, STORE, now, signed_in
+from sync.cloud.errors import Forbidden, NotFound, StoreError, Unauthorized
+from sync.cloud.http import (
+    ADMIN_COOKIE,
+    FORM_TOKEN_FIELD,
+    SETTINGS,
+    STORE,
+    check_form_token,
+    now,
+    signed_in_form,
+)
 from sync.cloud.models import CardOut, StatsOut
 from sync.cloud.store import Principal
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
@@ -132,11 +139,13 @@ async def dashboard_login(request: web.Request) -> web.Response:
 
 async def dashboard_logout(request: web.Request) -> web.Response:
     """``POST /dashboard/logout`` (the page's button, with its CSRF token): forget the session."""
-    session = await _session(request)
+    session = await signed_in_form(request)
     form = await request.post()
-    if session is None or not hmac.compare_digest(
-        str(form.get("csrf", "")).encode(), session[1].encode()
-    ):
+    if session is None:
+        return _html(_login_page(failed=False), 403)
+    try:
+        check_form_token(request, session[1], str(form.get(FORM_TOKEN_FIELD, "")))
+    except Forbidden:
         return _html(_login_page(failed=False), 403)
     resp = web.HTTPSeeOther("/dashboard")
     resp.del_cookie(ADMIN_COOKIE, path="/")
@@ -145,15 +154,6 @@ async def dashboard_logout(request: web.Request) -> web.Response:
 
 def _now_s(request: web.Request) -> int:
     return int(now(request).timestamp())
-
-
-async def _session(request: web.Request) -> tuple[Principal, str] | None:
-    """The signed-in business of the session cookie and its CSRF token, if the session holds."""
-    found = await signed_in(request)
-    if found is None:
-        return None
-    who, value, key_hash = found
-    return who, dashboard_session.csrf_token(value, key_hash)
 
 
 def _rows(stats: StatsOut, branch: str) -> list[DayFigures]:
@@ -192,7 +192,7 @@ async def dashboard(request: web.Request) -> web.Response:
         if who is None:
             guesses.fail(client)
     else:
-        session = await _session(request)
+        session = await signed_in_form(request)
         who, csrf = session if session is not None else (None, "")
     if who is None:
         return _html(_login_page(failed=False), 401)

@@ -2,7 +2,7 @@
 ``GET /backoffice`` and its forms: the program editor (validated by the API's own
 ``ProgramConfig``, with a worked example before saving), device keys (made, shown once with a
 pairing QR, revoked), voucher and insert batches, and sign-out. Every form carries a CSRF token
-and is refused from another origin (``csrf.py``)."""
+and is refused from another origin (``sync.cloud.http.check_form_token``, as the dashboard's)."""
 
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -11,10 +11,18 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
-from sync.cloud.backoffice import csrf
 from sync.cloud.backoffice.models import BatchIn, VoucherIn
 from sync.cloud.errors import StoreError
-from sync.cloud.http import ADMIN_COOKIE, RNG, SETTINGS, STORE, now, signed_in
+from sync.cloud.http import (
+    ADMIN_COOKIE,
+    FORM_TOKEN_FIELD,
+    RNG,
+    SETTINGS,
+    STORE,
+    check_form_token,
+    now,
+    signed_in_form,
+)
 from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
 from sync.cloud.store import Principal
 from sync.cloud.ui.backoffice import (
@@ -41,12 +49,6 @@ def _html(text: str, status: int = 200) -> web.Response:
     return resp
 
 
-async def _session(request: web.Request) -> tuple[Principal, str] | None:
-    """The signed-in admin and the session cookie's value (the forms' tokens derive from it)."""
-    found = await signed_in(request)
-    return None if found is None else (found[0], found[1])
-
-
 def _signed_out() -> web.Response:
     body = (
         '<section class="card"><h1>Please sign in</h1><p>The back office needs the admin key.</p>'
@@ -71,7 +73,7 @@ def _edit(branch: BranchOut, note: str = "") -> BranchEdit:
 
 
 async def _view(
-    request: web.Request, who: Principal, session: str, **extra: object
+    request: web.Request, who: Principal, token: str, **extra: object
 ) -> BackOfficeView:
     store, at = request.app[STORE], now(request)
     branches = await store.branches(who.business_id)
@@ -95,7 +97,7 @@ async def _view(
     if wanted.isdigit() and len(wanted) < 18:
         new_batch = await store.batch(who.business_id, int(wanted), at, public)
     return BackOfficeView(
-        business=await store.business_name(who.business_id), csrf=csrf.token_for(session),
+        business=await store.business_name(who.business_id), csrf=token,
         plan=await store.plan_usage(who.business_id, at), branches=edits, devices=rows,
         batches=batches, new_batch=new_batch, **extra,  # type: ignore[arg-type]
     )  # fmt: skip
@@ -103,18 +105,18 @@ async def _view(
 
 async def backoffice(request: web.Request) -> web.Response:
     """``GET /backoffice``."""
-    signed = await _session(request)
+    signed = await signed_in_form(request)
     if signed is None:
         return _signed_out()
     return _html(render_backoffice(await _view(request, *signed)))
 
 
 async def _form(request: web.Request) -> tuple[Principal, str, dict[str, str]] | None:
-    signed = await _session(request)
+    signed = await signed_in_form(request)
     if signed is None:
         return None
     form = {k: str(v) for k, v in (await request.post()).items()}
-    csrf.check(request, signed[1], form.get(csrf.FIELD, ""))
+    check_form_token(request, signed[1], form.get(FORM_TOKEN_FIELD, ""))
     return signed[0], signed[1], form
 
 
@@ -127,13 +129,13 @@ async def post_program(request: web.Request) -> web.Response:
     got = await _form(request)
     if got is None:
         return _signed_out()
-    who, session, form = got
+    who, token, form = got
     store = request.app[STORE]
     raw = request.match_info["id"]
     branches = await store.branches(who.business_id)
     branch = next((b for b in branches if str(b.branch_id) == raw), None)
     if branch is None:
-        return _html(render_backoffice(await _view(request, who, session,
+        return _html(render_backoffice(await _view(request, who, token,
                                                    problem="No such branch.")), 404)  # fmt: skip
     data = branch.program.model_dump(mode="json")
     for name in _EDITED:
@@ -150,12 +152,12 @@ async def post_program(request: web.Request) -> web.Response:
         edit = BranchEdit(branch, typed, "Fix the fields marked below to see the example.",
                           errors={**errors, "": "The program was not saved."})  # fmt: skip
         edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
-        return _html(render_backoffice(await _view(request, who, session, edits=edits)), 422)
+        return _html(render_backoffice(await _view(request, who, token, edits=edits)), 422)
     if form.get("action") == "preview":
         edit = BranchEdit(branch, typed, example(program),
                           note="Not saved yet: press Save program to use it.")  # fmt: skip
         edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
-        return _html(render_backoffice(await _view(request, who, session, edits=edits)))
+        return _html(render_backoffice(await _view(request, who, token, edits=edits)))
     await store.set_program(who.business_id, branch.branch_id, program)
     return _see_other(f"/backoffice?saved={branch.branch_id}#program-{branch.branch_id}")
 
@@ -171,20 +173,20 @@ async def post_key(request: web.Request) -> web.Response:
     got = await _form(request)
     if got is None:
         return _signed_out()
-    who, session, form = got
+    who, token, form = got
     label = form.get("label", "").strip()
     branch = form.get("branch_id", "")
     if not label or len(label) > 200 or not branch.isdigit() or len(branch) > 18:
-        view = await _view(request, who, session, problem="Give the key a name and a branch.")
+        view = await _view(request, who, token, problem="Give the key a name and a branch.")
         return _html(render_backoffice(view), 422)
     store = request.app[STORE]
     try:
         made = await store.create_device(who.business_id, int(branch), label, now(request))
     except StoreError as err:
-        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+        return _html(render_backoffice(await _view(request, who, token, problem=err.message)),
                      err.status)  # fmt: skip
     url = pairing_url(request.app[SETTINGS].cloud.public_url, made)
-    return _html(render_backoffice(await _view(request, who, session, new_key=made,
+    return _html(render_backoffice(await _view(request, who, token, new_key=made,
                                                new_key_url=url)))  # fmt: skip
 
 
@@ -193,14 +195,14 @@ async def post_revoke(request: web.Request) -> web.Response:
     got = await _form(request)
     if got is None:
         return _signed_out()
-    who, session, _ = got
+    who, token, _ = got
     raw = request.match_info["id"]
     try:
         if not raw.isdigit() or len(raw) > 18:
             raise StoreError("no such device", code="not_found")
         await request.app[STORE].revoke_device(who.business_id, int(raw), now(request))
     except StoreError as err:
-        view = await _view(request, who, session, problem=err.message)
+        view = await _view(request, who, token, problem=err.message)
         return _html(render_backoffice(view), 404)
     return _see_other("/backoffice#keys")
 
@@ -210,7 +212,7 @@ async def post_batch(request: web.Request) -> web.Response:
     got = await _form(request)
     if got is None:
         return _signed_out()
-    who, session, form = got
+    who, token, form = got
     fields = {k: form[k] for k in ("count", "kind", "stamps", "title", "valid_days") if form.get(k)}
     try:
         body = BatchIn.model_validate(fields)
@@ -220,9 +222,9 @@ async def post_batch(request: web.Request) -> web.Response:
     except ValidationError as err:
         first = err.errors()[0]
         text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
-        return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+        return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
     except StoreError as err:
-        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+        return _html(render_backoffice(await _view(request, who, token, problem=err.message)),
                      err.status)  # fmt: skip
     return _see_other(f"/backoffice?batch={out.batch_id}#batches")
 
@@ -233,7 +235,7 @@ async def post_voucher(request: web.Request) -> web.Response:
     got = await _form(request)
     if got is None:
         return _signed_out()
-    who, session, form = got
+    who, token, form = got
     store, at = request.app[STORE], now(request)
     wanted = form.get("customer", "").strip()
     ref, owner = None, ""
@@ -244,7 +246,7 @@ async def post_voucher(request: web.Request) -> web.Response:
                 f"No customer matches {wanted!r}." if not found
                 else f"{len(found)} customers match {wanted!r}: type their email or card number."
             )  # fmt: skip
-            return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+            return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
         ref = CustomerRef(card=found[0].card_code)
         owner = found[0].name or found[0].email or f"card {found[0].number}"
     try:
@@ -257,11 +259,11 @@ async def post_voucher(request: web.Request) -> web.Response:
     except ValidationError as err:
         first = err.errors()[0]
         text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
-        return _html(render_backoffice(await _view(request, who, session, problem=text)), 422)
+        return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
     except StoreError as err:
-        return _html(render_backoffice(await _view(request, who, session, problem=err.message)),
+        return _html(render_backoffice(await _view(request, who, token, problem=err.message)),
                      err.status)  # fmt: skip
-    view = await _view(request, who, session, new_voucher=out, voucher_for=owner)
+    view = await _view(request, who, token, new_voucher=out, voucher_for=owner)
     return _html(render_backoffice(view), 201)
 
 
