@@ -13,10 +13,11 @@ from aiohttp import web
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
 from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
-from sync.cloud.models import ClaimIn, ClaimPending
+from sync.cloud.models import ClaimIn, ClaimPending, RewardOut
 from sync.cloud.ui.claim_page import (
     REWARDS_SHOWN,
     ClaimView,
+    RewardView,
     render_claim_done,
     render_claim_offer,
     render_claim_problem,
@@ -55,6 +56,16 @@ async def post_claim(request: web.Request) -> web.Response:
     return json_answer(out, status=201)
 
 
+def reward_views(rewards: list[RewardOut]) -> list[RewardView]:
+    """The rewards a claim reached as its page shows them: each with its redeem code (a
+    voucher's, or the gift's the till redeems by)."""
+    return [
+        RewardView(kind=r.kind, name=r.name, code=r.code,
+                   valid_until=r.expires_at.date() if r.expires_at else None)
+        for r in rewards
+    ]  # fmt: skip
+
+
 def _count_guess(request: web.Request, client: str, err: StoreError) -> None:
     """A token that is not ours (not an expired or spent one) counts as a guess."""
     if err.code == "invalid":
@@ -65,9 +76,19 @@ def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
-def _problem_page(err: StoreError) -> web.Response:
+async def _problem_page(request: web.Request, err: StoreError) -> web.Response:
+    """Why the receipt cannot be claimed, under its shop's name when the code is genuine, with
+    a way to this phone's card when it keeps one (a refresh after a claim lands here)."""
     problem = err.code if err.code in _PROBLEMS else "invalid"
-    return _html(render_claim_problem(problem), status=err.status)  # type: ignore[arg-type]
+    shop = "" if problem == "invalid" else await _shop(request)
+    keeps_card = problem == "already_claimed" and await card_from_cookie(request) is not None
+    card_url = "/card" if keeps_card else ""
+    html = render_claim_problem(problem, card_url=card_url, business=shop)  # type: ignore[arg-type]
+    return _html(html, status=err.status)
+
+
+async def _shop(request: web.Request) -> str:
+    return await request.app[STORE].receipt_shop(request.match_info["token"], now(request))
 
 
 async def claim_page(request: web.Request) -> web.Response:
@@ -85,8 +106,9 @@ async def claim_page(request: web.Request) -> web.Response:
         verified = await store.claim_status(token, now(request))
     except StoreError as err:
         _count_guess(request, client, err)
-        return _problem_page(err)
-    return _html(render_claim_offer(verified.stamps, request.path))
+        return await _problem_page(request, err)
+    shop = await _shop(request)
+    return _html(render_claim_offer(verified.stamps, request.path, business=shop))
 
 
 async def claim_page_post(request: web.Request) -> web.Response:
@@ -109,7 +131,7 @@ async def claim_page_post(request: web.Request) -> web.Response:
     except StoreError as err:
         request.app[METRICS].claims.labels(err.code).inc()
         _count_guess(request, client, err)
-        return _problem_page(err)
+        return await _problem_page(request, err)
     request.app[METRICS].claims.labels("claimed").inc()
     card_url = await card_link(request, out.card_code)
     apple, google = await wallet_links(request, out.card_code)
@@ -118,11 +140,7 @@ async def claim_page_post(request: web.Request) -> web.Response:
         stamps_added=out.stamps, balance=out.balance, goal=out.goal, card_url=card_url,
         apple_wallet_url=apple, google_wallet_url=google,
         business=await store.business_name(card.business_id),
-        rewards=[
-            {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
-             "valid_until": r.expires_at.date() if r.expires_at else None}
-            for r in out.rewards[:REWARDS_SHOWN]
-        ],
+        rewards=reward_views(out.rewards[:REWARDS_SHOWN]),
         more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
     # POST-redirect-GET: a refresh of the answer never posts again. What the claim gave rides

@@ -69,7 +69,11 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
         return _html(render_claim_problem("not_found"), 404)
     apple, google = await wallet_links(request, card.card_code)
     view = _card_view(card).model_copy(
-        update={"apple_wallet_url": apple, "google_wallet_url": google}
+        update={
+            "apple_wallet_url": apple,
+            "google_wallet_url": google,
+            "business": await request.app[STORE].business_name(card.business_id),
+        }
     )
     resp = _html(render_card(view))
     keep_card(request, resp, await cookie_value(request, card.card_code))

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sync.cloud.backoffice import codes, prints
 from sync.cloud.backoffice.models import BatchIn, BatchList, BatchOut, InsertClaimIn, VoucherIn
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card
+from sync.cloud.claims_http import reward_views
 from sync.cloud.errors import InvalidInput, NotFound, StoreError, Unauthorized
 from sync.cloud.http import (
     RNG,
@@ -219,11 +220,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
         stamps_added=out.stamps, balance=out.balance, goal=out.goal,
         card_url=await card_link(request, out.card_code),
         business=await store.business_name(card.business_id),
-        rewards=[
-            {"kind": r.kind, "name": r.name, "code": r.code if r.kind == "voucher" else None,
-             "valid_until": r.expires_at.date() if r.expires_at else None}
-            for r in out.rewards
-        ],
+        rewards=reward_views(out.rewards),
     )  # fmt: skip
     resp = _html(render_claim_done(view), status=201)
     keep_card(request, resp, await cookie_value(request, out.card_code))

@@ -338,6 +338,18 @@ class Store:
                 raise CLAIM_STATUS[problem](CLAIM_TEXT[problem], code=problem, field="token")
         return verified
 
+    async def receipt_shop(self, token: str, now: datetime) -> str:
+        """The shop's name on a genuine receipt code, expired or spent too ("" for a code that
+        is not ours: nothing is told about a forged one)."""
+        try:
+            await self.verify_token(token, now)
+        except Gone:
+            pass  # its signature held: only the clock is past it
+        except NotFound:
+            return ""
+        device = await self.device(claim_token.peek_device(token))
+        return await self.business_name(device.business_id) if device is not None else ""
+
     async def verify_token(
         self, token: str, now: datetime
     ) -> tuple[claim_token.ClaimToken, DeviceInfo]:

@@ -71,7 +71,7 @@ def render_card(view: CardView, lang: str = "en") -> str:
         more = plural("rewards.more", len(view.vouchers) - VOUCHERS_SHOWN, lang)
         vouchers += f'<tr><td colspan="3" id="more-rewards">{escape(more)}</td></tr>'
     body = (
-        f"<h1>{escape(view.business or t('card.title', lang))}</h1>"
+        f'<h1 id="shop">{escape(view.business or t("card.title", lang))}</h1>'
         '<section class="card" id="card">'
         f'<p class="mute" style="text-align:center">{escape(t("card.show", lang))}</p>'
         f'<div class="qr">{qr_svg(view.card_code, label=view.card_code)}</div>'

@@ -2,6 +2,8 @@
 
 from html import escape
 
+from sync.web.texts import t
+
 CSS = """
 :root{--ink:#141414;--mute:#4d4d4d;--brand:#0b5d3b;--brand-ink:#fff;--bad:#9b1c1c;
 --line:#d6d6d6;--bg:#f6f4ef;--card:#fff;--fresh:#c2410c}
@@ -9,6 +11,7 @@ CSS = """
 body{margin:0;background:var(--bg);color:var(--ink);font:17px/1.5 system-ui,-apple-system,
 "Segoe UI",Roboto,sans-serif}main{max-width:480px;margin:0 auto;padding:16px}
 main.wide{max-width:1100px}
+.shop{font-size:1.1rem;font-weight:800;color:var(--brand);margin:.25rem 0 .5rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 .75rem}
 h2{font-size:1.15rem;margin:1rem 0 .5rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:14px;padding:16px;
@@ -45,3 +48,9 @@ def page(title: str, body: str, *, lang: str = "en", wide: bool = False) -> str:
         f"<title>{escape(title)}</title><style>{CSS}</style></head>"
         f"<body><main{cls}>{body}</main></body></html>"
     )
+
+
+def shop_banner(business: str, lang: str = "en") -> str:
+    """The shop's name above a page whose heading says something else (every customer page
+    shows whose card it is)."""
+    return f'<p class="shop" id="shop">{escape(business or t("brand", lang))}</p>'
