@@ -4,7 +4,9 @@ import asyncio
 import shutil
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -24,13 +26,15 @@ from agent.http.models import (
     VoidAnswer,
     VoidRequest,
 )
-from agent.http.state import CLOUD, METRICS, ORDERS, OUTBOX, PAIRING, PROGRAM, RUNTIME, SETTINGS
+from agent.http.state import CLOUD, DB, METRICS, ORDERS, OUTBOX, PAIRING, PROGRAM, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
 from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
+from sync.edge.state_pull import saved_zone
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
+from sync.web.local_time import zone
 from sync.web.openapi import Operation, build_openapi
 from sync.web.throttle import GUESSES, check
 
@@ -167,6 +171,7 @@ async def status_page(request: web.Request) -> web.StreamResponse:
     app = request.app
     printer = app[RUNTIME].printer
     dead = await app[OUTBOX].rows("dead", limit=20)
+    tz = await branch_zone(app)
     view = StatusView(
         health=await health_answer(app),
         recent_orders=await app[ORDERS].recent(),
@@ -176,12 +181,20 @@ async def status_page(request: web.Request) -> web.StreamResponse:
             for d in dead
         ],
         can_print=printer is not None,
-        pairing=await _pairing_section(request),
+        pairing=await _pairing_section(request, tz),
+        tz=tz,
+        now=datetime.now(UTC),
     )
     return web.Response(text=render_status_page(view), content_type="text/html")
 
 
-async def _pairing_section(request: web.Request) -> str:
+async def branch_zone(app: web.Application) -> ZoneInfo:
+    """The branch's time zone for people: the cloud's (its sync state) once known, else
+    ``agent.branch_timezone``."""
+    return zone(await saved_zone(app[DB]) or app[SETTINGS].agent.branch_timezone)
+
+
+async def _pairing_section(request: web.Request, tz: ZoneInfo) -> str:
     app, now = request.app, time.time()
     book = app[PAIRING]
     counts = await app[OUTBOX].fetchall(
@@ -193,6 +206,7 @@ async def _pairing_section(request: web.Request) -> str:
         code=book.current_code(now),
         sessions=book.sessions(),
         scans={r["source"]: r["n"] for r in counts},
+        tz=tz,
     )
     return render_pairing_section(view)
 

@@ -8,13 +8,16 @@ outside the box. Every value is escaped.
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from agent.http.models import HealthAnswer
+from sync.web.local_time import local_text
 
 _CSS = """
 :root{--ok:#11643a;--bad:#a3141b;--warn:#7a4b00;--mute:#555;--line:#ddd}
@@ -26,14 +29,23 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 margin-bottom:12px}.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,
 minmax(260px,1fr))}.state{font-weight:700}.ok{color:var(--ok)}.bad{color:var(--bad)}
 .warn{color:var(--warn)}.mute{color:var(--mute)}table{border-collapse:collapse;width:100%;
-font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line)}
+font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line);
+white-space:nowrap;vertical-align:top}th{background:#f0f0f0}td.wrap{white-space:normal;
+min-width:14em}caption{text-align:left;padding:2px 0}
 button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid #333;background:#fff;
 cursor:pointer;min-height:40px}button:focus{outline:3px solid #1a5fb4}
-.scroll{overflow-x:auto}#note{min-height:1.5em}form.inline{display:inline-block;margin:0 6px 6px 0}
+.scroll{overflow-x:auto}.scroll:focus{outline:3px solid #1a5fb4}
+#updated{margin:0 0 8px}#updated form{display:inline}#note{min-height:1.5em}
+form.inline{display:inline-block;margin:0 6px 6px 0}
 .code{font-size:1.6rem;letter-spacing:.1em;white-space:nowrap}.qr svg{width:168px;height:168px}
 """
 
-_SCRIPT = """
+_GOOD = {"ok", "listening", "idle", "ready", "printing", "confirmed", "sent", "disabled"}
+_BAD = {"error", "failed", "paper_out", "cover_open", "offline", "dead", "stale"}
+
+_SCRIPT = (
+    f"const GOOD = {json.dumps(sorted(_GOOD))}, BAD = {json.dumps(sorted(_BAD))};\n"
+    + """
 async function act(url, label) {
   const note = document.getElementById('note');
   note.textContent = label + '...';
@@ -50,14 +62,32 @@ document.addEventListener('click', (e) => {
   const b = e.target.closest('button[data-act]');
   if (b) act(b.dataset.act, b.dataset.label);
 });
+// The headline figures follow /health in place (no reload under the reader's eyes).
+async function follow() {
+  try {
+    const r = await fetch('/health', {credentials: 'same-origin'});
+    if (!r.ok) return;
+    const h = await r.json();
+    const put = (id, text, state) => {
+      const el = document.getElementById(id);
+      if (!el) return;
+      el.textContent = text;
+      if (state) el.className = 'state ' + (GOOD.includes(text) ? 'ok' :
+                                            BAD.includes(text) ? 'bad' : 'warn');
+    };
+    put('agent-state', h.status, true);
+    put('printer-state', h.printer.state, true);
+    put('pending', h.outbox.pending + h.outbox.sent);
+    put('dead', h.outbox.dead);
+  } catch (e) { /* the next round tries again */ }
+}
+setInterval(follow, 15000);
 """
+)
 # The page's Content-Security-Policy allows this one script by its hash (no inline handlers).
 STATUS_SCRIPT_HASH = (
     "sha256-" + base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 )
-
-_GOOD = {"ok", "listening", "idle", "ready", "printing", "confirmed", "sent", "disabled"}
-_BAD = {"error", "failed", "paper_out", "cover_open", "offline", "dead", "stale"}
 
 
 @dataclass
@@ -70,6 +100,8 @@ class StatusView:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     can_print: bool = False
     pairing: str = ""  # the "Phones and tablets" section, already rendered (agent.pages)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the branch's, for people
+    now: datetime | None = None  # when the page was made (shown as "updated at")
 
 
 _KINDS = {
@@ -85,16 +117,35 @@ def _cls(state: str | None) -> str:
     return "ok" if s in _GOOD else "bad" if s in _BAD else "warn"
 
 
-def _state(state: str | None) -> str:
-    return f'<span class="state {_cls(state)}">{escape(state or "unknown")}</span>'
+def _state(state: str | None, id_: str = "") -> str:
+    ident = f' id="{id_}"' if id_ else ""
+    return f'<span class="state {_cls(state)}"{ident}>{escape(state or "unknown")}</span>'
 
 
-def _when(value: Any) -> str:
+def _when(value: Any, tz: ZoneInfo) -> str:
     if value is None:
         return '<span class="mute">never</span>'
-    if isinstance(value, datetime):
-        return escape(value.isoformat(timespec="seconds"))
+    if isinstance(value, datetime | str):
+        try:
+            return escape(local_text(value, tz))
+        except ValueError:
+            pass
     return escape(str(value))
+
+
+def scroll_table(
+    label: str, head: list[str], rows: str, *, caption_cls: str = "mute", table_id: str = ""
+) -> str:
+    """A table in a labelled region a keyboard can focus and scroll sideways on a phone (the
+    columns keep their width; nothing is broken mid-word)."""
+    ident = f' id="{escape(table_id)}"' if table_id else ""
+    ths = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
+    return (
+        f'<div class="scroll" role="region" tabindex="0" aria-label="{escape(label)}">'
+        f"<table{ident}>"
+        f'<caption class="{caption_cls}">{escape(label)}</caption>'
+        f"<thead><tr>{ths}</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
 
 
 def _age(seconds: float | None) -> str:
@@ -112,7 +163,7 @@ def _printer(view: StatusView) -> str:
     rows = "".join(
         f"<tr><td>{escape(str(j.get('job_id', '')))[:12]}</td>"
         f"<td>{escape(str(j.get('order_id') or ''))}</td><td>{_state(j.get('status'))}</td>"
-        f"<td>{escape(str(j.get('reason') or ''))}</td><td>"
+        f'<td class="wrap">{escape(str(j.get("reason") or ""))}</td><td>'
         + (
             f'<button type="button" data-label="Retry" '
             f'data-act="/v1/print/{escape(quote(str(j["job_id"]), safe=""))}/retry">Retry</button>'
@@ -123,9 +174,7 @@ def _printer(view: StatusView) -> str:
         for j in view.print_jobs
     )
     table = (
-        '<div class="scroll"><table><caption class="mute">Last print jobs</caption>'
-        "<tr><th>Job</th><th>Order</th><th>Status</th><th>Reason</th><th></th></tr>"
-        f"{rows}</table></div>"
+        scroll_table("Last print jobs", ["Job", "Order", "Status", "Reason", "Action"], rows)
         if rows
         else '<p class="mute">No print jobs yet.</p>'
     )
@@ -136,7 +185,7 @@ def _printer(view: StatusView) -> str:
         else ""
     )
     return (
-        f'<section id="printer"><h2>Printer</h2><p>{_state(p.state)} '
+        f'<section id="printer"><h2>Printer</h2><p>{_state(p.state, "printer-state")} '
         f"{escape(p.detail)}</p>{button}{table}</section>"
     )
 
@@ -160,13 +209,13 @@ def _sync(view: StatusView) -> str:
     dead_rows = "".join(
         f"<tr><td>{escape(str(d.get('type', '')))}</td>"
         f"<td>{escape(str(d.get('order_id') or ''))}</td>"
-        f"<td>{escape(str(d.get('last_error') or ''))}</td></tr>"
+        f'<td class="wrap">{escape(str(d.get("last_error") or ""))}</td></tr>'
         for d in view.dead_letters
     )
     dead = (
-        '<div class="scroll"><table><caption class="bad">Refused by the cloud</caption>'
-        "<tr><th>Event</th><th>Order</th><th>Reason</th></tr>"
-        f"{dead_rows}</table></div>"
+        scroll_table(
+            "Refused by the cloud", ["Event", "Order", "Reason"], dead_rows, caption_cls="bad"
+        )
         if dead_rows
         else ""
     )
@@ -175,10 +224,10 @@ def _sync(view: StatusView) -> str:
         '<section id="sync"><h2>Sync</h2>'
         f'<p>Waiting to sync: <strong id="pending">{ob.pending + ob.sent}</strong> '
         f"(oldest {_age(ob.oldest_pending_age_s)}); "
-        f'dead letters: <strong class="{"bad" if ob.dead else "ok"}">{ob.dead}</strong>; '
+        f'dead letters: <strong class="{"bad" if ob.dead else "ok"}" id="dead">{ob.dead}</strong>; '
         f"synced and kept: {ob.acked}</p>"
         f'<p>Cloud: <span class="{_cls("ok" if cloud.reachable else "error")}">{reach}</span>; '
-        f"last sync {_when(cloud.last_sync_at)}</p>{error}{dead}</section>"
+        f"last sync {_when(cloud.last_sync_at, view.tz)}</p>{error}{dead}</section>"
     )
 
 
@@ -186,16 +235,19 @@ def _orders(view: StatusView) -> str:
     rows = "".join(
         f"<tr><td>{escape(str(o['order_id']))}</td><td>{escape(str(o.get('till') or ''))}</td>"
         f"<td>{o['stamps']}</td><td>{escape(_KINDS.get(str(o['kind']), str(o['kind'])))}</td>"
-        f"<td>{'voided' if o.get('voided') else ''}</td>"
-        f"<td>{escape(str(o.get('rewards') or ''))}</td>"
-        f"<td>{escape(str(o.get('created_at', ''))[:19])}</td></tr>"
+        f"<td>{'voided' if o.get('voided') else 'paid'}</td>"
+        f'<td class="wrap">{escape(str(o.get("rewards") or ""))}</td>'
+        f"<td>{_when(o.get('created_at'), view.tz)}</td></tr>"
         for o in view.recent_orders
     )
     return (
         '<section id="orders"><h2>Recent checks</h2>'
         + (
-            '<div class="scroll"><table><tr><th>Check</th><th>Till</th><th>Stamps</th>'
-            f"<th>Kind</th><th></th><th>Rewards</th><th>At (UTC)</th></tr>{rows}</table></div>"
+            scroll_table(
+                "Recent checks",
+                ["Check", "Till", "Stamps", "Kind", "State", "Rewards", f"At ({view.tz.key})"],
+                rows,
+            )
             if rows
             else '<p class="mute">No checks yet.</p>'
         )
@@ -203,15 +255,23 @@ def _orders(view: StatusView) -> str:
     )
 
 
+def _updated(view: StatusView) -> str:
+    if view.now is None:
+        return ""
+    at = escape(local_text(view.now, view.tz, seconds=True))
+    return f'Page from <time id="page-time">{at}</time> ({escape(view.tz.key)}).'
+
+
 def render_status_page(view: StatusView) -> str:
     """The page as HTML."""
     h = view.health
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="15">
 <title>Stampedge agent: {escape(h.status)}</title><style>{_CSS}</style></head><body><main>
-<h1>Stampedge agent {_state(h.status)}
+<h1>Stampedge agent {_state(h.status, "agent-state")}
 <span class="mute">v{escape(h.version)}, up {_age(h.uptime_s)}</span></h1>
+<p id="updated">{_updated(view)}
+<form method="get" action="/"><button type="submit">Refresh</button></form></p>
 <p class="mute" id="database">Database: <code>{escape(h.database)}</code></p>
 <p id="note" role="status" aria-live="polite"></p>
 <div class="grid">{_printer(view)}{_scanners(view)}{_sync(view)}</div>

@@ -2,12 +2,14 @@
 paired device with its scans and a button to unpair it (plain forms: no script needed)."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from agent.http.status_page import scroll_table
 from agent.pages.pairing import ROLES, DeviceSession, PairingCode
 from printers.qr_export import qr_svg
+from sync.web.local_time import local_text
 
 _ROLE_NAMES = {"kiosk": "a kiosk", "staff": "a staff phone"}
 
@@ -21,10 +23,7 @@ class PairingView:
     code: PairingCode | None
     sessions: list[DeviceSession]
     scans: dict[str, int] = field(default_factory=dict)
-
-
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the branch's
 
 
 def render_pairing_section(view: PairingView) -> str:
@@ -50,10 +49,11 @@ def render_pairing_section(view: PairingView) -> str:
             for role in ROLES
         )
     rows = "".join(
-        f"<tr><td>{escape(s.name)}</td><td>{escape(s.role)}</td><td>{_when(s.created_at)}</td>"
+        f"<tr><td>{escape(s.name)}</td><td>{escape(s.role)}</td>"
+        f"<td>{local_text(s.created_at, view.tz)}</td>"
         f"<td>{view.scans.get(s.source, 0)}</td><td>"
         + (
-            f'<span class="mute">unpaired {_when(s.revoked_at)}</span>'
+            f'<span class="mute">unpaired {local_text(s.revoked_at, view.tz)}</span>'
             if s.revoked_at is not None
             else f'<form method="post" action="/pairing/sessions/{escape(s.session_id)}/revoke">'
             f'<button type="submit" aria-label="Unpair {escape(s.name)}">Unpair</button></form>'
@@ -61,10 +61,9 @@ def render_pairing_section(view: PairingView) -> str:
         + "</td></tr>"
         for s in view.sessions
     )
+    head = ["Name", "Role", f"Paired ({view.tz.key})", "Scans", "Action"]
     table = (
-        '<div class="scroll"><table id="devices"><caption class="mute">Paired devices</caption>'
-        "<tr><th>Name</th><th>Role</th><th>Paired (UTC)</th><th>Scans</th><th></th></tr>"
-        f"{rows}</table></div>"
+        scroll_table("Paired devices", head, rows, table_id="devices")
         if rows
         else '<p class="mute">No phone or tablet paired yet.</p>'
     )

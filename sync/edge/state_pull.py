@@ -26,6 +26,7 @@ from sync.web.waiting import wait_set
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "cloud.program"
 CURSOR_KEY = "cloud.cursor"
+ZONE_KEY = "cloud.timezone"  # the branch's IANA time zone as the cloud keeps it
 MAX_PAGES = 1000  # a guard against a cloud that always says ``more``
 
 UPSERT_CARD = (
@@ -87,6 +88,12 @@ async def saved_program(db: Storage) -> ProgramState | None:
     return ProgramState.model_validate(raw) if raw else None
 
 
+async def saved_zone(db: Storage) -> str | None:
+    """The branch's time zone the cloud last sent (None before the first pull)."""
+    name = await kv_get(db, ZONE_KEY)
+    return str(name) if name else None
+
+
 class StatePuller:
     """Pulls the program and card changes; ``run()`` is a background task of the agent."""
 
@@ -137,6 +144,7 @@ class StatePuller:
                     *card_statements(state.cards),
                     kv_set(CURSOR_KEY, state.cursor),
                     kv_set(PROGRAM_KEY, program),
+                    kv_set(ZONE_KEY, state.timezone),
                 ]
             )
             if self.apply_program(state.program):
