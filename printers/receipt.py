@@ -48,6 +48,14 @@ class Receipt(BaseModel):
     expires_at: datetime | None = None
     lines: list[str] = []
     title: str | None = None  # a receipt that is not an order's (the self-test)
+    shop: str = ""  # the shop's name, printed first (the business's, as the cloud sends it)
+    code_text: str | None = None  # under the QR; None: the claim token's short code
+
+    def code_line(self) -> str:
+        """The text printed under the QR: what staff quote for this receipt."""
+        if self.code_text is not None:
+            return self.code_text
+        return short_code(self.claim_url) if self.claim_url else ""
 
 
 def short_code(url: str) -> str:
@@ -65,6 +73,8 @@ def _clean(text: str) -> str:
 def text_lines(receipt: Receipt, settings: PrinterSettings) -> tuple[list[str], list[str]]:
     """The lines above the QR (centred header, order facts) and the body lines (left aligned)."""
     head = [line for line in settings.header.splitlines() if line.strip()]
+    if receipt.shop.strip() and (not head or head[0].strip() != receipt.shop.strip()):
+        head.insert(0, receipt.shop.strip())  # the config's header follows the shop's name
     if receipt.title is not None:
         facts = [receipt.title]
     else:
@@ -96,8 +106,11 @@ def star_qr_block(url: str, settings: PrinterSettings, caps: Capabilities) -> by
     return STAR_START + star_rows(rows, left_bytes=left) + ESC + b"*rB"
 
 
-def qr_footer(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
-    """The must-have footer: a short line of text, the QR, the short code under it."""
+def qr_footer(
+    url: str, settings: PrinterSettings, caps: Capabilities, code: str | None = None
+) -> bytes:
+    """The must-have footer: a short line of text, the QR, the short code under it (``code``,
+    or the claim token's short code)."""
     # The raster block ends with its own quiet-zone feed; a native or Star QR needs the LF.
     after = b"" if caps.qr_mode == "image" else b"\n"
     return (
@@ -105,7 +118,7 @@ def qr_footer(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
         + _text([_clean(settings.footer_text)], caps.codec)
         + qr_part(url, settings, caps)
         + after
-        + _text([short_code(url)], caps.codec)
+        + _text([_clean(short_code(url) if code is None else code)], caps.codec)
     )
 
 
@@ -117,7 +130,7 @@ def build_escpos(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     if body:
         out += ALIGN_LEFT + _text(body, caps.codec)
     if receipt.claim_url:
-        out += b"\n" + qr_footer(receipt.claim_url, settings, caps)
+        out += b"\n" + qr_footer(receipt.claim_url, settings, caps, receipt.code_line())
         if receipt.expires_at is not None:
             out += _text([f"Valid until {receipt.expires_at:%Y-%m-%d}"], caps.codec)
     out += ALIGN_LEFT + CUT
@@ -141,7 +154,7 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     line_h = 28
     tail: list[str] = []
     if receipt.claim_url:
-        tail.append(short_code(receipt.claim_url))
+        tail.append(_clean(receipt.code_line()))
         if receipt.expires_at is not None:
             tail.append(f"Valid until {receipt.expires_at:%Y-%m-%d}")
     footer = [settings.footer_text] if receipt.claim_url else []

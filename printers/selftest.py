@@ -20,12 +20,18 @@ from printers.receipt import Receipt, build_job, render_image
 from printers.status import PROBLEM_STATES
 
 
-def agent_url(settings: AgentSettings) -> str:
-    """The agent's address as a person at the till would type it (the host name if wildcard)."""
+def agent_address(settings: AgentSettings) -> str:
+    """The agent's ``host:port`` as a person at the till would type it (the host name if
+    wildcard)."""
     host, port = settings.agent.host, settings.agent.port
     if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only shown, never bound here
         host = socket.gethostname()
-    return f"http://{host}:{port}/"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def agent_url(settings: AgentSettings) -> str:
+    """The agent's address as a URL."""
+    return f"http://{agent_address(settings)}/"
 
 
 def self_test_receipt(
@@ -38,6 +44,7 @@ def self_test_receipt(
         order_id="self-test",
         title="Stampedge printer test",
         claim_url=url.upper(),  # QR alphanumeric mode; host names ignore case
+        code_text=agent_address(settings),  # not a claim token: no short code of one
         stamps=0,
         total=Decimal(0),
         currency=settings.program.currency,

@@ -23,6 +23,7 @@ class ProgramSource:
         self.version: int | None = None  # None: the config's default, not the cloud's
         self.reward = "gift"  # what reaching the goal gives: gift | voucher | lottery
         self.reward_name = "Free gift"
+        self.shop = ""  # the business's name as the cloud sends it (receipts print it)
 
     def update(self, state: ProgramState) -> bool:
         """Take the cloud's program; True if it changed."""
@@ -31,4 +32,5 @@ class ProgramSource:
         self.current, self.version = new, state.version
         self.reward = state.reward
         self.reward_name = state.reward_name or self.reward_name
+        self.shop = state.shop
         return changed

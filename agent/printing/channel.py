@@ -12,14 +12,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from agent.http.errors import Conflict, InvalidInput, NotFound
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderAnswer, PrintInfo
-from agent.http.state import DB, METRICS, ORDERS, RUNTIME, SETTINGS
+from agent.http.state import DB, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
+from agent.orders.program_source import ProgramSource
 from config import AgentSettings
 from config.agent import PrinterSettings
 from printers.connections import make_connection
@@ -33,22 +34,19 @@ from printers.selftest import self_test_receipt
 from printers.service import PrintService
 from sync.edge.outbox import Stmt
 from sync.web.http_util import json_answer
+from sync.web.local_time import zone
 from sync.web.openapi import Body, Operation
 
 log = logging.getLogger(__name__)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def receipt_for(answer: OrderAnswer, tz: ZoneInfo, lines: Sequence[str] = ()) -> Receipt:
+def receipt_for(
+    answer: OrderAnswer, tz: ZoneInfo, lines: Sequence[str] = (), shop: str = ""
+) -> Receipt:
     """What goes on paper for an order's answer (times shown in the branch's zone); ``lines``:
-    the rewards redeemed on it, a reward ready on the card."""
+    the rewards redeemed on it, a reward ready on the card; ``shop``: the business's name."""
     return Receipt(
+        shop=shop,
         lines=list(lines),
         order_id=answer.order_id,
         claim_url=answer.claim.url if answer.claim else None,
@@ -64,10 +62,18 @@ def receipt_for(answer: OrderAnswer, tz: ZoneInfo, lines: Sequence[str] = ()) ->
 class PrinterChannel:
     """The print service as the order path (``PrinterHook``) and ``/health`` see it."""
 
-    def __init__(self, service: PrintService, settings: AgentSettings) -> None:
+    def __init__(
+        self, service: PrintService, settings: AgentSettings, program: ProgramSource | None = None
+    ) -> None:
         self.service = service
         self.settings = settings
-        self.tz = _zone(settings.agent.branch_timezone)
+        self.program = program  # the cloud's word on the branch: the shop's name
+        self.tz = zone(settings.agent.branch_timezone)
+
+    @property
+    def shop(self) -> str:
+        """The shop's name for receipts ("" until the cloud has said it)."""
+        return self.program.shop if self.program is not None else ""
 
     @property
     def enabled(self) -> bool:
@@ -83,7 +89,7 @@ class PrinterChannel:
     ) -> tuple[PrintInfo, list[Stmt]]:
         """The order's receipt job, committed with the order (pure: no I/O here)."""
         view, stmt = self.service.plan(
-            receipt_for(answer, self.tz, lines), "order", now=now, not_after=expires_at
+            receipt_for(answer, self.tz, lines, self.shop), "order", now=now, not_after=expires_at
         )
         return PrintInfo(job_id=view.job_id, status=view.status), [stmt]
 
@@ -107,9 +113,10 @@ class PrinterChannel:
     def self_test_receipt(self, now: datetime) -> Receipt:
         """The self-test: the agent's address, the printer model and QR mode, a QR to the page."""
         service = self.service
-        return self_test_receipt(
+        receipt = self_test_receipt(
             self.settings, service.caps, service.connection, now.astimezone(self.tz)
         )
+        return receipt.model_copy(update={"shop": self.shop})
 
 
 @dataclass
@@ -200,7 +207,8 @@ async def reprint_order(request: web.Request) -> web.StreamResponse:
     if voided:
         raise Conflict(f"order {answer.order_id} was voided", field="order_id", code="voided")
     not_after = answer.claim.expires_at if answer.claim else None
-    view = await channel.service.enqueue(receipt_for(answer, channel.tz), "reprint", not_after)
+    receipt = receipt_for(answer, channel.tz, shop=channel.shop)
+    view = await channel.service.enqueue(receipt, "reprint", not_after)
     return json_answer(view, 202)
 
 
@@ -359,7 +367,7 @@ async def _printing_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     await service.start()
-    channel = PrinterChannel(service, settings)
+    channel = PrinterChannel(service, settings, app[PROGRAM])
     app[PRINTING].channel = channel
     if service.enabled:
         app[RUNTIME].printer = channel

@@ -238,6 +238,7 @@ class ProgramState(Program):
     reward: str = "gift"
     version: int = 0
     reward_name: str | None = None  # what reaching the goal gives, in the owner's words
+    shop: str = Field(default="", max_length=200)  # the business's name, printed on receipts
 
 
 class OpenReward(BaseModel):

@@ -45,7 +45,9 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         )
     return SyncState(
         branch_id=str(branch_id),
-        program=branch.program.state(branch.program_version),
+        program=branch.program.state(branch.program_version).model_copy(
+            update={"shop": await tenancy.business_name(tx, business_id)}
+        ),
         timezone=branch.timezone,
         cards=cards,
         cursor=new_cursor,
