@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from agent.http.models import HealthAnswer
 from sync.web.local_time import local_text
+from sync.web.page_table import TABLE_CSS, scroll_table
 
-_CSS = """
+_CSS = (
+    """
 :root{--ok:#11643a;--bad:#a3141b;--warn:#7a4b00;--mute:#555;--line:#ddd}
 #database code{overflow-wrap:anywhere}
 *{box-sizing:border-box}body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#111;
@@ -28,17 +30,15 @@ h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px;
 margin-bottom:12px}.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,
 minmax(260px,1fr))}.state{font-weight:700}.ok{color:var(--ok)}.bad{color:var(--bad)}
-.warn{color:var(--warn)}.mute{color:var(--mute)}table{border-collapse:collapse;width:100%;
-font-size:.92rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line);
-white-space:nowrap;vertical-align:top}th{background:#f0f0f0}td.wrap{white-space:normal;
-min-width:14em}caption{text-align:left;padding:2px 0}
+.warn{color:var(--warn)}.mute{color:var(--mute)}
 button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid #333;background:#fff;
 cursor:pointer;min-height:40px}button:focus{outline:3px solid #1a5fb4}
-.scroll{overflow-x:auto}.scroll:focus{outline:3px solid #1a5fb4}
 #updated{margin:0 0 8px}#updated form{display:inline}#note{min-height:1.5em}
 form.inline{display:inline-block;margin:0 6px 6px 0}
 .code{font-size:1.6rem;letter-spacing:.1em;white-space:nowrap}.qr svg{width:168px;height:168px}
 """
+    + TABLE_CSS
+)
 
 _GOOD = {"ok", "listening", "idle", "ready", "printing", "confirmed", "sent", "disabled"}
 _BAD = {"error", "failed", "paper_out", "cover_open", "offline", "dead", "stale"}
@@ -133,21 +133,6 @@ def _when(value: Any, tz: ZoneInfo) -> str:
     return escape(str(value))
 
 
-def scroll_table(
-    label: str, head: list[str], rows: str, *, caption_cls: str = "mute", table_id: str = ""
-) -> str:
-    """A table in a labelled region a keyboard can focus and scroll sideways on a phone (the
-    columns keep their width; nothing is broken mid-word)."""
-    ident = f' id="{escape(table_id)}"' if table_id else ""
-    ths = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
-    return (
-        f'<div class="scroll" role="region" tabindex="0" aria-label="{escape(label)}">'
-        f"<table{ident}>"
-        f'<caption class="{caption_cls}">{escape(label)}</caption>'
-        f"<thead><tr>{ths}</tr></thead><tbody>{rows}</tbody></table></div>"
-    )
-
-
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "none waiting"
@@ -160,21 +145,26 @@ def _age(seconds: float | None) -> str:
 
 def _printer(view: StatusView) -> str:
     p = view.health.printer
-    rows = "".join(
-        f"<tr><td>{escape(str(j.get('job_id', '')))[:12]}</td>"
-        f"<td>{escape(str(j.get('order_id') or ''))}</td><td>{_state(j.get('status'))}</td>"
-        f'<td class="wrap">{escape(str(j.get("reason") or ""))}</td><td>'
-        + (
+    rows = [
+        [
+            escape(str(j.get("job_id", "")))[:12],
+            escape(str(j.get("order_id") or "")),
+            _state(j.get("status")),
+            escape(str(j.get("reason") or "")),
             f'<button type="button" data-label="Retry" '
             f'data-act="/v1/print/{escape(quote(str(j["job_id"]), safe=""))}/retry">Retry</button>'
             if j.get("status") in ("failed", "stale")
-            else ""
-        )
-        + "</td></tr>"
+            else "",
+        ]
         for j in view.print_jobs
-    )
+    ]
     table = (
-        scroll_table("Last print jobs", ["Job", "Order", "Status", "Reason", "Action"], rows)
+        scroll_table(
+            "Last print jobs",
+            ["Job", "Order", "Status", "Reason", "Action"],
+            rows,
+            wrap=frozenset({3}),
+        )
         if rows
         else '<p class="mute">No print jobs yet.</p>'
     )
@@ -206,15 +196,21 @@ def _scanners(view: StatusView) -> str:
 def _sync(view: StatusView) -> str:
     ob, cloud = view.health.outbox, view.health.cloud
     reach = {True: "reachable", False: "unreachable", None: "not contacted yet"}[cloud.reachable]
-    dead_rows = "".join(
-        f"<tr><td>{escape(str(d.get('type', '')))}</td>"
-        f"<td>{escape(str(d.get('order_id') or ''))}</td>"
-        f'<td class="wrap">{escape(str(d.get("last_error") or ""))}</td></tr>'
+    dead_rows = [
+        [
+            escape(str(d.get("type", ""))),
+            escape(str(d.get("order_id") or "")),
+            escape(str(d.get("last_error") or "")),
+        ]
         for d in view.dead_letters
-    )
+    ]
     dead = (
         scroll_table(
-            "Refused by the cloud", ["Event", "Order", "Reason"], dead_rows, caption_cls="bad"
+            "Refused by the cloud",
+            ["Event", "Order", "Reason"],
+            dead_rows,
+            caption_cls="bad",
+            wrap=frozenset({2}),
         )
         if dead_rows
         else ""
@@ -232,14 +228,18 @@ def _sync(view: StatusView) -> str:
 
 
 def _orders(view: StatusView) -> str:
-    rows = "".join(
-        f"<tr><td>{escape(str(o['order_id']))}</td><td>{escape(str(o.get('till') or ''))}</td>"
-        f"<td>{o['stamps']}</td><td>{escape(_KINDS.get(str(o['kind']), str(o['kind'])))}</td>"
-        f"<td>{'voided' if o.get('voided') else 'paid'}</td>"
-        f'<td class="wrap">{escape(str(o.get("rewards") or ""))}</td>'
-        f"<td>{_when(o.get('created_at'), view.tz)}</td></tr>"
+    rows = [
+        [
+            escape(str(o["order_id"])),
+            escape(str(o.get("till") or "")),
+            str(o["stamps"]),
+            escape(_KINDS.get(str(o["kind"]), str(o["kind"]))),
+            "voided" if o.get("voided") else "paid",
+            escape(str(o.get("rewards") or "")),
+            _when(o.get("created_at"), view.tz),
+        ]
         for o in view.recent_orders
-    )
+    ]
     return (
         '<section id="orders"><h2>Recent checks</h2>'
         + (
@@ -247,6 +247,8 @@ def _orders(view: StatusView) -> str:
                 "Recent checks",
                 ["Check", "Till", "Stamps", "Kind", "State", "Rewards", f"At ({view.tz.key})"],
                 rows,
+                wrap=frozenset({5}),
+                caption=False,  # the section's heading says it
             )
             if rows
             else '<p class="mute">No checks yet.</p>'

@@ -6,10 +6,10 @@ from html import escape
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from agent.http.status_page import scroll_table
 from agent.pages.pairing import ROLES, DeviceSession, PairingCode
 from printers.qr_export import qr_svg
 from sync.web.local_time import local_text
+from sync.web.page_table import scroll_table
 
 _ROLE_NAMES = {"kiosk": "a kiosk", "staff": "a staff phone"}
 
@@ -48,19 +48,19 @@ def render_pairing_section(view: PairingView) -> str:
             f'<button type="submit">Pair {escape(_ROLE_NAMES[role])}</button></form> '
             for role in ROLES
         )
-    rows = "".join(
-        f"<tr><td>{escape(s.name)}</td><td>{escape(s.role)}</td>"
-        f"<td>{local_text(s.created_at, view.tz)}</td>"
-        f"<td>{view.scans.get(s.source, 0)}</td><td>"
-        + (
-            f'<span class="mute">unpaired {local_text(s.revoked_at, view.tz)}</span>'
+    rows = [
+        [
+            escape(s.name),
+            escape(s.role),
+            escape(local_text(s.created_at, view.tz)),
+            str(view.scans.get(s.source, 0)),
+            f'<span class="mute">unpaired {escape(local_text(s.revoked_at, view.tz))}</span>'
             if s.revoked_at is not None
             else f'<form method="post" action="/pairing/sessions/{escape(s.session_id)}/revoke">'
-            f'<button type="submit" aria-label="Unpair {escape(s.name)}">Unpair</button></form>'
-        )
-        + "</td></tr>"
+            f'<button type="submit" aria-label="Unpair {escape(s.name)}">Unpair</button></form>',
+        ]
         for s in view.sessions
-    )
+    ]
     head = ["Name", "Role", f"Paired ({view.tz.key})", "Scans", "Action"]
     table = (
         scroll_table("Paired devices", head, rows, table_id="devices")

@@ -65,3 +65,18 @@ async def check_accessibility(page: Any) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     viewport = await page.evaluate("window.innerWidth")
     assert width <= viewport, f"page scrolls sideways: {width} > {viewport}"
+
+
+# The distinct line tops of an element's text on screen (1: nothing broken over lines).
+_LINES_JS = """
+(el) => { const w = document.createTreeWalker(el, NodeFilter.SHOW_TEXT), tops = new Set();
+          while (w.nextNode()) {
+            const r = document.createRange(); r.selectNodeContents(w.currentNode);
+            for (const b of r.getClientRects()) tops.add(Math.round(b.top)); }
+          return tops.size; }
+"""
+
+
+async def lines_on_screen(locator: Any) -> int:
+    """How many lines the element's text takes as drawn (an id broken mid-word takes 2)."""
+    return int(await locator.evaluate(_LINES_JS))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
+from sync.web.page_table import scroll_table
 
 # The card page lists this many vouchers at most: a page stays small whatever a card holds.
 VOUCHERS_SHOWN = 50
@@ -62,14 +63,22 @@ def wallet_buttons(apple_url: str | None, google_url: str | None, lang: str = "e
 
 def render_card(view: CardView, lang: str = "en") -> str:
     """The card page."""
-    vouchers = "".join(
-        f'<tr><td>{escape(v.name)}</td><td class="code" style="font-size:1rem">'
-        f"{escape(v.code)}</td><td>{escape(t(f'voucher.{v.state}', lang))}</td></tr>"
+    rows = [
+        [
+            escape(v.name),
+            f'<code class="vcode">{escape(v.code)}</code>',
+            escape(t(f"voucher.{v.state}", lang)),
+        ]
         for v in view.vouchers[:VOUCHERS_SHOWN]
+    ]
+    more = (
+        f'<p id="more-rewards">'
+        f"{escape(plural('rewards.more', len(view.vouchers) - VOUCHERS_SHOWN, lang))}</p>"
+        if len(view.vouchers) > VOUCHERS_SHOWN
+        else ""
     )
-    if len(view.vouchers) > VOUCHERS_SHOWN:
-        more = plural("rewards.more", len(view.vouchers) - VOUCHERS_SHOWN, lang)
-        vouchers += f'<tr><td colspan="3" id="more-rewards">{escape(more)}</td></tr>'
+    heading = t("card.vouchers", lang)
+    head = [t(key, lang) for key in ("card.col.reward", "card.col.code", "card.col.state")]
     body = (
         f'<h1 id="shop">{escape(view.business or t("card.title", lang))}</h1>'
         '<section class="card" id="card">'
@@ -87,10 +96,10 @@ def render_card(view: CardView, lang: str = "en") -> str:
         )
         + f'<p class="big" id="balance">'
         f"{escape(t('card.balance', lang, balance=view.balance, goal=view.goal))}</p></section>"
-        f'<section class="card" id="vouchers"><h2>{escape(t("card.vouchers", lang))}</h2>'
+        f'<section class="card" id="vouchers"><h2>{escape(heading)}</h2>'
         + (
-            f'<div class="scroll"><table>{vouchers}</table></div>'
-            if vouchers
+            scroll_table(heading, head, rows, caption=False) + more
+            if rows
             else f'<p class="mute">{escape(t("card.no_vouchers", lang))}</p>'
         )
         + "</section>"

@@ -2,9 +2,11 @@
 
 from html import escape
 
+from sync.web.page_table import TABLE_CSS
 from sync.web.texts import t
 
-CSS = """
+CSS = (
+    """
 :root{--ink:#141414;--mute:#4d4d4d;--brand:#0b5d3b;--brand-ink:#fff;--bad:#9b1c1c;
 --line:#d6d6d6;--bg:#f6f4ef;--card:#fff;--fresh:#c2410c}
 *{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
@@ -31,11 +33,17 @@ outline-offset:2px}a{color:#0a4a8f}.qr{display:flex;justify-content:center;margi
 text-align:center;word-break:break-all}
 table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left;
 padding:6px 8px;border-bottom:1px solid var(--line)}th{background:#efece4}
-.scroll{overflow-x:auto}.grid{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,
+.scroll{overflow-x:auto}.scroll:focus-visible{outline:3px solid #1a4fd1}
+.vcode{font:700 1rem/1.3 ui-monospace,Menlo,Consolas,monospace}
+.grid{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,
 minmax(300px,1fr))}.chart{max-width:100%;height:auto}
 .chartbox{overflow-x:auto}
+"""
+    + TABLE_CSS
+    + """
 @media (max-width:359px){body{font-size:16px}.stamps{gap:5px}.big{font-size:1.6rem}}
 """
+)
 
 
 def page(title: str, body: str, *, lang: str = "en", wide: bool = False) -> str:
