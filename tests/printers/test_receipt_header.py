@@ -36,15 +36,16 @@ async def test_given_a_self_test_print_then_the_line_under_the_qr_is_the_agents_
     assert "-8787" not in receipt.text
 
 
-async def test_given_a_cloud_link_then_the_receipt_starts_with_the_shops_name_and_header(
+async def test_given_a_cloud_link_then_receipts_name_the_shop_and_times_are_the_branchs(
     make_agent: AgentFactory, printer: TcpFakePrinter, tmp_path: Path
 ) -> None:
-    """Given an agent synced to its business "Corner Cafe" and ``[printer] header`` set, when a
-    check prints, then the receipt reads the shop's name, then the header, then the order."""
+    """Given an agent synced to its business "Corner Cafe" in Warsaw and ``[printer] header``
+    set, when a check prints, then the receipt reads the shop's name, then the header, then the
+    order; and the status page shows times in Warsaw's zone (the agent's config says UTC)."""
     store = await open_store(f"sqlite:///{tmp_path / 'cloud.db'}")
     link = await init_business(
         store, business="Corner Cafe", branch="Main Street", rule="by_amount",
-        step=Decimal("10"), goal=10,
+        step=Decimal("10"), goal=10, timezone="Europe/Warsaw",
     )  # fmt: skip
     settings = load_cloud_settings(None, {"cloud": {"database": "sqlite:///unused.db"}})
     cloud: TestClient[Any, Any] = TestClient(TestServer(build_cloud_app(settings, store=store)))
@@ -67,6 +68,8 @@ async def test_given_a_cloud_link_then_the_receipt_starts_with_the_shops_name_an
         [receipt] = await printer.wait_receipts(1)
         lines = _lines(receipt.text)
         assert lines[:4] == ["Corner Cafe", "Main Street 5", "Open 8-18", "Order H-1"]
+        status = await (await client.get("/")).text()
+        assert "At (Europe/Warsaw)" in status and "(UTC)" not in status
     finally:
         await cloud.close()
         await store.close()
