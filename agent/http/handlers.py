@@ -208,7 +208,8 @@ async def _pairing_section(request: web.Request, tz: ZoneInfo) -> str:
         scans={r["source"]: r["n"] for r in counts},
         tz=tz,
     )
-    return render_pairing_section(view)
+    # the pairing QR is drawn by pure-Python qrcode (and its first use imports it): a thread
+    return await asyncio.to_thread(render_pairing_section, view)
 
 
 ROUTES: list[tuple[Operation, Handler]] = [
