@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.db.lock import hold_exclusive, release
+from agent.db.lock import hold_exclusive, lock_path, release
 from agent.db.schema import SCHEMA_VERSION
 from config import ConfigError
 from sync.web.sqlite_backup import backup_file, checked, copy_snapshot, fsync_path, partial_path
@@ -81,6 +81,7 @@ def restore_agent_db(database: Path, source: Path) -> dict[str, Any]:
     hold = hold_exclusive(database)
     partial = partial_path(database)
     try:
+        _owned_like_folder(lock_path(database))
         partial.unlink(missing_ok=True)  # left by a restore that died mid-way
         try:
             copy_snapshot(source, partial)
@@ -92,6 +93,7 @@ def restore_agent_db(database: Path, source: Path) -> dict[str, Any]:
                 f"{what}: {source} has schema version {found.schema_version}, newer than this "
                 f"release knows ({SCHEMA_VERSION}): restore it with the release that made it"
             )
+        _owned_like_folder(partial)
         fsync_path(partial)
         replaced = _keep_current(database, kept)
         os.replace(partial, database)
@@ -105,6 +107,15 @@ def restore_agent_db(database: Path, source: Path) -> dict[str, Any]:
         "before_restore": str(kept) if replaced else None,
         **asdict(found),
     }
+
+
+def _owned_like_folder(path: Path) -> None:
+    """Run as root (``sudo stampedge agent restore``), give ``path`` to the data folder's owner:
+    a restored file or lock file owned by root would stop the service's user from opening it."""
+    if os.geteuid() != 0:
+        return
+    folder = path.parent.stat()
+    os.chown(path, folder.st_uid, folder.st_gid)
 
 
 def _keep_current(database: Path, kept: Path) -> bool:

@@ -24,7 +24,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "agent-0.1.0.db"
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-def _config(tmp_path: Path, port: int = 0) -> Path:
+def agent_config(tmp_path: Path, port: int = 0) -> Path:
+    """``tmp_path/agent.toml``: data in ``tmp_path/data``, no cloud, no printer."""
     config = tmp_path / "agent.toml"
     config.write_text(
         f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{tmp_path / "data"}"\n'
@@ -33,7 +34,8 @@ def _config(tmp_path: Path, port: int = 0) -> Path:
     return config
 
 
-def _cli(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+def agent_cli(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+    """``stampedge agent ARGS --config CONFIG`` run to its end."""
     return subprocess.run(
         [sys.executable, "-m", "agent.cli", "agent", *args, "--config", str(config)],
         capture_output=True, text=True, env=ENV, timeout=120, check=False,
@@ -84,7 +86,7 @@ async def test_given_an_agent_taking_checks_when_backed_up_and_restored_then_eve
     place, keeps the replaced file as ``agent.db.before-restore``, and the agent started on it
     answers every check of the copy as it did (a resend is a 200, never a second stamp)."""
     port = free_port()
-    config = _config(tmp_path, port)
+    config = agent_config(tmp_path, port)
     data = tmp_path / "data"
     url = f"http://127.0.0.1:{port}"
     acked: set[str] = set()
@@ -126,7 +128,7 @@ async def test_given_an_agent_taking_checks_when_backed_up_and_restored_then_eve
     assert code == 2 and len(err.splitlines()) == 1 and "stop it first" in err, err
     assert _orders(data / "agent.db") == acked
 
-    done = _cli(config, "restore", "--from", str(tmp_path / "nightly.db"))
+    done = agent_cli(config, "restore", "--from", str(tmp_path / "nightly.db"))
     assert done.returncode == 0, done.stderr
     restored = json.loads(done.stdout)
     assert restored["orders"] == len(copy)
@@ -160,7 +162,7 @@ def test_given_a_bad_backup_when_restored_then_one_line_exit_2_and_the_database_
     bytes, a damaged database, a database of another program or one from a newer release, then
     each is refused with one line and exit 2, and the database in place is byte for byte as it
     was, with no ``before-restore`` or partial file left."""
-    config = _config(tmp_path)
+    config = agent_config(tmp_path)
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(FIXTURE, data / "agent.db")
@@ -191,21 +193,21 @@ def test_given_a_bad_backup_when_restored_then_one_line_exit_2_and_the_database_
         newer: f"schema version {SCHEMA_VERSION + 1}, newer than this release knows",
     }
     for source, words in cases.items():
-        _one_line_refusal(_cli(config, "restore", "--from", str(source)), words)
+        _one_line_refusal(agent_cli(config, "restore", "--from", str(source)), words)
         assert _digest(data) == before, source
         assert {p.name for p in data.iterdir()} - {"agent.db.lock"} == {"agent.db"}, source
 
-    _one_line_refusal(_cli(config, "restore"), "--from")
-    _one_line_refusal(_cli(config, "backup"), "--to")
+    _one_line_refusal(agent_cli(config, "restore"), "--from")
+    _one_line_refusal(agent_cli(config, "backup"), "--to")
     (tmp_path / "taken.db").write_bytes(b"yesterday's backup")
-    _one_line_refusal(_cli(config, "backup", "--to", str(tmp_path / "taken.db")), "exists")
+    _one_line_refusal(agent_cli(config, "backup", "--to", str(tmp_path / "taken.db")), "exists")
     assert (tmp_path / "taken.db").read_bytes() == b"yesterday's backup"
 
     # A sound backup restores; a second restore would overwrite the kept file, so it waits.
-    good = _cli(config, "backup", "--to", str(tmp_path / "good.db"))
+    good = agent_cli(config, "backup", "--to", str(tmp_path / "good.db"))
     assert good.returncode == 0, good.stderr
-    assert _cli(config, "restore", "--from", str(tmp_path / "good.db")).returncode == 0
+    assert agent_cli(config, "restore", "--from", str(tmp_path / "good.db")).returncode == 0
     assert (data / "agent.db.before-restore").read_bytes() == FIXTURE.read_bytes()
     _one_line_refusal(
-        _cli(config, "restore", "--from", str(tmp_path / "good.db")), "earlier restore"
+        agent_cli(config, "restore", "--from", str(tmp_path / "good.db")), "earlier restore"
     )
