@@ -70,12 +70,12 @@ def _agent_db_command(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from agent.db import DatabaseTooNew
+    from agent.db import DatabaseBusy, DatabaseTooNew
     from agent.queue_cli import run_queue_command
 
     try:
         return asyncio.run(run_queue_command(_agent_settings(args), args))
-    except DatabaseTooNew as err:
+    except (DatabaseTooNew, DatabaseBusy) as err:
         print(f"stampedge: {err}", file=sys.stderr)
         return 2
 

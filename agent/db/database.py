@@ -22,6 +22,7 @@ import aiosqlite
 from agent.db.errors import DbError, DiskFullError
 from agent.db.lock import hold_shared, release
 from agent.db.writer import Guard, open_writer, run_group
+from config.private_files import private_database, private_dir
 from sync.edge.storage import Stmt
 from sync.web.worker_thread import WorkerThread
 
@@ -220,8 +221,17 @@ class AgentDb:
 
 
 def _hold(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)  # the lock file lives beside the database
-    return hold_shared(path)
+    """The shared hold on ``path`` (its lock file beside it, in a 0700 folder), then the file
+    itself made 0600 (names, emails, the outbox): not before, so that a start during a restore
+    leaves nothing behind."""
+    private_dir(path.parent)
+    fd = hold_shared(path)
+    try:
+        private_database(path)
+    except BaseException:
+        release(fd)
+        raise
+    return fd
 
 
 def _maintain(fn: Callable[[sqlite3.Connection], T], db: sqlite3.Connection) -> T:

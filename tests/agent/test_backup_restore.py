@@ -211,3 +211,36 @@ def test_given_a_bad_backup_when_restored_then_one_line_exit_2_and_the_database_
     _one_line_refusal(
         agent_cli(config, "restore", "--from", str(tmp_path / "good.db")), "earlier restore"
     )
+
+
+def test_given_a_restore_under_way_then_the_agent_and_queue_wait_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """Given a restore holding the database (its exclusive lock, taken as ``agent restore``
+    takes it), when the agent or ``stampedge queue status`` starts, then each exits 2 with one
+    line saying a restore is under way, and neither migrated or changed the database; with no
+    database yet, the agent does not make one."""
+    from agent.db.lock import hold_exclusive, release
+
+    config = agent_config(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    hold = hold_exclusive(data / "agent.db")
+    try:
+        _one_line_refusal(agent_cli(config), "is being restored")
+        assert not (data / "agent.db").exists()
+    finally:
+        release(hold)
+    shutil.copy(FIXTURE, data / "agent.db")
+    before = _digest(data)
+    hold = hold_exclusive(data / "agent.db")
+    try:
+        for args in (("agent",), ("queue", "status")):
+            done = subprocess.run(
+                [sys.executable, "-m", "agent.cli", *args, "--config", str(config)],
+                capture_output=True, text=True, env=ENV, timeout=120, check=False,
+            )  # fmt: skip
+            _one_line_refusal(done, "is being restored")
+            assert _digest(data) == before
+    finally:
+        release(hold)
