@@ -96,6 +96,8 @@ class MailSender:
     async def step(self) -> bool:
         """Send what is due now; ``True`` if a full batch went (more may be waiting)."""
         assert self._db is not None, "run() gives the sender its database"
+        if not self._section.host:
+            return False  # no server configured: messages wait in the outbox, untried
         rows = await mail_outbox.take_due(self._db, to_us(self._clock()), BATCH)
         for out in rows:
             try:

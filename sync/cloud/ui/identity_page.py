@@ -36,9 +36,10 @@ def consent_form(email: str | None, answers: Mapping[str, bool], lang: str = "en
         disabled = channel == "email" and not email
         checked = " checked" if answers.get(channel) else ""
         boxes.append(
-            f'<p><label><input type="checkbox" name="{channel}" value="yes" id="consent-{channel}"'
+            f'<p><input type="checkbox" name="{channel}" value="yes" id="consent-{channel}"'
             f'{checked}{" disabled" if disabled else ""} style="width:24px;height:24px;'
-            f'vertical-align:middle"> {escape(t(f"consent.{channel}", lang))}</label></p>'
+            f'vertical-align:middle"> <label for="consent-{channel}">'
+            f"{escape(t(f'consent.{channel}', lang))}</label></p>"
         )
     needs = "" if email else f'<p class="mute">{escape(t("consent.needs_email", lang))}</p>'
     verified = (
