@@ -77,7 +77,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "minutes. If it was not you, ignore this message: nothing changes without the link.",
         "mail.signin.action.attach": "keep a stamp card under this email address",
         "mail.signin.action.claim": "add the stamps of a receipt to the card of this address",
-        "mail.signin.action.recover": "open the stamp card of this address on a phone",
         "mail.footer": "\n\n--\nYou get this message because this address was given for a stamp "
         "card. Offers by email: only if you said yes on your card page. To say no to them: {url}",
         "email.title": "Your email",

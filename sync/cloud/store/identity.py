@@ -7,9 +7,9 @@ link is queued in the same transaction as the link (``mail_outbox``), so neither
 the other.
 
 Purposes: ``attach`` (put the address on card ``card_code``; if another card of the business
-has it, that is the person's card: ``card_code`` is merged into it), ``claim`` (the receipt
-``claim_token`` onto the address's card, a new one if it has none) and ``recover`` (open the
-address's card on this phone).
+has it, that is the person's card: ``card_code`` is merged into it and the phone gets that card
+back) and ``claim`` (the receipt ``claim_token`` onto the address's card, a new one if it has
+none).
 
 Consent is an append-only history per card and channel (``email``, ``wallet``): each row says
 granted or withdrawn, the wording version shown, where (``card_page``, ``unsubscribe``...) and
@@ -29,7 +29,7 @@ from sync.cloud.store.db import Db
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 
-Purpose = Literal["attach", "claim", "recover"]
+Purpose = Literal["attach", "claim"]
 Channel = Literal["email", "wallet"]
 CHANNELS: tuple[Channel, ...] = ("email", "wallet")
 # The version of the consent sentences (``consent.*`` in ``sync.web.texts``): a change of their
@@ -85,6 +85,15 @@ class Identity:
                 business_id, canonical_email(email),
             )  # fmt: skip
         return None if row is None else (int(row["id"]), str(row["card_code"]))
+
+    async def is_alias(self, card_code: str) -> bool:
+        """True if the card was merged into another (its code is only an alias now)."""
+        async with self._db.read() as tx:
+            merged = await tx.fetchval(
+                "SELECT merged_into FROM customers WHERE card_code = ?",
+                canonical_card_text(card_code),
+            )
+        return merged is not None
 
     async def card_id(self, card_code: str) -> tuple[int, int, str | None]:
         """A card's id, business and verified email (``NotFound`` if none)."""
@@ -148,11 +157,6 @@ class Identity:
                 raise Conflict("this link was used already", code="used", field="token")
         if link.purpose == "claim":
             return link, None
-        if link.purpose == "recover":
-            found = await self.card_of_email(link.business_id, link.email)
-            if found is None:
-                raise NotFound("no card has this address", code="unknown_card", field="email")
-            return link, found[1]
         assert link.card_code is not None
         return link, await self.verify_email(link.business_id, link.card_code, link.email, now_us)
 

@@ -16,6 +16,7 @@ from sync.cloud.store.identity import CONSENT_WORDING, Identity, Mail
 from sync.contract import claim_token
 from tests.clock import Clock
 from tests.conftest import free_port
+from tests.sync.cloud.conftest import card_sig
 from tests.sync.cloud.mail_sink import SmtpSink, link_in, mail_cloud, smtp
 
 __all__ = ["smtp"]
@@ -324,3 +325,28 @@ def test_given_the_mail_settings_then_the_password_never_prints() -> None:
     s = load_cloud_settings(None, {"mail": {"host": "smtp.example.com", "password": "hunter2"}})
     assert "hunter2" not in repr(s) and "hunter2" not in str(s.model_dump())
     assert s.mail.password.get_secret_value() == "hunter2"
+
+
+async def test_given_a_link_asked_from_someone_elses_phone_then_that_phone_never_opens_the_card(
+    mailed: Mailed,
+) -> None:
+    """Given a victim's verified card and an attacker's phone with a card of its own, when the
+    attacker asks for a link to the victim's address and the victim opens it (on the victim's
+    phone), then the attacker's card is merged into the victim's, and the attacker's cookie and
+    private link open nothing: its next receipt starts a new card, not the victim's."""
+    made = await mailed.http.post(
+        "/v1/customers", json={"email": "vic@example.com"}, headers=mailed.admin()
+    )
+    victim = (await made.json())["card_code"]
+    async with _phone() as attacker, _phone() as owner:
+        mine = await _claim_on(attacker, mailed, "ID-20", 1)
+        await _ask_link(attacker, mailed, "vic@example.com")
+        [msg] = await mailed.smtp.sink.wait_for(1)
+        assert (await owner.post(mailed.url(link_in(msg)), allow_redirects=False)).status == 303
+        assert (await mailed.card(mine))["card_code"] == victim  # merged: the code is an alias
+        assert (await attacker.get(mailed.url("/card"))).status == 404
+        sig = await card_sig(mailed.store, mine)
+        assert (await attacker.get(mailed.url(f"/card/{mine}/{sig}"))).status == 404
+        after = await _claim_on(attacker, mailed, "ID-21", 1)
+        assert after not in (victim, mine)
+    assert (await mailed.card(victim))["balance"] == 1
