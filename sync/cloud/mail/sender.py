@@ -37,7 +37,7 @@ BACKOFF_CAP_S = 3600.0
 
 def backoff_s(attempts: int) -> float:
     """Seconds before the next try after ``attempts`` failures (tenacity's exponential curve)."""
-    retrying = Retrying(wait=wait_exponential(multiplier=BACKOFF_BASE_S / 2, max=BACKOFF_CAP_S))
+    retrying = Retrying(wait=wait_exponential(multiplier=BACKOFF_BASE_S, max=BACKOFF_CAP_S))
     state = RetryCallState(retrying, fn=None, args=(), kwargs={})
     state.attempt_number = max(1, attempts)
     return float(retrying.wait(state))
