@@ -43,7 +43,7 @@ from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.contract.limits import CardText, Email
 from sync.web.http_util import json_answer
-from sync.web.throttle import GUESSES, Throttle, check
+from sync.web.throttle import GUESSES, Throttle, check, client_of
 
 LINKS_PER_CLIENT = 10
 LINKS_PER_ADDRESS = 3
@@ -114,10 +114,13 @@ async def unsubscribe_url(request: web.Request, card_code: str, channel: str = "
 
 async def send_link(
     request: web.Request, business_id: int, email: str, purpose: Purpose, *,
-    card_code: str | None = None, claim_token: str | None = None,
+    card_code: str | None = None, claim_token: str | None = None, quiet: bool = False,
 ) -> None:  # fmt: skip
-    """Mail a one-time link (throttled per client with 429, per address silently)."""
+    """Mail a one-time link (throttled per client with 429, per address silently; ``quiet``:
+    a client over its limit gets no link and no 429, for answers that must go out whole)."""
     throttles = request.app[LINK_THROTTLES]
+    if quiet and throttles.clients.retry_after(client_of(request)) > 0:
+        return
     client = check(request, throttles.clients)
     throttles.clients.fail(client)  # every link asked for counts, sent or not
     address = canonical_email(email)

@@ -350,3 +350,20 @@ async def test_given_a_link_asked_from_someone_elses_phone_then_that_phone_never
         after = await _claim_on(attacker, mailed, "ID-21", 1)
         assert after not in (victim, mine)
     assert (await mailed.card(victim))["balance"] == 1
+
+
+async def test_given_a_client_past_its_link_limit_then_its_claims_still_answer_201(
+    mailed: Mailed,
+) -> None:
+    """Given a client that already had ten links this hour, when it claims receipts with new
+    addresses, then each claim is made and answered 201 (no 429 after the stamps moved); only
+    the links beyond the limit are not sent."""
+    statuses = []
+    for i in range(12):
+        resp = await mailed.http.post(
+            f"/v1/claims/{mailed.token(f'ID-3{i}', 1)}", json={"email": f"n{i}@example.com"}
+        )
+        statuses.append(resp.status)
+    assert statuses == [201] * 12
+    async with mailed.store.db.read() as tx:
+        assert await tx.fetchval("SELECT COUNT(*) FROM mail_outbox") == 10
