@@ -129,7 +129,8 @@ def _completed(view: ClaimView, cycles: int, lang: str) -> str:
 
 def render_claim_done(view: ClaimView, lang: str = "en", extra: str = "") -> str:
     """The stamps are on the card: a card this receipt filled is shown full, then the new card
-    with the stamps carried over (never "6 stamps added" beside an empty card)."""
+    with the stamps carried over (never "6 stamps added" beside an empty card); ``extra``: more
+    sections, already escaped."""
     to_go = max(0, view.goal - view.balance)
     cycles = cycles_completed(view.stamps_added, view.balance, view.goal)
     fresh = view.balance if cycles else min(view.stamps_added, view.balance)
