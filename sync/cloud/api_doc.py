@@ -11,6 +11,7 @@ from sync.cloud.backoffice.models import (
     VoucherIn,
 )
 from sync.cloud.handlers import RedeemIn
+from sync.cloud.identity_http import MergeIn, MergeOut
 from sync.cloud.models import (
     AdminKeyOut,
     BranchIn,
@@ -138,6 +139,12 @@ OPERATIONS = [
               "A webhook from Poster, signed with its md5 verify",
               {200: WebhookAnswer, 403: _E, 404: _E, 422: _E, 503: _E}, request=PosterWebhook,
               auth=False, tags=("poster",)),
+    Operation("POST", "/v1/cards/{card_code}/merge", "Merge this card into another of the same "
+              "person (admin); its code stays an alias", {200: MergeOut, 403: _E, 404: _E,
+              409: _E, 422: _E}, request=MergeIn, tags=("customers",)),
+    Operation("GET", "/signin/{token}", "The page a mailed sign-in link opens (one button; "
+              "its POST spends the link)", {200: "text/html", 404: "text/html",
+              409: "text/html", 410: "text/html"}, auth=False, tags=("customers",)),
     Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),
     Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}, auth=False),
 ]  # fmt: skip

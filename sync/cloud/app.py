@@ -11,7 +11,7 @@ from aiohttp import web
 
 from config import ConfigError
 from config.cloud import CloudSettings
-from sync.cloud import admin, claims_http, handlers, rewards_http
+from sync.cloud import admin, claims_http, handlers, identity_http, rewards_http
 from sync.cloud.api_doc import openapi_document
 from sync.cloud.backoffice.http import add_backoffice_routes
 from sync.cloud.backoffice.pages import add_backoffice_pages
@@ -154,6 +154,7 @@ def build_cloud_app(
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
     add_page_routes(app)
+    identity_http.add_identity_routes(app)  # after the store's lifecycle: the mail sender uses it
     if settings.wallet.apple is not None or settings.wallet.google is not None:
         _add_wallet(app, settings)
     add_backoffice_routes(app)

@@ -224,6 +224,11 @@ class Book:
         if card.email:
             self._index[f"e:{card.email}"] = card.customer_id
 
+    def alias(self, key: str, customer_id: int) -> None:
+        """Make the card ``customer_id`` findable by another reference key too (the code or
+        number of a card merged into it)."""
+        self._index[key] = customer_id
+
     def holds(self, key: str) -> bool:
         """Whether the card the reference key ``key`` names is in the book."""
         return key in self._index

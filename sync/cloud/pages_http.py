@@ -27,9 +27,11 @@ from sync.cloud.http import (
 )
 from sync.cloud.models import CardOut, StatsOut
 from sync.cloud.store import Principal
+from sync.cloud.store.identity import Identity
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
+from sync.cloud.ui.identity_page import consent_form, email_form
 from sync.cloud.ui.layout import page
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
@@ -75,7 +77,11 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
             "business": await request.app[STORE].business_name(card.business_id),
         }
     )
-    resp = _html(render_card(view))
+    identity = Identity(request.app[STORE].db)
+    customer_id, _, email = await identity.card_id(card.card_code)
+    extra = (email_form("/card/email", have_card=email is None)
+             + consent_form(email, await identity.consents(customer_id)))  # fmt: skip
+    resp = _html(render_card(view, extra=extra))
     keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp
 

@@ -43,7 +43,7 @@ def batch_book(
     book_io.add_qrs(book, qrs)
     for found in cards:
         for row in found:
-            book.add_card(book_io.card_of(row))
+            book_io.add_found(book, row)
     return book
 
 

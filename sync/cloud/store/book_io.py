@@ -71,11 +71,31 @@ def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[st
     for key in refs:
         sets[key[0]].add(key[2:])
     wanted = [("card_code", codes), ("number", numbers), ("email", emails)]
+    # a card merged into another (``merge.py``) is found as the card it went into, its own
+    # code and number kept as aliases (``add_found``): an old keyring or pass still stamps
     return [
-        (f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
-         f"AND {column} {tx.in_text}", (business_id, tx.array(sorted(values))))
+        (f"SELECT {CARD_COLUMNS}, alias_id, alias_code, alias_number FROM (SELECT "  # noqa: S608
+         f"{_FOUND_COLUMNS} FROM customers c JOIN customers d "
+         f"ON d.id = COALESCE(c.merged_into, c.id) WHERE c.business_id = ? "
+         f"AND c.{column} {tx.in_text}) AS found", (business_id, tx.array(sorted(values))))
         for column, values in wanted if values
     ]  # fmt: skip
+
+
+# plain names outside the sub-select: the SQLite pipeline reads them as JSON (``ingest.as_json``)
+_FOUND_COLUMNS = (
+    "d.id AS id, d.card_code AS card_code, d.number AS number, d.email AS email, "
+    "d.name AS name, d.balance AS balance, c.id AS alias_id, c.card_code AS alias_code, "
+    "c.number AS alias_number"
+)
+
+
+def add_found(book: Book, row: Row) -> None:
+    """Put a ``card_queries`` row's card in the book, findable by an alias it was asked by."""
+    book.add_card(card_of(row))
+    if int(row[6]) != int(row[0]):
+        book.alias(f"c:{row[7]}", int(row[0]))
+        book.alias(f"n:{row[8]}", int(row[0]))
 
 
 async def load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
@@ -170,7 +190,7 @@ async def load_claims(
     add_orders(book, orders)
     for rows in cards:
         for row in rows:
-            book.add_card(card_of(row))
+            add_found(book, row)
     return book
 
 

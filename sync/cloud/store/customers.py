@@ -110,8 +110,11 @@ async def card_by_code(tx: Tx, code: str, business_id: int | None = None) -> tup
         canonical = normalize_card_code(code)
     except CardCodeError:
         raise NotFound("no card with this code", code="unknown_card", field="card_code") from None
+    # a merged card's code leads to the card it was merged into (``merge.py``)
     row = await tx.fetchrow(
-        f"SELECT {CARD_COLUMNS}, business_id FROM customers WHERE card_code = ?",  # noqa: S608
+        "SELECT d.id, d.card_code, d.number, d.email, d.name, d.balance, d.business_id "
+        "FROM customers c JOIN customers d ON d.id = COALESCE(c.merged_into, c.id) "
+        "WHERE c.card_code = ?",
         canonical,
     )
     if row is None or (business_id is not None and int(row["business_id"]) != business_id):

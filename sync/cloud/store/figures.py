@@ -17,9 +17,13 @@ PAGE = 500
 async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> SyncState:
     """The branch's program and the business's cards changed after ``cursor``."""
     branch = await tenancy.get_branch(tx, business_id, branch_id)
+    # a card merged into another (``merge.py``) is sent with the balance it went into: a till
+    # that scans the old code offline shows that, and its check credits the merged card
     rows = await tx.fetch(
-        "SELECT id, card_code, number, email, name, balance, updated_seq FROM customers "
-        "WHERE business_id = ? AND updated_seq > ? ORDER BY updated_seq LIMIT ?",
+        "SELECT c.id, c.card_code, c.number, c.email, c.name, "
+        "COALESCE(d.balance, c.balance) AS balance, c.updated_seq FROM customers c "
+        "LEFT JOIN customers d ON d.id = c.merged_into "
+        "WHERE c.business_id = ? AND c.updated_seq > ? ORDER BY c.updated_seq LIMIT ?",
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
     page = rows[:PAGE]

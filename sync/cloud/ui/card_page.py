@@ -61,8 +61,8 @@ def wallet_buttons(apple_url: str | None, google_url: str | None, lang: str = "e
     )
 
 
-def render_card(view: CardView, lang: str = "en") -> str:
-    """The card page."""
+def render_card(view: CardView, lang: str = "en", extra: str = "") -> str:
+    """The card page (``extra``: more sections, already escaped)."""
     rows = [
         [
             escape(v.name),
@@ -104,5 +104,6 @@ def render_card(view: CardView, lang: str = "en") -> str:
         )
         + "</section>"
         + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
+        + extra
     )
     return page(t("card.title", lang), body, lang=lang)
