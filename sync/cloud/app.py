@@ -29,6 +29,7 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.poster_webhook import add_poster_routes
+from sync.cloud.privacy_http import add_privacy_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
@@ -159,6 +160,7 @@ def build_cloud_app(
     add_backoffice_routes(app)
     add_backoffice_pages(app)
     add_poster_routes(app)
+    add_privacy_routes(app)
     return app
 
 

@@ -264,6 +264,8 @@ class CardState(BaseModel):
     balance: int = 0
     updated_seq: int = 0
     rewards: list[OpenReward] = []
+    erased: bool = False
+    """The customer was erased: a till forgets the card and scrubs what it kept naming them."""
 
 
 class SyncState(BaseModel):

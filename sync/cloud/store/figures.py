@@ -18,7 +18,8 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
     """The branch's program and the business's cards changed after ``cursor``."""
     branch = await tenancy.get_branch(tx, business_id, branch_id)
     rows = await tx.fetch(
-        "SELECT id, card_code, number, email, name, balance, updated_seq FROM customers "
+        "SELECT id, card_code, number, email, name, balance, updated_seq, erased_us "
+        "FROM customers "
         "WHERE business_id = ? AND updated_seq > ? ORDER BY updated_seq LIMIT ?",
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
@@ -34,6 +35,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
             rewards=held.get(int(r["id"]), []),
+            erased=r["erased_us"] is not None,
         )
         for r in page
     ]

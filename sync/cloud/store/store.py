@@ -31,7 +31,16 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
-from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy, vouchers
+from sync.cloud.store import (
+    batch_io,
+    book_io,
+    customers,
+    figures,
+    privacy,
+    replay,
+    tenancy,
+    vouchers,
+)
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
@@ -395,6 +404,23 @@ class Store:
             found = await customers.find(tx, who.business_id, q)
             goal = await customers.goal_of(tx, who.business_id, who.branch_id)
         return [customers.customer_out(c, goal) for c in found]
+
+    async def export_customer(
+        self, who: Principal, customer_id: int, now: datetime
+    ) -> privacy.CustomerExport:
+        """Everything kept about one customer of the business (``privacy.export``)."""
+        async with self.db.read() as tx:
+            return await privacy.export(tx, who.business_id, customer_id, now)
+
+    async def erase_customer(
+        self, who: Principal, customer_id: int, now: datetime, requested_by: str
+    ) -> privacy.ErasureOut:
+        """Erase one customer's personal data (``privacy.erase``), then make the overwritten
+        rows unreadable from the database's files; idempotent."""
+        async with self.db.write(who.business_id) as tx:
+            out = await privacy.erase(tx, who.business_id, customer_id, now, requested_by)
+        await self.db.forget_old_versions()
+        return out
 
     async def card(self, code: str, now: datetime, who: Principal | None) -> CardOut:
         """A card with its rewards; without a key of its business, no email or name."""
