@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sync.contract.card_code import canonical_card_text
@@ -19,6 +20,7 @@ from sync.contract.customers import canonical_email
 from sync.contract.events import CardState, ProgramState
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
+from sync.edge.erasure import forget_customers
 from sync.edge.errors import SyncError
 from sync.edge.storage import Stmt, Storage
 from sync.web.waiting import wait_set
@@ -48,6 +50,10 @@ def card_statements(cards: list[CardState]) -> list[Stmt]:
     asks), each card's open rewards replacing those cached before."""
     out: list[Stmt] = []
     for c in cards:
+        if c.erased:  # forgotten (``erasure.forget_customers``), never cached again
+            out.append(("DELETE FROM cards WHERE customer_id = ?", (c.customer_id,)))
+            out.append((DROP_REWARDS, (c.customer_id,)))
+            continue
         out.append(
             (
                 UPSERT_CARD,
@@ -139,6 +145,11 @@ class StatePuller:
                 cursor = 0
                 continue
             program = state.program.model_dump(mode="json")
+            erased = [c.customer_id for c in state.cards if c.erased]
+            if erased:
+                scrubbed = await self.db.on_writer(partial(forget_customers, erased))
+                log.info("forgot %d erased customer(s); %d record(s) scrubbed",
+                         len(erased), scrubbed)  # fmt: skip
             await self.db.write(
                 [
                     *card_statements(state.cards),

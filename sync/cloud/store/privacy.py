@@ -10,9 +10,8 @@ state pull (``CardState.erased``) and forgets the card. One ``erasures`` row say
 when. Erasing again changes nothing and answers the same.
 """
 
-import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -22,10 +21,8 @@ from sync.cloud.models import RewardOut
 from sync.cloud.store.book_io import next_seq
 from sync.cloud.store.customers import _like, from_us, rewards_of
 from sync.cloud.store.db import Row, Tx
-from sync.contract.customers import canonical_card, canonical_email
+from sync.contract.erasure import erase_names, like_needles, names_pattern
 
-ERASED = "erased"
-"""What replaces a name, email, phone or card code in a scrubbed ledger payload."""
 ERASED_CODE_PREFIX = "ERASED-"
 """A tombstone's card code: the prefix and its id (never a well-formed card code)."""
 
@@ -202,7 +199,7 @@ async def erase(
     scrubbed = 0
     for event_id in await _events_naming(tx, business_id, customer_id, names):
         text = await tx.fetchval("SELECT payload FROM events WHERE id = ?", event_id)
-        clean = json.dumps(names.scrub(json.loads(text)), separators=(",", ":"))
+        clean = names.scrub(text)
         if clean != text:
             await tx.execute("UPDATE events SET payload = ? WHERE id = ?", clean, event_id)
             scrubbed += 1
@@ -231,41 +228,16 @@ async def erase(
 
 
 class Names:
-    """The ways a customer was named (card code, number, email, phone, name), and a scrubber
-    that replaces each of them wherever a JSON value spells it."""
+    """The ways a customer was named: card code, number, email, phone and name."""
 
     def __init__(self, row: Row) -> None:
-        self.card_code: str = row["card_code"]
-        self.number: str = row["number"]
-        self.email: str | None = row["email"]
-        self.phone: str | None = row["phone"]
-        self.name: str | None = row["name"]
+        ids = [row["card_code"], row["number"], row["email"], row["phone"]]
+        self.needles = like_needles(ids)
+        self.pattern = names_pattern([*ids, row["name"]])
 
-    def searchable(self) -> list[str]:
-        """The JSON string literals (lower-case) a payload naming the customer contains."""
-        found = [self.card_code, self.number, self.email, self.phone]
-        return [json.dumps(v).lower() for v in found if v]
-
-    def names(self, value: str) -> bool:
-        """True if ``value`` is one of the customer's names (in any spelling the API takes)."""
-        text = value.strip()
-        return bool(text) and (
-            canonical_card(text) == self.card_code
-            or text == self.number
-            or (self.email is not None and canonical_email(text) == self.email)
-            or (self.phone is not None and "".join(text.split()) == self.phone)
-            or (self.name is not None and text == self.name.strip())
-        )
-
-    def scrub(self, value: Any) -> Any:
-        """``value`` with every string naming the customer replaced by ``ERASED``."""
-        if isinstance(value, str):
-            return ERASED if self.names(value) else value
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.scrub(v) for k, v in value.items()}
-        return value
+    def scrub(self, text: str) -> str:
+        """``text`` with every name of the customer replaced (``erasure.erase_names``)."""
+        return erase_names(text, self.pattern)
 
 
 async def _events_naming(tx: Tx, business_id: int, customer_id: int, names: Names) -> list[str]:
@@ -280,11 +252,11 @@ async def _events_naming(tx: Tx, business_id: int, customer_id: int, names: Name
     ):
         rows = await tx.fetch(sql, business_id, customer_id)
         ids.update(r["event_id"] for r in rows if r["event_id"] is not None)
-    for literal in names.searchable():
+    for needle in names.needles:
         rows = await tx.fetch(
             "SELECT id FROM events WHERE business_id = ? AND lower(payload) LIKE ? ESCAPE '\\'",
             business_id,
-            _like(literal),
+            _like(needle),
         )
         ids.update(r["id"] for r in rows)
     return sorted(ids)
