@@ -15,7 +15,8 @@ from uuid import UUID
 import orjson
 
 from agent.db import AgentDb, DbError, DiskFullError, Guard, KeyGuard, Stmt
-from agent.http.errors import Conflict, InvalidInput, NotFound, Unavailable
+from agent.db.retention import missing_order
+from agent.http.errors import Conflict, InvalidInput, Unavailable
 from agent.http.models import (
     ClaimInfo,
     OrderAnswer,
@@ -384,7 +385,7 @@ class OrderService:
             "SELECT answer, void_answer, event_id FROM orders WHERE order_id = ?", (order_id,)
         )
         if row is None:
-            raise _unknown_order(order_id)
+            await missing_order(self.db, order_id)
         answer: str = row["answer"]
         if self.printer is not None:
             answer = await self._current_print(answer)
@@ -407,7 +408,7 @@ class OrderService:
                     "SELECT stamps, void_answer FROM orders WHERE order_id = ?", (order_id,)
                 )
                 if row is None:
-                    raise _unknown_order(order_id)
+                    await missing_order(self.db, order_id)
                 if row["void_answer"] is not None:
                     return VoidAnswer.model_validate_json(row["void_answer"])
                 now = self.clock()
@@ -512,9 +513,3 @@ def rewards_summary(row: sqlite3.Row) -> str:
         issued = json.loads(row["effects"]).get("rewards") or []
         parts.extend(f"issued {r['title']} {r['code']}" for r in issued)
     return "; ".join(parts)
-
-
-def _unknown_order(order_id: str) -> NotFound:
-    return NotFound(
-        f"no order {order_id} was recorded by this agent", field="order_id", code="unknown_order"
-    )
