@@ -16,6 +16,7 @@ from sync.cloud.api_doc import openapi_document
 from sync.cloud.backoffice.http import add_backoffice_routes
 from sync.cloud.backoffice.pages import add_backoffice_pages
 from sync.cloud.batch_reader import BatchReader
+from sync.cloud.housekeeping import housekeeping_ctx
 from sync.cloud.http import (
     CLOCK,
     METRICS,
@@ -129,6 +130,7 @@ def build_cloud_app(
                 await app[STORE].close()
 
         app.cleanup_ctx.append(_store_lifecycle)
+    app.cleanup_ctx.append(housekeeping_ctx)
     r = app.router
     r.add_post("/v1/sync/events", handlers.post_events)
     r.add_get("/v1/sync/state", handlers.get_state)

@@ -38,6 +38,7 @@ from sync.cloud.store import (
     figures,
     privacy,
     replay,
+    retention,
     tenancy,
     vouchers,
 )
@@ -421,6 +422,22 @@ class Store:
             out = await privacy.erase(tx, who.business_id, customer_id, now, requested_by)
         await self.db.forget_old_versions()
         return out
+
+    async def prune_claims(self, now: datetime, retention_days: float) -> int:
+        """Delete every business's receipt QRs expired more than ``retention_days`` ago, in
+        short batches (``retention.prune_claims``); how many went."""
+        before_us = to_us(now) - int(retention_days * 86_400 * 1_000_000)
+        async with self.db.read() as tx:
+            businesses = [int(r["id"]) for r in await tx.fetch("SELECT id FROM businesses")]
+        total = 0
+        for business_id in businesses:
+            while True:
+                async with self.db.write(business_id) as tx:
+                    n = await retention.prune_claims(tx, business_id, before_us)
+                total += n
+                if n < retention.BATCH:
+                    break
+        return total
 
     async def card(self, code: str, now: datetime, who: Principal | None) -> CardOut:
         """A card with its rewards; without a key of its business, no email or name."""

@@ -1,14 +1,16 @@
 """A customer's data-protection requests on both backends: export gives everything kept, erasure
 leaves no name, email or card code anywhere in the database (SQLite: the file and its WAL; PG:
-every text column) while the shop's figures stay as they were."""
+every text column) while the shop's figures stay as they were; spent receipt QRs' rows leave
+after the retention period."""
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from tests.sync.cloud.conftest import Cloud, event, order
+from tests.sync.cloud.conftest import Cloud, event, order, qr_issued
 
 NAME = "Annabel Erasmus"
 EMAIL = "annabel.erasmus@example.org"
@@ -128,3 +130,29 @@ async def test_erasure_leaves_no_personal_data_and_the_figures_stay(
                                          headers=cloud.admin())).json()  # fmt: skip
     assert export["customer"]["email"] is None and export["customer"]["name"] is None
     assert len(export["ledger"]) == 3  # the stamps stay counted, on nobody
+
+
+async def test_expired_receipt_qrs_leave_after_the_retention_period_and_stay_refused(
+    cloud: Cloud,
+) -> None:
+    """Given a receipt QR whose token expired 31 days ago and one still valid, when the cloud's
+    housekeeping prunes at 30 days, then only the expired one's row goes, its token is still
+    refused as expired (410), and /v1/stats counts both QRs as before."""
+    now = cloud.clock.now
+    old_at = now - timedelta(days=32)
+    await cloud.post_events([
+        qr_issued("Q-OLD", 1, old_at + timedelta(hours=24), device_time=old_at),
+        qr_issued("Q-NEW", 1, now + timedelta(hours=24)),
+    ])  # fmt: skip
+    before = await _stats(cloud)
+    old_token = cloud.token("Q-OLD", 1, at=old_at)
+
+    assert await cloud.store.prune_claims(now, 30) == 1
+
+    async with cloud.store.db.read() as tx:
+        left = await tx.fetch("SELECT order_id FROM receipt_qrs")
+    assert [r["order_id"] for r in left] == ["Q-NEW"]
+    resp = await cloud.http.post(f"/v1/claims/{old_token}", json={})
+    assert resp.status == 410 and (await resp.json())["error"]["code"] == "expired"
+    assert await _stats(cloud) == before
+    assert await cloud.store.prune_claims(now, 30) == 0
