@@ -174,11 +174,19 @@ V4_RETENTION = [
     "CREATE INDEX print_jobs_created ON print_jobs (created_at)",
 ]
 
+# Version 5: phone numbers (issue #19). The card cache keeps each card's phone (E.164) so a
+# till finds a customer by phone while the cloud cannot be asked.
+V5_PHONES = [
+    "ALTER TABLE cards ADD COLUMN phone TEXT",
+    "CREATE INDEX cards_phone ON cards (phone)",
+]
+
 MIGRATIONS: list[list[str]] = [
     [*V1_OUTBOX, *V1_AGENT, *V1_PRINT_JOBS],
     V2_DEVICE_SESSIONS,
     V3_REWARDS,
     V4_RETENTION,
+    V5_PHONES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -41,8 +41,11 @@ from sync.contract.events import (
     VoidPayload,
     canonical_json_plain,
 )
+from sync.contract.phones import PhoneError
 from sync.contract.program import stamps_for
 from sync.edge.outbox import NewEvent, event_row_json, event_statement
+from sync.edge.state_pull import saved_country
+from sync.edge.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +103,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
+async def normalize_customer(ref: CustomerRef | None, db: Storage) -> CustomerRef | None:
     """The reference in its canonical form (``CustomerRef.canonical``: card codes upper-case
-    and checked, emails lower-case); ``InvalidInput`` if the card code is bad."""
+    and checked, emails lower-case, phones E.164 read in the business's country as the cloud
+    last sent it); ``InvalidInput`` if the card code or phone is bad."""
     if ref is None:
         return None
+    country = await saved_country(db) if ref.phone is not None else None
     try:
-        return ref.canonical()
+        return ref.canonical(country)
     except CardCodeError:
         raise InvalidInput("not a valid card code", field="customer.card") from None
+    except PhoneError as err:
+        raise InvalidInput(str(err), field="customer.phone") from None
 
 
 def _answer_json(answer: dict[str, Any]) -> str:
@@ -250,7 +257,7 @@ class OrderService:
                 field="currency",
                 code="currency_mismatch",
             )
-        customer = normalize_customer(req.customer)
+        customer = await normalize_customer(req.customer, self.db)
         autopilot = False
         if customer is None and self.autopilot is not None:
             customer = self.autopilot.take_pending(req.till, now)

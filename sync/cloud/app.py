@@ -34,6 +34,7 @@ from sync.cloud.privacy_http import add_privacy_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
+from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses
 
 VERSION = "0.1.0"
@@ -131,6 +132,7 @@ def build_cloud_app(
 
         app.cleanup_ctx.append(_store_lifecycle)
     app.cleanup_ctx.append(housekeeping_ctx)
+    app.on_startup.append(load_phone_metadata)
     r = app.router
     r.add_post("/v1/sync/events", handlers.post_events)
     r.add_get("/v1/sync/state", handlers.get_state)

@@ -1,10 +1,11 @@
 """A customer erased in the cloud is forgotten at the till (issue #19).
 
 The state pull brings the erased card (``CardState.erased``); before the page is stored, the
-cached card tells which names the till may have kept (card code, number, email, name), and
-every record the agent keeps is scrubbed of them in one transaction: the card and its rewards
-leave the cache, and the checks, scans, print jobs, event answers, redemptions, kiosk cooldowns
-and the outbox's delivered events have each name replaced (``sync.contract.erasure``). The
+cached card tells which names the till may have kept (card code, number, email, name, phone),
+and every record the agent keeps is scrubbed of them in one transaction: the card and its
+rewards leave the cache, and the checks, scans, print jobs, event answers, redemptions, kiosk
+cooldowns and the outbox's delivered events have each name replaced (``sync.contract.erasure``).
+The
 write-ahead log is then emptied, so the old pages are not left in it (the database writes with
 ``secure_delete``, so freed space holds no old rows either).
 
@@ -35,12 +36,12 @@ def forget_customers(customer_ids: Sequence[str], db: sqlite3.Connection) -> int
     changed = 0
     for customer_id in customer_ids:
         row = db.execute(
-            "SELECT card_code, number, email, name FROM cards WHERE customer_id = ?",
+            "SELECT card_code, number, email, name, phone FROM cards WHERE customer_id = ?",
             (customer_id,),
         ).fetchone()
         if row is None:
             continue  # never cached here, or forgotten already
-        names = [row[0], row[1], row[2], row[3]]
+        names = [row[0], row[1], row[2], row[3], row[4]]
         changed += _scrub(db, names)
         db.execute(
             "DELETE FROM scan_cooldowns WHERE customer_key IN (?, ?, ?)",

@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 PROGRAM_KEY = "cloud.program"
 CURSOR_KEY = "cloud.cursor"
 ZONE_KEY = "cloud.timezone"  # the branch's IANA time zone as the cloud keeps it
+COUNTRY_KEY = "cloud.country"  # the business's country: typed phone numbers are read in it
 MAX_PAGES = 1000  # a guard against a cloud that always says ``more``
 
 UPSERT_CARD = (
-    "INSERT INTO cards (customer_id, card_code, number, email, name, balance, updated_seq) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
+    "INSERT INTO cards (customer_id, card_code, number, email, name, balance, updated_seq, "
+    "phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
     "card_code = excluded.card_code, number = excluded.number, email = excluded.email, "
-    "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq"
+    "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq, "
+    "phone = excluded.phone"
 )
 
 DROP_REWARDS = "DELETE FROM card_rewards WHERE customer_id = ?"
@@ -65,6 +67,7 @@ def card_statements(cards: list[CardState]) -> list[Stmt]:
                     c.name,
                     c.balance,
                     c.updated_seq,
+                    c.phone,
                 ),
             )
         )
@@ -86,6 +89,12 @@ async def kv_get(db: Storage, key: str) -> Any:
     """The JSON value stored under ``key``, or None."""
     row = await db.fetchone("SELECT value FROM kv WHERE key = ?", (key,))
     return json.loads(row["value"]) if row else None
+
+
+async def saved_country(db: Storage) -> str | None:
+    """The business's country as the cloud last sent it (None: none, or never pulled)."""
+    found = await kv_get(db, COUNTRY_KEY)
+    return str(found) if found else None
 
 
 async def saved_program(db: Storage) -> ProgramState | None:
@@ -156,6 +165,7 @@ class StatePuller:
                     kv_set(CURSOR_KEY, state.cursor),
                     kv_set(PROGRAM_KEY, program),
                     kv_set(ZONE_KEY, state.timezone),
+                    kv_set(COUNTRY_KEY, state.country),
                 ]
             )
             if self.apply_program(state.program):

@@ -12,7 +12,7 @@ from sync.cloud.store.db import Params, Row, Tx
 from sync.contract.card_code import new_card_code
 from sync.contract.customers import canonical_email
 
-CARD_COLUMNS = "id, card_code, number, email, name, balance"
+CARD_COLUMNS = "id, card_code, number, email, name, balance, phone"
 ORDER_COLUMNS = (
     "branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, "
     "voided, event_id, at_us, voided_us"
@@ -26,7 +26,7 @@ QR_COLUMNS = (
 # JSON arrays (``ingest._read``), a ``sqlite3.Row`` or an ``asyncpg.Record`` index alike.
 def card_of(row: Row) -> Card:
     """A row starting with ``CARD_COLUMNS`` as a ``Card``."""
-    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]))
+    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), phone=row[6])
 
 
 NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
@@ -40,7 +40,7 @@ async def next_seq(tx: Tx, business_id: int, n: int) -> int:
 
 async def create_customer(
     tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int,
-    dirty: bool = False,
+    dirty: bool = False, phone: str | None = None,
 ) -> Card:  # fmt: skip
     """A new customer with a fresh card code and a six-digit number unique in the business.
 
@@ -55,22 +55,23 @@ async def create_customer(
         code = new_card_code()
         new_id = await tx.fetchval(
             "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
-            "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, ?, ?) "
+            "updated_seq, created_us, phone) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) "
             "ON CONFLICT (business_id, number) DO NOTHING RETURNING id",
-            business_id, code, number, email, name, seq, now_us,
+            business_id, code, number, email, name, seq, now_us, phone,
         )  # fmt: skip
         if new_id is not None:  # else the number was taken: draw another
-            return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
+            return Card(int(new_id), code, number, email, name, 0, dirty=dirty, phone=phone)
 
 
 def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
-    sets = {"c": codes, "n": numbers, "e": emails}
+    phones: set[str] = set()
+    sets = {"c": codes, "n": numbers, "e": emails, "p": phones}
     for key in refs:
         sets[key[0]].add(key[2:])
-    wanted = [("card_code", codes), ("number", numbers), ("email", emails)]
+    wanted = [("card_code", codes), ("number", numbers), ("email", emails), ("phone", phones)]
     return [
         (f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
          f"AND {column} {tx.in_text}", (business_id, tx.array(sorted(values))))

@@ -7,7 +7,7 @@ from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
-from sync.cloud.store.customers import from_us
+from sync.cloud.store.customers import country_of, from_us
 from sync.cloud.store.db import Tx
 from sync.contract.events import CardState, OpenReward, SyncState
 
@@ -18,7 +18,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
     """The branch's program and the business's cards changed after ``cursor``."""
     branch = await tenancy.get_branch(tx, business_id, branch_id)
     rows = await tx.fetch(
-        "SELECT id, card_code, number, email, name, balance, updated_seq, erased_us "
+        "SELECT id, card_code, number, email, name, balance, updated_seq, erased_us, phone "
         "FROM customers "
         "WHERE business_id = ? AND updated_seq > ? ORDER BY updated_seq LIMIT ?",
         business_id, cursor, PAGE + 1,
@@ -32,6 +32,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             number=r["number"],
             email=r["email"],
             name=r["name"],
+            phone=r["phone"],
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
             rewards=held.get(int(r["id"]), []),
@@ -51,6 +52,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             update={"shop": await tenancy.business_name(tx, business_id)}
         ),
         timezone=branch.timezone,
+        country=await country_of(tx, business_id),
         cards=cards,
         cursor=new_cursor,
         more=len(rows) > PAGE,

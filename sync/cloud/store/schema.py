@@ -234,7 +234,7 @@ _V9 = [
 _V10 = [
     "ALTER TABLE customers ADD COLUMN phone TEXT",
     "ALTER TABLE customers ADD COLUMN erased_us BIGINT",
-    "CREATE INDEX customers_phone ON customers (business_id, phone)",
+    "CREATE UNIQUE INDEX customers_phone ON customers (business_id, phone)",
     "ALTER TABLE businesses ADD COLUMN country TEXT",
     """CREATE TABLE erasures (
         customer_id BIGINT PRIMARY KEY, business_id BIGINT NOT NULL, requested_by TEXT NOT NULL,

@@ -15,7 +15,7 @@ from sync.cloud.backoffice import plans
 from sync.cloud.backoffice.models import BatchIn, BatchOut, PlanOut, VoucherIn
 from sync.cloud.book import Caused, to_us
 from sync.cloud.effects import result_json
-from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
+from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
     CardOut,
@@ -60,6 +60,7 @@ from sync.contract.events import (
     EventType,
     SyncState,
 )
+from sync.contract.phones import PhoneError, canonical_phone
 from sync.contract.program import stamps_for
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
@@ -105,10 +106,12 @@ class Store:
             )
         return [int(r[0]) for r in rows]
 
-    async def create_business(self, name: str, now: datetime) -> tuple[int, str]:
-        """A new business: its id and admin key."""
+    async def create_business(
+        self, name: str, now: datetime, country: str | None = None
+    ) -> tuple[int, str]:
+        """A new business (in ``country``, ISO 3166 alpha-2): its id and admin key."""
         async with self.db.write(0) as tx:
-            return await tenancy.create_business(tx, name, to_us(now))
+            return await tenancy.create_business(tx, name, to_us(now), country)
 
     async def create_branch(
         self, business_id: int, name: str, timezone: str, program: ProgramConfig, now: datetime
@@ -385,16 +388,27 @@ class Store:
     # customers and rewards ---------------------------------------------------------------------
 
     async def create_customer(
-        self, who: Principal, email: str | None, name: str | None, now: datetime
-    ) -> CustomerOut:
-        """A new customer and card (``Conflict`` if the email is taken in the business)."""
+        self, who: Principal, email: str | None, name: str | None, now: datetime,
+        phone: str | None = None,
+    ) -> CustomerOut:  # fmt: skip
+        """A new customer and card (``Conflict`` if the email or phone is taken in the
+        business; ``InvalidInput`` if the phone is not a valid number in its country)."""
         async with self.db.write(who.business_id) as tx:
             if email is not None and await customers.email_taken(tx, who.business_id, email):
                 raise Conflict(
                     "a customer with this email exists", code="email_taken", field="email"
                 )
+            if phone is not None:
+                try:
+                    phone = canonical_phone(phone, await customers.country_of(tx, who.business_id))
+                except PhoneError as err:
+                    raise InvalidInput(str(err), field="phone") from err
+                if await customers.phone_taken(tx, who.business_id, phone):
+                    raise Conflict(
+                        "a customer with this phone exists", code="phone_taken", field="phone"
+                    )
             card = await book_io.create_customer(
-                tx, who.business_id, email=email, name=name, now_us=to_us(now)
+                tx, who.business_id, email=email, name=name, now_us=to_us(now), phone=phone
             )
             goal = await customers.goal_of(tx, who.business_id, who.branch_id)
         return customers.customer_out(card, goal)
@@ -453,12 +467,12 @@ class Store:
     async def card_state(self, who: Principal, ref: CustomerRef) -> CardState:
         """One card of the business as a till caches it (balance, open rewards), for a quote;
         ``NotFound`` (``unknown_card``) if there is none."""
-        text = ref.card or ref.number or ref.email or ""
+        text = ref.text
         async with self.db.read() as tx:
             found = [
                 c for c in await customers.find(tx, who.business_id, text)
                 if canonical_card_text(text) == c.card_code or text == c.number
-                or canonical_email(text) == c.email
+                or canonical_email(text) == c.email or ref.phone is not None
             ]  # fmt: skip
             if not found:
                 raise NotFound("no card found for this customer", code="unknown_card",
@@ -471,6 +485,7 @@ class Store:
             number=card.number,
             email=card.email,
             name=card.name,
+            phone=card.phone,
             balance=card.balance,
             rewards=held.get(card.customer_id, []),
         )

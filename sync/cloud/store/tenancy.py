@@ -45,14 +45,18 @@ class DeviceInfo:
         return f"DeviceInfo(device_id={self.device_id}, branch_id={self.branch_id}, secret=***)"
 
 
-async def create_business(tx: Tx, name: str, now_us: int) -> tuple[int, str]:
-    """A new business; its id and admin key (shown once)."""
+async def create_business(
+    tx: Tx, name: str, now_us: int, country: str | None = None
+) -> tuple[int, str]:
+    """A new business (``country``: ISO 3166 alpha-2, where its customers' phones are read);
+    its id and admin key (shown once)."""
     business_id = int(
         await tx.fetchval(
-            "INSERT INTO businesses (name, admin_key_hash, created_us) VALUES (?, '', ?) "
-            "RETURNING id",
+            "INSERT INTO businesses (name, admin_key_hash, created_us, country) "
+            "VALUES (?, '', ?, ?) RETURNING id",
             name,
             now_us,
+            country,
         )
     )
     admin_key = await rotate_admin_key(tx, business_id)

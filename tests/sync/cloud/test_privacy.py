@@ -14,6 +14,7 @@ from tests.sync.cloud.conftest import Cloud, event, order, qr_issued
 
 NAME = "Annabel Erasmus"
 EMAIL = "annabel.erasmus@example.org"
+PHONE = "+49309876543"
 
 
 async def _stats(cloud: Cloud) -> Any:
@@ -57,12 +58,19 @@ async def _found_in_pg(dsn: str, needles: list[str]) -> list[str]:
 
 
 async def _given_a_customer_with_checks(cloud: Cloud) -> dict[str, Any]:
-    customer = await cloud.customer(email=EMAIL, name=NAME)
+    resp = await cloud.http.post(
+        "/v1/customers",
+        json={"email": EMAIL, "name": NAME, "phone": "+49 30 9876543"},
+        headers=cloud.admin(),
+    )
+    assert resp.status == 201, await resp.text()
+    customer = await resp.json()
     code = customer["card_code"]
     await cloud.post_events([
         event("order.stamped", order("E-1", 2, {"email": "Annabel.Erasmus@Example.ORG"})),
         event("order.stamped", order("E-2", 1, {"card": code.lower()})),
         event("order.stamped", order("E-3", 1, {"number": customer["number"]})),
+        event("order.stamped", order("E-4", 1, {"phone": PHONE})),
     ])  # fmt: skip
     return customer
 
@@ -78,9 +86,10 @@ async def test_export_gives_the_customer_their_card_ledger_and_checks(cloud: Clo
     body = await resp.json()
     assert body["customer"]["email"] == EMAIL and body["customer"]["name"] == NAME
     assert body["customer"]["card_code"] == customer["card_code"]
-    assert body["customer"]["balance"] == 4
-    assert sorted(e["delta"] for e in body["ledger"]) == [1, 1, 2]
-    assert sorted(o["order_id"] for o in body["orders"]) == ["E-1", "E-2", "E-3"]
+    assert body["customer"]["phone"] == PHONE
+    assert body["customer"]["balance"] == 5
+    assert sorted(e["delta"] for e in body["ledger"]) == [1, 1, 1, 2]
+    assert sorted(o["order_id"] for o in body["orders"]) == ["E-1", "E-2", "E-3", "E-4"]
     assert body["rewards"] == [] and body["vouchers"] == [] and body["wallet_passes"] == []
     unknown = await cloud.http.get("/v1/customers/999999/export", headers=cloud.admin())
     assert unknown.status == 404
@@ -99,7 +108,7 @@ async def test_erasure_leaves_no_personal_data_and_the_figures_stay(
     database, tills' card caches are told, look-ups find nothing, and /v1/stats is unchanged."""
     customer = await _given_a_customer_with_checks(cloud)
     before = await _stats(cloud)
-    assert sum(d["orders"] for d in before["days"]) == 3
+    assert sum(d["orders"] for d in before["days"]) == 4
     cid = customer["customer_id"]
     await cloud.store.db.forget_old_versions()  # the rows are in the database file itself
 
@@ -107,19 +116,19 @@ async def test_erasure_leaves_no_personal_data_and_the_figures_stay(
     assert first.status == 200, await first.text()
     audit = await first.json()
     assert audit["customer_id"] == cid and audit["erased"] is True
-    assert audit["requested_by"] == "admin_key" and audit["events_scrubbed"] == 3
+    assert audit["requested_by"] == "admin_key" and audit["events_scrubbed"] == 4
     again = await cloud.http.delete(f"/v1/customers/{cid}", headers=cloud.admin())
     assert again.status == 200 and await again.json() == audit
 
     assert await _stats(cloud) == before
-    needles = [NAME, EMAIL, customer["card_code"]]
+    needles = [NAME, EMAIL, PHONE, customer["card_code"]]
     if store_url.startswith("sqlite"):
         found = await _found_in_sqlite(store_url.removeprefix("sqlite:///"), needles)
     else:
         found = await _found_in_pg(store_url, needles)
     assert found == []
 
-    for q in (EMAIL, customer["card_code"], customer["number"], "Annabel"):
+    for q in (EMAIL, customer["card_code"], customer["number"], "Annabel", PHONE):
         resp = await cloud.http.get("/v1/customers", params={"q": q}, headers=cloud.admin())
         assert (await resp.json())["customers"] == []
     state = await cloud.http.get("/v1/sync/state", headers=cloud.device())
@@ -129,7 +138,8 @@ async def test_erasure_leaves_no_personal_data_and_the_figures_stay(
     export = await (await cloud.http.get(f"/v1/customers/{cid}/export",
                                          headers=cloud.admin())).json()  # fmt: skip
     assert export["customer"]["email"] is None and export["customer"]["name"] is None
-    assert len(export["ledger"]) == 3  # the stamps stay counted, on nobody
+    assert export["customer"]["phone"] is None
+    assert len(export["ledger"]) == 4  # the stamps stay counted, on nobody
 
 
 async def test_expired_receipt_qrs_leave_after_the_retention_period_and_stay_refused(
