@@ -272,10 +272,16 @@ class Store:
         Returns the answer and whether it was new (``False``: the same order and body again).
         """
         branch_id = who.branch_for(body.branch_id)
+        customer = body.customer
         async with self.db.read() as tx:
             if branch_id is None:
                 branch_id = (await tenancy.list_branches(tx, who.business_id))[0].branch_id
             branch = await tenancy.get_branch(tx, who.business_id, branch_id)
+            if customer.phone is not None:  # as the CRM has it: read in the business's country
+                try:
+                    customer = customer.canonical(await customers.country_of(tx, who.business_id))
+                except PhoneError as err:
+                    raise InvalidInput(str(err), field="customer.phone") from err
         stamps = stamps_for(branch.program.rules(), body.total)
         payload = {
             "order_id": body.order_id,
@@ -283,7 +289,7 @@ class Store:
             "currency": branch.program.currency,
             "stamps": stamps,
             "rule": branch.program.rule,
-            "customer": body.customer.model_dump(exclude_none=True),
+            "customer": customer.model_dump(exclude_none=True),
         }
         event = Event(
             id=uuid.uuid5(API_NAMESPACE, f"{branch_id}:{body.order_id}"),

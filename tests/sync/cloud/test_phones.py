@@ -98,3 +98,19 @@ async def test_cloud_init_takes_the_country_from_the_time_zone_or_the_option(
         assert "country code" in str(err)
     else:
         raise AssertionError("country XX was taken")
+
+
+async def test_the_api_channel_reads_a_crms_phone_in_the_business_country(cloud: Cloud) -> None:
+    """Given a German shop's customer with a phone, when a CRM stamps by ``030 1234567`` through
+    ``POST /v1/stamps``, then the card is credited; an invalid phone is 422 on customer.phone."""
+    await _german_shop(cloud)
+    made = await (await cloud.http.post("/v1/customers", json={"phone": "+49 30 1234567"},
+                                        headers=cloud.admin())).json()  # fmt: skip
+    body = {"order_id": "CRM-P1", "total": "5.00", "customer": {"phone": "030 1234567"}}
+    first = await cloud.http.post("/v1/stamps", json=body, headers=cloud.admin())
+    assert first.status == 201, await first.text()
+    assert (await cloud.card(made["card_code"]))["balance"] == 1
+    bad = await cloud.http.post("/v1/stamps", json={**body, "order_id": "CRM-P2",
+                                                    "customer": {"phone": "030 12"}},
+                                headers=cloud.admin())  # fmt: skip
+    assert bad.status == 422 and (await bad.json())["error"]["field"] == "customer.phone"
