@@ -55,11 +55,13 @@ async def create_customer(
         code = new_card_code()
         new_id = await tx.fetchval(
             "INSERT INTO customers (business_id, card_code, number, email, name, balance, "
-            "updated_seq, created_us, phone) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) "
+            "updated_seq, created_us) VALUES (?, ?, ?, ?, ?, 0, ?, ?) "
             "ON CONFLICT (business_id, number) DO NOTHING RETURNING id",
-            business_id, code, number, email, name, seq, now_us, phone,
+            business_id, code, number, email, name, seq, now_us,
         )  # fmt: skip
         if new_id is not None:  # else the number was taken: draw another
+            if phone is not None:
+                await tx.execute("UPDATE customers SET phone = ? WHERE id = ?", phone, new_id)
             return Card(int(new_id), code, number, email, name, 0, dirty=dirty, phone=phone)
 
 

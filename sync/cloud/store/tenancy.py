@@ -52,13 +52,14 @@ async def create_business(
     its id and admin key (shown once)."""
     business_id = int(
         await tx.fetchval(
-            "INSERT INTO businesses (name, admin_key_hash, created_us, country) "
-            "VALUES (?, '', ?, ?) RETURNING id",
+            "INSERT INTO businesses (name, admin_key_hash, created_us) VALUES (?, '', ?) "
+            "RETURNING id",
             name,
             now_us,
-            country,
         )
     )
+    if country is not None:
+        await tx.execute("UPDATE businesses SET country = ? WHERE id = ?", country, business_id)
     admin_key = await rotate_admin_key(tx, business_id)
     await tx.execute("INSERT INTO counters (business_id, card_seq) VALUES (?, 0)", business_id)
     return business_id, admin_key
