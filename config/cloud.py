@@ -29,6 +29,9 @@ class CloudSection(Listening):
     min_free_disk_mb: int = Field(default=64, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_access: bool = False  # one line a request; keys, tokens and query values never shown
+    # a receipt QR's row (who claimed it, when) is deleted this many days after its token
+    # expired (the token is refused by its expiry either way); checked hourly
+    claim_retention_days: float = Field(default=30.0, ge=1)
 
     @field_validator("database")
     @classmethod

@@ -42,6 +42,7 @@ from config import AgentSettings
 from sync.edge.outbox import Outbox
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses, check
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def build_app(
         finally:
             await db.close()
 
+    app.on_startup.append(load_phone_metadata)
     app.cleanup_ctx.append(database)
     handlers.add_routes(app, handlers.ROUTES)
     # Each channel adds its routes and its background parts (after the database above).

@@ -37,6 +37,7 @@ from sync.cloud.models import (
 )
 from sync.cloud.poster_webhook import PosterLinkIn, PosterLinkOut, PosterWebhook, WebhookAnswer
 from sync.cloud.rewards_http import TillRedeemIn
+from sync.cloud.store.privacy import CustomerExport, ErasureOut
 from sync.contract.events import BatchResult, CardState, EventBatch, SyncState
 from sync.web.openapi import Operation, build_openapi
 
@@ -57,6 +58,12 @@ OPERATIONS = [
               query={"q": {"required": True, "schema": {"type": "string", "minLength": 1,
                                                          "maxLength": 200}}},
               tags=("customers",)),
+    Operation("GET", "/v1/customers/{id}/export",
+              "Everything kept about one customer, as JSON (admin; a data-protection request)",
+              {200: CustomerExport, 403: _E, 404: _E}, tags=("customers",)),
+    Operation("DELETE", "/v1/customers/{id}",
+              "Erase a customer's personal data here and at every till; figures stay (admin; "
+              "idempotent)", {200: ErasureOut, 403: _E, 404: _E}, tags=("customers",)),
     Operation("GET", "/v1/cards/{card_code}",
               "A card and its rewards (a key of its business, or the card's link signature)",
               {200: CardOut, 401: _E, 404: _E, 422: _E},

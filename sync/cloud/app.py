@@ -16,6 +16,7 @@ from sync.cloud.api_doc import openapi_document
 from sync.cloud.backoffice.http import add_backoffice_routes
 from sync.cloud.backoffice.pages import add_backoffice_pages
 from sync.cloud.batch_reader import BatchReader
+from sync.cloud.housekeeping import housekeeping_ctx
 from sync.cloud.http import (
     CLOCK,
     METRICS,
@@ -29,9 +30,11 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.poster_webhook import add_poster_routes
+from sync.cloud.privacy_http import add_privacy_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
+from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses
 
 VERSION = "0.1.0"
@@ -128,6 +131,8 @@ def build_cloud_app(
                 await app[STORE].close()
 
         app.cleanup_ctx.append(_store_lifecycle)
+    app.cleanup_ctx.append(housekeeping_ctx)
+    app.on_startup.append(load_phone_metadata)
     r = app.router
     r.add_post("/v1/sync/events", handlers.post_events)
     r.add_get("/v1/sync/state", handlers.get_state)
@@ -160,6 +165,7 @@ def build_cloud_app(
     add_backoffice_routes(app)
     add_backoffice_pages(app)
     add_poster_routes(app)
+    add_privacy_routes(app)
     return app
 
 

@@ -12,7 +12,7 @@ from sync.cloud.store.db import Params, Row, Tx
 from sync.contract.card_code import new_card_code
 from sync.contract.customers import canonical_email
 
-CARD_COLUMNS = "id, card_code, number, email, name, balance"
+CARD_COLUMNS = "id, card_code, number, email, name, balance, phone"
 ORDER_COLUMNS = (
     "branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, "
     "voided, event_id, at_us, voided_us"
@@ -26,7 +26,7 @@ QR_COLUMNS = (
 # JSON arrays (``ingest._read``), a ``sqlite3.Row`` or an ``asyncpg.Record`` index alike.
 def card_of(row: Row) -> Card:
     """A row starting with ``CARD_COLUMNS`` as a ``Card``."""
-    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]))
+    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), phone=row[6])
 
 
 NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
@@ -40,7 +40,7 @@ async def next_seq(tx: Tx, business_id: int, n: int) -> int:
 
 async def create_customer(
     tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int,
-    dirty: bool = False,
+    dirty: bool = False, phone: str | None = None,
 ) -> Card:  # fmt: skip
     """A new customer with a fresh card code and a six-digit number unique in the business.
 
@@ -60,17 +60,20 @@ async def create_customer(
             business_id, code, number, email, name, seq, now_us,
         )  # fmt: skip
         if new_id is not None:  # else the number was taken: draw another
-            return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
+            if phone is not None:
+                await tx.execute("UPDATE customers SET phone = ? WHERE id = ?", phone, new_id)
+            return Card(int(new_id), code, number, email, name, 0, dirty=dirty, phone=phone)
 
 
 def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
-    sets = {"c": codes, "n": numbers, "e": emails}
+    phones: set[str] = set()
+    sets = {"c": codes, "n": numbers, "e": emails, "p": phones}
     for key in refs:
         sets[key[0]].add(key[2:])
-    wanted = [("card_code", codes), ("number", numbers), ("email", emails)]
+    wanted = [("card_code", codes), ("number", numbers), ("email", emails), ("phone", phones)]
     # a card merged into another (``merge.py``) is found as the card it went into, its own
     # code and number kept as aliases (``add_found``): an old keyring or pass still stamps
     return [
@@ -86,16 +89,18 @@ def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[st
 _FOUND_COLUMNS = (
     "d.id AS id, d.card_code AS card_code, d.number AS number, d.email AS email, "
     "d.name AS name, d.balance AS balance, c.id AS alias_id, c.card_code AS alias_code, "
-    "c.number AS alias_number"
+    "c.number AS alias_number, d.phone AS phone"
 )
+_ALIAS_AT = len(CARD_COLUMNS.split(","))  # alias_id follows the card's own columns
 
 
 def add_found(book: Book, row: Row) -> None:
     """Put a ``card_queries`` row's card in the book, findable by an alias it was asked by."""
     book.add_card(card_of(row))
-    if int(row[6]) != int(row[0]):
-        book.alias(f"c:{row[7]}", int(row[0]))
-        book.alias(f"n:{row[8]}", int(row[0]))
+    alias_id, alias_code, alias_number = row[_ALIAS_AT], row[_ALIAS_AT + 1], row[_ALIAS_AT + 2]
+    if int(alias_id) != int(row[0]):
+        book.alias(f"c:{alias_code}", int(row[0]))
+        book.alias(f"n:{alias_number}", int(row[0]))
 
 
 async def load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
