@@ -29,6 +29,7 @@ from agent.http.models import (
 from agent.http.state import CLOUD, DB, METRICS, ORDERS, OUTBOX, PAIRING, PROGRAM, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
+from agent.orders.keys import TILL_QUERY, till_param
 from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
@@ -52,12 +53,15 @@ async def post_order(request: web.Request) -> web.StreamResponse:
 
 
 async def get_order(request: web.Request) -> web.StreamResponse:
-    return json_answer(await request.app[ORDERS].view(request.match_info["order_id"]))
+    orders = request.app[ORDERS]
+    return json_answer(await orders.view(request.match_info["order_id"], till_param(request)))
 
 
 async def void_order(request: web.Request) -> web.StreamResponse:
     req = await read_model(request, VoidRequest, optional=True)
-    answer = await request.app[ORDERS].void(request.match_info["order_id"], req)
+    answer = await request.app[ORDERS].void(
+        request.match_info["order_id"], req, till_param(request)
+    )
     return json_answer(answer)
 
 
@@ -228,7 +232,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}",
             "A recorded check as POST answered it, and its void",
-            {200: OrderView, 404: ErrorAnswer},
+            {200: OrderView, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            query=TILL_QUERY,
             tags=("orders",),
         ),
         get_order,
@@ -238,7 +243,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "POST",
             "/v1/orders/{order_id}/void",
             "Take a check's stamps back",
-            {200: VoidAnswer, 404: ErrorAnswer, 503: ErrorAnswer},
+            {200: VoidAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer},
+            query=TILL_QUERY,
             request=VoidRequest,
             request_required=False,
             tags=("orders",),

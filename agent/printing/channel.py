@@ -20,6 +20,7 @@ from agent.http.errors import Conflict, InvalidInput, NotFound
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderAnswer, PrintInfo
 from agent.http.state import DB, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
+from agent.orders.keys import TILL_QUERY, find_order, till_param
 from agent.orders.program_source import ProgramSource
 from config import AgentSettings
 from config.agent import PrinterSettings
@@ -181,15 +182,7 @@ async def retry_job(request: web.Request) -> web.StreamResponse:
 
 async def _order(request: web.Request) -> tuple[OrderAnswer, bool]:
     order_id = request.match_info["order_id"]
-    row = await request.app[DB].fetchone(
-        "SELECT answer, voided_at FROM orders WHERE order_id = ?", (order_id,)
-    )
-    if row is None:
-        raise NotFound(
-            f"no order {order_id} was recorded by this agent",
-            field="order_id",
-            code="unknown_order",
-        )
+    row = await find_order(request.app[DB], order_id, till_param(request), "answer, voided_at")
     return OrderAnswer.model_validate_json(row["answer"]), row["voided_at"] is not None
 
 
@@ -284,6 +277,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "/v1/orders/{order_id}/reprint",
             "Print an order's receipt again",
             _QUEUED,
+            query=TILL_QUERY,
             tags=_TAGS,
         ),
         reprint_order,
@@ -297,12 +291,13 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.png",
             "The order's receipt QR as PNG",
-            {200: "image/png", 404: ErrorAnswer, 422: ErrorAnswer},
+            {200: "image/png", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query={
+                **TILL_QUERY,
                 "scale": {
                     "required": False,
                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SCALE},
-                }
+                },
             },
             tags=_TAGS,
         ),
@@ -313,7 +308,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.svg",
             "The order's receipt QR as SVG",
-            {200: "image/svg+xml", 404: ErrorAnswer},
+            {200: "image/svg+xml", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            query=TILL_QUERY,
             tags=_TAGS,
         ),
         qr_svg_route,
@@ -323,12 +319,13 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.escpos",
             "The order's receipt QR footer as ESC/POS bytes, to splice into the POS's own job",
-            {200: "application/octet-stream", 404: ErrorAnswer, 422: ErrorAnswer},
+            {200: "application/octet-stream", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query={
+                **TILL_QUERY,
                 "mode": {
                     "required": False,
                     "schema": {"type": "string", "enum": ["native", "image", "star"]},
-                }
+                },
             },
             tags=_TAGS,
         ),
