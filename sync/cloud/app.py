@@ -72,9 +72,12 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    """``GET /openapi.json``."""
-    del request
-    return web.json_response(openapi_document(VERSION))
+    """``GET /openapi.json``: the document of the routes this app serves."""
+    wallet = request.app[SETTINGS].wallet
+    doc = openapi_document(
+        VERSION, apple=wallet.apple is not None, google=wallet.google is not None
+    )
+    return web.json_response(doc)
 
 
 def build_cloud_app(
