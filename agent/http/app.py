@@ -41,6 +41,7 @@ from agent.scans.routes import install_scanners
 from config import AgentSettings
 from config.private_files import private_database
 from sync.edge.outbox import Outbox
+from sync.web.caching import gzip_large_json
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
 from sync.web.throttle import GUESSES, Guesses, check
@@ -116,6 +117,7 @@ def build_app(
     token = settings.agent.token.get_secret_value()
     # One outer layer answers errors as JSON and times every answer, errors included.
     middlewares: list[Middleware] = [
+        gzip_large_json,
         make_errors_middleware("agent", metrics=METRICS),
         device_middleware(),
     ]

@@ -1,6 +1,7 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
 import asyncio
+import json
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.edge.state_pull import saved_zone
+from sync.web.caching import cacheable
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.local_time import zone
 from sync.web.openapi import Operation, build_openapi
@@ -165,10 +167,19 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(request: web.Request) -> web.StreamResponse:
-    bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
-    ops = request.app[RUNTIME].operations
+    """``GET /openapi.json``: built once (off the loop: pydantic's schemas take a while), then
+    served from memory with its ETag."""
+    runtime = request.app[RUNTIME]
+    if runtime.openapi_json is None:
+        bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
+        ops = list(runtime.operations)
+        runtime.openapi_json = await asyncio.to_thread(_openapi_json, ops, bearer)
+    return cacheable(request, runtime.openapi_json, "application/json")
+
+
+def _openapi_json(ops: list[Operation], bearer: bool) -> bytes:
     doc = build_openapi("Stampedge agent", VERSION, ops, bearer=bearer, error_model=ErrorAnswer)
-    return web.json_response(doc)
+    return json.dumps(doc).encode()
 
 
 async def status_page(request: web.Request) -> web.StreamResponse:
@@ -264,7 +275,10 @@ ROUTES: list[tuple[Operation, Handler]] = [
     ),
     (Operation("GET", "/health", "Health", {200: HealthAnswer}, auth=False), health),
     (Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}), metrics),
-    (Operation("GET", "/openapi.json", "This document", {200: "application/json"}), openapi),
+    (
+        Operation("GET", "/openapi.json", "This document", {200: "application/json", 304: None}),
+        openapi,
+    ),
     (Operation("GET", "/", "Status page", {200: "text/html"}), status_page),
 ]
 

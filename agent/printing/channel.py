@@ -34,6 +34,7 @@ from printers.receipt import Receipt
 from printers.selftest import self_test_receipt
 from printers.service import PrintService
 from sync.edge.outbox import Stmt
+from sync.web.caching import cacheable
 from sync.web.http_util import json_answer
 from sync.web.local_time import zone
 from sync.web.openapi import Body, Operation
@@ -224,6 +225,10 @@ async def _settings_caps(request: web.Request) -> tuple[PrinterSettings, Capabil
         raise _unusable_settings(err, field="printer.profile") from err
 
 
+# a receipt QR carries its check's stamps: this browser may keep it, a shared cache may not
+_QR_CACHE = "private, no-cache"
+
+
 async def qr_png_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
     raw = request.query.get("scale", "8")
@@ -231,14 +236,16 @@ async def qr_png_route(request: web.Request) -> web.StreamResponse:
         raise InvalidInput(f"scale must be a whole number 1..{MAX_SCALE}", field="scale")
     ec = request.app[SETTINGS].printer.qr_error_correction
     png = await asyncio.to_thread(qr_png, url, ec=ec, scale=int(raw))  # ~10 ms of pure Python
-    return web.Response(body=png, content_type="image/png")
+    return cacheable(request, png, "image/png", cache_control=_QR_CACHE)
 
 
 async def qr_svg_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
     ec = request.app[SETTINGS].printer.qr_error_correction
     svg = await asyncio.to_thread(qr_svg, url, ec=ec)
-    return web.Response(text=svg, content_type="image/svg+xml")
+    return cacheable(
+        request, svg.encode(), "image/svg+xml", charset="utf-8", cache_control=_QR_CACHE
+    )
 
 
 _MODES: dict[str, QrMode] = {"native": "native", "image": "image", "star": "star"}
@@ -291,7 +298,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.png",
             "The order's receipt QR as PNG",
-            {200: "image/png", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            {200: "image/png", 304: None, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query={
                 **TILL_QUERY,
                 "scale": {
@@ -308,7 +315,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.svg",
             "The order's receipt QR as SVG",
-            {200: "image/svg+xml", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            {200: "image/svg+xml", 304: None, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query=TILL_QUERY,
             tags=_TAGS,
         ),

@@ -89,7 +89,7 @@ def json_text_answer(text: str, status: int = 200) -> web.Response:
 def json_answer(model: BaseModel, status: int = 200) -> web.Response:
     """A pydantic model as a JSON response."""
     return web.Response(
-        body=model.model_dump_json(by_alias=True),
+        body=model.model_dump_json(by_alias=True).encode(),  # bytes: gzip_large_json sizes them
         status=status,
         content_type="application/json",
     )
