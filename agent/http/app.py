@@ -43,7 +43,7 @@ from config.private_files import private_database
 from sync.edge.outbox import Outbox
 from sync.web.caching import gzip_large_json
 from sync.web.guard import GuardPolicy, install_guard
-from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.http_util import error_response, make_errors_middleware, read_form
 from sync.web.throttle import GUESSES, Guesses, check
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,8 @@ def _auth_middleware(token: str) -> Middleware:
         guesses = request.app[GUESSES].keys
         if request.path == "/login" and request.method == "POST":
             client = check(request, guesses)
-            form = await request.post()
-            given_token = str(form.get("token", "")).encode()
+            form = await read_form(request)
+            given_token = form.get("token", "").encode()
             if not hmac.compare_digest(given_token, token.encode()):
                 guesses.fail(client)
                 return _html(render_login_page(failed=True), 401)

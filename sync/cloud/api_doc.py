@@ -163,7 +163,7 @@ def _pages(*html: int, redirect: int | None = None, error: tuple[int, ...] = ())
 _CLAIM = _pages(200, 404, 409, 410)
 _CLAIMED = _pages(404, 409, 410, 429, redirect=303)
 _INSERTED = _pages(201, 404, 409, 410)
-_FORM = _pages(422, redirect=303, error=(403,))
+_FORM = _pages(redirect=303, error=(403, 422))
 _NO_QUERY: dict[str, dict[str, Any]] = {}
 _CODE_QUERY = {"code": {"required": False, "schema": {"type": "string"}}}
 _DAYS_QUERY = {

@@ -79,7 +79,7 @@ def build_openapi(
                 # an error status with its own body may still answer the common error shape
                 schema = {"anyOf": [refs[(body, "serialization")], err_ref]}
                 doc["responses"][str(status)]["content"]["application/json"]["schema"] = schema
-        for status in (400, 413, 415, 422) if op.request else (400,):
+        for status in (400, 413, 415, 422) if op.request or op.form is not None else (400,):
             doc["responses"].setdefault(str(status), _error(status, err_ref))
         # sync/web/guard.py: another site's browser (403), a name not ours (421); throttles
         # (sync/web/throttle.py) answer 429 with Retry-After where a guess is possible
