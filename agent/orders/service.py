@@ -126,6 +126,11 @@ def _answer_json(answer: dict[str, Any]) -> str:
 _SLOW_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+# A redemption names its check by id and till; either side may have left the till out (a POS
+# that sends it with one and not the other): then the id alone names the check, as before #14.
+_SAME_TILL = "(d.till IS ? OR d.till IS NULL OR ? IS NULL)"
+
+
 def _order_guard(req: OrderInput) -> KeyGuard:
     """The write's guard: the check's stored row (same id, same till), if it was recorded
     before (one query answers the guards of a whole group commit)."""
@@ -391,8 +396,9 @@ class OrderService:
             answer = await self._current_print(answer)
         void = row["void_answer"]
         redeemed = await self.db.fetchall(
-            "SELECT answer FROM redemptions WHERE order_id = ? AND till IS ? ORDER BY redeemed_at",
-            (order_id, row["till"]),
+            f"SELECT answer FROM redemptions d WHERE d.order_id = ? AND {_SAME_TILL} "  # noqa: S608
+            "ORDER BY redeemed_at",
+            (order_id, row["till"], row["till"]),
         )
         return OrderView(
             order=OrderAnswer.model_validate_json(answer),
@@ -481,10 +487,10 @@ class OrderService:
     async def recent(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest checks, newest first, for the status page."""
         rows = await self.db.fetchall(
-            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "
+            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "  # noqa: S608
             "o.customer, o.event_id, b.state AS sync_state, r.effects, "
-            "(SELECT group_concat(d.code, ' ') FROM redemptions d "
-            "WHERE d.order_id = o.order_id AND d.till IS o.till) "
+            "(SELECT group_concat(d.code, ' ') FROM redemptions d WHERE d.order_id = o.order_id "
+            f"AND {_SAME_TILL.replace('?', 'o.till')}) "
             "AS redeemed FROM orders o LEFT JOIN outbox b ON b.event_id = o.event_id "
             "LEFT JOIN event_results r ON r.event_id = o.event_id "
             "ORDER BY o.created_at DESC LIMIT ?",

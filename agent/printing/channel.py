@@ -283,7 +283,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "POST",
             "/v1/orders/{order_id}/reprint",
             "Print an order's receipt again",
-            _QUEUED,
+            {**_QUEUED, 422: ErrorAnswer},  # 422: a ?till= that is no till's name
             query=TILL_QUERY,
             tags=_TAGS,
         ),

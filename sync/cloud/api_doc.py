@@ -163,7 +163,7 @@ def _pages(*html: int, redirect: int | None = None, error: tuple[int, ...] = ())
 _CLAIM = _pages(200, 404, 409, 410)
 _CLAIMED = _pages(404, 409, 410, 429, redirect=303)
 _INSERTED = _pages(201, 404, 409, 410)
-_FORM = _pages(redirect=303, error=(403, 422))
+_FORM = _pages(401, redirect=303, error=(403, 422))  # 401: the sign-in page (no session)
 _NO_QUERY: dict[str, dict[str, Any]] = {}
 _CODE_QUERY = {"code": {"required": False, "schema": {"type": "string"}}}
 _DAYS_QUERY = {
@@ -198,11 +198,11 @@ _PAGE_ROUTES: list[_PageRoute] = [
     ("GET", "/card/{card_code}/{sig}", "A card's private page (its signed link)",
      _pages(200, 404), None, _NO_QUERY),
     ("GET", "/dashboard", "The owner's figures (signed session), or its sign-in form",
-     _pages(200), None, _DAYS_QUERY),
+     _pages(200, 401), None, _DAYS_QUERY),
     ("POST", "/dashboard/login", "Sign in with the admin key", _pages(401, redirect=303,
      error=(403,)), ("key",), _NO_QUERY),
     ("POST", "/dashboard/logout", "Sign out of the dashboard", _FORM, ("csrf",), _NO_QUERY),
-    ("GET", "/backoffice", "The back office (signed session)", _pages(200, redirect=303), None,
+    ("GET", "/backoffice", "The back office (signed session)", _pages(200, 401, redirect=303), None,
      _NO_QUERY),
     ("POST", "/backoffice/program/{id}", "Preview or save a branch's program", _FORM,
      _PROGRAM_FIELDS, _NO_QUERY),
