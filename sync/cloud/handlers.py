@@ -26,7 +26,7 @@ from sync.cloud.http import (
 )
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
 from sync.contract.events import EventBatch
-from sync.web.http_util import json_answer
+from sync.web.http_util import json_answer, json_answer_off_loop
 from sync.web.throttle import GUESSES, check
 
 
@@ -78,7 +78,7 @@ async def get_state(request: web.Request) -> web.Response:
     who = await principal(request, need="device")
     cursor = int_param(request.query.get("cursor"), "cursor", default=0)
     assert cursor is not None
-    return json_answer(await request.app[STORE].sync_state(who, cursor))
+    return await json_answer_off_loop(await request.app[STORE].sync_state(who, cursor))
 
 
 async def post_customer(request: web.Request) -> web.Response:
@@ -120,7 +120,7 @@ async def get_card(request: web.Request) -> web.Response:
     card = await request.app[STORE].card(code, now(request), who)
     if not signed and (who is None or who.business_id != card.business_id):
         raise Unauthorized("a key of the card's business or the card's link signature is needed")
-    return json_answer(card)
+    return await json_answer_off_loop(card)
 
 
 async def post_stamps(request: web.Request) -> web.Response:
