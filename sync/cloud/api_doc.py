@@ -228,6 +228,21 @@ _PAGE_ROUTES: list[_PageRoute] = [
     ("POST", "/backoffice/voucher", "One voucher, as a link or onto a card", _FORM,
      ("csrf", "customer", "title", "valid_days"), _NO_QUERY),
     ("POST", "/backoffice/logout", "Sign out of the back office", _FORM, ("csrf",), _NO_QUERY),
+    # customers who own their card (issue #19, ``identity_http.py``): each answer a page
+    ("POST", "/card/email", "Mail a sign-in link to this address (recovery or attach)",
+     _pages(200, 404, 422, 429, error=(403,)), ("email",), _NO_QUERY),
+    ("POST", "/card/consent", "Save this card's marketing consent", _pages(404, redirect=303,
+     error=(403,)), ("email", "wallet"), _NO_QUERY),
+    ("POST", "/c/{token}/email", "Give an email on the claim page: a sign-in link is mailed",
+     _pages(200, 404, 409, 410, 422, 429, error=(403,)), ("email",), _NO_QUERY),
+    ("POST", "/C/{token}/email", "Give an email on the claim page (upper-case form)",
+     _pages(200, 404, 409, 410, 422, 429, error=(403,)), ("email",), _NO_QUERY),
+    ("POST", "/signin/{token}", "Spend a mailed sign-in link: this phone gets the card",
+     _pages(404, 409, 410, redirect=303, error=(403,)), (), _NO_QUERY),
+    ("GET", "/unsubscribe/{card_code}/{channel}/{sig}", "A message's unsubscribe page",
+     _pages(200, 404), None, _NO_QUERY),
+    ("POST", "/unsubscribe/{card_code}/{channel}/{sig}", "No more offers on this channel "
+     "(one click, RFC 8058)", _pages(200, 404, error=(403,)), ("List-Unsubscribe",), _NO_QUERY),
 ]  # fmt: skip
 PAGE_OPERATIONS = [
     Operation(method, path, summary, answers, form=form, query=query, auth=False,

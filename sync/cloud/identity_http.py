@@ -42,7 +42,7 @@ from sync.cloud.ui.identity_page import (
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.contract.limits import CardText, Email
-from sync.web.http_util import json_answer
+from sync.web.http_util import json_answer, read_form
 from sync.web.throttle import GUESSES, Throttle, check, client_of
 
 LINKS_PER_CLIENT = 10
@@ -146,7 +146,7 @@ async def send_link(
 
 
 async def _email_of(request: web.Request) -> str | None:
-    form = await request.post()
+    form = await read_form(request)
     raw = str(form.get("email", "")).strip()
     try:
         return _EMAIL.validate_python(raw) if raw else None
@@ -239,7 +239,7 @@ async def card_consent(request: web.Request) -> web.Response:
     code = await card_from_cookie(request)
     if code is None:
         return _html(render_sign_in_problem("invalid"), 404)
-    form = await request.post()
+    form = await read_form(request)
     identity = _identity(request)
     customer_id, business_id, email = await identity.card_id(code)
     answers: list[tuple[Channel, bool]] = [
