@@ -15,6 +15,27 @@ from sync.contract.events import CardState, OpenReward, SyncState
 PAGE = 500
 
 
+def state_tag(branch_id: int, program_version: int, cursor: int) -> str:
+    """The ``ETag`` of a sync state without cards: its program and its cursor, the business's
+    card sequence, say all there is in it (a card change moves that sequence, a program change
+    its version)."""
+    return f'"{branch_id}.{program_version}.{cursor}"'
+
+
+async def current_tag(tx: Tx, business_id: int, branch_id: int) -> tuple[str, int] | None:
+    """The ``state_tag`` an up-to-date device would hold now and the card sequence it names,
+    in one indexed look-up (``None`` for a branch not of this business)."""
+    row = await tx.fetchrow(
+        "SELECT b.program_version, c.card_seq FROM branches b JOIN counters c "
+        "ON c.business_id = b.business_id WHERE b.id = ? AND b.business_id = ?",
+        branch_id, business_id,
+    )  # fmt: skip
+    if row is None:
+        return None
+    seq = int(row["card_seq"])
+    return state_tag(branch_id, int(row["program_version"]), seq), seq
+
+
 async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> SyncState:
     """The branch's program and the business's cards changed after ``cursor``."""
     branch = await tenancy.get_branch(tx, business_id, branch_id)

@@ -8,7 +8,7 @@ released with the transaction, also when a process dies mid-way.
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -20,6 +20,7 @@ from sync.cloud.store.db import Db, Params, Row, Tx
 
 log = logging.getLogger(__name__)
 
+RELISTEN_S = 2.0  # between tries to listen again after the listening connection was lost
 _MIGRATION_LOCK = 0x5354_4D50  # "STMP": one migrating process at a time
 # Ledger rows this process writes before it first has the ledger's tables analyzed; then again
 # each time its total doubles.
@@ -58,6 +59,9 @@ class PgTx(Tx):
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(_numbered(sql), *args)
+
+    async def announce(self, channel: str, payload: str) -> None:
+        await self._conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         """Many rows; an ``INSERT ... VALUES`` goes as one statement over the rows sent as one
@@ -138,8 +142,12 @@ class PgDb(Db):
 
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str = "") -> None:
         self._pool = pool
+        self._dsn = dsn
+        self._listener: asyncpg.Connection | None = None
+        self._relisten: asyncio.Task[None] | None = None
+        self._closing = False
         self._written = 0
         self._analyze_at = ANALYZE_FIRST
         self._analyzing: asyncio.Task[None] | None = None
@@ -156,7 +164,45 @@ class PgDb(Db):
             max_size=max_size,
             server_settings={"plan_cache_mode": "force_custom_plan"},
         )
-        return cls(pool)
+        return cls(pool, dsn)
+
+    def connections(self) -> tuple[int, int]:
+        return self._pool.get_size(), self._pool.get_size() - self._pool.get_idle_size()
+
+    async def listen(
+        self, channel: str, heard: Callable[[str], None], trusted: Callable[[bool], None]
+    ) -> bool:
+        """``LISTEN`` on a connection of its own (not the pool's); when it is lost,
+        ``trusted(False)`` at once and a new one every ``RELISTEN_S`` until one listens."""
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            heard(payload)
+
+        def on_lost(_conn: Any) -> None:
+            trusted(False)
+            self._listener = None
+            if not self._closing:
+                self._relisten = asyncio.get_running_loop().create_task(again())
+
+        async def connect() -> None:
+            conn = await asyncpg.connect(self._dsn)
+            await conn.add_listener(channel, on_notify)
+            conn.add_termination_listener(on_lost)
+            self._listener = conn
+            trusted(True)
+
+        async def again() -> None:
+            while not self._closing:
+                await asyncio.sleep(RELISTEN_S)
+                try:
+                    await connect()
+                except (asyncpg.PostgresError, OSError) as err:
+                    log.warning("listening for key changes failed again: %s", err)
+                else:
+                    return
+
+        await connect()
+        return True
 
     @asynccontextmanager
     async def write(self, business_id: int) -> AsyncIterator[Tx]:
@@ -224,6 +270,12 @@ class PgDb(Db):
             )
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.close()
         if self._analyzing is not None:
             await asyncio.gather(self._analyzing, return_exceptions=True)
         await self._pool.close()
