@@ -23,8 +23,10 @@ class StoreLoad:
     keys_cached: int
     keys_trusted: bool
     batches_waiting: int  # SQLite: batches queued for the writer; PostgreSQL: 0
-    pool_open: int  # PostgreSQL connections open (SQLite: its three threads' connections)
+    pool_open: int  # PostgreSQL connections open (SQLite: 0)
     pool_in_use: int
+    group_commits: int = 0  # PostgreSQL: transactions that applied sync batches
+    group_batches: int = 0  # ... and the batches they held
 
 
 class _StoreCollector(Collector):
@@ -64,6 +66,16 @@ class _StoreCollector(Collector):
         pool.add_metric(["open"], load.pool_open)
         pool.add_metric(["in_use"], load.pool_in_use)
         yield pool
+        yield CounterMetricFamily(
+            "stampedge_cloud_batch_commits",
+            "PostgreSQL transactions that applied sync batches (group commit)",
+            value=load.group_commits,
+        )
+        yield CounterMetricFamily(
+            "stampedge_cloud_batch_commit_batches",
+            "Sync batches those transactions held (over commits: the mean group size)",
+            value=load.group_batches,
+        )
 
 
 class CloudMetrics:

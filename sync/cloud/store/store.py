@@ -4,6 +4,7 @@ Every operation that reads, checks and writes runs inside ``Db.write(business_id
 a claim or a redeem sees no interleaved write of the same business (see ``db.py``).
 """
 
+import asyncio
 import random
 import time
 import uuid
@@ -34,7 +35,6 @@ from sync.cloud.models import (
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import (
-    batch_io,
     book_io,
     customers,
     figures,
@@ -46,6 +46,7 @@ from sync.cloud.store import (
 )
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
+from sync.cloud.store.group_commit import GroupCommit, Job, apply_in
 from sync.cloud.store.ingest import BatchPipeline
 from sync.cloud.store.key_cache import KEYS_CHANNEL, KeyCache
 from sync.cloud.store.sqlite import SqliteDb
@@ -81,8 +82,15 @@ class Store:
         self._devices: dict[int, tuple[float, DeviceInfo]] = {}
         self.keys = KeyCache()
         self._claims = ClaimQueue(db)
-        # SQLite: batches go through the write pipeline (``ingest.py``)
+        # SQLite: batches go through the write pipeline (``ingest.py``); PostgreSQL: those of
+        # concurrent requests share transactions (``group_commit.py``)
         self._batches = BatchPipeline(db) if isinstance(db, SqliteDb) else None
+        self._groups: GroupCommit | None = None
+        if db.dialect == "postgresql":
+            from sync.cloud.store.postgres import PgDb  # asyncpg only where it is used
+
+            assert isinstance(db, PgDb)
+            self._groups = GroupCommit(db, db.wrote)
 
     @property
     def dialect(self) -> str:
@@ -112,15 +120,19 @@ class Store:
             key_misses=stats.misses,
             keys_cached=len(self.keys),
             keys_trusted=self.keys.trusted,
-            batches_waiting=self._batches.waiting if self._batches is not None else 0,
+            batches_waiting=sum(q.waiting for q in (self._batches, self._groups) if q is not None),
             pool_open=pool_open,
             pool_in_use=pool_in_use,
+            group_commits=self._groups.groups if self._groups is not None else 0,
+            group_batches=self._groups.grouped if self._groups is not None else 0,
         )
 
     async def close(self) -> None:
         """Close the database (after the batches already sent are applied)."""
         if self._batches is not None:
             await self._batches.close()
+        if self._groups is not None:
+            await self._groups.close()
         await self.db.close()
 
     async def ping(self) -> None:
@@ -289,16 +301,14 @@ class Store:
         if self._batches is not None:
             return await self._batches.submit(who, items, now, rng, keys, caused)
         keys = keys or batch_keys(items)
+        if self._groups is not None:
+            return await self._groups.submit(who, items, keys, now, rng, caused)
+        job = Job(who, items, keys, now, rng, asyncio.get_running_loop().create_future())
         async with self.db.write(who.business_id) as tx:
-            book = await batch_io.load_batch(
-                tx, business_id=who.business_id, branch_id=who.branch_id,
-                device_id=who.device_id, now=now, rng=rng, keys=keys, items=items,
-            )  # fmt: skip
-            outcomes, applied = ledger.apply_batch(book, items)
-            await book_io.flush(tx, book, who.business_id, applied)
+            outcomes = await apply_in(tx, job)
         if caused is not None:
-            caused.update(book.caused)
-        self.db.wrote(len(applied))
+            caused.update(job.caused)
+        self.db.wrote(job.applied)
         return outcomes
 
     async def replayed_effects(
