@@ -60,6 +60,22 @@ class PgTx(Tx):
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(_numbered(sql), *args)
 
+    async def pipeline(
+        self, fetches: Sequence[tuple[str, Params]], writes: Sequence[tuple[str, Sequence[Params]]]
+    ) -> list[list[Row]]:
+        """The fetches in one round trip when each is a plain ``SELECT a, b FROM ...`` (each
+        one's rows come back as a JSON array of arrays, read by position as every caller does),
+        then the writes."""
+        together = _together(tuple(sql for sql, _ in fetches)) if len(fetches) > 1 else None
+        if together is None:
+            rows = [await self.fetch(sql, *args) for sql, args in fetches]
+        else:
+            got = await self._conn.fetchrow(together, *[v for _, args in fetches for v in args])
+            rows = [orjson.loads(text) for text in got]
+        for sql, many in writes:
+            await self.executemany(sql, many)
+        return rows
+
     async def announce(self, channel: str, payload: str) -> None:
         await self._conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
@@ -129,6 +145,29 @@ class PgTx(Tx):
         # (arrays, not JSON: the planner sees how many rows an array holds and looks each one
         # up by its key; it takes a JSON set for 100 rows and may scan the table instead)
         return f"UPDATE {table} SET {assign} FROM unnest({params}) AS u({names}) WHERE {match}"  # noqa: S608
+
+
+_SELECT = re.compile(r"^SELECT ((?:\w+, )*\w+) FROM ", re.DOTALL)
+
+
+@lru_cache(maxsize=128)
+def _together(queries: tuple[str, ...]) -> str | None:
+    """``queries`` (``?`` parameters in turn) as one statement of one row: each query's rows
+    as the JSON text of an array of arrays; ``None`` if one of them is not a plain
+    ``SELECT a, b FROM ...`` (its columns named as the JSON array needs them).
+
+    A small sync batch asks five to seven such reads before anything else (``batch_io``): one
+    round trip instead of one each (``bench/fleet.py``, ``bench/README.md``)."""
+    parts = []
+    for sql in queries:
+        columns = _SELECT.match(sql)
+        if columns is None:
+            return None
+        parts.append(
+            f"(SELECT coalesce(json_agg(json_build_array({columns.group(1)})), '[]')::text "  # noqa: S608
+            f"FROM ({sql}) AS q)"
+        )
+    return _numbered("SELECT " + ", ".join(parts))
 
 
 def _column(i: int, types: list[str]) -> str:
