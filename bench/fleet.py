@@ -391,6 +391,17 @@ async def _pg_database() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
+async def _drop_pg_database(url: str) -> None:
+    """Drop the database ``_pg_database`` made (each run makes its own)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
+    finally:
+        await admin.close()
+
+
 async def main() -> None:
     """Provision, start the cloud(s), measure the anchors, ramp the tills, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -500,6 +511,8 @@ async def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait()
+        if args.db == "postgresql":
+            await _drop_pg_database(url)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ Every request is answered only after the commit that holds its events returned: 
 acknowledged that is not durable. If the group's transaction fails (a batch the database
 refuses), each of its batches is tried again alone, so one batch's fault fails only its own
 request, never its neighbours'.
+
+``bench/fleet.py`` at a fixed load (1,000 tills, one process, 2026-12-07, loaded machine): the
+cloud's CPU per request 1,474 -> 1,277 µs, per event 2,290 -> 1,982 (``bench/README.md``).
 """
 
 import asyncio

@@ -18,6 +18,10 @@ Revocation, in the order it reaches a cached key:
 
 Unknown keys are never cached (each miss is a database look-up the guess throttle counts), and
 the cache holds at most ``MAX_KEYS`` entries (the oldest go first).
+
+What it saves is one look-up per request; ``bench/fleet.py`` (2026-12-07, loaded machine) could
+not tell it from the noise on SQLite and put it at about 5% of the cloud's CPU per request on
+PostgreSQL (``bench/README.md``).
 """
 
 import time

@@ -157,7 +157,8 @@ def _together(queries: tuple[str, ...]) -> str | None:
     ``SELECT a, b FROM ...`` (its columns named as the JSON array needs them).
 
     A small sync batch asks five to seven such reads before anything else (``batch_io``): one
-    round trip instead of one each (``bench/fleet.py``, ``bench/README.md``)."""
+    round trip instead of one each. ``bench/fleet.py`` at a fixed load (1,000 tills, 2026-12-07,
+    loaded machine): the cloud's CPU per request 1,277 -> 1,173 µs (``bench/README.md``)."""
     parts = []
     for sql in queries:
         columns = _SELECT.match(sql)
