@@ -95,15 +95,18 @@ def proc_cpu_s(pids: list[int]) -> float:
 
 
 def tree_pids(root: int) -> list[int]:
-    """``root`` and its live descendants (the cloud's batch-reader helper among them)."""
+    """``root`` and its live descendants (the cloud's batch-reader helper among them: started
+    from a worker thread, it is listed among that thread's children, not the main thread's)."""
     out, todo = [], [root]
     while todo:
         pid = todo.pop()
         out.append(pid)
-        try:
-            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except FileNotFoundError:
-            kids = []
+        kids: list[str] = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                kids.extend((task / "children").read_text().split())
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         todo.extend(int(k) for k in kids)
     return out
 

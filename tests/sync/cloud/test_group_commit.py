@@ -4,6 +4,9 @@ SQLite: the pipeline, ``ingest.py``); it is SIGKILLed mid-stream. Every event it
 in the ledger, and after a restart every event sent again lands exactly once."""
 
 import asyncio
+import contextlib
+import os
+import signal
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.fleet import tree_pids
 from sync.cloud.provision import init_business
 from sync.cloud.store import open_db, open_store
 from tests.sync.cloud.conftest import event, order
@@ -92,7 +96,11 @@ async def test_given_tills_posting_at_once_when_the_cloud_is_killed_then_no_ack_
             ]
             await asyncio.wait_for(enough.wait(), 120)
             metrics = await (await http.get(f"{cloud.url}/metrics")).text()
+            helpers = [pid for pid in tree_pids(cloud.proc.pid) if pid != cloud.proc.pid]
             cloud.proc.kill()  # SIGKILL, requests in flight
+            for pid in helpers:  # its batch-reader helper would outlive it
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             await asyncio.gather(*tills)
     finally:
         cloud.stop()
