@@ -95,7 +95,10 @@ async def get_state(request: web.Request) -> web.Response:
     state = await store.sync_state(who, cursor)
     answer = await json_answer_off_loop(state)
     if not state.cards and not state.more:
-        answer.headers["ETag"] = state_tag(who.branch_id, state.program.version, state.cursor)
+        answer.headers["ETag"] = state_tag(
+            who.branch_id, state.program.version, state.cursor, state.program.shop or "",
+            state.country, state.timezone,
+        )  # fmt: skip
     request.app[METRICS].state_pulls.labels("full").inc()
     return answer
 
