@@ -63,6 +63,7 @@ class Till:
     base: str
     cards: list[str]
     cursor: int = 0
+    etag: str | None = None  # of the last state answer without cards, sent back as the agent does
     seq: int = 0
     sent: set[str] = field(default_factory=set)
 
@@ -77,6 +78,7 @@ class Step:
     applied: int = 0
     requests: int = 0
     pulls: int = 0
+    not_modified: int = 0
 
 
 def proc_cpu_s(pids: list[int]) -> float:
@@ -93,15 +95,18 @@ def proc_cpu_s(pids: list[int]) -> float:
 
 
 def tree_pids(root: int) -> list[int]:
-    """``root`` and its live descendants (the cloud's batch-reader helper among them)."""
+    """``root`` and its live descendants (the cloud's batch-reader helper among them: started
+    from a worker thread, it is listed among that thread's children, not the main thread's)."""
     out, todo = [], [root]
     while todo:
         pid = todo.pop()
         out.append(pid)
-        try:
-            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except FileNotFoundError:
-            kids = []
+        kids: list[str] = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                kids.extend((task / "children").read_text().split())
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         todo.extend(int(k) for k in kids)
     return out
 
@@ -164,17 +169,33 @@ def events_for(
     return events, tokens
 
 
+NOT_MODIFIED = object()  # a state pull answered 304
+
+
 async def _timed(
-    session: aiohttp.ClientSession, step: Step, kind: str, method: str, url: str, **kw: Any
+    session: aiohttp.ClientSession,
+    step: Step,
+    kind: str,
+    method: str,
+    url: str,
+    till: Till | None = None,
+    **kw: Any,
 ) -> Any:
+    """The answer's JSON (``None`` if it failed, ``NOT_MODIFIED`` for a 304); ``till``: a state
+    pull whose ``ETag`` it keeps."""
     start = time.perf_counter()
     try:
         async with session.request(method, url, **kw) as resp:
             body = await resp.read()
+            if kind == "state" and resp.status == 304:
+                step.not_modified += 1
+                return NOT_MODIFIED
             ok = resp.status < 300 or (kind == "claim" and resp.status in (409, 410))
             if not ok:
                 step.errors[f"{kind} {resp.status}"] += 1
                 return None
+            if till is not None:
+                till.etag = resp.headers.get("ETag")
             return json.loads(body) if body and kind != "claim" else None
     except (aiohttp.ClientError, TimeoutError) as err:
         step.errors[f"{kind} {type(err).__name__}"] += 1
@@ -191,11 +212,12 @@ async def run_till(
     interval: float,
     until: float,
     rnd: random.Random,
+    pull_interval: float = 60.0,
 ) -> None:
     """One till's life for one step: batches on its jittered schedule, pulls, claims."""
     auth = {"Authorization": f"Bearer {till.key}"}
     next_batch = time.monotonic() + rnd.uniform(0, interval)
-    next_pull = time.monotonic() + rnd.uniform(0, 60.0)
+    next_pull = time.monotonic() + rnd.uniform(0, pull_interval)
     claims: list[asyncio.Task[Any]] = []
     while True:
         now_m = time.monotonic()
@@ -224,8 +246,11 @@ async def run_till(
             next_batch += interval * rnd.uniform(0.5, 1.5)
         else:
             state_url = f"{till.base}/v1/sync/state?cursor={till.cursor}"
-            state = await _timed(session, step, "state", "GET", state_url, headers=auth)
-            if state is not None:
+            asked = {**auth, "If-None-Match": till.etag} if till.etag else auth
+            state = await _timed(session, step, "state", "GET", state_url, till, headers=asked)
+            if state is NOT_MODIFIED:
+                step.pulls += 1
+            elif state is not None:
                 try:
                     pulled = SyncState.model_validate(state)
                 except ValueError:
@@ -235,7 +260,7 @@ async def run_till(
                         step.errors["state cursor went back"] += 1
                     till.cursor = pulled.cursor
                     step.pulls += 1
-            next_pull += 60.0 * rnd.uniform(0.9, 1.1)
+            next_pull += pull_interval * rnd.uniform(0.9, 1.1)
     await asyncio.gather(*claims)
 
 
@@ -246,8 +271,11 @@ async def _claim_later(
     await _timed(session, step, "claim", "POST", f"{base}/v1/claims/{token}")
 
 
-async def provision(url: str, tills: int, businesses: int, bases: list[str]) -> list[Till]:
-    """Businesses with a branch, 50 cards each, and ``tills`` device keys spread over them."""
+async def provision(
+    url: str, tills: int, businesses: int, bases: list[str], per_business: int = 50
+) -> list[Till]:
+    """Businesses with a branch, ``per_business`` cards each, and ``tills`` device keys spread over
+    them."""
     store = await open_store(url)
     out: list[Till] = []
     try:
@@ -258,7 +286,7 @@ async def provision(url: str, tills: int, businesses: int, bases: list[str]) -> 
             )
             who = Principal("admin", link["business_id"])
             mine = []
-            for i in range(50):
+            for i in range(per_business):
                 c = await store.create_customer(who, f"c{i}@b{b}.example", None, datetime.now(UTC))
                 mine.append(c.card_code)
             links.append(link)
@@ -280,7 +308,12 @@ async def provision(url: str, tills: int, businesses: int, bases: list[str]) -> 
 
 
 async def run_step(
-    tills: list[Till], seconds: float, interval: float, connections: int, cloud_pids: list[int]
+    tills: list[Till],
+    seconds: float,
+    interval: float,
+    connections: int,
+    cloud_pids: list[int],
+    pull_interval: float = 60.0,
 ) -> tuple[Step, float, float, float]:
     """All ``tills`` for ``seconds``; the step, its wall time, the cloud's and the client's CPU."""
     step = Step()
@@ -292,7 +325,15 @@ async def run_step(
     async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
         await asyncio.gather(
             *(
-                run_till(session, t, step, interval, start + seconds, random.Random(rnd.random()))
+                run_till(
+                    session,
+                    t,
+                    step,
+                    interval,
+                    start + seconds,
+                    random.Random(rnd.random()),
+                    pull_interval,
+                )
                 for t in tills
             )
         )
@@ -353,6 +394,17 @@ async def _pg_database() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
+async def _drop_pg_database(url: str) -> None:
+    """Drop the database ``_pg_database`` made (each run makes its own)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
+    finally:
+        await admin.close()
+
+
 async def main() -> None:
     """Provision, start the cloud(s), measure the anchors, ramp the tills, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -364,6 +416,10 @@ async def main() -> None:
         "--interval", type=float, default=20.0, help="seconds between a till's batches"
     )
     parser.add_argument("--businesses", type=int, default=20)
+    parser.add_argument("--cards", type=int, default=50, help="cards per business")
+    parser.add_argument(
+        "--pull-interval", type=float, default=60.0, help="seconds between a till's state pulls"
+    )
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
     if args.procs == 2 and args.db != "postgresql":
@@ -373,7 +429,7 @@ async def main() -> None:
     url = f"sqlite:///{home}/cloud.db" if args.db == "sqlite" else await _pg_database()
     ports = [free_port() for _ in range(args.procs)]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
-    tills = await provision(url, max(steps), args.businesses, bases)
+    tills = await provision(url, max(steps), args.businesses, bases, args.cards)
     procs = []
     for port in ports:
         config = home / f"cloud-{port}.toml"
@@ -389,7 +445,7 @@ async def main() -> None:
         for n in steps:
             pids = [p for proc in procs for p in tree_pids(proc.pid)]
             step, wall, cloud_cpu, own = await run_step(
-                tills[:n], args.seconds, args.interval, args.connections, pids
+                tills[:n], args.seconds, args.interval, args.connections, pids, args.pull_interval
             )
             sync_p99 = pct(step.latencies["sync"], 0.99)
             per_req = cloud_cpu / max(1, step.requests) * 1e6
@@ -403,6 +459,7 @@ async def main() -> None:
                         f"{pct(step.latencies[k], 0.5):.1f} / {pct(step.latencies[k], 0.99):.1f}"
                         for k in ("sync", "state", "claim")
                     ),
+                    f"{step.not_modified / max(1, len(step.latencies['state'])):.0%}",
                     sum(step.errors.values()),
                     f"{per_req:,.0f}",
                     f"{per_ev:,.0f}",
@@ -424,7 +481,8 @@ async def main() -> None:
                 break
         print(
             f"{args.db}, {args.procs} cloud process(es), {args.businesses} businesses, one batch "
-            f"of 1-3 events per till every {args.interval:.0f} s, {args.seconds:.0f} s a step; "
+            f"of 1-3 events per till every {args.interval:.0f} s, a state pull every "
+            f"{args.pull_interval:.0f} s, {args.seconds:.0f} s a step; "
             f"{verdict}"
         )
         print(
@@ -440,6 +498,7 @@ async def main() -> None:
                     "sync p50/p99 ms",
                     "state p50/p99 ms",
                     "claim p50/p99 ms",
+                    "state 304s",
                     "errors",
                     "cloud µs CPU/request",
                     "cloud µs CPU/event",
@@ -455,6 +514,8 @@ async def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait()
+        if args.db == "postgresql":
+            await _drop_pg_database(url)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ _DATE = {"type": "string", "format": "date"}
 OPERATIONS = [
     Operation("POST", "/v1/sync/events", "A device's batch of events", {200: BatchResult, 403: _E},
               request=EventBatch, tags=("sync",)),
-    Operation("GET", "/v1/sync/state", "Program and changed cards for the device's branch",
-              {200: SyncState, 403: _E, 422: _E},
+    Operation("GET", "/v1/sync/state", "Program and changed cards for the device's branch "
+              "(an answer without cards has an ETag; If-None-Match with it: 304 while unchanged)",
+              {200: SyncState, 304: None, 403: _E, 422: _E},
               query={"cursor": {"required": False, "schema": {"type": "integer", "minimum": 0}}},
               tags=("sync",)),
     Operation("POST", "/v1/customers", "A new customer and card",

@@ -132,10 +132,12 @@ def build_cloud_app(
         app.cleanup_ctx.append(_reader_lifecycle)
     if store is not None:
         app[STORE] = store
+        app[METRICS].watch(store.load)
     else:
 
         async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
             app[STORE] = await open_store(settings.cloud.database)
+            app[METRICS].watch(app[STORE].load)
             try:
                 yield
             finally:

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDict
 from pydantic import BaseModel, ValidationError
 
 from sync.contract.events import CardState, CustomerRef, EventStatus, SyncState
@@ -179,12 +180,17 @@ class CloudClient:
         params: dict[str, str] | None = None,
         timeout_s: float | None = None,
         answered: bool = False,
+        send: dict[str, str] | None = None,
+        got: CIMultiDict[str] | None = None,
     ) -> str:
+        """The answer's text (2xx; ``""`` for a 304 when ``send`` has ``If-None-Match``);
+        ``send``: more request headers; ``got``: filled with the answer's headers."""
         where = f"{method} {self.url}{path}"
         # Passing timeout=None to aiohttp would mean "no timeout at all".
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
-        headers = {"Content-Type": "application/json"} if body is not None else None
-        if headers is not None and body is not None and self.compress and len(body) >= GZIP_MIN:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(send or {})
+        if body is not None and self.compress and len(body) >= GZIP_MIN:
             body = gzip.compress(body, compresslevel=1, mtime=0)
             headers["Content-Encoding"] = "gzip"
         try:
@@ -198,6 +204,8 @@ class CloudClient:
             ) as resp:
                 text = await resp.text()
                 status = resp.status
+                if got is not None:
+                    got.update(resp.headers)
         except TimeoutError as err:
             raise CloudUnreachable(
                 f"{where}: no answer within {timeout_s or self.timeout_s:g} s", kind="timeout"
@@ -205,7 +213,7 @@ class CloudClient:
         except (aiohttp.ClientError, OSError) as err:
             raise CloudUnreachable(f"{where}: {err or type(err).__name__}", kind="network") from err
         what = verdict(status)
-        if what == "ok":
+        if what == "ok" or (status == 304 and "If-None-Match" in (send or {})):
             return text
         if answered and status in ANSWERED:
             raise CloudAnswered(status, text)
@@ -254,8 +262,24 @@ class CloudClient:
 
     async def get_state(self, cursor: int) -> SyncState:
         """``GET /v1/sync/state``: the program and the cards changed since ``cursor``."""
-        text = await self._request("GET", "/v1/sync/state", params={"cursor": str(cursor)})
-        return self._parse(SyncState, text, "GET /v1/sync/state")
+        state, _ = await self.get_state_unless(cursor, None)
+        assert state is not None
+        return state
+
+    async def get_state_unless(
+        self, cursor: int, etag: str | None
+    ) -> tuple[SyncState | None, str | None]:
+        """``get_state`` sent with ``If-None-Match: etag`` (if any): ``None`` when the cloud
+        says it is unchanged (304), and the answer's ``ETag`` (if it gave one)."""
+        send = {"If-None-Match": etag} if etag else None
+        got: CIMultiDict[str] = CIMultiDict()
+        text = await self._request(
+            "GET", "/v1/sync/state", params={"cursor": str(cursor)}, send=send, got=got
+        )
+        tag = got.get("ETag")
+        if send is not None and text == "" and tag == etag:
+            return None, tag
+        return self._parse(SyncState, text, "GET /v1/sync/state"), tag
 
     async def card_state(self, ref: CustomerRef) -> CardState:
         """``GET /v1/sync/card``: one card (balance, open rewards); ``CloudAnswered`` 404 for an

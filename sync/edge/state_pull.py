@@ -1,10 +1,11 @@
 """State back to the edge: the branch's program and the card cache, pulled with a cursor.
 
 ``GET /v1/sync/state?cursor=N`` gives the program in full and the cards changed since ``N``
-(``more`` when there are further pages). Each page is stored in one short write: the cards, the
-new cursor and the program, so a crash never leaves a cursor ahead of the cards it covers. The
-program is also kept in the ``kv`` table so an agent restarted while offline stamps by the last
-program the cloud sent, not by the config file's default.
+(``more`` when there are further pages); an answer without cards comes with an ``ETag`` that the
+next pull sends back, and while nothing changed the cloud answers ``304``. Each page is stored in
+one short write: the cards, the new cursor and the program, so a crash never leaves a cursor ahead
+of the cards it covers. The program is also kept in the ``kv`` table so an agent restarted while
+offline stamps by the last program the cloud sent, not by the config file's default.
 """
 
 import asyncio
@@ -133,14 +134,19 @@ class StatePuller:
         self.on_ok = on_ok
         self.on_fail = on_fail
         self.pulled = asyncio.Event()  # set after every successful pull
+        # The ``ETag`` of the last answer without cards and the cursor it left: sent back as
+        # ``If-None-Match`` while the cursor is still that, so an unchanged state costs the
+        # cloud a 304. In memory only: a restarted agent takes one full answer first.
+        self._etag: tuple[int, str] | None = None
 
     async def pull_once(self) -> int:
         """Fetch every page of changes; the number of cards stored. Raises on link trouble."""
         cursor = int(await kv_get(self.db, CURSOR_KEY) or 0)
         stored = 0
         for _ in range(MAX_PAGES):
+            etag = self._etag[1] if self._etag is not None and self._etag[0] == cursor else None
             try:
-                state = await self.client.get_state(cursor)
+                state, tag = await self.client.get_state_unless(cursor, etag)
             except CloudRefused as err:
                 if cursor == 0:
                     raise
@@ -148,6 +154,9 @@ class StatePuller:
                 log.warning("the cloud refused card cursor %d (%s); starting again", cursor, err)
                 cursor = 0
                 continue
+            if state is None:
+                break  # 304: nothing changed since the answer that gave the tag
+            self._etag = (state.cursor, tag) if tag else None
             if state.cursor < cursor:
                 # The cloud's sequence went back (a restored database): take everything again.
                 log.warning("the cloud's card cursor went back (%d < %d)", state.cursor, cursor)

@@ -38,10 +38,12 @@ async def open_store(url: str) -> Store:
     db = await open_db(url)
     try:
         version = await db.migrate(migrations(db.dialect))
+        store = Store(db, version)
+        await store.start()
     except BaseException:
         await db.close()
         raise
-    return Store(db, version)
+    return store
 
 
 __all__ = ["Db", "Principal", "Store", "StoreError", "Tx", "open_db", "open_store"]

@@ -14,7 +14,7 @@ unique keys (event id, receipt QR, reward code) stay as the last line of defence
 """
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -73,6 +73,11 @@ class Tx(abc.ABC):
         """``pipeline`` of writes only."""
         await self.pipeline((), work)
 
+    async def announce(self, channel: str, payload: str) -> None:  # noqa: B027 (see below)
+        """Tell every process listening on ``channel`` (``Db.listen``) when this transaction
+        commits (PostgreSQL: ``NOTIFY``); a backend other processes cannot listen to does
+        nothing."""
+
 
 class Db(abc.ABC):
     """A database: write transactions serialized per business, reads, migrations."""
@@ -87,6 +92,10 @@ class Db(abc.ABC):
     def read(self) -> AbstractAsyncContextManager[Tx]:
         """A connection for reading committed data."""
 
+    def connections(self) -> tuple[int, int]:
+        """Pooled connections open and in use (``/metrics``); ``(0, 0)`` without a pool."""
+        return 0, 0
+
     def wrote(self, rows: int) -> None:  # noqa: B027 (most backends need nothing)
         """``rows`` ledger rows were just committed (a backend may keep its planner's
         statistics up with the growth)."""
@@ -94,6 +103,16 @@ class Db(abc.ABC):
     async def forget_old_versions(self) -> None:  # noqa: B027 (most backends need nothing)
         """Make rows just overwritten or deleted unreadable from the database's files (after an
         erasure): old page images in a write-ahead log, dead row versions."""
+
+    async def listen(
+        self, channel: str, heard: Callable[[str], None], trusted: Callable[[bool], None]
+    ) -> bool:
+        """Call ``heard(payload)`` for each ``Tx.announce`` on ``channel`` committed by any
+        process, and ``trusted(False)`` while announcements could be missed (the listening
+        connection lost), ``trusted(True)`` once they cannot again. ``False``: this backend
+        has no such thing (nothing is called)."""
+        del channel, heard, trusted
+        return False
 
     @abc.abstractmethod
     async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:

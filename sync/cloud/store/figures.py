@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import zlib
 from datetime import date
 
 from sync.cloud.book import TALLIES
@@ -13,6 +14,35 @@ from sync.cloud.store.db import Row, Tx
 from sync.contract.events import CardState, OpenReward, SyncState
 
 PAGE = 500
+
+
+def state_tag(
+    branch_id: int, program_version: int, cursor: int, shop: str, country: str | None, tz: str
+) -> str:
+    """The ``ETag`` of a sync state without cards: its program and its cursor, the business's
+    card sequence, say all there is in it (a card change moves that sequence, a program change
+    its version), with the shop's name, country and time zone (which move neither) folded in."""
+    rest = zlib.crc32(f"{shop}\x00{country or ''}\x00{tz}".encode())
+    return f'"{branch_id}.{program_version}.{cursor}.{rest:08x}"'
+
+
+async def current_tag(tx: Tx, business_id: int, branch_id: int) -> tuple[str, int] | None:
+    """The ``state_tag`` an up-to-date device would hold now and the card sequence it names,
+    in one indexed look-up (``None`` for a branch not of this business)."""
+    row = await tx.fetchrow(
+        "SELECT b.program_version, c.card_seq, u.name, u.country, b.timezone FROM branches b "
+        "JOIN counters c ON c.business_id = b.business_id JOIN businesses u "
+        "ON u.id = b.business_id WHERE b.id = ? AND b.business_id = ?",
+        branch_id, business_id,
+    )  # fmt: skip
+    if row is None:
+        return None
+    seq = int(row["card_seq"])
+    country = str(row["country"]) if row["country"] else None
+    tag = state_tag(
+        branch_id, int(row["program_version"]), seq, str(row["name"]), country, row["timezone"]
+    )
+    return tag, seq
 
 
 async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> SyncState:

@@ -101,6 +101,11 @@ class BatchPipeline:
             self._worker = loop.create_task(self._drain())
         return await asyncio.shield(job.fut)
 
+    @property
+    def waiting(self) -> int:
+        """Batches submitted and not yet taken into a transaction."""
+        return len(self._queue)
+
     async def close(self) -> None:
         """Wait until the batches already submitted are applied (or have failed)."""
         if self._worker is not None:

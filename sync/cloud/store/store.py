@@ -4,18 +4,21 @@ Every operation that reads, checks and writes runs inside ``Db.write(business_id
 a claim or a redeem sees no interleaved write of the same business (see ``db.py``).
 """
 
+import asyncio
 import random
 import time
 import uuid
 from datetime import date, datetime
 from typing import Any
 
+from sync.cloud import keys as key_text
 from sync.cloud import ledger
 from sync.cloud.backoffice import plans
 from sync.cloud.backoffice.models import BatchIn, BatchOut, PlanOut, VoucherIn
 from sync.cloud.book import Caused, to_us
 from sync.cloud.effects import result_json
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound, StoreError
+from sync.cloud.metrics import StoreLoad
 from sync.cloud.models import (
     BranchOut,
     CardOut,
@@ -32,7 +35,6 @@ from sync.cloud.models import (
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import (
-    batch_io,
     book_io,
     customers,
     figures,
@@ -44,7 +46,9 @@ from sync.cloud.store import (
 )
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
+from sync.cloud.store.group_commit import GroupCommit, Job, apply_in
 from sync.cloud.store.ingest import BatchPipeline
+from sync.cloud.store.key_cache import KEYS_CHANNEL, KeyCache
 from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
@@ -76,18 +80,59 @@ class Store:
         self.db = db
         self.schema_version = schema_version
         self._devices: dict[int, tuple[float, DeviceInfo]] = {}
+        self.keys = KeyCache()
         self._claims = ClaimQueue(db)
-        # SQLite: batches go through the write pipeline (``ingest.py``)
+        # SQLite: batches go through the write pipeline (``ingest.py``); PostgreSQL: those of
+        # concurrent requests share transactions (``group_commit.py``)
         self._batches = BatchPipeline(db) if isinstance(db, SqliteDb) else None
+        self._groups: GroupCommit | None = None
+        if db.dialect == "postgresql":
+            from sync.cloud.store.postgres import PgDb  # asyncpg only where it is used
+
+            assert isinstance(db, PgDb)
+            self._groups = GroupCommit(db, db.wrote)
 
     @property
     def dialect(self) -> str:
         return self.db.dialect
 
+    async def start(self) -> None:
+        """Hear key revocations made by other processes on this database (``key_cache.py``)."""
+        await self.db.listen(KEYS_CHANNEL, self._heard, self._trust)
+
+    def _heard(self, payload: str) -> None:
+        self.keys.heard(payload)
+        kind, _, ident = payload.partition(":")
+        if kind == "sk" and ident.isdigit():
+            self._devices.pop(int(ident), None)
+
+    def _trust(self, trusted: bool) -> None:
+        self.keys.clear()
+        self.keys.trusted = trusted
+        self._devices.clear()
+
+    def load(self) -> StoreLoad:
+        """The gauges ``/metrics`` shows of this store."""
+        pool_open, pool_in_use = self.db.connections()
+        stats = self.keys.stats
+        return StoreLoad(
+            key_hits=stats.hits,
+            key_misses=stats.misses,
+            keys_cached=len(self.keys),
+            keys_trusted=self.keys.trusted,
+            batches_waiting=sum(q.waiting for q in (self._batches, self._groups) if q is not None),
+            pool_open=pool_open,
+            pool_in_use=pool_in_use,
+            group_commits=self._groups.groups if self._groups is not None else 0,
+            group_batches=self._groups.grouped if self._groups is not None else 0,
+        )
+
     async def close(self) -> None:
         """Close the database (after the batches already sent are applied)."""
         if self._batches is not None:
             await self._batches.close()
+        if self._groups is not None:
+            await self._groups.close()
         await self.db.close()
 
     async def ping(self) -> None:
@@ -174,14 +219,26 @@ class Store:
         return str(row["admin_key_hash"]) if row is not None and row["admin_key_hash"] else None
 
     async def authenticate(self, key: str) -> Principal:
-        """Who the key belongs to (``Unauthorized`` if nobody)."""
+        """Who the key belongs to (``Unauthorized`` if nobody); a key found current is not
+        looked up again for a while, revocations aside (``key_cache.py``)."""
+        key_hash = key_text.hash_key(key)
+        who = self.keys.get(key_hash)
+        if who is not None:
+            return who
+        started = time.monotonic()
         async with self.db.read() as tx:
-            return await tenancy.authenticate(tx, key)
+            who = await tenancy.authenticate(tx, key)
+        self.keys.put(key_hash, who, started)
+        return who
 
     async def rotate_admin_key(self, business_id: int) -> str:
-        """A new admin key for the business, shown once; the old one stops working at once."""
+        """A new admin key for the business, shown once; the old one stops working at once
+        (in every process on this database: ``key_cache.py``)."""
         async with self.db.write(business_id) as tx:
-            return await tenancy.rotate_admin_key(tx, business_id)
+            key = await tenancy.rotate_admin_key(tx, business_id)
+            await tx.announce(KEYS_CHANNEL, f"ak:{business_id}")
+        self.keys.drop("ak", business_id)
+        return key
 
     async def device(self, device_id: int) -> DeviceInfo | None:
         """A device with its secret; kept in memory for ``DEVICE_CACHE_S`` (a secret never
@@ -205,6 +262,8 @@ class Store:
         """Revoke a device key: it stops syncing, and its receipt QRs stop being claimable."""
         async with self.db.write(business_id) as tx:
             out = await tenancy.revoke_device(tx, business_id, device_id, to_us(now))
+            await tx.announce(KEYS_CHANNEL, f"sk:{device_id}")
+        self.keys.drop("sk", device_id)
         self._devices.pop(device_id, None)
         return out
 
@@ -242,16 +301,14 @@ class Store:
         if self._batches is not None:
             return await self._batches.submit(who, items, now, rng, keys, caused)
         keys = keys or batch_keys(items)
+        if self._groups is not None:
+            return await self._groups.submit(who, items, keys, now, rng, caused)
+        job = Job(who, items, keys, now, rng, asyncio.get_running_loop().create_future())
         async with self.db.write(who.business_id) as tx:
-            book = await batch_io.load_batch(
-                tx, business_id=who.business_id, branch_id=who.branch_id,
-                device_id=who.device_id, now=now, rng=rng, keys=keys, items=items,
-            )  # fmt: skip
-            outcomes, applied = ledger.apply_batch(book, items)
-            await book_io.flush(tx, book, who.business_id, applied)
+            outcomes = await apply_in(tx, job)
         if caused is not None:
-            caused.update(book.caused)
-        self.db.wrote(len(applied))
+            caused.update(job.caused)
+        self.db.wrote(job.applied)
         return outcomes
 
     async def replayed_effects(
@@ -513,6 +570,16 @@ class Store:
         assert who.branch_id is not None
         async with self.db.read() as tx:
             return await figures.sync_state(tx, who.business_id, who.branch_id, cursor)
+
+    async def state_unchanged(self, who: Principal, cursor: int, tags: list[str]) -> str | None:
+        """The tag among ``tags`` (``If-None-Match``) that still names the device's sync state
+        at ``cursor`` (nothing changed: the answer is a 304), else ``None``."""
+        assert who.branch_id is not None
+        async with self.db.read() as tx:
+            now = await figures.current_tag(tx, who.business_id, who.branch_id)
+        if now is None or now[1] != cursor or now[0] not in tags:
+            return None
+        return now[0]
 
     async def stats(self, who: Principal, branch_id: int, first: date, last: date) -> StatsOut:
         """The branch's figures per day and per device."""

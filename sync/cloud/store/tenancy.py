@@ -67,7 +67,7 @@ async def create_business(
 
 async def rotate_admin_key(tx: Tx, business_id: int) -> str:
     """A new admin key for the business (shown once); the one it replaces stops working when
-    this commits, in every cloud process (keys are looked up on each request)."""
+    this commits (``Store.rotate_admin_key`` tells the key caches of every cloud process)."""
     admin_key = keys.new_admin_key(business_id)
     found = await tx.fetchval(
         "UPDATE businesses SET admin_key_hash = ? WHERE id = ? RETURNING id",
