@@ -16,6 +16,7 @@ from sync.cloud.http import (
     METRICS,
     READER,
     RNG,
+    SETTINGS,
     STORE,
     int_param,
     now,
@@ -78,7 +79,9 @@ async def get_state(request: web.Request) -> web.Response:
     who = await principal(request, need="device")
     cursor = int_param(request.query.get("cursor"), "cursor", default=0)
     assert cursor is not None
-    return json_answer(await request.app[STORE].sync_state(who, cursor))
+    state = await request.app[STORE].sync_state(who, cursor)
+    language = request.app[SETTINGS].cloud.language
+    return json_answer(state.model_copy(update={"language": language}))
 
 
 async def post_customer(request: web.Request) -> web.Response:
