@@ -13,6 +13,7 @@ transliteration, 2010) when no Cyrillic page exists, typographic marks made plai
 import codecs
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Pages worth trying per language, best first (python-escpos profile names).
 LANGUAGE_PAGES: dict[str, tuple[str, ...]] = {
@@ -51,6 +52,7 @@ class CodePage:
     codec: str
 
 
+@lru_cache(maxsize=64)
 def python_codec(name: str) -> str | None:
     """The Python codec of a python-escpos page name (``CP852`` -> ``cp852``), or None."""
     guess = name.lower().replace("iso_", "iso").replace("-", "_")
@@ -116,3 +118,10 @@ def encode(text: str, codec: str) -> tuple[bytes, list[str]]:
                 replaced.append(ch)
             out += _replacement(ch, codec).encode(codec, errors="replace")
     return bytes(out), replaced
+
+
+# Python imports a codec's module on its first lookup (under the import lock): do it now for
+# every page a language may pick, not on the event loop when a receipt is built.
+for _pages in LANGUAGE_PAGES.values():
+    for _name in _pages:
+        python_codec(_name)

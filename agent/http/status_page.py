@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -125,6 +126,26 @@ STATES = {
 }  # fmt: skip
 
 
+# What printers/status.py says of a printer's answer, in the page's language (other details,
+# such as where receipts go, show as they are).
+DETAILS = {
+    "out of paper: load a new roll": "printer.paper_out",
+    "the printer cover is open": "printer.cover_open",
+    "the printer reports an error (cutter jam or head too hot?)": "printer.error",
+    "the printer is offline": "printer.offline",
+    "ready; paper is running low": "printer.paper_low",
+    "ready": "printer.ready",
+    "the printer did not answer the status query": "printer.no_answer",
+    "not checked yet": "printer.not_checked",
+    "no printer configured": "printer.none",
+}
+
+
+def detail_words(detail: str, lang: str) -> str:
+    """A printer's detail as the page says it."""
+    return t(DETAILS[detail], lang) if detail in DETAILS else detail
+
+
 def _cls(state: str | None) -> str:
     s = (state or "").lower()
     return "ok" if s in _GOOD else "bad" if s in _BAD else "warn"
@@ -160,7 +181,7 @@ def _age(seconds: float | None, lang: str) -> str:
         return t("status.age.s", lang, n=number(round(seconds), lang))
     if seconds < 7200:
         return t("status.age.min", lang, n=number(round(seconds / 60), lang))
-    return t("status.age.h", lang, n=number(round(seconds / 3600, 1), lang))
+    return t("status.age.h", lang, n=number(Decimal(str(round(seconds / 3600, 1))), lang))
 
 
 def _printer(view: StatusView) -> str:
@@ -171,7 +192,7 @@ def _printer(view: StatusView) -> str:
             escape(str(j.get("job_id", "")))[:12],
             escape(str(j.get("order_id") or "")),
             _state(j.get("status"), lang),
-            escape(str(j.get("reason") or "")),
+            escape(state_word(j["reason"], lang) if j.get("reason") else ""),
             f'<button type="button" data-label="{escape(retry)}" '
             f'data-act="/v1/print/{escape(quote(str(j["job_id"]), safe=""))}/retry">'
             f"{escape(retry)}</button>"
@@ -200,7 +221,8 @@ def _printer(view: StatusView) -> str:
     )
     return (
         f'<section id="printer"><h2>{escape(t("status.printer", lang))}</h2>'
-        f'<p>{_state(p.state, lang, "printer-state")} {escape(p.detail)}</p>{button}{table}'
+        f"<p>{_state(p.state, lang, 'printer-state')} {escape(detail_words(p.detail, lang))}</p>"
+        f"{button}{table}"
         "</section>"
     )
 
@@ -236,8 +258,11 @@ def _sync(view: StatusView) -> str:
     dead = (
         scroll_table(
             t("status.dead", lang),
-            [t("status.col.event", lang), t("status.col.order", lang),
-             t("status.col.reason", lang)],  # fmt: skip
+            [
+                t("status.col.event", lang),
+                t("status.col.order", lang),
+                t("status.col.reason", lang),
+            ],
             dead_rows,
             caption_cls="bad",
             wrap=frozenset({2}),
@@ -287,8 +312,17 @@ def _orders(view: StatusView) -> str:
         for o in view.recent_orders
     ]
     title = t("status.checks", lang)
-    head = [t(k, lang) for k in ("status.col.check", "status.col.till", "status.col.stamps",
-                                 "status.col.kind", "status.col.state", "status.col.rewards")]
+    head = [
+        t(k, lang)
+        for k in (
+            "status.col.check",
+            "status.col.till",
+            "status.col.stamps",
+            "status.col.kind",
+            "status.col.state",
+            "status.col.rewards",
+        )
+    ]
     head.append(t("status.col.at", lang, zone=view.tz.key))  # fmt: skip
     return (
         f'<section id="orders"><h2>{escape(title)}</h2>'
@@ -329,7 +363,8 @@ def render_status_page(view: StatusView) -> str:
 <p id="updated">{_updated(view)}
 <form method="get" action="/"><button type="submit">{escape(t("status.refresh", lang))}</button>
 </form></p>
-<p class="mute" id="database">{escape(t("status.database", lang))} <code>{escape(h.database)}</code></p>
+<p class="mute" id="database">{escape(t("status.database", lang))}
+<code>{escape(h.database)}</code></p>
 <p id="note" role="status" aria-live="polite"></p>
 <div class="grid">{_printer(view)}{_scanners(view)}{_sync(view)}</div>
 {view.pairing}{_orders(view)}

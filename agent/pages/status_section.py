@@ -67,7 +67,8 @@ def render_pairing_section(view: PairingView) -> str:
             f'<span class="mute">{escape(_unpaired(s.revoked_at, view.tz, lang))}</span>'
             if s.revoked_at is not None
             else f'<form method="post" action="/pairing/sessions/{escape(s.session_id)}/revoke">'
-            f'<button type="submit" aria-label="{escape(t("pairing.unpair.label", lang, name=s.name))}">'
+            f'<button type="submit" '
+            f'aria-label="{escape(t("pairing.unpair.label", lang, name=s.name))}">'
             f'{escape(t("pairing.unpair", lang))}</button></form>',
         ]
         for s in view.sessions

@@ -1,6 +1,7 @@
 """Every page and receipt rendered in each language: no English left in a translated one, and
 in Chromium (German and Ukrainian, 320 px and 1280 px) readable, accessible and photographed."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agent.http.status_page import render_login_page
 from agent.pages.html import render_pair_page
 from agent.pages.kiosk_page import render_kiosk_page
 from agent.pages.staff_page import render_staff_page
@@ -31,10 +33,12 @@ from sync.cloud.ui.claim_page import (
 )
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.web.texts import t
-from tests.fakes.escpos_printer import FakePrinterCore
+from tests.agent.conftest import AgentFactory
+from tests.fakes.escpos_printer import FakePrinterCore, TcpFakePrinter
 from tests.pages.a11y import check_accessibility
 from tests.pages.camera import axe_violations
 from tests.pages.languages import english_left, readable_text
+from tests.printers.conftest import printer_section, wait_job
 
 TRANSLATED = ("de", "pl", "uk")
 STATIC = Path(__file__).resolve().parents[2] / "agent" / "pages" / "static"
@@ -214,3 +218,57 @@ async def test_given_two_languages_when_pages_open_in_chromium_then_readable_and
             path = artifacts_dir / f"i18n-{name}-{lang}-{width}.png"
             await page.screenshot(path=str(path), full_page=True)
     await page.close()
+
+
+@pytest.fixture
+async def printer() -> AsyncIterator[TcpFakePrinter]:
+    """A fake network receipt printer on a free port."""
+    p = await TcpFakePrinter().start()
+    yield p
+    await p.stop()
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+async def test_given_a_branch_language_when_the_status_page_opens_then_all_of_it_speaks_it(
+    make_agent: AgentFactory,
+    printer: TcpFakePrinter,
+    browser: Any,
+    artifacts_dir: Path,
+    lang: str,
+) -> None:
+    """Given an agent with ``agent.language`` set, a check printed and one that failed for
+    paper and a pairing code open, when the cashier opens the status page (and its sign-in
+    page), then no English is left in them; in German and Ukrainian at 320 and 1280 px axe-core
+    finds nothing serious, and screenshots are saved."""
+    agent = await make_agent(
+        agent={"branch_timezone": "Europe/Warsaw", "language": lang},
+        printer=printer_section(printer),
+    )
+    first = await (await agent.post("/v1/orders", json={"order_id": "A-17", "total": "20",
+                                                        "till": "till-1"})).json()  # fmt: skip
+    await wait_job(agent, first["print"]["job_id"])
+    printer.mode = "paper_out"
+    second = await (await agent.post("/v1/orders", json={"order_id": "A-18", "total": "25"})).json()
+    await wait_job(agent, second["print"]["job_id"], ("failed",))
+    resp = await agent.post("/pairing/code", data={"role": "kiosk"}, allow_redirects=False)
+    assert resp.status in (200, 303), await resp.text()
+    html = await (await agent.get("/")).text()
+    database = html.split("<code>", 1)[1].split("</code>", 1)[0]  # a path, not words
+    allowed = (*NAMES, "A-18", "/kiosk", "/staff", "/pair", database)
+    left = english_left(html, lang, allowed)
+    assert left == [], [ln for ln in readable_text(html).splitlines() if any(w in ln for w in left)]
+    assert f'<html lang="{lang}">' in html
+    assert english_left(render_login_page(failed=True, lang=lang), lang, NAMES) == []
+    if lang == "pl":
+        return
+    ctx = await browser.new_context(bypass_csp=True)
+    page = await ctx.new_page()
+    for width in (320, 1280):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.goto(str(agent.make_url("/")))
+        await check_accessibility(page)
+        assert await axe_violations(page) == [], width
+        await page.screenshot(
+            path=str(artifacts_dir / f"i18n-status-{lang}-{width}.png"), full_page=True
+        )
+    await ctx.close()
