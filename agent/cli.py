@@ -30,7 +30,10 @@ def _agent_settings(args: argparse.Namespace) -> AgentSettings:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from agent.db import DatabaseTooNew
+    from agent.db import DatabaseBusy, DatabaseTooNew
+
+    if args.action != "run":
+        return _agent_db_command(args)
     from agent.http.server import run_agent
     from sync.web.logs import setup_logging
 
@@ -39,19 +42,40 @@ def cmd_agent(args: argparse.Namespace) -> int:
     setup_logging(json_lines=a.log_json, level=a.log_level, access=a.log_access)
     try:
         asyncio.run(run_agent(settings))
-    except DatabaseTooNew as err:
+    except (DatabaseTooNew, DatabaseBusy) as err:
         print(f"stampedge: {err}", file=sys.stderr)
         return 2
     return 0
 
 
+def _agent_db_command(args: argparse.Namespace) -> int:
+    """``agent backup --to PATH`` / ``agent restore --from PATH``: a report as JSON."""
+    from agent.db import DatabaseBusy
+    from agent.db.backup import backup_agent_db, restore_agent_db
+
+    database = _agent_settings(args).agent.database
+    try:
+        if args.action == "backup":
+            if args.to is None:
+                raise ConfigError("agent backup needs --to PATH (a file that does not exist yet)")
+            report = backup_agent_db(database, args.to)
+        else:
+            if args.source is None:
+                raise ConfigError("agent restore needs --from PATH (a file agent backup wrote)")
+            report = restore_agent_db(database, args.source)
+    except DatabaseBusy as err:
+        raise ConfigError(f"agent {args.action}: {err}") from err
+    print_json(report)
+    return 0
+
+
 def cmd_queue(args: argparse.Namespace) -> int:
-    from agent.db import DatabaseTooNew
+    from agent.db import DatabaseBusy, DatabaseTooNew
     from agent.queue_cli import run_queue_command
 
     try:
         return asyncio.run(run_queue_command(_agent_settings(args), args))
-    except DatabaseTooNew as err:
+    except (DatabaseTooNew, DatabaseBusy) as err:
         print(f"stampedge: {err}", file=sys.stderr)
         return 2
 
@@ -119,8 +143,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--cloud-port", type=int, default=8788)
     demo.set_defaults(func=cmd_demo)
 
-    agent = sub.add_parser("agent", help="run the edge agent")
+    agent = sub.add_parser(
+        "agent", help="run the edge agent, back up its database (agent backup) or restore one"
+    )
+    agent.add_argument(
+        "action", nargs="?", choices=["run", "backup", "restore"], default="run",
+        help="default: run",
+    )  # fmt: skip
     agent.add_argument("--config", type=Path, help="agent.toml")
+    agent.add_argument("--to", type=Path, help="backup: the new file to write (never overwritten)")
+    agent.add_argument(
+        "--from", dest="source", type=Path, help="restore: a file agent backup wrote"
+    )
     agent.set_defaults(func=cmd_agent)
 
     queue = sub.add_parser("queue", help="look at and act on the agent's outbox")

@@ -8,6 +8,7 @@ applied at start-up from the database, so a restart while offline keeps it.
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,9 +16,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client import Counter
 
+from agent.db import retention
 from agent.http.metrics import AgentMetrics
 from agent.http.state import (
     CLOUD,
+    DB,
     METRICS,
     OUTBOX,
     PROGRAM,
@@ -109,7 +112,12 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("stamping by the cloud's last program (v%d) until the next pull", saved.version)
     parts.tasks.append(
         asyncio.create_task(
-            run_housekeeping(db, settings.agent.acked_retention_days), name="housekeeping"
+            run_housekeeping(
+                db,
+                settings.agent.acked_retention_days,
+                also=lambda: retention.prune(app[DB], settings.agent.retention_days, time.time()),
+            ),
+            name="housekeeping",
         )
     )
     key = link.device_key.get_secret_value()

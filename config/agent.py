@@ -32,6 +32,9 @@ class AgentSection(_Section, Listening):
     autopilot_window_s: float = Field(default=120.0, gt=0)
     kiosk_cooldown_s: float = Field(default=600.0, ge=0)
     acked_retention_days: float = Field(default=7.0, ge=0)
+    # checks, scans and print jobs are deleted after this many days (never before they synced);
+    # a void or reprint of an older check answers 410 order_pruned
+    retention_days: float = Field(default=400.0, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_json: bool = False
     # Web pages (scheme://host[:port]) allowed to call the agent from a browser (CORS); any

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.listen import Listening
@@ -33,6 +33,9 @@ class CloudSection(Listening):
     min_free_disk_mb: int = Field(default=64, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_access: bool = False  # one line a request; keys, tokens and query values never shown
+    # a receipt QR's row (who claimed it, when) is deleted this many days after its token
+    # expired (the token is refused by its expiry either way); checked hourly
+    claim_retention_days: float = Field(default=30.0, ge=1)
 
     @field_validator("database")
     @classmethod
@@ -106,6 +109,22 @@ class WalletSection(BaseModel):
     google: GoogleWalletSection | None = None
 
 
+class MailSection(BaseModel):
+    """``[mail]``: the SMTP server the cloud's mail outbox sends through (sign-in links,
+    confirmations); without a host, messages wait in the outbox until one is configured."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    host: str = Field(default="", max_length=255)
+    port: int = Field(default=587, ge=1, le=65535)
+    tls: Literal["none", "starttls", "tls"] = "starttls"
+    user: str = ""
+    password: SecretStr = SecretStr("")  # never logged nor shown (SecretStr prints as ***)
+    from_: str = Field(default="Stamp card <stamps@localhost>", alias="from", min_length=3)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)  # one SMTP conversation at most
+    link_minutes: int = Field(default=30, ge=1, le=24 * 60)  # how long a sign-in link works
+
+
 class CloudSettings(BaseSettings):
     """All of the cloud store's settings."""
 
@@ -115,3 +134,4 @@ class CloudSettings(BaseSettings):
 
     cloud: CloudSection = CloudSection()
     wallet: WalletSection = WalletSection()
+    mail: MailSection = MailSection()

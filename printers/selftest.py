@@ -78,7 +78,7 @@ async def print_direct(
     from printers.service import query_status  # the service imports this module's callers
 
     p = settings.printer
-    data = build_job(receipt, p, caps)
+    data = await asyncio.to_thread(build_job, receipt, p, caps)  # QR and raster: CPU, PIL
     result: dict[str, Any] = {"status": "failed", "reason": None, "detail": None}
     result["bytes"] = len(data)
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.db.database import AgentDb
 from agent.db.errors import DatabaseTooNew, DbError, DiskFullError
+from agent.db.lock import DatabaseBusy
 from agent.db.schema import SCHEMA_VERSION
 from agent.db.writer import Guard, KeyGuard
 from sync.edge import outbox
@@ -22,6 +23,7 @@ async def open_agent_db(path: Path) -> AgentDb:
 __all__ = [
     "SCHEMA_VERSION",
     "AgentDb",
+    "DatabaseBusy",
     "DatabaseTooNew",
     "DbError",
     "DiskFullError",

@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from agent.db.errors import DatabaseTooNew, DbError, DiskFullError
+from agent.db.errors import DbError, DiskFullError
+from agent.db.lock import hold_shared, release
 from agent.db.writer import Guard, open_writer, run_group
+from config.private_files import private_database, private_dir
 from sync.edge.storage import Stmt
 from sync.web.worker_thread import WorkerThread
 
@@ -55,8 +57,10 @@ class AgentDb:
         writer: sqlite3.Connection,
         pool: WorkerThread,
         reader: aiosqlite.Connection,
+        hold: int,
     ) -> None:
         self.path = path
+        self._hold = hold  # a shared lock: no restore swaps the file while it is open
         self._w = writer
         self._pool = pool
         self._r = reader
@@ -74,21 +78,25 @@ class AgentDb:
         """Open (creating if needed) the database at ``path``, migrate it, run ``on_open`` in
         the same transaction (crash recovery of the tables' owners), and start the writer.
 
-        Raises ``DatabaseTooNew`` for a file a later release wrote, ``DbError`` otherwise.
+        Raises ``DatabaseTooNew`` for a file a later release wrote, ``DatabaseBusy`` while a
+        restore swaps it, ``DbError`` otherwise.
         """
         pool = WorkerThread("agent-db-writer")
+        hold: int | None = None
         try:
+            hold = await pool.call(_hold, path)
             writer = await pool.call(open_writer, path, list(on_open))
             reader = await aiosqlite.connect(path, isolation_level=None)
             await reader.execute("PRAGMA busy_timeout = 5000")
             await reader.execute("PRAGMA query_only = 1")
-        except DatabaseTooNew:
+        except BaseException as err:
+            if hold is not None:
+                await pool.call(release, hold)
             await pool.close()
+            if isinstance(err, sqlite3.Error):
+                raise DbError(f"cannot open the agent database at {path}: {err}") from err
             raise
-        except sqlite3.Error as err:
-            await pool.close()
-            raise DbError(f"cannot open the agent database at {path}: {err}") from err
-        box = cls(path, writer, pool, reader)
+        box = cls(path, writer, pool, reader, hold)
         box._task = asyncio.create_task(box._writer_loop(), name="agent-db-writer")
         return box
 
@@ -100,8 +108,9 @@ class AgentDb:
             self._task = None
         async with self._w_lock:
             await self._pool.call(self._w.close)
-        await self._pool.close()
         await self._r.close()
+        await self._pool.call(release, self._hold)
+        await self._pool.close()
 
     async def on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the writer's thread (maintenance: pragmas, checkpoints),
@@ -209,6 +218,20 @@ class AgentDb:
         """The first row of a read-only query, or None."""
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+
+def _hold(path: Path) -> int:
+    """The shared hold on ``path`` (its lock file beside it, in a 0700 folder), then the file
+    itself made 0600 (names, emails, the outbox): not before, so that a start during a restore
+    leaves nothing behind."""
+    private_dir(path.parent)
+    fd = hold_shared(path)
+    try:
+        private_database(path)
+    except BaseException:
+        release(fd)
+        raise
+    return fd
 
 
 def _maintain(fn: Callable[[sqlite3.Connection], T], db: sqlite3.Connection) -> T:

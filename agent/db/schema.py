@@ -160,10 +160,33 @@ V3_REWARDS = [
     "CREATE INDEX card_rewards_customer ON card_rewards (customer_id)",
 ]
 
+# Version 4: retention (issue #19, ``agent/db/retention.py``). Checks, scans and print jobs
+# older than ``agent.retention_days`` are deleted; each pruned check leaves its id (a POS check
+# id, nothing personal) and when it was made, so a void or reprint of it answers 410
+# ``order_pruned`` rather than "never seen".
+V4_RETENTION = [
+    """CREATE TABLE pruned_orders (
+        order_id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        pruned_at REAL NOT NULL
+    )""",
+    "CREATE INDEX orders_created ON orders (created_at)",
+    "CREATE INDEX print_jobs_created ON print_jobs (created_at)",
+]
+
+# Version 5: phone numbers (issue #19). The card cache keeps each card's phone (E.164) so a
+# till finds a customer by phone while the cloud cannot be asked.
+V5_PHONES = [
+    "ALTER TABLE cards ADD COLUMN phone TEXT",
+    "CREATE INDEX cards_phone ON cards (phone)",
+]
+
 MIGRATIONS: list[list[str]] = [
     [*V1_OUTBOX, *V1_AGENT, *V1_PRINT_JOBS],
     V2_DEVICE_SESSIONS,
     V3_REWARDS,
+    V4_RETENTION,
+    V5_PHONES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -57,6 +57,9 @@ def open_writer(path: Path, on_open: list[Stmt]) -> sqlite3.Connection:
     db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
+    # deleted and overwritten rows are zeroed, not left in free space: an erased customer's
+    # names must leave the file (issue #19, ``sync.edge.erasure``)
+    db.execute("PRAGMA secure_delete = ON")
     db.execute("BEGIN IMMEDIATE")
     try:
         migrate(db)

@@ -39,10 +39,10 @@ from agent.rewards.results import ResultStore
 from agent.rewards.routes import install_rewards
 from agent.scans.routes import install_scanners
 from config import AgentSettings
-from config.private_files import private_database
 from sync.edge.outbox import Outbox
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses, check
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,7 @@ def build_app(
         # absolute() may read the working folder: not on the loop
         path = await asyncio.to_thread(settings.agent.database.absolute)
         app[RUNTIME].database = str(path)
-        # names, emails and the outbox: 0600 in a 0700 folder (file system calls: off the loop)
-        await asyncio.to_thread(private_database, path)
-        db = await open_agent_db(path)
+        db = await open_agent_db(path)  # 0600 in a 0700 folder, made on its writer's thread
         app[DB] = db
         app[OUTBOX] = Outbox(db)
         app[ORDERS] = OrderService(settings, db, app[PROGRAM], clock=clock)
@@ -152,6 +150,7 @@ def build_app(
         finally:
             await db.close()
 
+    app.on_startup.append(load_phone_metadata)
     app.cleanup_ctx.append(database)
     handlers.add_routes(app, handlers.ROUTES)
     # Each channel adds its routes and its background parts (after the database above).

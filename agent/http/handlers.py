@@ -32,7 +32,8 @@ from agent.orders.body import read_order
 from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
-from sync.edge.state_pull import saved_zone
+from sync.contract.phones import PhoneError, canonical_phone, looks_like_phone
+from sync.edge.state_pull import saved_country, saved_zone
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.local_time import zone
 from sync.web.openapi import Operation, build_openapi
@@ -78,13 +79,20 @@ async def get_customers(request: web.Request) -> web.StreamResponse:
                     source="cloud", customers=[CustomerView.model_validate(c) for c in found]
                 )
             )
+    phone = None
+    if looks_like_phone(q):
+        try:
+            phone = canonical_phone(q, await saved_country(request.app[OUTBOX]))
+        except PhoneError:
+            phone = None
     rows = await request.app[OUTBOX].fetchall(
-        "SELECT * FROM cards WHERE card_code = ? OR number = ? OR email = ? "
+        "SELECT * FROM cards WHERE card_code = ? OR number = ? OR email = ? OR phone = ? "
         "OR name LIKE ? ESCAPE '\\' LIMIT 20",
         (
             canonical_card_text(q),
             q,
             canonical_email(q),
+            phone,
             "%" + q.replace("%", "\\%").replace("_", "\\_") + "%",
         ),
     )
@@ -210,7 +218,8 @@ async def _pairing_section(request: web.Request, tz: ZoneInfo) -> str:
         tz=tz,
         lang=app[SETTINGS].agent.language,
     )
-    return render_pairing_section(view)
+    # the pairing QR is drawn by pure-Python qrcode (and its first use imports it): a thread
+    return await asyncio.to_thread(render_pairing_section, view)
 
 
 ROUTES: list[tuple[Operation, Handler]] = [

@@ -140,6 +140,7 @@ class CustomerView(BaseModel):
     number: str | None = None
     email: str | None = None
     name: str | None = None
+    phone: str | None = None
     balance: int | None = None
     goal: int | None = None
 

@@ -15,7 +15,8 @@ from uuid import UUID
 import orjson
 
 from agent.db import AgentDb, DbError, DiskFullError, Guard, KeyGuard, Stmt
-from agent.http.errors import Conflict, InvalidInput, NotFound, Unavailable
+from agent.db.retention import missing_order
+from agent.http.errors import Conflict, InvalidInput, Unavailable
 from agent.http.models import (
     ClaimInfo,
     OrderAnswer,
@@ -40,8 +41,11 @@ from sync.contract.events import (
     VoidPayload,
     canonical_json_plain,
 )
+from sync.contract.phones import PhoneError
 from sync.contract.program import stamps_for
 from sync.edge.outbox import NewEvent, event_row_json, event_statement
+from sync.edge.state_pull import saved_country
+from sync.edge.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +103,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def normalize_customer(ref: CustomerRef | None) -> CustomerRef | None:
+async def normalize_customer(ref: CustomerRef | None, db: Storage) -> CustomerRef | None:
     """The reference in its canonical form (``CustomerRef.canonical``: card codes upper-case
-    and checked, emails lower-case); ``InvalidInput`` if the card code is bad."""
+    and checked, emails lower-case, phones E.164 read in the business's country as the cloud
+    last sent it); ``InvalidInput`` if the card code or phone is bad."""
     if ref is None:
         return None
+    country = await saved_country(db) if ref.phone is not None else None
     try:
-        return ref.canonical()
+        return ref.canonical(country)
     except CardCodeError:
         raise InvalidInput("not a valid card code", field="customer.card") from None
+    except PhoneError as err:
+        raise InvalidInput(str(err), field="customer.phone") from None
 
 
 def _answer_json(answer: dict[str, Any]) -> str:
@@ -249,7 +257,7 @@ class OrderService:
                 field="currency",
                 code="currency_mismatch",
             )
-        customer = normalize_customer(req.customer)
+        customer = await normalize_customer(req.customer, self.db)
         autopilot = False
         if customer is None and self.autopilot is not None:
             customer = self.autopilot.take_pending(req.till, now)
@@ -384,7 +392,7 @@ class OrderService:
             "SELECT answer, void_answer, event_id FROM orders WHERE order_id = ?", (order_id,)
         )
         if row is None:
-            raise _unknown_order(order_id)
+            await missing_order(self.db, order_id)
         answer: str = row["answer"]
         if self.printer is not None:
             answer = await self._current_print(answer)
@@ -407,7 +415,7 @@ class OrderService:
                     "SELECT stamps, void_answer FROM orders WHERE order_id = ?", (order_id,)
                 )
                 if row is None:
-                    raise _unknown_order(order_id)
+                    await missing_order(self.db, order_id)
                 if row["void_answer"] is not None:
                     return VoidAnswer.model_validate_json(row["void_answer"])
                 now = self.clock()
@@ -512,9 +520,3 @@ def rewards_summary(row: sqlite3.Row) -> str:
         issued = json.loads(row["effects"]).get("rewards") or []
         parts.extend(f"issued {r['title']} {r['code']}" for r in issued)
     return "; ".join(parts)
-
-
-def _unknown_order(order_id: str) -> NotFound:
-    return NotFound(
-        f"no order {order_id} was recorded by this agent", field="order_id", code="unknown_order"
-    )

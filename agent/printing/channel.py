@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from agent.db.retention import missing_order
 from agent.http.errors import Conflict, InvalidInput, NotFound
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderAnswer, PrintInfo
@@ -199,11 +200,7 @@ async def _order(request: web.Request) -> tuple[OrderAnswer, bool]:
         "SELECT answer, voided_at FROM orders WHERE order_id = ?", (order_id,)
     )
     if row is None:
-        raise NotFound(
-            f"no order {order_id} was recorded by this agent",
-            field="order_id",
-            code="unknown_order",
-        )
+        await missing_order(request.app[DB], order_id)
     return OrderAnswer.model_validate_json(row["answer"]), row["voided_at"] is not None
 
 

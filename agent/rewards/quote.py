@@ -197,6 +197,8 @@ class QuoteService:
             where, key = "card_code = ?", canonical_card_text(ref.card)
         elif ref.number is not None:
             where, key = "number = ?", ref.number
+        elif ref.phone is not None:  # canonical already (``normalize_customer``)
+            where, key = "phone = ?", ref.phone
         else:
             where, key = "email = ?", canonical_email(ref.email or "")
         row = await self.db.fetchone(
@@ -213,6 +215,7 @@ class QuoteService:
             number=row["number"],
             email=row["email"],
             name=row["name"],
+            phone=row["phone"],
             balance=row["balance"],
             updated_seq=row["updated_seq"],
             rewards=sorted(

@@ -34,7 +34,7 @@ async def post_quote(request: web.Request) -> web.StreamResponse:
         raise no_body()
     given = data.get("order_id")
     req = read_order({**data, "order_id": QUOTE_ID} if given is None else data)
-    customer = normalize_customer(req.customer)
+    customer = await normalize_customer(req.customer, request.app[DB])
     answer = await request.app[QUOTE].quote(
         req.total, req.currency, customer, None if given is None else req.order_id
     )

@@ -11,6 +11,7 @@ from sync.cloud.backoffice.models import (
     VoucherIn,
 )
 from sync.cloud.handlers import RedeemIn
+from sync.cloud.identity_http import MergeIn, MergeOut
 from sync.cloud.models import (
     AdminKeyOut,
     BranchIn,
@@ -36,6 +37,7 @@ from sync.cloud.models import (
 )
 from sync.cloud.poster_webhook import PosterLinkIn, PosterLinkOut, PosterWebhook, WebhookAnswer
 from sync.cloud.rewards_http import TillRedeemIn
+from sync.cloud.store.privacy import CustomerExport, ErasureOut
 from sync.contract.events import BatchResult, CardState, EventBatch, SyncState
 from sync.web.openapi import Operation, build_openapi
 
@@ -56,6 +58,12 @@ OPERATIONS = [
               query={"q": {"required": True, "schema": {"type": "string", "minLength": 1,
                                                          "maxLength": 200}}},
               tags=("customers",)),
+    Operation("GET", "/v1/customers/{id}/export",
+              "Everything kept about one customer, as JSON (admin; a data-protection request)",
+              {200: CustomerExport, 403: _E, 404: _E}, tags=("customers",)),
+    Operation("DELETE", "/v1/customers/{id}",
+              "Erase a customer's personal data here and at every till; figures stay (admin; "
+              "idempotent)", {200: ErasureOut, 403: _E, 404: _E}, tags=("customers",)),
     Operation("GET", "/v1/cards/{card_code}",
               "A card and its rewards (a key of its business, or the card's link signature)",
               {200: CardOut, 401: _E, 404: _E, 422: _E},
@@ -138,6 +146,12 @@ OPERATIONS = [
               "A webhook from Poster, signed with its md5 verify",
               {200: WebhookAnswer, 403: _E, 404: _E, 422: _E, 503: _E}, request=PosterWebhook,
               auth=False, tags=("poster",)),
+    Operation("POST", "/v1/cards/{card_code}/merge", "Merge this card into another of the same "
+              "person (admin); its code stays an alias", {200: MergeOut, 403: _E, 404: _E,
+              409: _E, 422: _E}, request=MergeIn, tags=("customers",)),
+    Operation("GET", "/signin/{token}", "The page a mailed sign-in link opens (one button; "
+              "its POST spends the link)", {200: "text/html", 404: "text/html",
+              409: "text/html", 410: "text/html"}, auth=False, tags=("customers",)),
     Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),
     Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}, auth=False),
 ]  # fmt: skip

@@ -11,11 +11,12 @@ from aiohttp import web
 
 from config import ConfigError
 from config.cloud import CloudSettings
-from sync.cloud import admin, claims_http, handlers, rewards_http
+from sync.cloud import admin, claims_http, handlers, identity_http, rewards_http
 from sync.cloud.api_doc import openapi_document
 from sync.cloud.backoffice.http import add_backoffice_routes
 from sync.cloud.backoffice.pages import add_backoffice_pages
 from sync.cloud.batch_reader import BatchReader
+from sync.cloud.housekeeping import housekeeping_ctx
 from sync.cloud.http import (
     CLOCK,
     METRICS,
@@ -29,9 +30,11 @@ from sync.cloud.http import (
 from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.poster_webhook import add_poster_routes
+from sync.cloud.privacy_http import add_privacy_routes
 from sync.cloud.store import Store, open_store
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
+from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses
 
 VERSION = "0.1.0"
@@ -128,6 +131,8 @@ def build_cloud_app(
                 await app[STORE].close()
 
         app.cleanup_ctx.append(_store_lifecycle)
+    app.cleanup_ctx.append(housekeeping_ctx)
+    app.on_startup.append(load_phone_metadata)
     r = app.router
     r.add_post("/v1/sync/events", handlers.post_events)
     r.add_get("/v1/sync/state", handlers.get_state)
@@ -154,11 +159,13 @@ def build_cloud_app(
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
     add_page_routes(app)
+    identity_http.add_identity_routes(app)  # after the store's lifecycle: the mail sender uses it
     if settings.wallet.apple is not None or settings.wallet.google is not None:
         _add_wallet(app, settings)
     add_backoffice_routes(app)
     add_backoffice_pages(app)
     add_poster_routes(app)
+    add_privacy_routes(app)
     return app
 
 

@@ -9,7 +9,8 @@ so agents keep syncing meanwhile.
 
 The copy is written beside ``PATH`` as ``PATH.partial``, checked (``PRAGMA integrity_check``),
 flushed to disk and only then renamed to ``PATH``: a crash or a full disk never leaves a
-half-written backup under the name asked for. An existing ``PATH`` is never overwritten. The copy
+half-written backup under the name asked for (``sync.web.sqlite_backup``, shared with
+``stampedge agent backup``). An existing ``PATH`` is never overwritten. The copy
 holds the devices' receipt-signing secrets, so only its owner may read it (mode 0600, as the
 agent configs ``cloud init`` writes).
 To restore: stop the cloud, put the backup in place of ``cloud.db`` (removing any
@@ -18,15 +19,12 @@ To restore: stop the cloud, put the backup in place of ``cloud.db`` (removing an
 On PostgreSQL this refuses and points at ``pg_dump``, PostgreSQL's own consistent backup.
 """
 
-import contextlib
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from config import ConfigError
-
-BUSY_TIMEOUT_S = 30.0  # opening the store while the cloud migrates or checkpoints
+from sync.web.sqlite_backup import backup_file
 
 
 @dataclass(frozen=True)
@@ -47,63 +45,15 @@ def backup_store(database_url: str, target: Path) -> Backup:
             "cloud backup copies the embedded SQLite store; back up PostgreSQL with pg_dump"
         )
     source = Path(database_url.removeprefix("sqlite:///"))
-    if not source.is_file():
-        raise ConfigError(f"cloud.database {source}: no such file")
-    if target.exists():
-        raise ConfigError(f"{target} exists: choose another name or remove it first")
-    if not target.parent.is_dir():
-        raise ConfigError(f"{target.parent}: no such directory")
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)  # left by a backup that died mid-way
-    try:
-        _copy(source, partial)
-        result = _check(partial, target)
-        _fsync(partial)
-        os.replace(partial, target)
-        _fsync(target.parent)
-    except sqlite3.Error as err:
-        raise ConfigError(f"cloud backup of {source} failed: {err}") from err
-    finally:
-        partial.unlink(missing_ok=True)
-    return result
 
-
-def _copy(source: Path, partial: Path) -> None:
-    # mode=ro: the backup never writes to the live store (``-shm`` aside, as any reader)
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-    try:
-        # an empty file is an empty database; made first so that it is never readable by others
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)  # all pages in one step: one snapshot
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _check(partial: Path, target: Path) -> Backup:
-    conn = sqlite3.connect(partial)
-    try:
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise ConfigError(f"cloud backup: the copy fails its check: {'; '.join(problems[:3])}")
+    def describe(conn: sqlite3.Connection) -> Backup:
         try:
             version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
             events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             customers = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
         except sqlite3.OperationalError as err:
             raise ConfigError(f"cloud backup: not a Stampedge cloud store ({err})") from err
-    finally:
-        conn.close()
-    return Backup(target, partial.stat().st_size, int(version or 0), events, customers)
+        size = Path(conn.execute("PRAGMA database_list").fetchone()[2]).stat().st_size
+        return Backup(target, size, int(version or 0), events, customers)
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with contextlib.suppress(OSError):  # some file systems refuse a directory's fsync
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    return backup_file(source, target, what="cloud backup", describe=describe)

@@ -40,7 +40,7 @@ def ref_key(ref: CustomerRef) -> str:
     return ref.key()
 
 
-_UNKNOWN = {"n:": "unknown card number", "e:": "unknown email"}
+_UNKNOWN = {"n:": "unknown card number", "e:": "unknown email", "p:": "unknown phone"}
 
 
 class Rejected(Exception):
@@ -62,6 +62,7 @@ class Card:
     name: str | None
     balance: int
     dirty: bool = False
+    phone: str | None = None  # E.164
 
 
 @dataclass(slots=True)
@@ -217,12 +218,19 @@ class Book:
         row[figure] += n
 
     def add_card(self, card: Card) -> None:
-        """Make ``card`` findable by id, code, number and email."""
+        """Make ``card`` findable by id, code, number, email and phone."""
         self.cards[card.customer_id] = card
         self._index[f"c:{card.card_code}"] = card.customer_id
         self._index[f"n:{card.number}"] = card.customer_id
         if card.email:
             self._index[f"e:{card.email}"] = card.customer_id
+        if card.phone:
+            self._index[f"p:{card.phone}"] = card.customer_id
+
+    def alias(self, key: str, customer_id: int) -> None:
+        """Make the card ``customer_id`` findable by another reference key too (the code or
+        number of a card merged into it)."""
+        self._index[key] = customer_id
 
     def holds(self, key: str) -> bool:
         """Whether the card the reference key ``key`` names is in the book."""

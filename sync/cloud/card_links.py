@@ -1,6 +1,7 @@
 """A card's private page link: ``/card/{card_code}/{sig}``, ``sig`` an HMAC of the code under
 the business's link key (kept by the store, never shown), so a card number seen at the till
-is not enough to open someone's card and vouchers.
+is not enough to open someone's card and vouchers. A card merged into another (``merge.py``)
+has no page of its own any more: its link and cookie are no proof of anything.
 
 The phone keeps its card as ``<code>.<sig>`` in a cookie: a cookie naming a code without its
 signature (set by hand, or by an older release) is no card at all.
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from sync.cloud.errors import NotFound
 from sync.cloud.http import SETTINGS, STORE
+from sync.cloud.store.identity import Identity
 from sync.contract.card_code import canonical_card_text
 from sync.web.throttle import GUESSES, check
 
@@ -45,7 +47,11 @@ async def verified(request: web.Request, card_code: str, sig: str) -> bool:
         ok = hmac.compare_digest(sig.lower().encode(), expected.encode()) and expected != "0" * 24
     if not ok:
         guesses.fail(client)
-    return ok
+        return False
+    # A card merged into another still stamps at the till by its code, but its link and cookie
+    # no longer open anything: whoever held the merged card must not reach the card it went
+    # into (a customer merge follows a link opened by the address's owner, maybe elsewhere).
+    return not await Identity(request.app[STORE].db).is_alias(card_code)
 
 
 async def card_link(request: web.Request, card_code: str) -> str:

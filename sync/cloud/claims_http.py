@@ -13,8 +13,10 @@ from aiohttp import web
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card, verified
 from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
+from sync.cloud.identity_http import send_link
 from sync.cloud.models import ClaimIn, ClaimPending, RewardOut
 from sync.cloud.page_language import customer_language, html_page
+from sync.cloud.store.identity import Identity
 from sync.cloud.ui.claim_page import (
     REWARDS_SHOWN,
     ClaimView,
@@ -23,11 +25,16 @@ from sync.cloud.ui.claim_page import (
     render_claim_offer,
     render_claim_problem,
 )
+from sync.cloud.ui.identity_page import email_form
 from sync.cloud.wallet.links import wallet_links
 from sync.web.http_util import json_answer
 from sync.web.throttle import GUESSES, check
 
 CLAIMED_COOKIE = "stampedge_claimed"
+CONFIRM_TEXT = (
+    "this address already has a card: a link was mailed to it; opening it adds these stamps "
+    "to that card. The receipt stays unclaimed until then"
+)
 _PROBLEMS = {"already_claimed", "expired", "invalid", "voided"}
 
 
@@ -36,6 +43,9 @@ async def post_claim(request: web.Request) -> web.Response:
     body = await read_body(request, ClaimIn, optional=True)
     metrics = request.app[METRICS]
     client = check(request, request.app[GUESSES].claims)
+    token = request.match_info["token"]
+    store = request.app[STORE]
+    email = body.email if body.card_code is None else None
     try:
         if body.card_code is not None and not await verified(
             request, body.card_code, body.card_sig or ""
@@ -43,17 +53,27 @@ async def post_claim(request: web.Request) -> web.Response:
             # a card code is printed and shown at the till: only its signed link proves it
             raise NotFound("no card with this code and signature", code="unknown_card",
                            field="card_code")  # fmt: skip
-        out = await request.app[STORE].claim(
-            request.match_info["token"], body, now(request), request.app[RNG]
-        )
+        business_id = 0
+        if email is not None:
+            # only a verified address attaches a card to a person: the card starts without
+            # it, and a link mailed to it attaches it (or the receipt waits for the link)
+            business_id = (await store.verify_token(token, now(request)))[1].business_id
+            if await Identity(store.db).card_of_email(business_id, email) is not None:
+                raise EmailProofNeeded(CONFIRM_TEXT)
+            body = body.model_copy(update={"email": None})
+        out = await store.claim(token, body, now(request), request.app[RNG])
     except EmailProofNeeded as err:
         metrics.claims.labels(err.code).inc()
+        assert email is not None
+        await send_link(request, business_id, email, "claim", claim_token=token.upper())
         return json_answer(ClaimPending(status="confirm_by_email", message=str(err)), status=202)
     except StoreError as err:
         metrics.claims.labels(err.code).inc()
         _count_guess(request, client, err)
         raise
     metrics.claims.labels("claimed").inc()
+    if email is not None:  # the claim is made: its answer goes out even past the link limit
+        await send_link(request, business_id, email, "attach", card_code=out.card_code, quiet=True)
     return json_answer(out, status=201)
 
 
@@ -100,7 +120,8 @@ async def claim_page(request: web.Request) -> web.Response:
     lang = customer_language(request)
     done = _claimed_view(request, token)
     if done is not None:  # the answer to this phone's own POST, after its redirect (once)
-        resp = html_page(request, render_claim_done(done, lang), lang)
+        extra = email_form("/card/email", have_card=False, lang=lang)
+        resp = html_page(request, render_claim_done(done, lang, extra=extra), lang)
         resp.del_cookie(CLAIMED_COOKIE, path=request.path)
         return resp
     store = request.app[STORE]
@@ -111,7 +132,8 @@ async def claim_page(request: web.Request) -> web.Response:
         _count_guess(request, client, err)
         return await _problem_page(request, err)
     shop = await _shop(request)
-    html = render_claim_offer(verified.stamps, request.path, lang, business=shop)
+    have_card = email_form(f"{request.path}/email", have_card=True, lang=lang)
+    html = render_claim_offer(verified.stamps, request.path, lang, business=shop, extra=have_card)
     return html_page(request, html, lang)
 
 

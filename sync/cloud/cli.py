@@ -49,6 +49,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timezone", default="UTC", help="init: the branch's IANA time zone")
     p.add_argument("--currency", default="EUR", help="init: ISO 4217 code of the till's money")
     p.add_argument(
+        "--country",
+        help="init: ISO 3166 country code (DE) phone numbers are read in "
+        "(default: the time zone's country)",
+    )
+    p.add_argument(
         "--force",
         action="store_true",
         help="init: replace an existing agent config, or make a second business of that name",
@@ -195,6 +200,7 @@ async def _init(settings: CloudSettings, args: argparse.Namespace) -> dict[str, 
             reward=args.reward,
             currency=args.currency,
             force=args.force,
+            country=args.country,
         )
     except ValueError as err:
         raise ConfigError(f"cloud init: {err}".replace("\n", " ")) from err

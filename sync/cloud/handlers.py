@@ -89,7 +89,9 @@ async def post_customer(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, CustomerIn)
     who.branch_for(body.branch_id)
-    out = await request.app[STORE].create_customer(who, body.email, body.name, now(request))
+    out = await request.app[STORE].create_customer(
+        who, body.email, body.name, now(request), phone=body.phone
+    )
     return json_answer(out, status=201)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sync.contract.customers import CustomerRef
 from sync.contract.events import ProgramState
 from sync.contract.limits import MAX_TOTAL, CardText, Email, Money, OrderId
+from sync.contract.phones import Phone
 from sync.contract.program import PosProduct, Program, program_fields
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -84,6 +85,7 @@ class CustomerIn(_In):
 
     email: Email | None = None
     name: Name | None = None
+    phone: Phone | None = None
     branch_id: int | None = Field(default=None, ge=1, le=2**62)
 
 
@@ -95,6 +97,7 @@ class CustomerOut(BaseModel):
     number: str
     email: str | None = None
     name: str | None = None
+    phone: str | None = None  # E.164
     balance: int
     goal: int
 

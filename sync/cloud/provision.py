@@ -1,12 +1,15 @@
 """Provisioning: a business with its first branch, program and device, and the agent's TOML."""
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sync.cloud.currencies import check_currency
 from sync.cloud.models import ProgramConfig, check_timezone
 from sync.cloud.store import Store
+from sync.contract.phones import check_country
 
 
 async def init_business(
@@ -23,11 +26,14 @@ async def init_business(
     currency: str = "EUR",
     now: datetime | None = None,
     force: bool = False,
+    country: str | None = None,
 ) -> dict[str, Any]:
     """Create a business, a branch with its program and one device; keys are shown this once.
 
     Returns ``business_id``, ``branch_id``, ``admin_key``, ``device_key``, ``device_secret``,
-    ``device_id``. ``ValueError`` for a rule, step, goal, reward, currency or time zone that is
+    ``device_id``. ``country`` (ISO 3166 alpha-2: where the customers' phone numbers are read)
+    defaults to the time zone's country (``Europe/Berlin``: ``DE``; none for ``UTC``).
+    ``ValueError`` for a rule, step, goal, reward, currency, country or time zone that is
     not valid, and for a business name already taken unless ``force`` (run twice by mistake, an
     init would otherwise make a second business and the tills would sync into the wrong one).
     """
@@ -43,13 +49,14 @@ async def init_business(
         }
     )
     check_timezone(timezone)
+    country = check_country(country) if country else await asyncio.to_thread(zone_country, timezone)
     taken = await store.businesses_named(business)
     if taken and not force:
         raise ValueError(
             f"a business named {business!r} already exists (id {taken[0]}); "
             "pass --force to make another one"
         )
-    business_id, admin_key = await store.create_business(business, at)
+    business_id, admin_key = await store.create_business(business, at, country)
     made = await store.create_branch(business_id, branch, timezone, program, at)
     device = await store.create_device(business_id, made.branch_id, "till-1", at)
     return {
@@ -65,7 +72,28 @@ async def init_business(
         "stamps_per_order": program.stamps_per_order,
         "timezone": timezone,
         "currency": program.currency,
+        "country": country,
     }
+
+
+ZONE_TABLES = (Path("/usr/share/zoneinfo/zone.tab"), Path("/usr/share/zoneinfo/zone1970.tab"))
+
+
+def zone_country(timezone: str) -> str | None:
+    """The country of an IANA time zone from the system's ``zone.tab`` (None if it names no
+    single country, like ``UTC``, or the table is missing). Reads a file: call off the loop."""
+    for table in ZONE_TABLES:
+        try:
+            lines = table.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split("\t")
+            if len(cols) >= 3 and not line.startswith("#") and cols[2] == timezone:
+                countries = cols[0].split(",")
+                return countries[0] if len(countries) == 1 else None
+        return None
+    return None
 
 
 def _q(text: str) -> str:

@@ -1,10 +1,11 @@
 """Customer references (pure): the one way to name a customer, and its one canonical form.
 
-A customer is named by exactly one of a card code, a six-digit card number or an email. The
-canonical form is what every lookup and every index key uses: a card code trimmed and
-upper-cased (``card_code.canonical_card_text``; checked as well by
+A customer is named by exactly one of a card code, a six-digit card number, an email or a phone
+number. The canonical form is what every lookup and every index key uses: a card code trimmed
+and upper-cased (``card_code.canonical_card_text``; checked as well by
 ``card_code.normalize_card_code`` where a bad code must be refused), an email trimmed and
-lower-cased, a number as it is. Nothing else in the code base upper- or lower-cases these.
+lower-cased, a number as it is, a phone in E.164 (``phones.canonical_phone``, read in the
+business's country). Nothing else in the code base upper- or lower-cases these.
 """
 
 from typing import Literal
@@ -13,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from sync.contract.card_code import canonical_card_text, normalize_card_code
 from sync.contract.limits import CardText, CustomerNumber, Email
+from sync.contract.phones import Phone, PhoneError, canonical_phone
 
-RefKind = Literal["card", "number", "email"]
+RefKind = Literal["card", "number", "email", "phone"]
 
 
 def canonical_email(text: str) -> str:
@@ -33,55 +35,67 @@ def canonical_text(kind: RefKind, text: str) -> str:
         return canonical_card_text(text)
     if kind == "email":
         return canonical_email(text)
+    if kind == "phone":
+        try:  # a phone with its country code; else as given (the till sends E.164)
+            return canonical_phone(text, None)
+        except PhoneError:
+            return text.strip()
     return text
 
 
 def ref_key_of(kind: RefKind, text: str) -> str:
-    """The index key of a reference (``c:CODE``, ``n:123456``, ``e:mail``), canonical."""
+    """The index key of a reference (``c:CODE``, ``n:123456``, ``e:mail``, ``p:+E164``),
+    canonical."""
     return kind[0] + ":" + canonical_text(kind, text)
 
 
 class CustomerRef(BaseModel):
-    """Exactly one way of naming a customer: card code, six-digit number or email."""
+    """Exactly one way of naming a customer: card code, six-digit number, email or phone."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     card: CardText | None = None
     number: CustomerNumber | None = None
     email: Email | None = None
+    phone: Phone | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "CustomerRef":
-        given = [v for v in (self.card, self.number, self.email) if v is not None]
+        given = [v for v in (self.card, self.number, self.email, self.phone) if v is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of card, number, email")
+            raise ValueError("give exactly one of card, number, email, phone")
         return self
 
     @property
     def kind(self) -> RefKind:
-        """Which of the three names is given."""
+        """Which of the four names is given."""
         if self.card is not None:
             return "card"
         if self.number is not None:
             return "number"
-        return "email"
+        if self.email is not None:
+            return "email"
+        return "phone"
 
     @property
     def text(self) -> str:
         """The name given, as given."""
-        value = self.card if self.card is not None else self.number
-        if value is None:
-            value = self.email
-        assert value is not None  # exactly one is set
-        return value
+        for value in (self.card, self.number, self.email, self.phone):
+            if value is not None:
+                return value
+        raise AssertionError("exactly one is set")
 
     def key(self) -> str:
         """The canonical index key (``ref_key_of``)."""
         return ref_key_of(self.kind, self.text)
 
-    def canonical(self) -> "CustomerRef":
+    def canonical(self, country: str | None = None) -> "CustomerRef":
         """The same reference in its canonical form; ``CardCodeError`` (a ``ValueError``, from
-        ``normalize_card_code``) if the card code is not a well-formed one."""
+        ``normalize_card_code``) if the card code is not a well-formed one, ``PhoneError`` if
+        the phone is not a valid number (read in ``country``, the business's)."""
+        if self.phone is not None:
+            phone = canonical_phone(self.phone, country)
+            return self if phone == self.phone else CustomerRef(phone=phone)
         if self.card is not None:
             code = normalize_card_code(self.card)
             return self if code == self.card else CustomerRef(card=code)

@@ -262,9 +262,12 @@ class CardState(BaseModel):
     number: str
     email: str | None = None
     name: str | None = None
+    phone: str | None = None  # E.164
     balance: int = 0
     updated_seq: int = 0
     rewards: list[OpenReward] = []
+    erased: bool = False
+    """The customer was erased: a till forgets the card and scrubs what it kept naming them."""
 
 
 class SyncState(BaseModel):
@@ -274,6 +277,8 @@ class SyncState(BaseModel):
     program: ProgramState
     timezone: str = "UTC"
     language: Language = DEFAULT_LANGUAGE  # the business's; receipts print in it
+    country: str | None = None
+    """The business's country (ISO 3166 alpha-2): the till reads typed phone numbers in it."""
     cards: list[CardState]
     cursor: int
     more: bool = False

@@ -8,6 +8,7 @@ not keep growing on a box with a small disk. Pending and dead events are never p
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 
 from sync.edge.errors import SyncError
 from sync.edge.outbox import Outbox
@@ -24,11 +25,20 @@ async def purge_once(db: Outbox, retention_days: float, *, batch: int = 1000) ->
     return n
 
 
-async def run_housekeeping(db: Outbox, retention_days: float, *, every_s: float = 3600.0) -> None:
-    """Purge now and then every ``every_s`` seconds (a background task of the agent)."""
+async def run_housekeeping(
+    db: Outbox,
+    retention_days: float,
+    *,
+    every_s: float = 3600.0,
+    also: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Purge now and then every ``every_s`` seconds (a background task of the agent); ``also``:
+    the agent's own retention round, run after each purge."""
     while True:
         try:
             await purge_once(db, retention_days)
+            if also is not None:
+                await also()
         except (
             SyncError,
             sqlite3.Error,

@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sync.contract.card_code import canonical_card_text
@@ -19,6 +20,7 @@ from sync.contract.customers import canonical_email
 from sync.contract.events import CardState, ProgramState
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
+from sync.edge.erasure import forget_customers
 from sync.edge.errors import SyncError
 from sync.edge.storage import Stmt, Storage
 from sync.web.waiting import wait_set
@@ -27,13 +29,15 @@ log = logging.getLogger(__name__)
 PROGRAM_KEY = "cloud.program"
 CURSOR_KEY = "cloud.cursor"
 ZONE_KEY = "cloud.timezone"  # the branch's IANA time zone as the cloud keeps it
+COUNTRY_KEY = "cloud.country"  # the business's country: typed phone numbers are read in it
 MAX_PAGES = 1000  # a guard against a cloud that always says ``more``
 
 UPSERT_CARD = (
-    "INSERT INTO cards (customer_id, card_code, number, email, name, balance, updated_seq) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
+    "INSERT INTO cards (customer_id, card_code, number, email, name, balance, updated_seq, "
+    "phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
     "card_code = excluded.card_code, number = excluded.number, email = excluded.email, "
-    "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq"
+    "name = excluded.name, balance = excluded.balance, updated_seq = excluded.updated_seq, "
+    "phone = excluded.phone"
 )
 
 DROP_REWARDS = "DELETE FROM card_rewards WHERE customer_id = ?"
@@ -48,6 +52,10 @@ def card_statements(cards: list[CardState]) -> list[Stmt]:
     asks), each card's open rewards replacing those cached before."""
     out: list[Stmt] = []
     for c in cards:
+        if c.erased:  # forgotten (``erasure.forget_customers``), never cached again
+            out.append(("DELETE FROM cards WHERE customer_id = ?", (c.customer_id,)))
+            out.append((DROP_REWARDS, (c.customer_id,)))
+            continue
         out.append(
             (
                 UPSERT_CARD,
@@ -59,6 +67,7 @@ def card_statements(cards: list[CardState]) -> list[Stmt]:
                     c.name,
                     c.balance,
                     c.updated_seq,
+                    c.phone,
                 ),
             )
         )
@@ -80,6 +89,12 @@ async def kv_get(db: Storage, key: str) -> Any:
     """The JSON value stored under ``key``, or None."""
     row = await db.fetchone("SELECT value FROM kv WHERE key = ?", (key,))
     return json.loads(row["value"]) if row else None
+
+
+async def saved_country(db: Storage) -> str | None:
+    """The business's country as the cloud last sent it (None: none, or never pulled)."""
+    found = await kv_get(db, COUNTRY_KEY)
+    return str(found) if found else None
 
 
 async def saved_program(db: Storage) -> ProgramState | None:
@@ -139,12 +154,18 @@ class StatePuller:
                 cursor = 0
                 continue
             program = state.program.model_dump(mode="json")
+            erased = [c.customer_id for c in state.cards if c.erased]
+            if erased:
+                scrubbed = await self.db.on_writer(partial(forget_customers, erased))
+                log.info("forgot %d erased customer(s); %d record(s) scrubbed",
+                         len(erased), scrubbed)  # fmt: skip
             await self.db.write(
                 [
                     *card_statements(state.cards),
                     kv_set(CURSOR_KEY, state.cursor),
                     kv_set(PROGRAM_KEY, program),
                     kv_set(ZONE_KEY, state.timezone),
+                    kv_set(COUNTRY_KEY, state.country),
                 ]
             )
             if self.apply_program(state.program):

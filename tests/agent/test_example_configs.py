@@ -46,7 +46,7 @@ def _fields(settings: type[BaseModel], prefix: str = "") -> set[tuple[str, str]]
     for name, field in settings.model_fields.items():
         model = _model(field.annotation)
         if model is None:
-            out.add((prefix, name))
+            out.add((prefix, field.alias or name))  # ``from`` is spelt ``from_`` in Python
         else:
             out |= _fields(model, f"{prefix}.{name}" if prefix else name)
     return out

@@ -19,6 +19,7 @@ from printers.profile import capabilities
 from printers.receipt import Receipt, build_escpos
 from sync.cloud.backoffice.models import BatchOut, CodeOut, PlanOut
 from sync.cloud.backoffice.pages import example
+from sync.cloud.mail.messages import sign_in_mail
 from sync.cloud.models import BranchOut, DeviceState, ProgramConfig
 from sync.cloud.pages_http import _login_page
 from sync.cloud.ui.backoffice import BackOfficeView, BranchEdit, DeviceRow, render_backoffice
@@ -32,6 +33,15 @@ from sync.cloud.ui.claim_page import (
     render_claim_problem,
 )
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
+from sync.cloud.ui.identity_page import (
+    consent_form,
+    email_form,
+    render_bad_email,
+    render_link_sent,
+    render_sign_in,
+    render_sign_in_problem,
+    render_unsubscribe,
+)
 from sync.web.texts import t
 from tests.agent.conftest import AgentFactory
 from tests.fakes.escpos_printer import FakePrinterCore, TcpFakePrinter
@@ -44,7 +54,9 @@ TRANSLATED = ("de", "pl", "uk")
 STATIC = Path(__file__).resolve().parents[2] / "agent" / "pages" / "static"
 # Names in the data (a shop, products, devices): the same in every language.
 NAMES = ("Kawiarnia Róża", "Latte", "Cinnamon roll", "Main St", "till-1", "till-2", "A-17",
-         "Europe/Warsaw", "Apple Wallet", "Google Wallet", "Stampedge", "QR")  # fmt: skip
+         "Europe/Warsaw", "Apple Wallet", "Google Wallet", "Stampedge", "QR",
+         "ana@example.com", "https://cards.example/signin/T0K3N",
+         "https://cards.example/unsubscribe/SE-7K2Q/email/5ig")  # fmt: skip
 
 
 def _claim(lang: str) -> str:
@@ -56,7 +68,9 @@ def _claim(lang: str) -> str:
     view = ClaimView(stamps_added=12, balance=2, goal=10, rewards=rewards, more_rewards=2,
                      card_url="/card/X/Y", business="Kawiarnia Róża",
                      apple_wallet_url="/a", google_wallet_url="/g")  # fmt: skip
-    return render_claim_done(view, lang)
+    return render_claim_done(
+        view, lang, extra=email_form("/card/email", have_card=False, lang=lang)
+    )
 
 
 def _card(lang: str) -> str:
@@ -69,7 +83,18 @@ def _card(lang: str) -> str:
     view = CardView(card_code="SE-7K2Q", number="104233", balance=3, goal=10,
                     vouchers=vouchers, business="Kawiarnia Róża",
                     apple_wallet_url="/a", google_wallet_url="/g")  # fmt: skip
-    return render_card(view, lang)
+    extra = email_form("/card/email", have_card=False, lang=lang) + consent_form(
+        "ana@example.com", {"email": True, "wallet": False}, lang, saved=True
+    )
+    return render_card(view, lang, extra=extra)
+
+
+def _card_new(lang: str) -> str:
+    """A card whose owner gave no email yet: "I have a card already", email offers locked."""
+    view = CardView(card_code="SE-7K2Q", number="104233", balance=3, goal=10, vouchers=[],
+                    business="Kawiarnia Róża")  # fmt: skip
+    extra = email_form("/card/email", have_card=True, lang=lang) + consent_form(None, {}, lang)
+    return render_card(view, lang, extra=extra)
 
 
 def _day(d: int) -> DayFigures:
@@ -147,9 +172,23 @@ def _backoffice(lang: str) -> str:
 
 PAGES: dict[str, Any] = {
     "claim": _claim,
-    "claim-offer": lambda lang: render_claim_offer(3, "/c/X", lang),
+    "claim-offer": lambda lang: render_claim_offer(
+        3, "/c/X", lang, extra=email_form("/c/X/email", have_card=True, lang=lang)
+    ),
     **{f"problem-{p}": partial(_problem, p) for p in PROBLEM_TEXTS},
     "card": _card,
+    "card-no-email": _card_new,
+    "link-sent": lambda lang: render_link_sent(15, "/card", lang=lang),
+    "bad-email": lambda lang: render_bad_email("/card", lang=lang),
+    "sign-in": lambda lang: render_sign_in("/signin/T0K3N", lang=lang),
+    **{f"sign-in-{p}": partial(render_sign_in_problem, p) for p in ("used", "expired", "invalid")},
+    **{
+        f"unsubscribe-{c}{'-done' if done else ''}": partial(
+            render_unsubscribe, "/unsubscribe/X/c/s", c, done
+        )
+        for c in ("email", "wallet")
+        for done in (False, True)
+    },
     "kiosk": lambda lang: render_kiosk_page(device_name="till-1", lang=lang),
     "staff": lambda lang: render_staff_page(
         device_name="till-1", tills=["till-1"], can_redeem=True, lang=lang
@@ -185,6 +224,32 @@ def test_given_a_translated_language_when_a_receipt_prints_then_no_english_is_le
     """Given a receipt in German, Polish or Ukrainian, when the fake printer reads it back in
     its code page, then no English is on the paper."""
     assert english_left(_receipt(lang), lang, NAMES) == []
+
+
+@pytest.mark.parametrize("purpose", ["attach", "claim"])
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_given_a_translated_language_when_a_sign_in_mail_is_written_then_no_english_is_left(
+    lang: str, purpose: Any
+) -> None:
+    """Given a sign-in link mailed in German, Polish or Ukrainian (with the "no more offers"
+    footer), then its subject and body carry no English, and the link, the minutes and the
+    shop's name are in it."""
+    mail = sign_in_mail(
+        to_addr="ana@example.com", business="Kawiarnia Róża", purpose=purpose,
+        link="https://cards.example/signin/T0K3N", minutes=15,
+        unsubscribe_url="https://cards.example/unsubscribe/SE-7K2Q/email/5ig", customer_id=1,
+        lang=lang,
+    )  # fmt: skip
+    for text in (mail.subject, mail.body):
+        assert english_left(text, lang, NAMES) == []
+    assert "Kawiarnia Róża" in mail.subject
+    assert "https://cards.example/signin/T0K3N" in mail.body and "15" in mail.body
+    assert "https://cards.example/unsubscribe/SE-7K2Q/email/5ig" in mail.body
+    assert mail.body != sign_in_mail(
+        to_addr="ana@example.com", business="Kawiarnia Róża", purpose=purpose,
+        link="https://cards.example/signin/T0K3N", minutes=15,
+        unsubscribe_url="https://cards.example/unsubscribe/SE-7K2Q/email/5ig", customer_id=1,
+    ).body  # fmt: skip
 
 
 def test_given_english_pages_then_the_detector_finds_english() -> None:

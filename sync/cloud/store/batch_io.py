@@ -43,7 +43,7 @@ def batch_book(
     book_io.add_qrs(book, qrs)
     for found in cards:
         for row in found:
-            book.add_card(book_io.card_of(row))
+            book_io.add_found(book, row)
     return book
 
 
@@ -68,24 +68,25 @@ async def complete_batch(tx: Tx, book: Book, business_id: int, keys: BatchKeys) 
 async def enrol(
     tx: Tx, book: Book, business_id: int, items: list[Incoming], keys: BatchKeys
 ) -> None:
-    """New customers for unknown emails on identified checks that are not re-sends."""
-    if not any(ref.startswith("e:") for ref in keys.card_refs):
-        return  # no event names anyone by email (the usual batch): no need to look at each
-    known_emails = {c.email for c in book.cards.values() if c.email}
+    """New customers for unknown emails and phones (E.164, as tills send them) on identified
+    checks that are not re-sends."""
+    if not any(ref.startswith(("e:", "p:+")) for ref in keys.card_refs):
+        return  # no event names anyone by email or phone (the usual batch): nothing to look at
+    known = {f"e:{c.email}" for c in book.cards.values() if c.email}
+    known.update(f"p:{c.phone}" for c in book.cards.values() if c.phone)
     for item in items:
         if item.type != EventType.ORDER_STAMPED or item.eid in book.known:
             continue
         customer = getattr(item.record, "customer", None)
-        if customer is None or not customer.startswith("e:"):
+        if customer is None or not customer.startswith(("e:", "p:+")) or customer in known:
             continue
-        email = customer[2:]
-        if email not in known_emails:
-            book.add_card(
-                await book_io.create_customer(
-                    tx, business_id, email=email, name=None, now_us=book.now_us
-                )
+        email, phone = (customer[2:], None) if customer[0] == "e" else (None, customer[2:])
+        book.add_card(
+            await book_io.create_customer(
+                tx, business_id, email=email, name=None, now_us=book.now_us, phone=phone
             )
-            known_emails.add(email)
+        )
+        known.add(customer)
 
 
 async def load_batch(

@@ -12,7 +12,7 @@ from sync.cloud.store.db import Params, Row, Tx
 from sync.contract.card_code import new_card_code
 from sync.contract.customers import canonical_email
 
-CARD_COLUMNS = "id, card_code, number, email, name, balance"
+CARD_COLUMNS = "id, card_code, number, email, name, balance, phone"
 ORDER_COLUMNS = (
     "branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, "
     "voided, event_id, at_us, voided_us"
@@ -26,7 +26,7 @@ QR_COLUMNS = (
 # JSON arrays (``ingest._read``), a ``sqlite3.Row`` or an ``asyncpg.Record`` index alike.
 def card_of(row: Row) -> Card:
     """A row starting with ``CARD_COLUMNS`` as a ``Card``."""
-    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]))
+    return Card(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), phone=row[6])
 
 
 NEXT_SEQ = "UPDATE counters SET card_seq = card_seq + ? WHERE business_id = ? RETURNING card_seq"
@@ -40,7 +40,7 @@ async def next_seq(tx: Tx, business_id: int, n: int) -> int:
 
 async def create_customer(
     tx: Tx, business_id: int, *, email: str | None, name: str | None, now_us: int,
-    dirty: bool = False,
+    dirty: bool = False, phone: str | None = None,
 ) -> Card:  # fmt: skip
     """A new customer with a fresh card code and a six-digit number unique in the business.
 
@@ -60,22 +60,47 @@ async def create_customer(
             business_id, code, number, email, name, seq, now_us,
         )  # fmt: skip
         if new_id is not None:  # else the number was taken: draw another
-            return Card(int(new_id), code, number, email, name, 0, dirty=dirty)
+            if phone is not None:
+                await tx.execute("UPDATE customers SET phone = ? WHERE id = ?", phone, new_id)
+            return Card(int(new_id), code, number, email, name, 0, dirty=dirty, phone=phone)
 
 
 def card_queries(tx: Tx, business_id: int, refs: Iterable[str]) -> list[tuple[str, Sequence[Any]]]:
     codes: set[str] = set()
     numbers: set[str] = set()
     emails: set[str] = set()
-    sets = {"c": codes, "n": numbers, "e": emails}
+    phones: set[str] = set()
+    sets = {"c": codes, "n": numbers, "e": emails, "p": phones}
     for key in refs:
         sets[key[0]].add(key[2:])
-    wanted = [("card_code", codes), ("number", numbers), ("email", emails)]
+    wanted = [("card_code", codes), ("number", numbers), ("email", emails), ("phone", phones)]
+    # a card merged into another (``merge.py``) is found as the card it went into, its own
+    # code and number kept as aliases (``add_found``): an old keyring or pass still stamps
     return [
-        (f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? "  # noqa: S608
-         f"AND {column} {tx.in_text}", (business_id, tx.array(sorted(values))))
+        (f"SELECT {CARD_COLUMNS}, alias_id, alias_code, alias_number FROM (SELECT "  # noqa: S608
+         f"{_FOUND_COLUMNS} FROM customers c JOIN customers d "
+         f"ON d.id = COALESCE(c.merged_into, c.id) WHERE c.business_id = ? "
+         f"AND c.{column} {tx.in_text}) AS found", (business_id, tx.array(sorted(values))))
         for column, values in wanted if values
     ]  # fmt: skip
+
+
+# plain names outside the sub-select: the SQLite pipeline reads them as JSON (``ingest.as_json``)
+_FOUND_COLUMNS = (
+    "d.id AS id, d.card_code AS card_code, d.number AS number, d.email AS email, "
+    "d.name AS name, d.balance AS balance, c.id AS alias_id, c.card_code AS alias_code, "
+    "c.number AS alias_number, d.phone AS phone"
+)
+_ALIAS_AT = len(CARD_COLUMNS.split(","))  # alias_id follows the card's own columns
+
+
+def add_found(book: Book, row: Row) -> None:
+    """Put a ``card_queries`` row's card in the book, findable by an alias it was asked by."""
+    book.add_card(card_of(row))
+    alias_id, alias_code, alias_number = row[_ALIAS_AT], row[_ALIAS_AT + 1], row[_ALIAS_AT + 2]
+    if int(alias_id) != int(row[0]):
+        book.alias(f"c:{alias_code}", int(row[0]))
+        book.alias(f"n:{alias_number}", int(row[0]))
 
 
 async def load_owners(tx: Tx, book: Book, business_id: int, ids: Iterable[int]) -> None:
@@ -170,7 +195,7 @@ async def load_claims(
     add_orders(book, orders)
     for rows in cards:
         for row in rows:
-            book.add_card(card_of(row))
+            add_found(book, row)
     return book
 
 

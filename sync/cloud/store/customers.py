@@ -11,6 +11,7 @@ from sync.cloud.store.book_io import CARD_COLUMNS, TALLY_SQL, card_of, next_seq,
 from sync.cloud.store.db import Row, Tx
 from sync.contract.card_code import CardCodeError, is_card_code, normalize_card_code
 from sync.contract.customers import canonical_card, canonical_email
+from sync.contract.phones import PhoneError, canonical_phone, looks_like_phone
 
 REWARD_COLUMNS = (
     "code, business_id, branch_id, customer_id, kind, name, state, issued_us, valid_from_us, "
@@ -32,6 +33,7 @@ def customer_out(card: Card, goal: int) -> CustomerOut:
         number=card.number,
         email=card.email,
         name=card.name,
+        phone=card.phone,
         balance=card.balance,
         goal=goal,
     )
@@ -79,19 +81,41 @@ async def email_taken(tx: Tx, business_id: int, email: str) -> bool:
     return found is not None
 
 
+async def phone_taken(tx: Tx, business_id: int, phone: str) -> bool:
+    """True if a customer of the business already has this phone (E.164)."""
+    found = await tx.fetchval(
+        "SELECT 1 FROM customers WHERE business_id = ? AND phone = ?", business_id, phone
+    )
+    return found is not None
+
+
+async def country_of(tx: Tx, business_id: int) -> str | None:
+    """The business's country (ISO 3166 alpha-2): the region its customers' phones are read
+    in; None if it names none (phones then need their country code)."""
+    country = await tx.fetchval("SELECT country FROM businesses WHERE id = ?", business_id)
+    return str(country) if country else None
+
+
 def _like(q: str) -> str:
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 async def find(tx: Tx, business_id: int, q: str) -> list[Card]:
-    """Customers matching ``q``: card code, six-digit number, email, or part of a name."""
+    """Customers matching ``q``: card code, six-digit number, email, phone (as typed in the
+    business's country), or part of a name."""
     text = q.strip()
     base = f"SELECT {CARD_COLUMNS} FROM customers WHERE business_id = ? AND "  # noqa: S608
     if is_card_code(text):
         rows = await tx.fetch(base + "card_code = ?", business_id, canonical_card(text))
     elif text.isdigit() and len(text) == 6:
         rows = await tx.fetch(base + "number = ?", business_id, text)
+    elif looks_like_phone(text):
+        try:
+            phone = canonical_phone(text, await country_of(tx, business_id))
+        except PhoneError:
+            return []
+        rows = await tx.fetch(base + "phone = ?", business_id, phone)
     elif "@" in text:
         rows = await tx.fetch(base + "email = ?", business_id, canonical_email(text))
     else:
@@ -110,8 +134,11 @@ async def card_by_code(tx: Tx, code: str, business_id: int | None = None) -> tup
         canonical = normalize_card_code(code)
     except CardCodeError:
         raise NotFound("no card with this code", code="unknown_card", field="card_code") from None
+    # a merged card's code leads to the card it was merged into (``merge.py``)
     row = await tx.fetchrow(
-        f"SELECT {CARD_COLUMNS}, business_id FROM customers WHERE card_code = ?",  # noqa: S608
+        "SELECT d.id, d.card_code, d.number, d.email, d.name, d.balance, d.phone, d.business_id "
+        "FROM customers c JOIN customers d ON d.id = COALESCE(c.merged_into, c.id) "
+        "WHERE c.card_code = ?",
         canonical,
     )
     if row is None or (business_id is not None and int(row["business_id"]) != business_id):

@@ -91,6 +91,10 @@ class Db(abc.ABC):
         """``rows`` ledger rows were just committed (a backend may keep its planner's
         statistics up with the growth)."""
 
+    async def forget_old_versions(self) -> None:  # noqa: B027 (most backends need nothing)
+        """Make rows just overwritten or deleted unreadable from the database's files (after an
+        erasure): old page images in a write-ahead log, dead row versions."""
+
     @abc.abstractmethod
     async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:
         """Apply the migrations not yet applied (version = index + 1); the schema version."""

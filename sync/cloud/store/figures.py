@@ -7,7 +7,7 @@ from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
-from sync.cloud.store.customers import from_us
+from sync.cloud.store.customers import country_of, from_us
 from sync.cloud.store.db import Tx
 from sync.contract.events import CardState, OpenReward, SyncState
 
@@ -17,9 +17,14 @@ PAGE = 500
 async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> SyncState:
     """The branch's program and the business's cards changed after ``cursor``."""
     branch = await tenancy.get_branch(tx, business_id, branch_id)
+    # a card merged into another (``merge.py``) is sent with the balance it went into: a till
+    # that scans the old code offline shows that, and its check credits the merged card
     rows = await tx.fetch(
-        "SELECT id, card_code, number, email, name, balance, updated_seq FROM customers "
-        "WHERE business_id = ? AND updated_seq > ? ORDER BY updated_seq LIMIT ?",
+        "SELECT c.id, c.card_code, c.number, c.email, c.name, "
+        "COALESCE(d.balance, c.balance) AS balance, c.updated_seq, c.erased_us, c.phone "
+        "FROM customers c "
+        "LEFT JOIN customers d ON d.id = c.merged_into "
+        "WHERE c.business_id = ? AND c.updated_seq > ? ORDER BY c.updated_seq LIMIT ?",
         business_id, cursor, PAGE + 1,
     )  # fmt: skip
     page = rows[:PAGE]
@@ -31,9 +36,11 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             number=r["number"],
             email=r["email"],
             name=r["name"],
+            phone=r["phone"],
             balance=int(r["balance"]),
             updated_seq=int(r["updated_seq"]),
             rewards=held.get(int(r["id"]), []),
+            erased=r["erased_us"] is not None,
         )
         for r in page
     ]
@@ -49,6 +56,7 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
             update={"shop": await tenancy.business_name(tx, business_id)}
         ),
         timezone=branch.timezone,
+        country=await country_of(tx, business_id),
         cards=cards,
         cursor=new_cursor,
         more=len(rows) > PAGE,

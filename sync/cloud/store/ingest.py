@@ -245,6 +245,8 @@ def _names(card: Card) -> set[str]:
     names = {f"c:{card.card_code}", f"n:{card.number}"}
     if card.email:
         names.add(f"e:{card.email}")
+    if card.phone:
+        names.add(f"p:{card.phone}")
     return names
 
 
@@ -264,7 +266,7 @@ def carry_over(
         have = book.cards
         for customer_id, card in prev.cards.items():
             copy = Card(customer_id, card.card_code, card.number, card.email, card.name,
-                        card.balance)  # fmt: skip
+                        card.balance, phone=card.phone)  # fmt: skip
             if customer_id in have:
                 have[customer_id] = copy  # found by the same keys: only the balance moved
             elif asked and _names(card) & asked:

@@ -215,6 +215,14 @@ class PgDb(Db):
         except (asyncpg.PostgresError, OSError) as err:
             log.warning("analyzing the ledger's tables failed: %s", err)
 
+    async def forget_old_versions(self) -> None:
+        """Vacuum the tables an erasure rewrites: their dead row versions (the personal data as
+        it was) are removed from the heap rather than left until autovacuum comes by."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "VACUUM customers, events, wallet_passes, wallet_registrations, wallet_pushes"
+            )
+
     async def close(self) -> None:
         if self._analyzing is not None:
             await asyncio.gather(self._analyzing, return_exceptions=True)

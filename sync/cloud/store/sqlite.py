@@ -229,6 +229,16 @@ class SqliteDb(Db):
         finally:
             self._lock.release()
 
+    async def forget_old_versions(self) -> None:
+        """Copy every committed page into the database and empty the write-ahead log, whose
+        frames still hold the pages as they were before the last writes (an erasure's)."""
+        await self._acquire()  # no group transaction open while the log is emptied
+        try:
+            await self._commit()
+            await self._spare.submit(_run("PRAGMA wal_checkpoint(TRUNCATE)"))
+        finally:
+            self._lock.release()
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         yield SqliteTx(self._reader.submit)

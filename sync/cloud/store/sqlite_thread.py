@@ -43,6 +43,9 @@ PRAGMAS = (
     # 256-row INSERT into the event-id index always passed: 3.7 ms for a batch's 500 ledger
     # rows instead of 1.9. Durability is the WAL's, not this journal's.
     "PRAGMA temp_store=MEMORY",
+    # Deleted and overwritten content is zeroed, not left in free space on the page or on the
+    # free list: an erased customer's name, email and phone must leave the file (issue #19).
+    "PRAGMA secure_delete=ON",
 )
 # ``sqlite3`` binds None as NULL only after asking its adapter registry, the ``PrepareProtocol``
 # type and the value itself for an adapter (420 ns a value on this machine; an int takes 54),

@@ -15,7 +15,7 @@ from sync.cloud.backoffice import plans
 from sync.cloud.backoffice.models import BatchIn, BatchOut, PlanOut, VoucherIn
 from sync.cloud.book import Caused, to_us
 from sync.cloud.effects import result_json
-from sync.cloud.errors import Conflict, Gone, NotFound, StoreError
+from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound, StoreError
 from sync.cloud.models import (
     BranchOut,
     CardOut,
@@ -31,7 +31,17 @@ from sync.cloud.models import (
     StatsOut,
 )
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
-from sync.cloud.store import batch_io, book_io, customers, figures, replay, tenancy, vouchers
+from sync.cloud.store import (
+    batch_io,
+    book_io,
+    customers,
+    figures,
+    privacy,
+    replay,
+    retention,
+    tenancy,
+    vouchers,
+)
 from sync.cloud.store.claims import CLAIM_STATUS, CLAIM_TEXT, ClaimQueue
 from sync.cloud.store.db import Db
 from sync.cloud.store.ingest import BatchPipeline
@@ -50,6 +60,7 @@ from sync.contract.events import (
     EventType,
     SyncState,
 )
+from sync.contract.phones import PhoneError, canonical_phone
 from sync.contract.program import stamps_for
 
 API_NAMESPACE = uuid.UUID("6f1d1c5e-3c1b-4f0e-9a51-5d4c1b2a7e10")
@@ -95,10 +106,12 @@ class Store:
             )
         return [int(r[0]) for r in rows]
 
-    async def create_business(self, name: str, now: datetime) -> tuple[int, str]:
-        """A new business: its id and admin key."""
+    async def create_business(
+        self, name: str, now: datetime, country: str | None = None
+    ) -> tuple[int, str]:
+        """A new business (in ``country``, ISO 3166 alpha-2): its id and admin key."""
         async with self.db.write(0) as tx:
-            return await tenancy.create_business(tx, name, to_us(now))
+            return await tenancy.create_business(tx, name, to_us(now), country)
 
     async def create_branch(
         self, business_id: int, name: str, timezone: str, program: ProgramConfig, now: datetime
@@ -259,10 +272,16 @@ class Store:
         Returns the answer and whether it was new (``False``: the same order and body again).
         """
         branch_id = who.branch_for(body.branch_id)
+        customer = body.customer
         async with self.db.read() as tx:
             if branch_id is None:
                 branch_id = (await tenancy.list_branches(tx, who.business_id))[0].branch_id
             branch = await tenancy.get_branch(tx, who.business_id, branch_id)
+            if customer.phone is not None:  # as the CRM has it: read in the business's country
+                try:
+                    customer = customer.canonical(await customers.country_of(tx, who.business_id))
+                except PhoneError as err:
+                    raise InvalidInput(str(err), field="customer.phone") from err
         stamps = stamps_for(branch.program.rules(), body.total)
         payload = {
             "order_id": body.order_id,
@@ -270,7 +289,7 @@ class Store:
             "currency": branch.program.currency,
             "stamps": stamps,
             "rule": branch.program.rule,
-            "customer": body.customer.model_dump(exclude_none=True),
+            "customer": customer.model_dump(exclude_none=True),
         }
         event = Event(
             id=uuid.uuid5(API_NAMESPACE, f"{branch_id}:{body.order_id}"),
@@ -375,16 +394,27 @@ class Store:
     # customers and rewards ---------------------------------------------------------------------
 
     async def create_customer(
-        self, who: Principal, email: str | None, name: str | None, now: datetime
-    ) -> CustomerOut:
-        """A new customer and card (``Conflict`` if the email is taken in the business)."""
+        self, who: Principal, email: str | None, name: str | None, now: datetime,
+        phone: str | None = None,
+    ) -> CustomerOut:  # fmt: skip
+        """A new customer and card (``Conflict`` if the email or phone is taken in the
+        business; ``InvalidInput`` if the phone is not a valid number in its country)."""
         async with self.db.write(who.business_id) as tx:
             if email is not None and await customers.email_taken(tx, who.business_id, email):
                 raise Conflict(
                     "a customer with this email exists", code="email_taken", field="email"
                 )
+            if phone is not None:
+                try:
+                    phone = canonical_phone(phone, await customers.country_of(tx, who.business_id))
+                except PhoneError as err:
+                    raise InvalidInput(str(err), field="phone") from err
+                if await customers.phone_taken(tx, who.business_id, phone):
+                    raise Conflict(
+                        "a customer with this phone exists", code="phone_taken", field="phone"
+                    )
             card = await book_io.create_customer(
-                tx, who.business_id, email=email, name=name, now_us=to_us(now)
+                tx, who.business_id, email=email, name=name, now_us=to_us(now), phone=phone
             )
             goal = await customers.goal_of(tx, who.business_id, who.branch_id)
         return customers.customer_out(card, goal)
@@ -395,6 +425,39 @@ class Store:
             found = await customers.find(tx, who.business_id, q)
             goal = await customers.goal_of(tx, who.business_id, who.branch_id)
         return [customers.customer_out(c, goal) for c in found]
+
+    async def export_customer(
+        self, who: Principal, customer_id: int, now: datetime
+    ) -> privacy.CustomerExport:
+        """Everything kept about one customer of the business (``privacy.export``)."""
+        async with self.db.read() as tx:
+            return await privacy.export(tx, who.business_id, customer_id, now)
+
+    async def erase_customer(
+        self, who: Principal, customer_id: int, now: datetime, requested_by: str
+    ) -> privacy.ErasureOut:
+        """Erase one customer's personal data (``privacy.erase``), then make the overwritten
+        rows unreadable from the database's files; idempotent."""
+        async with self.db.write(who.business_id) as tx:
+            out = await privacy.erase(tx, who.business_id, customer_id, now, requested_by)
+        await self.db.forget_old_versions()
+        return out
+
+    async def prune_claims(self, now: datetime, retention_days: float) -> int:
+        """Delete every business's receipt QRs expired more than ``retention_days`` ago, in
+        short batches (``retention.prune_claims``); how many went."""
+        before_us = to_us(now) - int(retention_days * 86_400 * 1_000_000)
+        async with self.db.read() as tx:
+            businesses = [int(r["id"]) for r in await tx.fetch("SELECT id FROM businesses")]
+        total = 0
+        for business_id in businesses:
+            while True:
+                async with self.db.write(business_id) as tx:
+                    n = await retention.prune_claims(tx, business_id, before_us)
+                total += n
+                if n < retention.BATCH:
+                    break
+        return total
 
     async def card(self, code: str, now: datetime, who: Principal | None) -> CardOut:
         """A card with its rewards; without a key of its business, no email or name."""
@@ -410,12 +473,12 @@ class Store:
     async def card_state(self, who: Principal, ref: CustomerRef) -> CardState:
         """One card of the business as a till caches it (balance, open rewards), for a quote;
         ``NotFound`` (``unknown_card``) if there is none."""
-        text = ref.card or ref.number or ref.email or ""
+        text = ref.text
         async with self.db.read() as tx:
             found = [
                 c for c in await customers.find(tx, who.business_id, text)
                 if canonical_card_text(text) == c.card_code or text == c.number
-                or canonical_email(text) == c.email
+                or canonical_email(text) == c.email or ref.phone is not None
             ]  # fmt: skip
             if not found:
                 raise NotFound("no card found for this customer", code="unknown_card",
@@ -428,6 +491,7 @@ class Store:
             number=card.number,
             email=card.email,
             name=card.name,
+            phone=card.phone,
             balance=card.balance,
             rewards=held.get(card.customer_id, []),
         )

@@ -45,8 +45,11 @@ class DeviceInfo:
         return f"DeviceInfo(device_id={self.device_id}, branch_id={self.branch_id}, secret=***)"
 
 
-async def create_business(tx: Tx, name: str, now_us: int) -> tuple[int, str]:
-    """A new business; its id and admin key (shown once)."""
+async def create_business(
+    tx: Tx, name: str, now_us: int, country: str | None = None
+) -> tuple[int, str]:
+    """A new business (``country``: ISO 3166 alpha-2, where its customers' phones are read);
+    its id and admin key (shown once)."""
     business_id = int(
         await tx.fetchval(
             "INSERT INTO businesses (name, admin_key_hash, created_us) VALUES (?, '', ?) "
@@ -55,6 +58,8 @@ async def create_business(tx: Tx, name: str, now_us: int) -> tuple[int, str]:
             now_us,
         )
     )
+    if country is not None:
+        await tx.execute("UPDATE businesses SET country = ? WHERE id = ?", country, business_id)
     admin_key = await rotate_admin_key(tx, business_id)
     await tx.execute("INSERT INTO counters (business_id, card_seq) VALUES (?, 0)", business_id)
     return business_id, admin_key

@@ -77,8 +77,8 @@ def _voucher_state(v: VoucherView, lang: str) -> str:
     return state
 
 
-def render_card(view: CardView, lang: str = "en") -> str:
-    """The card page."""
+def render_card(view: CardView, lang: str = "en", extra: str = "") -> str:
+    """The card page (``extra``: more sections, already escaped)."""
     rows = [
         [
             escape(v.name),
@@ -120,5 +120,6 @@ def render_card(view: CardView, lang: str = "en") -> str:
         )
         + "</section>"
         + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
+        + extra
     )
     return page(t("card.title", lang), body, lang=lang, langs=True)

@@ -136,9 +136,10 @@ def _completed(view: ClaimView, cycles: int, lang: str) -> str:
     )
 
 
-def render_claim_done(view: ClaimView, lang: str = "en") -> str:
+def render_claim_done(view: ClaimView, lang: str = "en", extra: str = "") -> str:
     """The stamps are on the card: a card this receipt filled is shown full, then the new card
-    with the stamps carried over (never "6 stamps added" beside an empty card)."""
+    with the stamps carried over (never "6 stamps added" beside an empty card); ``extra``: more
+    sections, already escaped."""
     to_go = max(0, view.goal - view.balance)
     cycles = cycles_completed(view.stamps_added, view.balance, view.goal)
     fresh = view.balance if cycles else min(view.stamps_added, view.balance)
@@ -166,20 +167,22 @@ def render_claim_done(view: ClaimView, lang: str = "en") -> str:
         + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
         + f'<p class="mute">{escape(t("claim.keep", lang))}</p>'
         f'<p><a class="btn" href="{escape(view.card_url)}">{escape(t("claim.open_card", lang))}'
-        "</a></p>"
+        "</a></p>" + extra
     )
     return page(t("claim.title", lang), body, lang=lang, langs=True)
 
 
-def render_claim_offer(stamps: int, action: str, lang: str = "en", business: str = "") -> str:
+def render_claim_offer(
+    stamps: int, action: str, lang: str = "en", business: str = "", extra: str = ""
+) -> str:
     """The receipt is genuine and unclaimed: one button claims it (a GET never does, so link
-    previewers cannot spend the customer's QR)."""
+    previewers cannot spend the customer's QR); ``extra``: more sections, already escaped."""
     body = (
         shop_banner(business, lang) + '<section class="card" id="offer">'
         f"<h1>{escape(plural('claim.offer', stamps, lang))}</h1>"
         f'<form method="post" action="{escape(action)}">'
         f'<button class="btn" type="submit" id="claim">{escape(t("claim.button", lang))}</button>'
-        "</form></section>"
+        "</form></section>" + extra
     )
     return page(t("claim.offer.title", lang), body, lang=lang, langs=True)
 

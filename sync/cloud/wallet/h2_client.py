@@ -77,9 +77,12 @@ class _Connection:
         cls, host: str, port: int, ctx: ssl.SSLContext, timeout_s: float
     ) -> "_Connection":
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout_s
-            )
+            # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation that
+            # arrives with the answer (see sync.web.waiting), and the push worker's stop with it
+            async with asyncio.timeout(timeout_s):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=ctx, server_hostname=host
+                )
         except (OSError, TimeoutError, ssl.SSLError) as err:
             raise H2Error(f"cannot connect to {host}:{port}: {err}") from err
         ssl_object = writer.get_extra_info("ssl_object")
@@ -118,7 +121,8 @@ class _Connection:
                 raise H2Error(f"cannot send: {err}") from err
             self._writer.write(self._h2.data_to_send())
         try:
-            return await asyncio.wait_for(done, timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for: see ``open``
+                return await done
         except TimeoutError as err:
             raise H2Error("no answer in time") from err
         finally:

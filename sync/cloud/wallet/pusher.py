@@ -17,7 +17,6 @@ not push the same change twice.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +30,7 @@ from sync.cloud.wallet.google_api import GoogleWalletApi
 from sync.cloud.wallet.pass_json import PassContent
 from sync.cloud.wallet.passes_db import PassRow, PushRow
 from sync.cloud.wallet.service import Wallet, next_updated_us, now_us
+from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class Pusher:
         self._google = google
         self._wake = asyncio.Event()
         self.pushes_sent = 0
+        self.idle = False  # waiting for a change (between steps)
         apple = wallet.settings.apple
         self.delay_us = (apple.push_delay_ms if apple else 250) * 1000
 
@@ -91,8 +92,13 @@ class Pusher:
             wait = POLL_S
             if due is not None:
                 wait = min(wait, max(0.0, (due - now_us()) / 1e6))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            self.idle = True
+            try:
+                # not asyncio.wait_for: on 3.11 a wake and the shutdown's cancel in the same
+                # moment lost the cancel, and the shutdown waited for this task forever
+                await wait_set(self._wake, wait)
+            finally:
+                self.idle = False
             self._wake.clear()
 
     async def step(self) -> bool:

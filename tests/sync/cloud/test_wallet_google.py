@@ -3,6 +3,7 @@ and carries the card's barcode and balance; a stamp patches the card's object on
 stand-in of the Wallet REST API, which checks the OAuth grant, the token and the body."""
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,8 @@ from aiohttp import web
 
 from sync.cloud.card_links import link_signature
 from sync.cloud.store import Store
+from sync.cloud.wallet.keys import WALLET
+from sync.cloud.wallet.pusher import Pusher
 from tests.sync.cloud.conftest import Clock
 from tests.sync.cloud.wallet_cloud import PUBLIC, WalletCloud, start_wallet_cloud
 from tests.sync.cloud.wallet_pki import Pki, make_pki
@@ -152,13 +155,32 @@ async def test_given_a_saved_card_when_it_is_stamped_then_its_object_is_patched(
     assert grant["iss"] == "wallet@test-project.iam.gserviceaccount.com"
 
 
-@pytest.mark.skip(
-    reason="its fixture's teardown hung (pytest-timeout, 300 s) after the whole suite in a "
-    "fresh clone on 2026-12-07, while passing alone; skipped until the hang is found"
-)
 async def test_given_no_apple_section_then_there_is_no_pkpass_route(gcloud: WalletCloud) -> None:
     card = await gcloud.new_card()
     resp = await gcloud.http.get(
         f"/v1/cards/{card['card_code']}/pass.pkpass", headers=gcloud.admin()
     )
     assert resp.status == 404
+
+
+async def test_given_a_change_as_the_cloud_stops_then_the_push_worker_stops(
+    gcloud: WalletCloud, clock: Clock
+) -> None:
+    """Given the push worker idle, waiting for a change, when a change wakes it in the same
+    moment as the cloud's shutdown cancels it, then it stops. (With ``asyncio.wait_for`` on
+    Python 3.11 the wake won and the cancellation was lost: the worker ran on and the shutdown
+    waited for it forever, as a test's teardown once did.)"""
+    wallet = gcloud.http.server.app[WALLET]
+    pusher = Pusher(gcloud.store, wallet, clock, None, None)
+    task = asyncio.create_task(pusher.run())
+    while not pusher.idle:  # its first look at the queue is done
+        await asyncio.sleep(0.01)
+    pusher.wake()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=30)  # a guard: without the fix, a hang
+    stopped = task in done
+    if not stopped:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert stopped and task.cancelled()

@@ -151,11 +151,12 @@ async def _start(app: web.Application) -> None:
         await runner.cleanup()
 
 
-def _settings(pki: Pki, **apple: Any) -> Any:
+def _settings(pki: Pki, data: Path, **apple: Any) -> Any:
+    # the app opens its own store here: in the test's folder, never the working directory
     return load_cloud_settings(
         None,
         {
-            "cloud": {"database": "sqlite:///unused.db"},
+            "cloud": {"database": f"sqlite:///{data / 'cloud.db'}"},
             "wallet": {"apple": apple_section(pki, **apple)},
         },
     )
@@ -178,12 +179,12 @@ def _settings(pki: Pki, **apple: Any) -> Any:
     ],
 )
 def test_given_bad_key_material_then_start_up_stops_with_one_line_naming_the_key(
-    pki: Pki, change: dict[str, str], starts: str
+    pki: Pki, change: dict[str, str], starts: str, tmp_path: Path
 ) -> None:
     paths = {"OTHER": pki.other_key, "EXPIRED": pki.expired, "CERT": pki.cert}
     apple = {k: str(paths.get(v, v)) for k, v in change.items()}
     with pytest.raises(WalletConfigError) as err:
-        asyncio.run(_start(build_cloud_app(_settings(pki, **apple))))
+        asyncio.run(_start(build_cloud_app(_settings(pki, tmp_path, **apple))))
     line = str(err.value)
     assert line.startswith(starts) and "\n" not in line
     if change.get("key") == "OTHER":

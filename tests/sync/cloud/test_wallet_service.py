@@ -301,14 +301,17 @@ async def test_given_token_auth_then_each_push_carries_an_es256_provider_token(
     assert claims["iss"] == "TEAM123456" and isinstance(claims["iat"], int)
 
 
-def test_given_token_auth_without_a_key_then_start_up_names_the_setting(pki: Pki) -> None:
+def test_given_token_auth_without_a_key_then_start_up_names_the_setting(
+    pki: Pki, tmp_path: Path
+) -> None:
     from config import load_cloud_settings
     from sync.cloud.app import build_cloud_app
     from sync.cloud.wallet.credentials import WalletConfigError
 
     section = apple_section(pki, apns_auth="token")
     settings = load_cloud_settings(
-        None, {"cloud": {"database": "sqlite:///unused.db"}, "wallet": {"apple": section}}
+        None,
+        {"cloud": {"database": f"sqlite:///{tmp_path / 'cloud.db'}"}, "wallet": {"apple": section}},
     )
 
     async def start() -> None:
