@@ -413,3 +413,42 @@ async def test_given_customers_languages_then_the_forms_the_mail_and_the_link_pa
     text = await shown.text()
     assert shown.status == 200 and '<html lang="de">' in text
     assert "keine Angebote mehr an diese E-Mail-Adresse" in text
+
+
+async def test_given_a_verified_customer_with_a_merged_card_when_erased_then_nothing_names_them(
+    mailed: Mailed,
+) -> None:
+    """Given a card with a verified address, consent given, its sign-in message in the outbox
+    and an older card merged into it, when the owner erases the customer, then no message,
+    sign-in link or consent row keeps the address, and neither card code finds anything (the
+    merged card's alias is erased with it)."""
+    async with _phone() as phone, _phone() as other:
+        code = await _claim_on(phone, mailed, "ER-1", 2)
+        await _ask_link(phone, mailed, "erin@example.com")
+        [msg] = await mailed.smtp.sink.wait_for(1)
+        assert (await phone.post(mailed.url(link_in(msg)), allow_redirects=False)).status == 303
+        await phone.post(mailed.url("/card/consent"), data={"email": "yes"})
+        old = await _claim_on(other, mailed, "ER-2", 1)
+    merged = await mailed.http.post(
+        f"/v1/cards/{old}/merge", json={"into": code}, headers=mailed.admin()
+    )
+    assert merged.status == 200, await merged.text()
+    customer_id, _, _ = await Identity(mailed.store.db).card_id(code)
+    assert await Identity(mailed.store.db).consents(customer_id) == {"email": True, "wallet": False}
+
+    erased = await mailed.http.delete(f"/v1/customers/{customer_id}", headers=mailed.admin())
+    assert erased.status == 200, await erased.text()
+
+    address = "erin@example.com"
+    async with mailed.store.db.read() as tx:
+        left = [
+            await tx.fetchval("SELECT COUNT(*) FROM mail_outbox WHERE to_addr = ?", address),
+            await tx.fetchval("SELECT COUNT(*) FROM sign_in_links WHERE email = ?", address),
+            await tx.fetchval("SELECT COUNT(*) FROM consents WHERE customer_id = ?", customer_id),
+            await tx.fetchval("SELECT COUNT(*) FROM customers WHERE card_code = ? OR card_code = ?",
+                              code, old),
+        ]  # fmt: skip
+    assert left == [0, 0, 0, 0]
+    for gone in (code, old):
+        resp = await mailed.http.get(f"/v1/cards/{gone}", headers=mailed.admin())
+        assert resp.status == 404
