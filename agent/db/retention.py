@@ -26,11 +26,14 @@ from sync.contract.errors import Gone, NotFound
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
 
+# checks are keyed by till and id (``agent.orders.keys.order_key``): two tills' check 1001 are
+# two rows, pruned one at a time; the pruned id is kept once, whichever till's it was
 PRUNE_ORDERS = (
-    "INSERT INTO pruned_orders (order_id, created_at, pruned_at) "
-    "SELECT order_id, created_at, ? FROM orders WHERE order_id IN (SELECT value FROM json_each(?))"
+    "INSERT OR IGNORE INTO pruned_orders (order_id, created_at, pruned_at) "
+    "SELECT order_id, created_at, ? FROM orders "
+    "WHERE order_key IN (SELECT value FROM json_each(?))"
 )
-DELETE_ORDERS = "DELETE FROM orders WHERE order_id IN (SELECT value FROM json_each(?))"
+DELETE_ORDERS = "DELETE FROM orders WHERE order_key IN (SELECT value FROM json_each(?))"
 DELETE_RESULTS = "DELETE FROM event_results WHERE event_id IN (SELECT value FROM json_each(?))"
 DELETE_SCANS = "DELETE FROM scans WHERE scan_id IN (SELECT value FROM json_each(?))"
 DELETE_JOBS = "DELETE FROM print_jobs WHERE job_id IN (SELECT value FROM json_each(?))"
@@ -66,14 +69,14 @@ async def prune(db: AgentDb, retention_days: float, now: float, *, batch: int = 
     out = Pruned()
     while True:
         rows = await db.fetchall(
-            "SELECT order_id, event_id FROM orders WHERE created_at < ? "
+            "SELECT order_key, event_id FROM orders WHERE created_at < ? "
             "AND (voided_at IS NULL OR voided_at < ?) AND NOT EXISTS (SELECT 1 FROM outbox "
             "WHERE outbox.event_id = orders.event_id AND outbox.state != 'acked') LIMIT ?",
             (cut, cut, batch),
         )
         if not rows:
             break
-        ids = json.dumps([r["order_id"] for r in rows])
+        ids = json.dumps([r["order_key"] for r in rows])
         await db.write([(PRUNE_ORDERS, (now, ids)), (DELETE_ORDERS, (ids,))])
         out.orders += len(rows)
     out.event_results = await _batches(

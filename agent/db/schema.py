@@ -181,12 +181,47 @@ V5_PHONES = [
     "CREATE INDEX cards_phone ON cards (phone)",
 ]
 
+# Version 6: two tills with the same check number (issue #14). A POS's check ids are unique per
+# till only: a check is keyed by ``order_key`` (``agent.orders.keys.order_key``: the bare id for
+# a check without a till, else till + "\x1f" + id), so an existing row keeps its id as key
+# when it had no till and gets its till's key otherwise.
+_V6_ORDER_COLS = (
+    "order_id, body_hash, answer, till, customer, stamps, event_type, created_at, attached_at, "
+    "voided_at, void_answer, event_id"
+)
+V6_ORDER_KEYS = [
+    """CREATE TABLE orders_v6 (
+        order_key TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        till TEXT,
+        customer TEXT,
+        stamps INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        attached_at REAL,
+        voided_at REAL,
+        void_answer TEXT,
+        event_id TEXT
+    )""",
+    f"INSERT INTO orders_v6 (order_key, {_V6_ORDER_COLS}) "  # noqa: S608
+    "SELECT CASE WHEN till IS NULL THEN order_id ELSE till || char(31) || order_id END, "
+    f"{_V6_ORDER_COLS} FROM orders",
+    "DROP TABLE orders",
+    "ALTER TABLE orders_v6 RENAME TO orders",
+    "CREATE INDEX orders_till ON orders (till, created_at)",
+    "CREATE INDEX orders_id ON orders (order_id)",
+    "CREATE INDEX orders_created ON orders (created_at)",  # v4's, gone with the old table
+]
+
 MIGRATIONS: list[list[str]] = [
     [*V1_OUTBOX, *V1_AGENT, *V1_PRINT_JOBS],
     V2_DEVICE_SESSIONS,
     V3_REWARDS,
     V4_RETENTION,
     V5_PHONES,
+    V6_ORDER_KEYS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

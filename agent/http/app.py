@@ -40,8 +40,9 @@ from agent.rewards.routes import install_rewards
 from agent.scans.routes import install_scanners
 from config import AgentSettings
 from sync.edge.outbox import Outbox
+from sync.web.caching import gzip_large_json
 from sync.web.guard import GuardPolicy, install_guard
-from sync.web.http_util import error_response, make_errors_middleware
+from sync.web.http_util import error_response, make_errors_middleware, read_form
 from sync.web.phone_metadata import load_phone_metadata
 from sync.web.throttle import GUESSES, Guesses, check
 
@@ -67,8 +68,8 @@ def _auth_middleware(token: str) -> Middleware:
         guesses = request.app[GUESSES].keys
         if request.path == "/login" and request.method == "POST":
             client = check(request, guesses)
-            form = await request.post()
-            given_token = str(form.get("token", "")).encode()
+            form = await read_form(request)
+            given_token = form.get("token", "").encode()
             if not hmac.compare_digest(given_token, token.encode()):
                 guesses.fail(client)
                 return _html(
@@ -120,6 +121,7 @@ def build_app(
     token = settings.agent.token.get_secret_value()
     # One outer layer answers errors as JSON and times every answer, errors included.
     middlewares: list[Middleware] = [
+        gzip_large_json,
         make_errors_middleware("agent", metrics=METRICS),
         device_middleware(),
     ]

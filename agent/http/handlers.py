@@ -1,6 +1,7 @@
 """HTTP handlers of the agent and the route table the OpenAPI document is built from."""
 
 import asyncio
+import json
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -29,11 +30,13 @@ from agent.http.models import (
 from agent.http.state import CLOUD, DB, METRICS, ORDERS, OUTBOX, PAIRING, PROGRAM, RUNTIME, SETTINGS
 from agent.http.status_page import StatusView, render_status_page
 from agent.orders.body import read_order
+from agent.orders.keys import TILL_QUERY, till_param
 from agent.pages.status_section import PairingView, render_pairing_section
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.contract.phones import PhoneError, canonical_phone, looks_like_phone
 from sync.edge.state_pull import saved_country, saved_zone
+from sync.web.caching import cacheable
 from sync.web.http_util import json_answer, json_text_answer, no_body, read_model, read_object
 from sync.web.local_time import zone
 from sync.web.openapi import Operation, build_openapi
@@ -53,12 +56,15 @@ async def post_order(request: web.Request) -> web.StreamResponse:
 
 
 async def get_order(request: web.Request) -> web.StreamResponse:
-    return json_answer(await request.app[ORDERS].view(request.match_info["order_id"]))
+    orders = request.app[ORDERS]
+    return json_answer(await orders.view(request.match_info["order_id"], till_param(request)))
 
 
 async def void_order(request: web.Request) -> web.StreamResponse:
     req = await read_model(request, VoidRequest, optional=True)
-    answer = await request.app[ORDERS].void(request.match_info["order_id"], req)
+    answer = await request.app[ORDERS].void(
+        request.match_info["order_id"], req, till_param(request)
+    )
     return json_answer(answer)
 
 
@@ -169,10 +175,19 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(request: web.Request) -> web.StreamResponse:
-    bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
-    ops = request.app[RUNTIME].operations
+    """``GET /openapi.json``: built once (off the loop: pydantic's schemas take a while), then
+    served from memory with its ETag."""
+    runtime = request.app[RUNTIME]
+    if runtime.openapi_json is None:
+        bearer = bool(request.app[SETTINGS].agent.token.get_secret_value())
+        ops = list(runtime.operations)
+        runtime.openapi_json = await asyncio.to_thread(_openapi_json, ops, bearer)
+    return cacheable(request, runtime.openapi_json, "application/json")
+
+
+def _openapi_json(ops: list[Operation], bearer: bool) -> bytes:
     doc = build_openapi("Stampedge agent", VERSION, ops, bearer=bearer, error_model=ErrorAnswer)
-    return web.json_response(doc)
+    return json.dumps(doc).encode()
 
 
 async def status_page(request: web.Request) -> web.StreamResponse:
@@ -239,7 +254,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}",
             "A recorded check as POST answered it, and its void",
-            {200: OrderView, 404: ErrorAnswer},
+            {200: OrderView, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            query=TILL_QUERY,
             tags=("orders",),
         ),
         get_order,
@@ -249,7 +265,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "POST",
             "/v1/orders/{order_id}/void",
             "Take a check's stamps back",
-            {200: VoidAnswer, 404: ErrorAnswer, 503: ErrorAnswer},
+            {200: VoidAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 503: ErrorAnswer},
+            query=TILL_QUERY,
             request=VoidRequest,
             request_required=False,
             tags=("orders",),
@@ -269,7 +286,10 @@ ROUTES: list[tuple[Operation, Handler]] = [
     ),
     (Operation("GET", "/health", "Health", {200: HealthAnswer}, auth=False), health),
     (Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}), metrics),
-    (Operation("GET", "/openapi.json", "This document", {200: "application/json"}), openapi),
+    (
+        Operation("GET", "/openapi.json", "This document", {200: "application/json", 304: None}),
+        openapi,
+    ),
     (Operation("GET", "/", "Status page", {200: "text/html"}), status_page),
 ]
 

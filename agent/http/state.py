@@ -62,6 +62,7 @@ class Runtime:
     customer_lookup: CustomerLookup | None = None
     printer: PrinterStatus | None = None
     operations: list[Operation] = field(default_factory=list)  # what /openapi.json documents
+    openapi_json: bytes | None = None  # that document, made on its first request
     on_event: list[Callable[[], None]] = field(default_factory=list)
 
 

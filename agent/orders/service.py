@@ -27,6 +27,7 @@ from agent.http.models import (
 )
 from agent.orders.body import OrderInput
 from agent.orders.event_ids import new_event_id
+from agent.orders.keys import find_order, order_key
 from agent.orders.program_source import ProgramSource
 from agent.rewards.models import RedeemAnswer
 from agent.rewards.results import check_rewards
@@ -133,10 +134,15 @@ def _answer_json(answer: dict[str, Any]) -> str:
 _SLOW_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _order_guard(order_id: str) -> KeyGuard:
-    """The write's guard: the order's stored row, if it was recorded before (one query answers
-    the guards of a whole group commit)."""
-    return KeyGuard("orders", "order_id", "body_hash, answer", order_id)
+# A redemption names its check by id and till; either side may have left the till out (a POS
+# that sends it with one and not the other): then the id alone names the check, as before #14.
+_SAME_TILL = "(d.till IS ? OR d.till IS NULL OR ? IS NULL)"
+
+
+def _order_guard(req: OrderInput) -> KeyGuard:
+    """The write's guard: the check's stored row (same id, same till), if it was recorded
+    before (one query answers the guards of a whole group commit)."""
+    return KeyGuard("orders", "order_key", "body_hash, answer", order_key(req.order_id, req.till))
 
 
 def _body_hash(req: OrderInput) -> str:
@@ -211,14 +217,14 @@ class OrderService:
         repeat can never be recorded twice.
         """
         body_hash = _body_hash(req)
-        with self._lock_entry(req.order_id) as lock:
+        with self._lock_entry(order_key(req.order_id, req.till)) as lock:
             async with lock:
                 try:
                     status, answer = await self._record(req, body_hash)
                 except InvalidInput:
                     # A check recorded earlier answers as it did, even if it would not pass now
                     # (say the program's currency changed since).
-                    guard = _order_guard(req.order_id)
+                    guard = _order_guard(req)
                     row = await self.db.fetchone(guard.sql(), (guard.key,))
                     if row is None:
                         raise
@@ -240,7 +246,7 @@ class OrderService:
     def _repeat(req: OrderInput, row: sqlite3.Row, body_hash: str) -> tuple[int, str]:
         if row["body_hash"] != body_hash:
             raise Conflict(
-                f"order {req.order_id} was already recorded with another body",
+                f"order {req.order_id} was already recorded at this till with another body",
                 field="order_id",
                 code="order_conflict",
             )
@@ -271,7 +277,7 @@ class OrderService:
             event_type = EventType.ORDER_STAMPED
         elif want_qr and stamps > 0:
             event_type = EventType.RECEIPT_QR_ISSUED
-            claim_url, order_ref, expires_at = self._mint(req.order_id, stamps, now)
+            claim_url, order_ref, expires_at = self._mint(req.order_id, req.till, stamps, now)
         else:
             event_type = EventType.ORDER_RECORDED
         claim = None
@@ -316,9 +322,10 @@ class OrderService:
         answer_json = _answer_json(answer)
         event_id = new_event_id()
         order_row: Stmt = (
-            "INSERT INTO orders (order_id, body_hash, answer, till, customer, stamps, "
-            "event_type, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO orders (order_key, order_id, body_hash, answer, till, customer, stamps, "
+            "event_type, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                order_key(req.order_id, req.till),
                 req.order_id,
                 body_hash,
                 answer_json,
@@ -336,7 +343,7 @@ class OrderService:
         try:
             found = await self._write(
                 [event, order_row, *extra],
-                guard=_order_guard(req.order_id),
+                guard=_order_guard(req),
             )
         except Unavailable:
             # Not recorded (disk full): the card scanned for this check waits for the retry.
@@ -373,12 +380,15 @@ class OrderService:
             return req.print_receipt
         return claim_url is not None
 
-    def _mint(self, order_id: str, stamps: int, now: datetime) -> tuple[str, str, datetime]:
+    def _mint(
+        self, order_id: str, till: str | None, stamps: int, now: datetime
+    ) -> tuple[str, str, datetime]:
         """The receipt QR's claim URL, its order reference and its expiry."""
         token, ref, expires_at = claim_token.mint_lean(
             secret=self._secret,
             device_id=self._device_id,
             order_id=order_id,
+            till=till,
             stamps=stamps,
             now=now,
             ttl_hours=self.settings.agent.claim_ttl_hours,
@@ -386,19 +396,17 @@ class OrderService:
         url = claim_token.claim_url(self._claim_base, token, uppercase=self._uppercase)
         return url, ref, expires_at
 
-    async def view(self, order_id: str) -> OrderView:
+    async def view(self, order_id: str, till: str | None = None) -> OrderView:
         """A recorded check as ``POST`` answered it (as it is now) and its void, if any."""
-        row = await self.db.fetchone(
-            "SELECT answer, void_answer, event_id FROM orders WHERE order_id = ?", (order_id,)
-        )
-        if row is None:
-            await missing_order(self.db, order_id)
+        row = await find_order(self.db, order_id, till, "answer, void_answer, event_id")
         answer: str = row["answer"]
         if self.printer is not None:
             answer = await self._current_print(answer)
         void = row["void_answer"]
         redeemed = await self.db.fetchall(
-            "SELECT answer FROM redemptions WHERE order_id = ? ORDER BY redeemed_at", (order_id,)
+            f"SELECT answer FROM redemptions d WHERE d.order_id = ? AND {_SAME_TILL} "  # noqa: S608
+            "ORDER BY redeemed_at",
+            (order_id, row["till"], row["till"]),
         )
         return OrderView(
             order=OrderAnswer.model_validate_json(answer),
@@ -407,12 +415,13 @@ class OrderService:
             redeemed=[RedeemAnswer.model_validate_json(r["answer"]) for r in redeemed],
         )
 
-    async def void(self, order_id: str, req: VoidRequest) -> VoidAnswer:
+    async def void(self, order_id: str, req: VoidRequest, till: str | None = None) -> VoidAnswer:
         """Take a check's stamps back; voiding twice answers the first void again."""
-        with self._lock_entry(order_id) as lock:
+        key = (await find_order(self.db, order_id, till, "order_id"))["order_key"]
+        with self._lock_entry(key) as lock:
             async with lock:
                 row = await self.db.fetchone(
-                    "SELECT stamps, void_answer FROM orders WHERE order_id = ?", (order_id,)
+                    "SELECT till, stamps, void_answer FROM orders WHERE order_key = ?", (key,)
                 )
                 if row is None:
                     await missing_order(self.db, order_id)
@@ -423,14 +432,14 @@ class OrderService:
                 event = NewEvent(
                     event_id=UUID(new_event_id()),
                     type=EventType.ORDER_VOIDED,
-                    payload=VoidPayload(order_id=order_id, reason=req.reason).model_dump(
-                        mode="json", exclude_none=True
-                    ),
+                    payload=VoidPayload(
+                        order_id=order_id, reason=req.reason, till=row["till"]
+                    ).model_dump(mode="json", exclude_none=True),
                     device_time=now,
                 )
                 stmt: Stmt = (
-                    "UPDATE orders SET voided_at = ?, void_answer = ? WHERE order_id = ?",
-                    (now.timestamp(), answer.model_dump_json(), order_id),
+                    "UPDATE orders SET voided_at = ?, void_answer = ? WHERE order_key = ?",
+                    (now.timestamp(), answer.model_dump_json(), key),
                 )
                 await self._write([event_statement(event, time.time()), stmt])
                 return answer
@@ -450,11 +459,11 @@ class OrderService:
         if row is None:
             return None
         order_id: str = row["order_id"]
-        with self._lock_entry(order_id) as lock:
+        key = order_key(order_id, till)
+        with self._lock_entry(key) as lock:
             async with lock:
                 current = await self.db.fetchone(
-                    "SELECT answer, customer, voided_at FROM orders WHERE order_id = ?",
-                    (order_id,),
+                    "SELECT answer, customer, voided_at FROM orders WHERE order_key = ?", (key,)
                 )
                 if current is None or current["customer"] or current["voided_at"]:
                     return None
@@ -471,13 +480,13 @@ class OrderService:
                 # the attach is what credits the card: its answer tells the check's rewards
                 stmt: Stmt = (
                     "UPDATE orders SET customer = ?, attached_at = ?, answer = ?, event_id = ? "
-                    "WHERE order_id = ?",
+                    "WHERE order_key = ?",
                     (
                         customer.model_dump_json(exclude_none=True),
                         now.timestamp(),
                         answer.model_dump_json(),
                         str(event.event_id),
-                        order_id,
+                        key,
                     ),
                 )
                 await self._write([event_statement(event, time.time()), stmt])
@@ -486,9 +495,10 @@ class OrderService:
     async def recent(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest checks, newest first, for the status page."""
         rows = await self.db.fetchall(
-            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "
+            "SELECT o.order_id, o.till, o.stamps, o.event_type, o.created_at, o.voided_at, "  # noqa: S608
             "o.customer, o.event_id, b.state AS sync_state, r.effects, "
-            "(SELECT group_concat(d.code, ' ') FROM redemptions d WHERE d.order_id = o.order_id) "
+            "(SELECT group_concat(d.code, ' ') FROM redemptions d WHERE d.order_id = o.order_id "
+            f"AND {_SAME_TILL.replace('?', 'o.till')}) "
             "AS redeemed FROM orders o LEFT JOIN outbox b ON b.event_id = o.event_id "
             "LEFT JOIN event_results r ON r.event_id = o.event_id "
             "ORDER BY o.created_at DESC LIMIT ?",

@@ -22,6 +22,7 @@ from agent.pages.pairing import COOKIE, ROLES, PairingBook, PairingRefused, Role
 from agent.pages.staff_page import render_staff_page
 from agent.pages.static_files import StaticFile, load_static, static_answer
 from sync.contract.errors import ApiError, Forbidden, InvalidInput
+from sync.web.http_util import read_form
 from sync.web.openapi import Operation
 from sync.web.texts import t
 
@@ -111,27 +112,13 @@ def _unpaired(request: web.Request) -> web.Response:
     return resp
 
 
-FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    """A plain HTML form's fields (a body of any other kind counts as an empty form)."""
-    if request.content_type not in FORMS:
-        return {}
-    try:
-        form = await request.post()
-    except ValueError as err:
-        raise InvalidInput(f"the form cannot be read: {err}", code="malformed_form") from err
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
 async def get_pair(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code", "")[:9]
     return _html(render_pair_page(code=code if code.isdigit() else "", lang=_lang(request)))
 
 
 async def post_pair(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
+    form = await read_form(request)
     code, name = form.get("code", ""), form.get("name", "")
     try:
         session, token = await request.app[PAIRING].pair(code, name, time.time())
@@ -192,7 +179,7 @@ def _role(value: str) -> Role:
 
 async def open_code(request: web.Request) -> web.StreamResponse:
     """The status page's "pair a kiosk / a staff phone" buttons (plain forms, no script)."""
-    form = await _form(request)
+    form = await read_form(request)
     request.app[PAIRING].open_code(_role(form.get("role", "")), time.time())
     raise web.HTTPSeeOther("/#pairing")
 

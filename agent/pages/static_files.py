@@ -1,13 +1,13 @@
 """The pages' scripts, styles and the vendored decoder, read once at start-up (in a worker
 thread: nothing blocks the event loop) and served from memory with an ETag."""
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from sync.contract.errors import NotFound
+from sync.web.caching import cacheable, etag_of
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {
@@ -35,7 +35,7 @@ def load_static(folder: Path = STATIC) -> dict[str, StaticFile]:
         if kind is None or not path.is_file():
             continue
         body = path.read_bytes()
-        files[path.name] = StaticFile(body, kind, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+        files[path.name] = StaticFile(body, kind, etag_of(body))
     return files
 
 
@@ -44,9 +44,4 @@ def static_answer(files: dict[str, StaticFile], request: web.Request) -> web.Res
     found = files.get(request.match_info["name"])
     if found is None:
         raise NotFound("no such file", code="not_found")
-    headers = {"ETag": found.etag, "Cache-Control": "no-cache"}
-    if request.headers.get("If-None-Match") == found.etag:
-        return web.Response(status=304, headers=headers)
-    return web.Response(
-        body=found.body, content_type=found.content_type, charset="utf-8", headers=headers
-    )
+    return cacheable(request, found.body, found.content_type, etag=found.etag, charset="utf-8")

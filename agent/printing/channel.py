@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent.db.retention import missing_order
 from agent.http.errors import Conflict, InvalidInput, NotFound
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer, OrderAnswer, PrintInfo
 from agent.http.state import DB, METRICS, ORDERS, PROGRAM, RUNTIME, SETTINGS
+from agent.orders.keys import TILL_QUERY, find_order, till_param
 from agent.orders.program_source import ProgramSource
 from config import AgentSettings
 from config.agent import PrinterSettings
@@ -35,6 +35,7 @@ from printers.selftest import self_test_receipt
 from printers.service import PrintService
 from sync.contract.languages import Language
 from sync.edge.outbox import Stmt
+from sync.web.caching import cacheable
 from sync.web.http_util import json_answer
 from sync.web.local_time import zone
 from sync.web.openapi import Body, Operation
@@ -196,11 +197,7 @@ async def retry_job(request: web.Request) -> web.StreamResponse:
 
 async def _order(request: web.Request) -> tuple[OrderAnswer, bool]:
     order_id = request.match_info["order_id"]
-    row = await request.app[DB].fetchone(
-        "SELECT answer, voided_at FROM orders WHERE order_id = ?", (order_id,)
-    )
-    if row is None:
-        await missing_order(request.app[DB], order_id)
+    row = await find_order(request.app[DB], order_id, till_param(request), "answer, voided_at")
     return OrderAnswer.model_validate_json(row["answer"]), row["voided_at"] is not None
 
 
@@ -243,6 +240,10 @@ async def _settings_caps(request: web.Request) -> tuple[PrinterSettings, Capabil
         raise _unusable_settings(err, field="printer.profile") from err
 
 
+# a receipt QR carries its check's stamps: this browser may keep it, a shared cache may not
+_QR_CACHE = "private, no-cache"
+
+
 async def qr_png_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
     raw = request.query.get("scale", "8")
@@ -250,14 +251,16 @@ async def qr_png_route(request: web.Request) -> web.StreamResponse:
         raise InvalidInput(f"scale must be a whole number 1..{MAX_SCALE}", field="scale")
     ec = request.app[SETTINGS].printer.qr_error_correction
     png = await asyncio.to_thread(qr_png, url, ec=ec, scale=int(raw))  # ~10 ms of pure Python
-    return web.Response(body=png, content_type="image/png")
+    return cacheable(request, png, "image/png", cache_control=_QR_CACHE)
 
 
 async def qr_svg_route(request: web.Request) -> web.StreamResponse:
     url = await _claim_url(request)
     ec = request.app[SETTINGS].printer.qr_error_correction
     svg = await asyncio.to_thread(qr_svg, url, ec=ec)
-    return web.Response(text=svg, content_type="image/svg+xml")
+    return cacheable(
+        request, svg.encode(), "image/svg+xml", charset="utf-8", cache_control=_QR_CACHE
+    )
 
 
 _MODES: dict[str, QrMode] = {"native": "native", "image": "image", "star": "star"}
@@ -295,7 +298,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "POST",
             "/v1/orders/{order_id}/reprint",
             "Print an order's receipt again",
-            _QUEUED,
+            {**_QUEUED, 422: ErrorAnswer},  # 422: a ?till= that is no till's name
+            query=TILL_QUERY,
             tags=_TAGS,
         ),
         reprint_order,
@@ -309,12 +313,13 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.png",
             "The order's receipt QR as PNG",
-            {200: "image/png", 404: ErrorAnswer, 422: ErrorAnswer},
+            {200: "image/png", 304: None, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query={
+                **TILL_QUERY,
                 "scale": {
                     "required": False,
                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SCALE},
-                }
+                },
             },
             tags=_TAGS,
         ),
@@ -325,7 +330,8 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.svg",
             "The order's receipt QR as SVG",
-            {200: "image/svg+xml", 404: ErrorAnswer},
+            {200: "image/svg+xml", 304: None, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
+            query=TILL_QUERY,
             tags=_TAGS,
         ),
         qr_svg_route,
@@ -335,12 +341,13 @@ ROUTES: list[tuple[Operation, Handler]] = [
             "GET",
             "/v1/orders/{order_id}/qr.escpos",
             "The order's receipt QR footer as ESC/POS bytes, to splice into the POS's own job",
-            {200: "application/octet-stream", 404: ErrorAnswer, 422: ErrorAnswer},
+            {200: "application/octet-stream", 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer},
             query={
+                **TILL_QUERY,
                 "mode": {
                     "required": False,
                     "schema": {"type": "string", "enum": ["native", "image", "star"]},
-                }
+                },
             },
             tags=_TAGS,
         ),

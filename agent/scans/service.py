@@ -197,12 +197,12 @@ class ScanService:
     async def _receipt_order(self, claim: claim_token.ClaimToken) -> tuple[str | None, str]:
         issued = claim.issued_at.timestamp()
         rows = await self.db.fetchall(
-            "SELECT order_id, customer, voided_at FROM orders "
+            "SELECT order_id, till, customer, voided_at FROM orders "
             "WHERE created_at >= ? AND created_at < ?",
             (issued - 1, issued + 2),
         )
         for row in rows:
-            if claim_token.order_ref(row["order_id"]) == claim.order_ref:
+            if claim.order_ref in claim_token.order_refs(row["order_id"], row["till"]):
                 order_id: str = row["order_id"]
                 if row["voided_at"] is not None:
                     return order_id, f"the receipt of check {order_id}, which was voided"

@@ -29,6 +29,7 @@ from sync.cloud.models import (
     DeviceOut,
     DeviceState,
     ErrorOut,
+    HealthOut,
     ProgramConfig,
     RedeemOut,
     StampIn,
@@ -38,8 +39,9 @@ from sync.cloud.models import (
 from sync.cloud.poster_webhook import PosterLinkIn, PosterLinkOut, PosterWebhook, WebhookAnswer
 from sync.cloud.rewards_http import TillRedeemIn
 from sync.cloud.store.privacy import CustomerExport, ErasureOut
+from sync.cloud.wallet.bodies import LogBody, Registration
 from sync.contract.events import BatchResult, CardState, EventBatch, SyncState
-from sync.web.openapi import Operation, build_openapi
+from sync.web.openapi import Body, Operation, build_openapi
 
 _E = ErrorOut
 _DATE = {"type": "string", "format": "date"}
@@ -152,11 +154,139 @@ OPERATIONS = [
     Operation("GET", "/signin/{token}", "The page a mailed sign-in link opens (one button; "
               "its POST spends the link)", {200: "text/html", 404: "text/html",
               409: "text/html", 410: "text/html"}, auth=False, tags=("customers",)),
-    Operation("GET", "/health", "Liveness and database check", {200: None, 503: _E}, auth=False),
+    Operation("GET", "/health", "Liveness, database and disk check", {200: HealthOut, 503: _E},
+              auth=False),
+    Operation("GET", "/openapi.json", "This document", {200: "application/json", 304: None},
+              auth=False),
     Operation("GET", "/metrics", "Prometheus metrics", {200: "text/plain"}, auth=False),
 ]  # fmt: skip
 
 
-def openapi_document(version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the cloud store."""
-    return build_openapi("Stampedge cloud store", version, OPERATIONS, bearer=True, error_model=_E)
+_HTML = "text/html"
+
+
+def _pages(*html: int, redirect: int | None = None, error: tuple[int, ...] = ()) -> dict[int, Body]:
+    """A page's answers: HTML pages with these statuses, a redirect, JSON errors (the guard)."""
+    out: dict[int, Body] = dict.fromkeys(html, _HTML)
+    if redirect is not None:
+        out[redirect] = None
+    out.update(dict.fromkeys(error, _E))
+    return out
+
+
+_CLAIM = _pages(200, 404, 409, 410)
+_CLAIMED = _pages(404, 409, 410, 429, redirect=303)
+_INSERTED = _pages(201, 404, 409, 410)
+_FORM = _pages(401, redirect=303, error=(403, 422))  # 401: the sign-in page (no session)
+_NO_QUERY: dict[str, dict[str, Any]] = {}
+_CODE_QUERY = {"code": {"required": False, "schema": {"type": "string"}}}
+_DAYS_QUERY = {
+    "from": {"required": False, "schema": _DATE},
+    "to": {"required": False, "schema": _DATE},
+}
+_PROGRAM_FIELDS = (
+    "csrf", "action", "rule", "step", "stamps_per_order", "min_total", "max_stamps_per_order",
+    "goal", "currency", "reward", "reward_name", "voucher_valid_days", "activation_delay_hours",
+    "lottery_budget",
+)  # fmt: skip
+# The pages and forms people use (phones, the owner's dashboard and back office): served to
+# browsers, documented so the spec names every route (a form posts urlencoded fields and
+# answers with a redirect, POST-redirect-GET, or a page saying what was wrong). Each is
+# (method, path, summary, answers, form fields or None, query).
+_PageRoute = tuple[str, str, str, dict[int, Body], tuple[str, ...] | None, dict[str, Any]]
+_PAGE_ROUTES: list[_PageRoute] = [
+    ("POST", "/c/{token}", "The claim page's button: claim, then back to the page", _CLAIMED,
+     (), _NO_QUERY),
+    ("GET", "/C/{token}", "The claim page (the upper-case form a QR carries)", _CLAIM, None,
+     _NO_QUERY),
+    ("POST", "/C/{token}", "The claim page's button (upper-case form)", _CLAIMED, (), _NO_QUERY),
+    ("POST", "/I/{code}", "The insert page's button: claim onto this phone's card", _INSERTED,
+     (), _NO_QUERY),
+    ("GET", "/i", "The code-typing page (lower-case form)", _pages(200, 422, redirect=303),
+     None, _CODE_QUERY),
+    ("GET", "/i/{code}", "The insert page (lower-case form)", _CLAIM, None, _NO_QUERY),
+    ("POST", "/i/{code}", "The insert page's button (lower-case form)", _INSERTED, (),
+     _NO_QUERY),
+    ("GET", "/card", "This phone's card (kept in a cookie), or how to find it", _pages(200, 404),
+     None, _NO_QUERY),
+    ("GET", "/card/{card_code}/{sig}", "A card's private page (its signed link)",
+     _pages(200, 404), None, _NO_QUERY),
+    ("GET", "/dashboard", "The owner's figures (signed session), or its sign-in form",
+     _pages(200, 401), None, _DAYS_QUERY),
+    ("POST", "/dashboard/login", "Sign in with the admin key", _pages(401, redirect=303,
+     error=(403,)), ("key",), _NO_QUERY),
+    ("POST", "/dashboard/logout", "Sign out of the dashboard", _FORM, ("csrf",), _NO_QUERY),
+    ("GET", "/backoffice", "The back office (signed session)", _pages(200, 401, redirect=303), None,
+     _NO_QUERY),
+    ("POST", "/backoffice/program/{id}", "Preview or save a branch's program", _FORM,
+     _PROGRAM_FIELDS, _NO_QUERY),
+    ("POST", "/backoffice/keys", "A new device key, shown once", {200: _HTML, **_FORM},
+     ("csrf", "label", "branch_id"), _NO_QUERY),
+    ("POST", "/backoffice/keys/{id}/revoke", "Revoke a device key", _FORM, ("csrf",), _NO_QUERY),
+    ("POST", "/backoffice/batches", "A batch of vouchers or inserts", _FORM,
+     ("csrf", "count", "kind", "stamps", "title", "valid_days"), _NO_QUERY),
+    ("POST", "/backoffice/voucher", "One voucher, as a link or onto a card", _FORM,
+     ("csrf", "customer", "title", "valid_days"), _NO_QUERY),
+    ("POST", "/backoffice/logout", "Sign out of the back office", _FORM, ("csrf",), _NO_QUERY),
+]  # fmt: skip
+PAGE_OPERATIONS = [
+    Operation(method, path, summary, answers, form=form, query=query, auth=False,
+              tags=("pages",))
+    for method, path, summary, answers, form, query in _PAGE_ROUTES
+]  # fmt: skip
+
+_PKPASS = "application/vnd.apple.pkpass"
+_JSON: Body = "application/json"
+_APPLE_BASE = "/wallet/apple/v1"
+_REGISTRATIONS = _APPLE_BASE + "/devices/{device_id}/registrations/{pass_type_id}"
+# Served only with ``[wallet.apple]`` (Apple's PassKit web service, its paths as Apple names
+# them, authenticated by each pass's own token) and ``[wallet.google]``.
+APPLE_OPERATIONS = [
+    Operation("GET", "/card/{card_code}/{sig}/pass.pkpass", "The card's Apple Wallet pass",
+              {200: _PKPASS, 404: _E}, auth=False, tags=("wallet",)),
+    Operation("GET", "/v1/cards/{card_code}/pass.pkpass", "A card's pass (admin)",
+              {200: _PKPASS, 403: _E, 404: _E}, tags=("wallet",)),
+    Operation("POST", _REGISTRATIONS + "/{serial}", "PassKit: a device registers for updates",
+              {200: _JSON, 201: _JSON, 401: _E}, request=Registration,
+              auth=False, tags=("wallet",)),
+    Operation("DELETE", _REGISTRATIONS + "/{serial}", "PassKit: a device unregisters",
+              {200: _JSON, 401: _E}, auth=False, tags=("wallet",)),
+    Operation("GET", _REGISTRATIONS, "PassKit: the serials updated since a tag",
+              {200: _JSON, 204: None},
+              query={"passesUpdatedSince": {"required": False, "schema": {"type": "string"}}},
+              auth=False, tags=("wallet",)),
+    Operation("GET", _APPLE_BASE + "/passes/{pass_type_id}/{serial}", "PassKit: the pass now",
+              {200: _PKPASS, 304: None, 401: _E}, auth=False, tags=("wallet",)),
+    Operation("POST", _APPLE_BASE + "/log", "PassKit: what devices say went wrong",
+              {200: _JSON}, request=LogBody, auth=False, tags=("wallet",)),
+]  # fmt: skip
+GOOGLE_OPERATIONS = [
+    Operation(
+        "GET",
+        "/card/{card_code}/{sig}/google",
+        "On to Google's save page for the card",
+        {302: None, 404: _E},
+        auth=False,
+        tags=("wallet",),
+    ),
+]
+LOGO_OPERATION = Operation("GET", "/wallet/logo.png", "The logo Google's loyalty class shows",
+                           {200: "image/png"}, auth=False, tags=("wallet",))  # fmt: skip
+
+
+def operations(*, apple: bool = False, google: bool = False) -> list[Operation]:
+    """Every operation the cloud serves with these wallets configured."""
+    ops = [*OPERATIONS, *PAGE_OPERATIONS]
+    if apple:
+        ops += APPLE_OPERATIONS
+    if google:
+        ops += GOOGLE_OPERATIONS
+    if apple or google:
+        ops.append(LOGO_OPERATION)
+    return ops
+
+
+def openapi_document(version: str, *, apple: bool = False, google: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the cloud store (with the configured wallets' routes)."""
+    ops = operations(apple=apple, google=google)
+    return build_openapi("Stampedge cloud store", version, ops, bearer=True, error_model=_E)

@@ -1,6 +1,8 @@
 """The cloud store's aiohttp app: routes, the store's lifecycle, health, metrics, OpenAPI."""
 
 import asyncio
+import functools
+import json
 import random
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +34,7 @@ from sync.cloud.pages_http import add_page_routes
 from sync.cloud.poster_webhook import add_poster_routes
 from sync.cloud.privacy_http import add_privacy_routes
 from sync.cloud.store import Store, open_store
+from sync.web.caching import cacheable, gzip_large_json
 from sync.web.guard import GuardPolicy, install_guard
 from sync.web.http_util import error_response, metrics_middleware
 from sync.web.phone_metadata import load_phone_metadata
@@ -75,9 +78,17 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    """``GET /openapi.json``."""
-    del request
-    return web.json_response(openapi_document(VERSION))
+    """``GET /openapi.json``: the document of the routes this app serves, made once (off the
+    loop: pydantic's schemas take a while) and served with its ETag."""
+    wallet = request.app[SETTINGS].wallet
+    apple, google = wallet.apple is not None, wallet.google is not None
+    body = await asyncio.to_thread(_openapi_json, apple, google)
+    return cacheable(request, body, "application/json")
+
+
+@functools.cache
+def _openapi_json(apple: bool, google: bool) -> bytes:
+    return json.dumps(openapi_document(VERSION, apple=apple, google=google)).encode()
 
 
 def build_cloud_app(
@@ -91,7 +102,7 @@ def build_cloud_app(
     """The cloud app; opens the store from ``settings`` (and closes it) when none is given;
     ``reader_process``: event batches are read in a helper process (``batch_reader.py``)."""
     app = web.Application(
-        middlewares=[cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
+        middlewares=[gzip_large_json, cloud_errors, refuse_unstorable, metrics_middleware(METRICS)],
         client_max_size=settings.cloud.max_body_bytes,
     )
     # Names are the reverse proxy's business; own origin is the public URL (forms posted from

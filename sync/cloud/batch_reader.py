@@ -7,11 +7,20 @@ writer's thread all wait for; read in a helper process, a batch comes back as JS
 (``intake.read_packed``), which cost the loop about a quarter of that to load and unpack. The
 same checks, the same results (``intake.read_batch`` and ``read_packed`` share their code).
 Small bodies, and any trouble with the helper, are read right here.
+
+The helper watches the cloud process and ends with it, however it ended: a SIGKILLed cloud
+leaves no orphan behind (issue #14). It waits on a pidfd of its parent (readable once the
+parent has exited); ``PR_SET_PDEATHSIG`` would fire when the parent *thread* that spawned it
+ends, and the pool is made on a worker thread.
 """
 
 import asyncio
 import logging
 import multiprocessing
+import os
+import select
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -67,10 +76,34 @@ def _here(raw: bytes) -> tuple[list[Incoming], BatchKeys] | None:
 def _started_pool() -> ProcessPoolExecutor:
     """A one-process pool whose process is up and has imported the intake (blocking)."""
     # "spawn": the cloud process runs threads (SQLite's), which a fork would copy mid-work
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         pool.submit(intake.read_packed, b"{}").result()
     except BaseException:
         pool.shutdown(wait=False)
         raise
     return pool
+
+
+def watch_parent(parent: int) -> None:
+    """The helper's initializer: end this process when ``parent`` (the cloud) has ended."""
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    try:
+        pidfd: int | None = os.pidfd_open(parent)
+    except OSError:  # a kernel before Linux 5.3: ask once a second instead
+        pidfd = None
+    if os.getppid() == parent:  # (checked after opening: the parent may have died before)
+        if pidfd is not None:
+            select.select([pidfd], [], [])  # readable once the parent has exited
+        else:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+    os._exit(0)  # no cleanup to run: the helper holds nothing but the batch it was reading

@@ -15,10 +15,21 @@ MAX_STAMPS_PER_EVENT = 10_000
 
 
 @functools.lru_cache(maxsize=4096)
-def order_ref(order_id: str) -> str:
-    """``claim_token.order_ref``, remembered: a batch's QR references are worked out for its
+def order_refs(order_id: str, till: str | None) -> tuple[str, ...]:
+    """``claim_token.order_refs``, remembered: a batch's QR references are worked out for its
     reads (``records.batch_keys``) and again by its rules."""
-    return claim_token.order_ref(order_id)
+    return claim_token.order_refs(order_id, till)
+
+
+def order_scope(device_id: int | None, till: str | None) -> str:
+    """Where an order id is unique (issue #14: two tills, or two agents of one branch, may
+    both close check ``1001``): ``"<device>/<till>"`` for a device's checks, ``""`` for the
+    API channel's and Poster's (device-less, unique per branch as before). The device id is
+    digits, so the first ``/`` ends it whatever the till's name holds."""
+    return "" if device_id is None else f"{device_id}/{till or ''}"
+
+
+OrderKey = tuple[str, str]  # (scope, order_id)
 
 
 # The figures ``GET /v1/stats`` shows, counted when they happen (``Book.count``).
@@ -83,6 +94,12 @@ class Order:
     voided_us: int | None = None
     new: bool = False
     dirty: bool = False
+    scope: str = ""  # ``order_scope``: the order id is unique within (branch, scope)
+
+    @property
+    def key(self) -> OrderKey:
+        """Its key in ``Book.orders``."""
+        return self.scope, self.order_id
 
 
 @dataclass(slots=True)
@@ -191,9 +208,10 @@ class Book:
     rng: random.Random
     lottery_left: int | None = None
     cards: dict[int, Card] = field(default_factory=dict)
-    orders: dict[str, Order] = field(default_factory=dict)
+    orders: dict[OrderKey, Order] = field(default_factory=dict)
     foreign_orders: set[str] = field(default_factory=set)  # order ids of other branches
-    qrs: dict[str, Qr] = field(default_factory=dict)
+    # by (device, order reference): two agents of a branch may both print check 1001's QR
+    qrs: dict[tuple[int, str], Qr] = field(default_factory=dict)
     known: dict[str, str] = field(default_factory=dict)  # event id -> payload hash
     entries: list[Entry] = field(default_factory=list)
     rewards: list[NewReward] = field(default_factory=list)
@@ -235,6 +253,33 @@ class Book:
     def holds(self, key: str) -> bool:
         """Whether the card the reference key ``key`` names is in the book."""
         return key in self._index
+
+    def find_order(self, order_id: str, till: str | None) -> Order | None:
+        """This device's check ``order_id`` at ``till``. A void without a till (agents before
+        #14 sent none) names the device's only check of that id, whatever its till."""
+        order = self.orders.get((order_scope(self.device_id, till), order_id))
+        if order is not None or till is not None or self.device_id is None:
+            return order
+        prefix = f"{self.device_id}/"
+        found = [
+            o for (s, oid), o in self.orders.items() if oid == order_id and s.startswith(prefix)
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def qr_of(self, order: Order) -> "Qr | None":
+        """The receipt QR printed for ``order``, if it has one and it is in the book."""
+        if order.order_ref is None or order.device_id is None:
+            return None
+        return self.qrs.get((order.device_id, order.order_ref))
+
+    def order_of_qr(self, qr: "Qr") -> Order | None:
+        """The check a receipt QR was printed for, if it is in the book."""
+        if qr.order_id is None:
+            return None
+        for order in self.orders.values():
+            if order.order_ref == qr.order_ref and order.device_id == qr.device_id:
+                return order
+        return None
 
     def find_card(self, key: str) -> Card:
         """The card the reference key ``key`` (``ref_key``) names; ``Rejected`` if none."""

@@ -27,7 +27,7 @@ from sync.cloud.http import (
 )
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
 from sync.contract.events import EventBatch
-from sync.web.http_util import json_answer
+from sync.web.http_util import json_answer, json_answer_off_loop
 from sync.web.throttle import GUESSES, check
 
 
@@ -81,7 +81,7 @@ async def get_state(request: web.Request) -> web.Response:
     assert cursor is not None
     state = await request.app[STORE].sync_state(who, cursor)
     language = request.app[SETTINGS].cloud.language
-    return json_answer(state.model_copy(update={"language": language}))
+    return await json_answer_off_loop(state.model_copy(update={"language": language}))
 
 
 async def post_customer(request: web.Request) -> web.Response:
@@ -123,7 +123,7 @@ async def get_card(request: web.Request) -> web.Response:
     card = await request.app[STORE].card(code, now(request), who)
     if not signed and (who is None or who.business_id != card.business_id):
         raise Unauthorized("a key of the card's business or the card's link signature is needed")
-    return json_answer(card)
+    return await json_answer_off_loop(card)
 
 
 async def post_stamps(request: web.Request) -> web.Response:

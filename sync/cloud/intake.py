@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import orjson
 
 from sync.cloud import ledger
-from sync.cloud.book import Rejected, order_ref, to_us
+from sync.cloud.book import Rejected, order_refs, to_us
 from sync.cloud.records import (
     AttachIn,
     BatchKeys,
@@ -78,7 +78,7 @@ _ORDER_KEYS = frozenset(
      "claim_expires_at"}
 )  # fmt: skip
 _ATTACH_KEYS = frozenset({"order_id", "customer", "till"})
-_VOID_KEYS = frozenset({"order_id", "reason"})
+_VOID_KEYS = frozenset({"order_id", "reason", "till"})
 _SCAN_KEYS = frozenset({"scan_id", "customer", "till", "stamps"})
 _REF_KEYS = frozenset({"card", "number", "email"})
 _ORDER_TYPES = frozenset(
@@ -181,10 +181,11 @@ def _stamps(value: object) -> int:
     return value
 
 
-def _till(p: dict[str, Any]) -> None:
+def _till(p: dict[str, Any]) -> str | None:
     till = p.get("till")
     if till is not None and not is_till(till):
         raise _Unsure
+    return till
 
 
 def _total(value: object) -> str:
@@ -227,6 +228,7 @@ def _order(p: dict[str, Any]) -> OrderIn:
         None if customer is None else _ref(customer),
         order_ref,
         None if expires is None else _time_us(expires),
+        till,
     )
 
 
@@ -240,15 +242,15 @@ def _scan(p: dict[str, Any]) -> ScanIn:
 def _attach(p: dict[str, Any]) -> AttachIn:
     if not p.keys() <= _ATTACH_KEYS:
         raise _Unsure
-    _till(p)
-    return AttachIn(_order_id(p.get("order_id")), _ref(p.get("customer")))
+    till = _till(p)
+    return AttachIn(_order_id(p.get("order_id")), _ref(p.get("customer")), till)
 
 
 def _void(p: dict[str, Any]) -> VoidIn:
     reason = p.get("reason")
     if not p.keys() <= _VOID_KEYS or (reason is not None and type(reason) is not str):
         raise _Unsure
-    return VoidIn(_order_id(p.get("order_id")))
+    return VoidIn(_order_id(p.get("order_id")), _till(p))
 
 
 def fast_record(event_type: str, payload: dict[str, Any]) -> Record | None:
@@ -358,14 +360,15 @@ def _packed(
 ) -> list[Any]:
     if isinstance(record, OrderIn):
         fields = [record.order_id, record.total, record.stamps, record.customer,
-                  record.order_ref, record.claim_expires_us]  # fmt: skip
+                  record.order_ref, record.claim_expires_us, record.till]  # fmt: skip
         return [eid, kind, device_time, body, digest, 0, *fields]
     if isinstance(record, ScanIn):
         return [eid, kind, device_time, body, digest, 3, record.customer, record.stamps]
     if isinstance(record, AttachIn):
-        return [eid, kind, device_time, body, digest, 1, record.order_id, record.customer]
+        return [eid, kind, device_time, body, digest, 1, record.order_id, record.customer,
+                record.till]  # fmt: skip
     if isinstance(record, VoidIn):
-        return [eid, kind, device_time, body, digest, 2, record.order_id]
+        return [eid, kind, device_time, body, digest, 2, record.order_id, record.till]
     if isinstance(record, RedeemIn):
         return [eid, kind, device_time, body, digest, 5, record.code, record.order_id]
     return [eid, kind, device_time, body, digest, 4, record.reason]
@@ -392,8 +395,8 @@ def read_packed(raw: bytes) -> bytes | None:
             order_ids.add(r[6])
             if kind != 0:
                 existing.add(r[6])
-            if r[1] not in _NO_QR:
-                qr_refs.add(order_ref(r[6]))
+            if r[1] not in _NO_QR:  # the till is the packed record's last field
+                qr_refs.update(order_refs(r[6], r[-1]))
             customer = r[9] if kind == 0 else r[7] if kind == 1 else None
             if customer is not None:
                 card_refs.append(customer)

@@ -46,7 +46,8 @@ from sync.cloud.book import (
     Qr,
     RedeemConflict,
     Rejected,
-    order_ref,
+    order_refs,
+    order_scope,
     to_us,
 )
 from sync.cloud.records import (
@@ -134,19 +135,28 @@ def credit(
 
 
 def _new_order(book: Book, p: OrderIn, kind: str, eid: str) -> Order:
-    if p.order_id in book.orders:
+    scope = order_scope(book.device_id, p.till)
+    if book.device_id is None:
+        # the API channel and Poster's webhook (scope "") name checks by id alone: one of
+        # theirs is any till's check of that id, as before #14 (Poster's own app sends the same
+        # check through the agent too: it is counted once, whichever comes first)
+        if any(oid == p.order_id for _, oid in book.orders):
+            raise Rejected("order_id already recorded in this branch")
+    elif ("", p.order_id) in book.orders:
         raise Rejected("order_id already recorded in this branch")
+    if (scope, p.order_id) in book.orders:
+        raise Rejected("order_id already recorded at this till")
     if p.stamps > MAX_STAMPS_PER_EVENT:
         raise Rejected("too many stamps for one order")
     book.count(ORDERS, book.device_id)  # nothing below refuses the event any more
     # order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, voided,
     # event_id, at_us, voided_us, new
     return Order(p.order_id, book.device_id, kind, p.total, p.stamps, 0, None, None, False, eid,
-                 book.now_us, None, True)  # fmt: skip
+                 book.now_us, None, True, scope=scope)  # fmt: skip
 
 
-def _existing_order(book: Book, order_id: str) -> Order:
-    order = book.orders.get(order_id)
+def _existing_order(book: Book, order_id: str, till: str | None) -> Order:
+    order = book.find_order(order_id, till)
     if order is None:
         if order_id in book.foreign_orders:
             raise Rejected("the order belongs to another branch")
@@ -160,25 +170,26 @@ def _stamped(book: Book, p: OrderIn, eid: str) -> None:
     card = book.find_card(p.customer)
     order = _new_order(book, p, "stamped", eid)
     order.customer_id, order.credited = card.customer_id, p.stamps
-    book.orders[order.order_id] = order
+    book.orders[order.key] = order
     credit(book, card, p.stamps, "order", p.order_id, eid)
 
 
 def _qr_issued(book: Book, p: OrderIn, eid: str) -> None:
     if book.device_id is None:
         raise Rejected("only a device issues receipt QRs")
-    ref = order_ref(p.order_id)
-    if p.order_ref is not None and p.order_ref.lower() != ref:
+    refs = order_refs(p.order_id, p.till)
+    ref = refs[0] if p.order_ref is None else p.order_ref.lower()
+    if ref not in refs:  # refs[1:]: the form agents wrote before the till was part of it
         raise Rejected("order_ref does not match order_id")
     if p.claim_expires_us is None:
         raise Rejected("receipt_qr.issued needs claim_expires_at")
     order = _new_order(book, p, "qr", eid)
     order.order_ref = ref
-    qr = book.qrs.get(ref)
+    qr = book.qrs.get((book.device_id, ref))
     if qr is None:
         qr = Qr(book.device_id, ref, p.order_id, p.stamps, p.claim_expires_us, "open",
                 None, book.now_us, None, new=True)  # fmt: skip
-        book.qrs[ref] = qr
+        book.qrs[book.device_id, ref] = qr
         book.count(QR_ISSUED, qr.device_id)
     else:  # the phone was first: the claim already credited the card
         if qr.issued_us is None:
@@ -186,19 +197,19 @@ def _qr_issued(book: Book, p: OrderIn, eid: str) -> None:
         qr.order_id, qr.issued_us, qr.dirty = p.order_id, book.now_us, True
         if qr.state == "claimed":
             order.customer_id, order.credited = qr.customer_id, qr.stamps
-    book.orders[order.order_id] = order
+    book.orders[order.key] = order
 
 
 def _recorded(book: Book, p: OrderIn, eid: str) -> None:
     order = _new_order(book, p, "recorded", eid)
-    book.orders[order.order_id] = order
+    book.orders[order.key] = order
 
 
 def _attached(book: Book, p: AttachIn, eid: str) -> None:
-    order = _existing_order(book, p.order_id)
+    order = _existing_order(book, p.order_id, p.till)
     if order.voided:
         raise Rejected("the order was voided")
-    qr = book.qrs.get(order.order_ref) if order.order_ref else None
+    qr = book.qr_of(order)
     if qr is not None and qr.state == "claimed":
         raise Rejected("already claimed")
     if order.customer_id is not None:
@@ -211,12 +222,12 @@ def _attached(book: Book, p: AttachIn, eid: str) -> None:
 
 
 def _voided(book: Book, p: VoidIn, eid: str) -> None:
-    order = _existing_order(book, p.order_id)
+    order = _existing_order(book, p.order_id, p.till)
     if order.voided:
         return  # a second void changes nothing
     order.voided, order.voided_us, order.dirty = True, book.now_us, True
     book.count(VOIDS, order.device_id)
-    qr = book.qrs.get(order.order_ref) if order.order_ref else None
+    qr = book.qr_of(order)
     if qr is not None and qr.state == "open":
         qr.state, qr.dirty = "cancelled", True
     card = book.cards.get(order.customer_id) if order.customer_id is not None else None
@@ -364,11 +375,11 @@ def claim(book: Book, token: ClaimToken, card: Card) -> tuple[int, list[NewRewar
     Call after ``claim_problem`` said nothing; a QR never seen before (the agent's event not yet
     arrived) is recorded from the verified token so the later event finds it claimed.
     """
-    qr = book.qrs.get(token.order_ref)
+    qr = book.qrs.get((token.device_id, token.order_ref))
     if qr is None:
         qr = Qr(token.device_id, token.order_ref, None, token.stamps, to_us(token.expires_at),
                 "open", None, None, None, new=True)  # fmt: skip
-        book.qrs[token.order_ref] = qr
+        book.qrs[token.device_id, token.order_ref] = qr
     qr.state, qr.customer_id, qr.claimed_us, qr.dirty = (
         "claimed",
         card.customer_id,
@@ -376,7 +387,7 @@ def claim(book: Book, token: ClaimToken, card: Card) -> tuple[int, list[NewRewar
         True,
     )
     book.count(QR_CLAIMED, qr.device_id)
-    order = book.orders.get(qr.order_id) if qr.order_id else None
+    order = book.order_of_qr(qr)
     if order is not None:
         order.customer_id, order.credited, order.dirty = card.customer_id, qr.stamps, True
     card.dirty = True  # a new card gets its sync sequence number in flush, even for 0 stamps

@@ -308,3 +308,11 @@ class ErrorOut(BaseModel):
     """Every error answer."""
 
     error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    """``GET /health``: the database answers and its disk has room."""
+
+    status: Literal["ok"]
+    database: Literal["sqlite", "postgresql"]
+    schema_version: int

@@ -37,6 +37,7 @@ from sync.cloud.ui.identity_page import consent_form, email_form
 from sync.cloud.ui.layout import page
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
+from sync.web.http_util import read_form
 from sync.web.locale_format import day, month, number
 from sync.web.texts import t
 from sync.web.throttle import GUESSES, check
@@ -143,8 +144,8 @@ async def dashboard_login(request: web.Request) -> web.Response:
     expires (``dashboard_session``), never the key itself."""
     guesses = request.app[GUESSES].sign_in
     client = check(request, guesses)
-    form = await request.post()
-    key = str(form.get("key", "")).strip()
+    form = await read_form(request)
+    key = form.get("key", "").strip()
     who = await _admin(request, key)
     key_hash = await request.app[STORE].admin_key_hash(who.business_id) if who else None
     if who is None or key_hash is None:
@@ -163,11 +164,11 @@ async def dashboard_login(request: web.Request) -> web.Response:
 async def dashboard_logout(request: web.Request) -> web.Response:
     """``POST /dashboard/logout`` (the page's button, with its CSRF token): forget the session."""
     session = await signed_in_form(request)
-    form = await request.post()
+    form = await read_form(request)
     if session is None:
         return _html(_login_page(failed=False, lang=customer_language(request)), 403)
     try:
-        check_form_token(request, session[1], str(form.get(FORM_TOKEN_FIELD, "")))
+        check_form_token(request, session[1], form.get(FORM_TOKEN_FIELD, ""))
     except Forbidden:
         return _html(_login_page(failed=False, lang=customer_language(request)), 403)
     resp = web.HTTPSeeOther("/dashboard")

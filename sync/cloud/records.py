@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from sync.cloud.book import Rejected, order_ref, ref_key, to_us
+from sync.cloud.book import Rejected, order_refs, ref_key, to_us
 from sync.contract.events import (
     AttachPayload,
     EventType,
@@ -38,6 +38,7 @@ class OrderIn:
     customer: str | None
     order_ref: str | None
     claim_expires_us: int | None
+    till: str | None = None
 
 
 @dataclass(slots=True)
@@ -46,6 +47,7 @@ class AttachIn:
 
     order_id: str
     customer: str
+    till: str | None = None
 
 
 @dataclass(slots=True)
@@ -53,6 +55,7 @@ class VoidIn:
     """``order.voided``."""
 
     order_id: str
+    till: str | None = None
 
 
 @dataclass(slots=True)
@@ -98,11 +101,12 @@ def record_of(model: BaseModel) -> Record:
             customer=None if model.customer is None else ref_key(model.customer),
             order_ref=model.order_ref,
             claim_expires_us=None if expires is None else to_us(expires),
+            till=model.till,
         )
     if isinstance(model, AttachPayload):
-        return AttachIn(model.order_id, ref_key(model.customer))
+        return AttachIn(model.order_id, ref_key(model.customer), model.till)
     if isinstance(model, VoidPayload):
-        return VoidIn(model.order_id)
+        return VoidIn(model.order_id, model.till)
     if isinstance(model, ScanPayload):
         return ScanIn(ref_key(model.customer), model.stamps)
     if isinstance(model, RedeemPayload):
@@ -137,7 +141,7 @@ def batch_keys(items: list[Incoming]) -> BatchKeys:
                 keys.existing.add(record.order_id)
             # a new QR, or the QR of the order a void or attach names
             if item.type != EventType.ORDER_STAMPED and item.type != EventType.ORDER_RECORDED:
-                keys.qr_refs.add(order_ref(record.order_id))
+                keys.qr_refs.update(order_refs(record.order_id, record.till))
         if isinstance(record, OrderIn | AttachIn | ScanIn) and record.customer is not None:
             keys.card_refs.append(record.customer)
         elif isinstance(record, RedeemIn):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sync.cloud.errors import InvalidInput, StoreError
 from sync.cloud.http import METRICS, STORE, now, principal, read_body
 from sync.contract.events import CustomerRef, OrderId
-from sync.web.http_util import json_answer
+from sync.web.http_util import json_answer, json_answer_off_loop
 
 
 class TillRedeemIn(BaseModel):
@@ -52,4 +52,4 @@ async def get_card_state(request: web.Request) -> web.Response:
         )
     except ValidationError as err:
         raise InvalidInput("give exactly one of card, number, email", field="customer") from err
-    return json_answer(await request.app[STORE].card_state(who, ref))
+    return await json_answer_off_loop(await request.app[STORE].card_state(who, ref))

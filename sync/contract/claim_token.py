@@ -6,8 +6,11 @@ all inside the QR alphanumeric set):
     version u8 | device u32 | order_ref 8 bytes | stamps u16 | issued u32 (unix s) |
     ttl u16 (hours) | mac 9 bytes = HMAC-SHA256(secret, first 21 bytes)[:9]
 
-``order_ref`` is the first 8 bytes of SHA-256 of the POS's ``order_id``, so the cloud can match a
-claim to the agent's "receipt QR issued" event whichever arrives first, without the id in the QR.
+``order_ref`` is the first 8 bytes of SHA-256 of the POS's ``order_id`` (of ``till``, a unit
+separator and ``order_id`` when the check names its till: two tills of one agent may both close
+check ``1001``), so the cloud can match a claim to the agent's "receipt QR issued" event whichever
+arrives first, without the id in the QR. Releases before the till was part of it wrote the bare
+form for every check; the cloud still takes that form (``order_refs``).
 """
 
 import base64
@@ -63,13 +66,23 @@ class ClaimToken(BaseModel):
     expires_at: datetime
 
 
-def order_ref(order_id: str) -> str:
-    """The 8-byte reference of a POS order id, as 16 hex characters."""
-    return _ref(order_id).hex()
+def order_ref(order_id: str, till: str | None = None) -> str:
+    """The 8-byte reference of a POS order id at ``till``, as 16 hex characters."""
+    return _ref(order_id, till).hex()
 
 
-def _ref(order_id: str) -> bytes:
-    return hashlib.sha256(order_id.encode()).digest()[:8]
+def order_refs(order_id: str, till: str | None) -> tuple[str, ...]:
+    """The references a receipt QR of this check may carry: ``order_ref``'s, and the bare
+    order id's that agents wrote before the till was part of it (their QRs still in the field)."""
+    if till is None:
+        return (order_ref(order_id),)
+    return (order_ref(order_id, till), order_ref(order_id))
+
+
+def _ref(order_id: str, till: str | None = None) -> bytes:
+    # a till never holds a control character (``limits.is_till``): "\x1f" cannot be forged
+    text = order_id if till is None else f"{till}\x1f{order_id}"
+    return hashlib.sha256(text.encode()).digest()[:8]
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,28 +97,48 @@ def _mac(secret: str, body: bytes) -> bytes:
 
 
 def mint(
-    *, secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+    *,
+    secret: str,
+    device_id: int,
+    order_id: str,
+    stamps: int,
+    now: datetime,
+    ttl_hours: int,
+    till: str | None = None,
 ) -> tuple[str, ClaimToken]:
     """Mint the token for one order; returns the text for the QR and what it says."""
-    text, ref, issued, stamps = _mint(secret, device_id, order_id, stamps, now, ttl_hours)
+    text, ref, issued, stamps = _mint(secret, device_id, order_id, stamps, now, ttl_hours, till)
     return text, _claim(device_id, ref, stamps, issued, ttl_hours)
 
 
 def mint_lean(
-    *, secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+    *,
+    secret: str,
+    device_id: int,
+    order_id: str,
+    stamps: int,
+    now: datetime,
+    ttl_hours: int,
+    till: str | None = None,
 ) -> tuple[str, str, datetime]:
     """``mint`` for the order path: the text, the order reference and the expiry, without
     building a ``ClaimToken`` (a pydantic model costs more than the signature)."""
-    text, ref, issued, _ = _mint(secret, device_id, order_id, stamps, now, ttl_hours)
+    text, ref, issued, _ = _mint(secret, device_id, order_id, stamps, now, ttl_hours, till)
     return text, ref, datetime.fromtimestamp(issued, UTC) + timedelta(hours=ttl_hours)
 
 
 def _mint(
-    secret: str, device_id: int, order_id: str, stamps: int, now: datetime, ttl_hours: int
+    secret: str,
+    device_id: int,
+    order_id: str,
+    stamps: int,
+    now: datetime,
+    ttl_hours: int,
+    till: str | None,
 ) -> tuple[str, str, int, int]:
     issued = int(now.timestamp())
     stamps = min(stamps, 0xFFFF)
-    ref = _ref(order_id)
+    ref = _ref(order_id, till)
     body = _BODY.pack(VERSION, device_id, ref, stamps, issued, ttl_hours)
     return _b32(body + _mac(secret, body)), ref.hex(), issued, stamps
 

@@ -74,10 +74,12 @@ class AttachPayload(_Strict):
 
 
 class VoidPayload(_Strict):
-    """A check taken back."""
+    """A check taken back: ``order_id`` at ``till`` (order ids are unique per device and till;
+    a void without ``till``, as agents before it sent, names the device's only check of that id)."""
 
     order_id: OrderId
     reason: str | None = None
+    till: Till | None = None
 
 
 class ScanPayload(_Strict):

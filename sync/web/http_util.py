@@ -1,5 +1,6 @@
 """Reading JSON bodies strictly and answering errors as JSON, at the HTTP boundary."""
 
+import asyncio
 import json
 import logging
 import time
@@ -64,6 +65,23 @@ async def read_object(request: web.Request) -> dict[str, Any] | None:
     return data
 
 
+FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """A plain HTML form's text fields (a body of any other kind counts as an empty form);
+    422 ``malformed_form`` for one that cannot be read (a multipart body without its parts, a
+    charset Python does not know): it answered 500 with a traceback before (issue #14)."""
+    if request.content_type not in FORMS:
+        return {}
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as err:
+        # (aiohttp's multipart reader asserts on some malformed parts)
+        raise InvalidInput("the form cannot be read", code="malformed_form") from err
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 def no_body() -> InvalidInput:
     return InvalidInput("the request needs a JSON body", code="malformed_json")
 
@@ -89,10 +107,17 @@ def json_text_answer(text: str, status: int = 200) -> web.Response:
 def json_answer(model: BaseModel, status: int = 200) -> web.Response:
     """A pydantic model as a JSON response."""
     return web.Response(
-        body=model.model_dump_json(by_alias=True),
+        body=model.model_dump_json(by_alias=True).encode(),  # bytes: gzip_large_json sizes them
         status=status,
         content_type="application/json",
     )
+
+
+async def json_answer_off_loop(model: BaseModel, status: int = 200) -> web.Response:
+    """``json_answer`` for answers that may be large (a card with every reward it was ever
+    given): serialised in a worker thread, so the loop keeps serving meanwhile."""
+    body = await asyncio.to_thread(model.model_dump_json, by_alias=True)
+    return web.Response(body=body.encode(), status=status, content_type="application/json")
 
 
 def make_errors_middleware(

@@ -24,6 +24,7 @@ class Operation:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     auth: bool = True
     tags: tuple[str, ...] = ()
+    form: tuple[str, ...] | None = None  # an HTML form's fields (urlencoded), if it takes one
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
@@ -62,6 +63,13 @@ def build_openapi(
                 "required": op.request_required,
                 "content": {"application/json": {"schema": refs[(op.request, "validation")]}},
             }
+        elif op.form is not None:
+            fields = {name: {"type": "string"} for name in op.form}
+            form = {"type": "object", "properties": fields}
+            doc["requestBody"] = {
+                "required": False,
+                "content": {"application/x-www-form-urlencoded": {"schema": form}},
+            }
         err_ref = refs[(error_model, "serialization")]
         doc["responses"] = {
             str(status): _response(status, body, refs) for status, body in op.responses.items()
@@ -71,7 +79,7 @@ def build_openapi(
                 # an error status with its own body may still answer the common error shape
                 schema = {"anyOf": [refs[(body, "serialization")], err_ref]}
                 doc["responses"][str(status)]["content"]["application/json"]["schema"] = schema
-        for status in (400, 413, 415, 422) if op.request else (400,):
+        for status in (400, 413, 415, 422) if op.request or op.form is not None else (400,):
             doc["responses"].setdefault(str(status), _error(status, err_ref))
         # sync/web/guard.py: another site's browser (403), a name not ours (421); throttles
         # (sync/web/throttle.py) answer 429 with Retry-After where a guess is possible
@@ -86,15 +94,27 @@ def build_openapi(
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {})},
+        "components": {"schemas": _titled(defs.get("$defs", {}))},
     }
     if bearer:
         out["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     return out
 
 
+def _titled(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Each schema titled by its own name: a model read and written differently is two schemas
+    (``ProgramConfig-Input`` and ``-Output``) that pydantic both titles ``ProgramConfig``, and
+    generated clients make one class per title (``openapi-python-client`` refused the spec)."""
+    for name, schema in schemas.items():
+        if "-" in name:
+            schema["title"] = name.replace("-", "")
+    return schemas
+
+
 def _op_id(op: Operation) -> str:
     clean = op.path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+    # ``/C/{token}`` beside ``/c/{token}``: generated clients fold case, so a capital says so
+    clean = re.sub(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", lambda m: m[1].lower() + "_caps", clean)
     return f"{op.method.lower()}_{clean or 'root'}".replace(".", "_").replace("|", "_")
 
 

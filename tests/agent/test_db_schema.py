@@ -64,6 +64,41 @@ async def test_given_a_previous_release_s_database_when_the_agent_starts_then_it
     assert _version(tmp_data / "agent.db") == SCHEMA_VERSION
 
 
+async def test_given_an_old_file_when_another_till_uses_an_old_check_id_then_both_are_kept(
+    tmp_data: Path, make_agent: AgentFactory
+) -> None:
+    """Given the previous release's file (check R1-0 at till-1, keyed by its id alone), when
+    till-2 records its own check R1-0 (issue #14: check numbers are unique per till), then both
+    are kept: till-1's answers as before, each is found with ``?till=``, and a bare id that two
+    tills used is refused as ambiguous rather than guessed."""
+    tmp_data.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURE, tmp_data / "agent.db")
+    agent = await make_agent()
+    first = await (await agent.get("/v1/orders/R1-0")).json()
+    other = await agent.post(
+        "/v1/orders", json={"order_id": "R1-0", "total": "99.00", "till": "till-2"}
+    )
+    assert other.status == 201, await other.text()
+    again = await agent.post(
+        "/v1/orders", json={"order_id": "R1-0", "total": "23.50", "till": "till-1"}
+    )
+    assert again.status == 200
+    changed = await agent.post(
+        "/v1/orders", json={"order_id": "R1-0", "total": "1.00", "till": "till-1"}
+    )
+    assert changed.status == 409
+    unclear = await agent.get("/v1/orders/R1-0")
+    assert unclear.status == 409
+    assert (await unclear.json())["error"]["code"] == "ambiguous_order"
+    old = await (await agent.get("/v1/orders/R1-0", params={"till": "till-1"})).json()
+    assert old == first
+    new = await (await agent.get("/v1/orders/R1-0", params={"till": "till-2"})).json()
+    assert new["order"]["total"] == "99.00"
+    bad = await agent.get("/v1/orders/R1-0", params={"till": "a\x00b"})
+    assert bad.status == 422 and (await bad.json())["error"]["field"] == "till"
+    await agent.close()
+
+
 async def test_a_new_database_starts_at_this_release_s_version(tmp_path: Path) -> None:
     db = await open_agent_db(tmp_path / "agent.db")
     try:

@@ -35,6 +35,7 @@ from sync.cloud.ui.backoffice import (
 from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.contract.program import stamps_for
+from sync.web.http_util import read_form
 from sync.web.locale_format import moment, money
 from sync.web.texts import plural, t
 
@@ -122,7 +123,7 @@ async def _form(request: web.Request) -> tuple[Principal, str, dict[str, str]] |
     signed = await signed_in_form(request)
     if signed is None:
         return None
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    form = await read_form(request)
     check_form_token(request, signed[1], form.get(FORM_TOKEN_FIELD, ""))
     return signed[0], signed[1], form
 

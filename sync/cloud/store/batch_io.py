@@ -53,7 +53,7 @@ async def complete_batch(tx: Tx, book: Book, business_id: int, keys: BatchKeys) 
     branch has not, the lottery's budget, and new customers for unknown emails on identified
     checks. Usually no query at all."""
     refs = {o.order_ref for o in book.orders.values() if o.order_ref}
-    missing = refs - book.qrs.keys() - keys.qr_refs
+    missing = refs - {ref for _, ref in book.qrs} - keys.qr_refs
     if missing:
         sql, args = book_io.qrs_query(tx, book.branch_id, missing)
         book_io.add_qrs(book, await tx.fetch(sql, *args))

@@ -15,7 +15,7 @@ from sync.contract.customers import canonical_email
 CARD_COLUMNS = "id, card_code, number, email, name, balance, phone"
 ORDER_COLUMNS = (
     "branch_id, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, "
-    "voided, event_id, at_us, voided_us"
+    "voided, event_id, at_us, voided_us, scope"
 )
 QR_COLUMNS = (
     "device_id, order_ref, order_id, stamps, expires_us, state, customer_id, issued_us, claimed_us"
@@ -118,7 +118,8 @@ def _order(row: Row) -> Order:
     """A row of ``ORDER_COLUMNS`` as an ``Order``."""
     _, order_id, device_id, kind, total, stamps, credited, customer_id, order_ref, voided = row[:10]
     return Order(order_id, device_id, kind, total, int(stamps), int(credited), customer_id,
-                 order_ref, bool(voided), row[10], int(row[11]), row[12])  # fmt: skip
+                 order_ref, bool(voided), row[10], int(row[11]), row[12],
+                 scope=row[13])  # fmt: skip
 
 
 def _qr(row: Row) -> Qr:
@@ -139,7 +140,7 @@ def orders_query(tx: Tx, branch_id: int, order_ids: Iterable[str]) -> tuple[str,
 async def load_foreign(tx: Tx, book: Book, business_id: int, order_ids: set[str]) -> None:
     """Which of ``order_ids`` (not of this branch) another branch of the business recorded:
     asked only for the ids a void or attach names and the branch does not have."""
-    missing = sorted(order_ids - book.orders.keys())
+    missing = sorted(order_ids - {order_id for _, order_id in book.orders})
     if missing:
         rows = await tx.fetch(
             f"SELECT order_id FROM orders WHERE order_id {tx.in_text} AND branch_id IN "  # noqa: S608
@@ -160,13 +161,13 @@ def qrs_query(tx: Tx, branch_id: int, refs: Iterable[str]) -> tuple[str, Params]
 def add_orders(book: Book, rows: Iterable[Row]) -> None:
     for row in rows:
         order = _order(row)
-        book.orders[order.order_id] = order
+        book.orders[order.key] = order
 
 
 def add_qrs(book: Book, rows: Iterable[Row]) -> None:
     for row in rows:
         qr = _qr(row)
-        book.qrs[qr.order_ref] = qr
+        book.qrs[qr.device_id, qr.order_ref] = qr
 
 
 async def load_claims(
@@ -232,11 +233,11 @@ _INSERT_EVENT = (
 )
 _INSERT_ORDER = (
     f"INSERT INTO orders (business_id, {ORDER_COLUMNS}) "  # noqa: S608
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_ORDER = (
     "UPDATE orders SET credited = ?, customer_id = ?, voided = ?, voided_us = ? "
-    "WHERE branch_id = ? AND order_id = ?"
+    "WHERE branch_id = ? AND order_id = ? AND scope = ?"
 )
 _INSERT_QR = (
     f"INSERT INTO receipt_qrs (business_id, branch_id, {QR_COLUMNS}) "  # noqa: S608
@@ -308,11 +309,11 @@ def flush_plan(book: Book, business_id: int, applied: Sequence[Applied] = ()) ->
         (_INSERT_ORDER, [
             (business_id, branch, o.order_id, o.device_id, o.kind, o.total, o.stamps,
              o.credited, o.customer_id, o.order_ref, int(o.voided), o.event_id, o.at_us,
-             o.voided_us)
+             o.voided_us, o.scope)
             for o in orders if o.new
         ]),
         (_UPDATE_ORDER, [
-            (o.credited, o.customer_id, int(o.voided), o.voided_us, branch, o.order_id)
+            (o.credited, o.customer_id, int(o.voided), o.voided_us, branch, o.order_id, o.scope)
             for o in orders if o.dirty and not o.new
         ]),
         (_INSERT_QR, [

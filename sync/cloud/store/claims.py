@@ -116,12 +116,10 @@ class ClaimQueue:
     def _decide(self, book: Book, wants: list[Want]) -> list[Want]:
         """Refuse what cannot be claimed (in arrival order); find the cards that exist."""
         ok: list[Want] = []
-        taken: set[str] = set()
+        taken: set[tuple[int, str]] = set()
         for w in wants:
-            ref = w.token.order_ref
+            ref = (w.device.device_id, w.token.order_ref)  # another device's QR may share it
             qr = book.qrs.get(ref)
-            if qr is not None and qr.device_id != w.device.device_id:
-                qr = None  # another till's order with a colliding reference: not this QR
             problem = "already_claimed" if ref in taken else ledger.claim_problem(qr, book.now_us)
             if problem is not None:
                 error = CLAIM_STATUS[problem](CLAIM_TEXT[problem], code=problem, field="token")

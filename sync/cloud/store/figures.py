@@ -1,5 +1,6 @@
 """Reads for the edge and the owner: the sync state (program + changed cards) and the figures."""
 
+import asyncio
 import json
 from datetime import date
 
@@ -7,8 +8,8 @@ from sync.cloud.book import TALLIES
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
-from sync.cloud.store.customers import country_of, from_us
-from sync.cloud.store.db import Tx
+from sync.cloud.store.customers import OFF_LOOP_ROWS, country_of, from_us
+from sync.cloud.store.db import Row, Tx
 from sync.contract.events import CardState, OpenReward, SyncState
 
 PAGE = 500
@@ -74,6 +75,12 @@ async def open_rewards(tx: Tx, customer_ids: list[int]) -> dict[int, list[OpenRe
         "ORDER BY issued_us, code",
         tx.array(customer_ids),
     )
+    if len(rows) > OFF_LOOP_ROWS:  # a card that reached its goal thousands of times (#14)
+        return await asyncio.to_thread(_open_rewards, rows)
+    return _open_rewards(rows)
+
+
+def _open_rewards(rows: list[Row]) -> dict[int, list[OpenReward]]:
     out: dict[int, list[OpenReward]] = {}
     for r in rows:
         valid_from = from_us(r["valid_from_us"])

@@ -273,12 +273,11 @@ def carry_over(
                 book.add_card(copy)
     if book.branch_id != prev.branch_id:
         return
-    for order_id in keys.order_ids:
-        order = prev.orders.get(order_id)
-        if order is not None:
-            book.orders[order_id] = replace(order, new=False, dirty=False)
+    # orders by (scope, id) and QRs by (device, reference) since #14 (two tills, one check id)
+    for key, order in prev.orders.items():
+        if key[1] in keys.order_ids:
+            book.orders[key] = replace(order, new=False, dirty=False)
     refs = keys.qr_refs | {o.order_ref for o in book.orders.values() if o.order_ref}
-    for ref in refs:
-        qr = prev.qrs.get(ref)
-        if qr is not None:
-            book.qrs[ref] = replace(qr, new=False, dirty=False)
+    for qr_key, qr in prev.qrs.items():
+        if qr_key[1] in refs:
+            book.qrs[qr_key] = replace(qr, new=False, dirty=False)

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.cloud.book import order_scope
 from sync.cloud.records import AttachIn, Incoming, OrderIn
 from sync.cloud.store.db import Tx
 from sync.contract.events import EventType
@@ -23,22 +24,22 @@ def _time(us: int | None) -> str | None:
 
 
 async def replayed_effects(
-    tx: Tx, branch_id: int, items: list[Incoming], duplicates: set[str]
+    tx: Tx, branch_id: int, device_id: int | None, items: list[Incoming], duplicates: set[str]
 ) -> dict[str, dict[str, Any]]:
     """``EventEffects`` (``replay``) of the duplicates among ``items`` that credited a card."""
     wanted = {
-        i.eid: i.record.order_id
+        i.eid: (i.record.order_id, order_scope(device_id, i.record.till))
         for i in items
         if i.eid in duplicates and i.type in _CREDITING and isinstance(i.record, OrderIn | AttachIn)
     }
     if not wanted:
         return {}
     orders = {
-        r[0]: (r[1], int(r[2]))
+        (r[0], r[1]): (r[2], int(r[3]))
         for r in await tx.fetch(
-            "SELECT order_id, customer_id, credited FROM orders "  # noqa: S608
+            "SELECT order_id, scope, customer_id, credited FROM orders "  # noqa: S608
             f"WHERE branch_id = ? AND order_id {tx.in_text} AND customer_id IS NOT NULL",
-            branch_id, tx.array(sorted(set(wanted.values()))),
+            branch_id, tx.array(sorted({order_id for order_id, _ in wanted.values()})),
         )
     }  # fmt: skip
     ids = sorted({int(c) for c, _ in orders.values()})
@@ -61,8 +62,8 @@ async def replayed_effects(
             "pos_product": None if r[6] is None else json.loads(r[6]),
         })  # fmt: skip
     out: dict[str, dict[str, Any]] = {}
-    for eid, order_id in wanted.items():
-        found = orders.get(order_id)
+    for eid, key in wanted.items():
+        found = orders.get(key)
         card = cards.get(int(found[0])) if found is not None else None
         if found is None or card is None:
             continue

@@ -262,7 +262,7 @@ class Store:
         if not dups or who.branch_id is None:
             return {}
         async with self.db.read() as tx:
-            return await replay.replayed_effects(tx, who.branch_id, items, dups)
+            return await replay.replayed_effects(tx, who.branch_id, who.device_id, items, dups)
 
     async def stamp(
         self, who: Principal, body: StampIn, now: datetime, rng: random.Random
@@ -307,7 +307,8 @@ class Store:
             raise Conflict(result.reason or "rejected", field="order_id")
         async with self.db.read() as tx:
             row = await tx.fetchrow(
-                "SELECT customer_id, credited FROM orders WHERE branch_id = ? AND order_id = ?",
+                "SELECT customer_id, credited FROM orders WHERE branch_id = ? AND order_id = ? "
+                "AND scope = ''",  # the API channel's checks (``book.order_scope``)
                 branch_id, body.order_id,
             )  # fmt: skip
             assert row is not None

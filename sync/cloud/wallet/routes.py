@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from sync.cloud.card_links import signature
 from sync.cloud.errors import InvalidInput, NotFound, Unauthorized
 from sync.cloud.http import STORE, now, principal, read_body
 from sync.cloud.wallet import passes_db
+from sync.cloud.wallet.bodies import LogBody, Registration
 from sync.cloud.wallet.images import logo_png, parse_rgb
 from sync.cloud.wallet.keys import WALLET
 from sync.cloud.wallet.passes_db import PassRow
@@ -96,12 +96,6 @@ async def wallet_logo(request: web.Request) -> web.Response:
 
 
 # Apple's PassKit web service -----------------------------------------------------------------
-
-
-class Registration(BaseModel):
-    """The body of a registration: the device's push token."""
-
-    pushToken: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9]+$")
 
 
 def _ids(request: web.Request) -> tuple[str, str]:
@@ -183,12 +177,6 @@ async def latest_pass(request: web.Request) -> web.Response:
             return web.Response(status=304)
     body = await asyncio.to_thread(pkpass, wallet, cp)
     return _pkpass_response(body, cp.row.updated_us)
-
-
-class LogBody(BaseModel):
-    """What a device reports: ``{"logs": [...]}``."""
-
-    logs: list[str] = Field(default_factory=list, max_length=1000)
 
 
 async def device_log(request: web.Request) -> web.Response:

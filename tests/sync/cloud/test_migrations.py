@@ -148,7 +148,7 @@ async def test_given_a_v4_database_with_a_ledger_then_it_opens_with_the_same_fig
         assert [(r["status"], r["reason"]) for r in results] == [
             ("duplicate", None),
             ("applied", None),
-            ("rejected", "order_id already recorded in this branch"),
+            ("rejected", "order_id already recorded at this till"),
         ]
         card = await (await http.get(f"/v1/cards/{old['card']}", headers=admin)).json()
         assert card["balance"] == 1  # the void took back O-1's two stamps
