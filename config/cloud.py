@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.listen import Listening
+from sync.contract.languages import DEFAULT_LANGUAGE, Language
 
 
 class CloudSection(Listening):
@@ -17,6 +18,9 @@ class CloudSection(Listening):
     listen: str = "127.0.0.1:8788"
     database: str = "sqlite:///./var/cloud.db"
     public_url: str = "http://127.0.0.1:8788"
+    # the business's language: customer pages (unless the phone asks for another), the
+    # dashboard and back office, mails; sent to the agents in the sync state
+    language: Language = DEFAULT_LANGUAGE
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_json: bool = False
     # Web sites (scheme://host[:port]) allowed to call the API from a browser (CORS); any other

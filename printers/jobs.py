@@ -36,6 +36,8 @@ class PrintJobView(BaseModel):
     updated_at: datetime
     deadline: datetime  # not printed by then: stale
     printed_at: datetime | None = None
+    # what the printer cannot print as written (characters its code page lacks, replaced)
+    warnings: list[str] = []
 
 
 def _ts(value: float | None) -> datetime | None:

@@ -5,13 +5,13 @@ when it does not, and Star raster for TSP100-class models (TSP100, TSP143, ...),
 ESC/POS and are not in python-escpos's database.
 """
 
-import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from config.agent import PrinterSettings
+from printers.code_pages import CodePage, page_for, python_codec
 from printers.errors import PrinterConfigError
 from printers.escpos_qr import QrMode
 
@@ -28,14 +28,13 @@ class Capabilities:
     code_page: int  # the ESC t number
     codec: str  # the Python codec for that code page
     paper_dots: int
+    # every page the profile lists (name, ESC t number): receipts pick their language's page
+    pages: tuple[tuple[str, int], ...] = ()
+    configured_page: str = "CP437"  # printer.code_page, tried first for every language
 
-
-def _python_codec(name: str) -> str | None:
-    guess = name.lower().replace("iso_", "iso").replace("-", "_")
-    try:
-        return codecs.lookup(guess).name
-    except LookupError:
-        return None
+    def page_for(self, language: str, text: str = "") -> CodePage:
+        """The page this printer prints ``language`` (and ``text``) in."""
+        return page_for(language, dict(self.pages), self.configured_page, text)
 
 
 @lru_cache(maxsize=16)
@@ -65,10 +64,11 @@ def capabilities(settings: PrinterSettings) -> Capabilities:
     has_qr, pages, paper = _profile_facts(model)
     mode = ("native" if has_qr else "image") if settings.qr == "auto" else _explicit(settings)
     wanted = settings.code_page.upper()
-    if wanted in pages and (codec := _python_codec(wanted)):
-        return Capabilities(model, mode, pages[wanted], codec, paper)
+    listed = tuple(sorted(pages.items()))
+    if wanted in pages and (codec := python_codec(wanted)):
+        return Capabilities(model, mode, pages[wanted], codec, paper, listed, wanted)
     # The profile does not list the wanted page: CP437 (page 0) is on every ESC/POS printer.
-    return Capabilities(model, mode, 0, "cp437", paper)
+    return Capabilities(model, mode, 0, "cp437", paper, listed, wanted)
 
 
 _EXPLICIT: dict[str, QrMode] = {"native": "native", "image": "image", "star": "star"}

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # PIL is loaded when a receipt is drawn, not with the agent (
     from PIL import Image
 
 from config.agent import PrinterSettings
+from printers.code_pages import CodePage, encode
 from printers.escpos_qr import (
     ALIGN_CENTER,
     ESC,
@@ -29,6 +30,9 @@ from printers.escpos_qr import (
     star_rows,
 )
 from printers.profile import Capabilities
+from sync.contract.languages import DEFAULT_LANGUAGE, Language
+from sync.web.locale_format import day, moment, money
+from sync.web.texts import plural, t
 
 INIT = ESC + b"@"
 ALIGN_LEFT = ESC + b"a\x00"
@@ -50,6 +54,7 @@ class Receipt(BaseModel):
     title: str | None = None  # a receipt that is not an order's (the self-test)
     shop: str = ""  # the shop's name, printed first (the business's, as the cloud sends it)
     code_text: str | None = None  # under the QR; None: the claim token's short code
+    language: Language = DEFAULT_LANGUAGE  # the branch's: words, dates, money, code page
 
     def code_line(self) -> str:
         """The text printed under the QR: what staff quote for this receipt."""
@@ -72,21 +77,68 @@ def _clean(text: str) -> str:
 
 def text_lines(receipt: Receipt, settings: PrinterSettings) -> tuple[list[str], list[str]]:
     """The lines above the QR (centred header, order facts) and the body lines (left aligned)."""
+    lang = receipt.language
     head = [line for line in settings.header.splitlines() if line.strip()]
     if receipt.shop.strip() and (not head or head[0].strip() != receipt.shop.strip()):
         head.insert(0, receipt.shop.strip())  # the config's header follows the shop's name
     if receipt.title is not None:
         facts = [receipt.title]
+    elif receipt.till:
+        facts = [t("receipt.order.till", lang, order=receipt.order_id, till=receipt.till)]
     else:
-        facts = [f"Order {receipt.order_id}" + (f"  ({receipt.till})" if receipt.till else "")]
-    facts.append(receipt.issued_at.strftime("%Y-%m-%d %H:%M"))
+        facts = [t("receipt.order", lang, order=receipt.order_id)]
+    facts.append(moment(receipt.issued_at, lang))  # already in the branch's zone
     if receipt.title is None and (receipt.claim_url is not None or receipt.stamps):
-        facts.append(f"Total {receipt.total} {receipt.currency}   Stamps: {receipt.stamps}")
+        total = t("receipt.total", lang, total=money(receipt.total, receipt.currency, lang))
+        facts.append(f"{total}   {plural('receipt.stamps', receipt.stamps, lang)}")
     return [_clean(x) for x in head + facts], [_clean(x) for x in receipt.lines]
 
 
+def footer_text(settings: PrinterSettings, lang: str) -> str:
+    """The line above the QR: the configured one, else "Scan for your stamps" in ``lang``."""
+    return settings.footer_text or t("receipt.scan", lang)
+
+
+def tail_lines(receipt: Receipt) -> list[str]:
+    """The lines under the QR: the short code and the day the QR stops working."""
+    if not receipt.claim_url:
+        return []
+    tail = [_clean(receipt.code_line())]
+    if receipt.expires_at is not None:
+        valid = day(receipt.expires_at, receipt.language)
+        tail.append(t("receipt.valid", receipt.language, date=valid))
+    return tail
+
+
+def _all_text(receipt: Receipt, settings: PrinterSettings) -> list[str]:
+    head, body = text_lines(receipt, settings)
+    footer = [_clean(footer_text(settings, receipt.language))] if receipt.claim_url else []
+    return [*head, *body, *footer, *tail_lines(receipt)]
+
+
+def code_page(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> CodePage:
+    """The printer's code page for this receipt: its language's letters and its own words."""
+    return caps.page_for(receipt.language, "".join(_all_text(receipt, settings)))
+
+
+def receipt_warnings(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> list[str]:
+    """What the printer cannot print as written: the characters replaced in its code page."""
+    if caps.qr_mode == "star":
+        return []  # drawn as an image: every character prints
+    page = code_page(receipt, settings, caps)
+    replaced: list[str] = []
+    for line in _all_text(receipt, settings):
+        replaced += [ch for ch in encode(line, page.codec)[1] if ch not in replaced]
+    if not replaced:
+        return []
+    return [
+        f"{page.name} cannot print {' '.join(replaced)}: replaced by the nearest letters "
+        f"(printer.profile {caps.model} lists no better page for {receipt.language})"
+    ]
+
+
 def _text(lines: Iterable[str], codec: str) -> bytes:
-    return b"".join(line.encode(codec, errors="replace") + b"\n" for line in lines)
+    return b"".join(encode(line, codec)[0] + b"\n" for line in lines)
 
 
 def qr_part(url: str, settings: PrinterSettings, caps: Capabilities) -> bytes:
@@ -107,32 +159,40 @@ def star_qr_block(url: str, settings: PrinterSettings, caps: Capabilities) -> by
 
 
 def qr_footer(
-    url: str, settings: PrinterSettings, caps: Capabilities, code: str | None = None
+    url: str,
+    settings: PrinterSettings,
+    caps: Capabilities,
+    code: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    page: CodePage | None = None,
 ) -> bytes:
     """The must-have footer: a short line of text, the QR, the short code under it (``code``,
     or the claim token's short code)."""
     # The raster block ends with its own quiet-zone feed; a native or Star QR needs the LF.
     after = b"" if caps.qr_mode == "image" else b"\n"
+    codec = page.codec if page else caps.codec
     return (
         ALIGN_CENTER
-        + _text([_clean(settings.footer_text)], caps.codec)
+        + _text([_clean(footer_text(settings, lang))], codec)
         + qr_part(url, settings, caps)
         + after
-        + _text([_clean(short_code(url) if code is None else code)], caps.codec)
+        + _text([_clean(short_code(url) if code is None else code)], codec)
     )
 
 
 def build_escpos(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> bytes:
     """A whole ESC/POS receipt job: ESC @, code page, text, QR footer, cut."""
     head, body = text_lines(receipt, settings)
-    out = bytearray(INIT + ESC + b"t" + bytes((caps.code_page,)))
-    out += ALIGN_CENTER + _text(head, caps.codec)
+    page = code_page(receipt, settings, caps)
+    out = bytearray(INIT + ESC + b"t" + bytes((page.number,)))
+    out += ALIGN_CENTER + _text(head, page.codec)
     if body:
-        out += ALIGN_LEFT + _text(body, caps.codec)
+        out += ALIGN_LEFT + _text(body, page.codec)
     if receipt.claim_url:
-        out += b"\n" + qr_footer(receipt.claim_url, settings, caps, receipt.code_line())
-        if receipt.expires_at is not None:
-            out += _text([f"Valid until {receipt.expires_at:%Y-%m-%d}"], caps.codec)
+        out += b"\n" + qr_footer(
+            receipt.claim_url, settings, caps, receipt.code_line(), receipt.language, page
+        )
+        out += _text(tail_lines(receipt)[1:], page.codec)
     out += ALIGN_LEFT + CUT
     return bytes(out)
 
@@ -152,12 +212,8 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
         qr_img = Image.frombytes("1", (len(rows[0]) * 8, side), b"".join(rows))
         qr_img = qr_img.crop((0, 0, side, side)).point(lambda v: 255 - v)
     line_h = 28
-    tail: list[str] = []
-    if receipt.claim_url:
-        tail.append(_clean(receipt.code_line()))
-        if receipt.expires_at is not None:
-            tail.append(f"Valid until {receipt.expires_at:%Y-%m-%d}")
-    footer = [settings.footer_text] if receipt.claim_url else []
+    tail = tail_lines(receipt)
+    footer = [footer_text(settings, receipt.language)] if receipt.claim_url else []
     n_lines = len(head) + len(body) + len(footer) + len(tail)
     height = 16 + n_lines * line_h + (qr_img.height + 8 if qr_img else 0) + 40
     img = Image.new("1", (width, height), 1)

@@ -18,6 +18,8 @@ from printers.errors import PrinterUnavailable
 from printers.profile import Capabilities
 from printers.receipt import Receipt, build_job, render_image
 from printers.status import PROBLEM_STATES
+from sync.web.language import language_name
+from sync.web.texts import t
 
 
 def agent_address(settings: AgentSettings) -> str:
@@ -40,21 +42,25 @@ def self_test_receipt(
     """What ``stampedge printer test`` and the status page's button print."""
     url = agent_url(settings)
     p = settings.printer
+    lang = settings.agent.language
+    printer = f"{p.kind} {conn.describe() if conn else ''}".rstrip()
     return Receipt(
         order_id="self-test",
-        title="Stampedge printer test",
+        title=t("selftest.title", lang),
         claim_url=url.upper(),  # QR alphanumeric mode; host names ignore case
         code_text=agent_address(settings),  # not a claim token: no short code of one
         stamps=0,
         total=Decimal(0),
         currency=settings.program.currency,
         issued_at=now,
+        language=lang,
         lines=[
-            f"Agent: {url}",
-            f"Printer: {p.kind} {conn.describe() if conn else ''}".rstrip(),
-            f"Model: {caps.model}",
-            f"QR mode: {caps.qr_mode} (setting {p.qr})",
-            f"Code page: {p.code_page if caps.code_page else 'CP437'}",
+            t("selftest.agent", lang, url=url),
+            t("selftest.printer", lang, printer=printer),
+            t("selftest.model", lang, model=caps.model),
+            t("selftest.qr", lang, mode=caps.qr_mode, setting=p.qr),
+            t("selftest.code_page", lang, page=caps.page_for(lang).name),
+            t("selftest.language", lang, language=language_name(lang)),
         ],
     )
 

@@ -20,7 +20,7 @@ from printers import jobs
 from printers.connections import Connection, FileConnection
 from printers.errors import JobStoreError, PrinterUnavailable, PrintJobNotFound, PrintJobStateError
 from printers.profile import Capabilities, capabilities
-from printers.receipt import Receipt, build_job, render_image
+from printers.receipt import Receipt, build_job, receipt_warnings, render_image
 from printers.status import (
     PROBLEM_STATES,
     STATUS_QUERIES,
@@ -164,7 +164,17 @@ class PrintService:
         row = await self.db.fetchone("SELECT * FROM print_jobs WHERE job_id = ?", (job_id,))
         if row is None:
             raise PrintJobNotFound(f"no print job {job_id}")
-        return jobs.view_of(row)
+        return await self._with_warnings(row)
+
+    async def _with_warnings(self, row: Any) -> jobs.PrintJobView:
+        """The job's view with what this printer cannot print of its receipt."""
+        view = jobs.view_of(row)
+        try:
+            receipt = jobs.receipt_of(row)
+        except ValueError:  # an unreadable receipt: its job is failed "internal", nothing to say
+            return view
+        warnings = receipt_warnings(receipt, self.settings, await self.load_caps())
+        return view.model_copy(update={"warnings": warnings})
 
     async def retry(self, job_id: str) -> jobs.PrintJobView:
         """Queue a failed or stale job again, with a fresh time-to-live."""
@@ -184,7 +194,7 @@ class PrintService:
         rows = await self.db.fetchall(
             "SELECT * FROM print_jobs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         )
-        return [jobs.view_of(r) for r in rows]
+        return [await self._with_warnings(r) for r in rows]
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -72,7 +72,9 @@ def _auth_middleware(token: str) -> Middleware:
             given_token = form.get("token", "").encode()
             if not hmac.compare_digest(given_token, token.encode()):
                 guesses.fail(client)
-                return _html(render_login_page(failed=True), 401)
+                return _html(
+                    render_login_page(failed=True, lang=request.app[SETTINGS].agent.language), 401
+                )
             resp = web.HTTPSeeOther("/")
             resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
             raise resp
@@ -86,7 +88,9 @@ def _auth_middleware(token: str) -> Middleware:
         if client:
             guesses.fail(client)  # a wrong token or cookie is a guess
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-            return _html(render_login_page(failed=False), 401)
+            return _html(
+                render_login_page(failed=False, lang=request.app[SETTINGS].agent.language), 401
+            )
         return error_response(
             401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
         )

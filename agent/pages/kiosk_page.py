@@ -11,27 +11,28 @@ from agent.pages.html import page, texts_json
 from sync.web.texts import t
 
 
-def render_kiosk_page(*, device_name: str) -> str:
+def render_kiosk_page(*, device_name: str, lang: str = "en") -> str:
     """The kiosk page for the paired device ``device_name``."""
     body = f"""<main class="kiosk" data-device="{escape(device_name)}">
-<h1 id="title">{escape(t("kiosk.title"))}</h1>
+<h1 id="title">{escape(t("kiosk.title", lang))}</h1>
 <div class="camera"><video id="video" muted playsinline autoplay
- aria-label="{escape(t("kiosk.camera"))}"></video>
-<p class="hint">{escape(t("kiosk.hint"))}</p></div>
+ aria-label="{escape(t("kiosk.camera", lang))}"></video>
+<p class="hint">{escape(t("kiosk.hint", lang))}</p></div>
 <form id="typed" class="typed" autocomplete="off">
-<label for="number">{escape(t("kiosk.or_type"))}</label>
+<label for="number">{escape(t("kiosk.or_type", lang))}</label>
 <div class="row"><input id="number" name="number" inputmode="numeric" pattern="[0-9]{{6}}"
  maxlength="6" required aria-describedby="camera-note">
-<button type="submit">{escape(t("kiosk.submit"))}</button></div>
+<button type="submit">{escape(t("kiosk.submit", lang))}</button></div>
 <p id="camera-note" class="note" role="status"></p></form>
 <section id="result" class="result" role="status" aria-live="assertive" hidden>
 <h2 id="result-title"></h2><p id="result-text" class="big"></p>
 <div id="result-stamps" class="stamps"></div><p id="result-detail" class="detail"></p>
 </section></main>"""
     return page(
-        t("kiosk.title"),
+        t("kiosk.title", lang),
         body,
         body_class="kiosk-body",
         scripts=("kiosk.js",),
-        data=texts_json(("kiosk.",)),
+        data=texts_json(("kiosk.",), lang),
+        lang=lang,
     )

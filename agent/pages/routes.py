@@ -90,14 +90,23 @@ def _html(text: str, status: int = 200) -> web.Response:
     )
 
 
+# What the pairing form says when a code is refused (by the refusal's code).
+PAIR_PROBLEMS: dict[str, str] = {"no_code": "pair.no_code", "wrong_code": "pair.wrong_code"}
+
+
+def _lang(request: web.Request) -> str:
+    """The branch's language (these pages are the shop's tablets and phones)."""
+    return request.app[SETTINGS].agent.language
+
+
 def _unpaired(request: web.Request) -> web.Response:
     problem = request.get(DEVICE_PROBLEM)
     status = ""
     if problem == "device_revoked":
-        status = t("pair.revoked")
+        status = t("pair.revoked", _lang(request))
     elif problem == "wrong_device_role":
-        status = t("pair.wrong_role")
-    resp = _html(render_pair_page(status=status), 401)
+        status = t("pair.wrong_role", _lang(request))
+    resp = _html(render_pair_page(status=status, lang=_lang(request)), 401)
     if problem == "device_revoked":
         resp.del_cookie(COOKIE, path="/")
     return resp
@@ -105,7 +114,7 @@ def _unpaired(request: web.Request) -> web.Response:
 
 async def get_pair(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code", "")[:9]
-    return _html(render_pair_page(code=code if code.isdigit() else ""))
+    return _html(render_pair_page(code=code if code.isdigit() else "", lang=_lang(request)))
 
 
 async def post_pair(request: web.Request) -> web.StreamResponse:
@@ -114,7 +123,9 @@ async def post_pair(request: web.Request) -> web.StreamResponse:
     try:
         session, token = await request.app[PAIRING].pair(code, name, time.time())
     except PairingRefused as err:
-        return _html(render_pair_page(problem=err.message), 403)
+        lang = _lang(request)
+        problem = t(PAIR_PROBLEMS.get(err.code, "pair.wrong_code"), lang)
+        return _html(render_pair_page(problem=problem, lang=lang), 403)
     resp = web.HTTPSeeOther(f"/{session.role}")
     resp.set_cookie(
         COOKIE,
@@ -132,7 +143,7 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
     session = request.get(DEVICE)
     if session is None:
         return _unpaired(request)
-    return _html(render_kiosk_page(device_name=session.name))
+    return _html(render_kiosk_page(device_name=session.name, lang=_lang(request)))
 
 
 async def staff_page(request: web.Request) -> web.StreamResponse:
@@ -151,7 +162,10 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
     )
     return _html(
         render_staff_page(
-            device_name=session.name, tills=list(dict.fromkeys(tills)), can_redeem=can_redeem
+            device_name=session.name,
+            tills=list(dict.fromkeys(tills)),
+            can_redeem=can_redeem,
+            lang=_lang(request),
         )
     )
 

@@ -33,6 +33,7 @@ from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt
 from printers.selftest import self_test_receipt
 from printers.service import PrintService
+from sync.contract.languages import Language
 from sync.edge.outbox import Stmt
 from sync.web.caching import cacheable
 from sync.web.http_util import json_answer
@@ -43,12 +44,18 @@ log = logging.getLogger(__name__)
 
 
 def receipt_for(
-    answer: OrderAnswer, tz: ZoneInfo, lines: Sequence[str] = (), shop: str = ""
+    answer: OrderAnswer,
+    tz: ZoneInfo,
+    lines: Sequence[str] = (),
+    shop: str = "",
+    language: Language = "en",
 ) -> Receipt:
-    """What goes on paper for an order's answer (times shown in the branch's zone); ``lines``:
-    the rewards redeemed on it, a reward ready on the card; ``shop``: the business's name."""
+    """What goes on paper for an order's answer (times shown in the branch's zone, words in its
+    language); ``lines``: the rewards redeemed on it, a reward ready on the card; ``shop``: the
+    business's name."""
     return Receipt(
         shop=shop,
+        language=language,
         lines=list(lines),
         order_id=answer.order_id,
         claim_url=answer.claim.url if answer.claim else None,
@@ -91,7 +98,10 @@ class PrinterChannel:
     ) -> tuple[PrintInfo, list[Stmt]]:
         """The order's receipt job, committed with the order (pure: no I/O here)."""
         view, stmt = self.service.plan(
-            receipt_for(answer, self.tz, lines, self.shop), "order", now=now, not_after=expires_at
+            receipt_for(answer, self.tz, lines, self.shop, self.settings.agent.language),
+            "order",
+            now=now,
+            not_after=expires_at,
         )
         return PrintInfo(job_id=view.job_id, status=view.status), [stmt]
 
@@ -166,7 +176,11 @@ async def _job(request: web.Request) -> PrintJobView:
 
 
 async def get_job(request: web.Request) -> web.StreamResponse:
-    return json_answer(await _job(request))
+    job = await _job(request)
+    channel = request.app[PRINTING].channel
+    if channel is not None and channel.enabled:
+        job = await channel.service.get(job.job_id)  # with what the printer cannot print
+    return json_answer(job)
 
 
 async def retry_job(request: web.Request) -> web.StreamResponse:
@@ -201,7 +215,8 @@ async def reprint_order(request: web.Request) -> web.StreamResponse:
     if voided:
         raise Conflict(f"order {answer.order_id} was voided", field="order_id", code="voided")
     not_after = answer.claim.expires_at if answer.claim else None
-    receipt = receipt_for(answer, channel.tz, shop=channel.shop)
+    language = channel.settings.agent.language
+    receipt = receipt_for(answer, channel.tz, shop=channel.shop, language=language)
     view = await channel.service.enqueue(receipt, "reprint", not_after)
     return json_answer(view, 202)
 

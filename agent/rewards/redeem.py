@@ -44,6 +44,7 @@ from sync.edge.client import (
     CloudUnreachable,
 )
 from sync.edge.outbox import NewEvent, event_statement
+from sync.web.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,11 @@ def _guard(code: str) -> KeyGuard:
     return KeyGuard("redemptions", "code", "answer", code)
 
 
-def receipt_line(answer: RedeemAnswer) -> str:
+def receipt_line(answer: RedeemAnswer, lang: str = "en") -> str:
     """The receipt's line for a reward handed over on the check."""
     product = answer.pos_product
     item = f": {product.name} [{product.sku}] 0.00" if product is not None else ""
-    return f"Reward redeemed {answer.code}{item}"
+    return t("receipt.redeemed", lang, code=answer.code) + item
 
 
 def unknown_code() -> NotFound:
@@ -125,6 +126,7 @@ class RedeemService:
         self.client = client
         self.clock = clock
         self.allow_offline = settings.agent.offline_redeem == "allow"
+        self.language = settings.agent.language  # of the receipt lines
         self.timeout_s = settings.agent.redeem_timeout_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._waiting: dict[str, list[RedeemAnswer]] = {}  # till -> redeemed, check to come
@@ -156,7 +158,7 @@ class RedeemService:
                     (order_id, on_check.model_dump_json(), answer.code),
                 )
             )
-        return stmts, [receipt_line(a) for a in taken]
+        return stmts, [receipt_line(a, self.language) for a in taken]
 
     def put_back(self, till: str | None) -> None:
         """The check was not recorded: its redemptions wait for the next one again."""
@@ -183,7 +185,7 @@ class RedeemService:
             if reward.valid_from <= now and (
                 reward.valid_until is None or now < reward.valid_until
             ):
-                out.append(f"Reward ready: {reward.title} ({reward.code})")
+                out.append(t("receipt.ready", self.language, title=reward.title, code=reward.code))
         return out
 
     @contextmanager

@@ -15,6 +15,7 @@ from sync.cloud.errors import EmailProofNeeded, NotFound, StoreError
 from sync.cloud.http import METRICS, RNG, SETTINGS, STORE, now, read_body
 from sync.cloud.identity_http import send_link
 from sync.cloud.models import ClaimIn, ClaimPending, RewardOut
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store.identity import Identity
 from sync.cloud.ui.claim_page import (
     REWARDS_SHOWN,
@@ -103,8 +104,9 @@ async def _problem_page(request: web.Request, err: StoreError) -> web.Response:
     shop = "" if problem == "invalid" else await _shop(request)
     keeps_card = problem == "already_claimed" and await card_from_cookie(request) is not None
     card_url = "/card" if keeps_card else ""
-    html = render_claim_problem(problem, card_url=card_url, business=shop)  # type: ignore[arg-type]
-    return _html(html, status=err.status)
+    lang = customer_language(request)
+    html = render_claim_problem(problem, lang, card_url=card_url, business=shop)  # type: ignore[arg-type]
+    return html_page(request, html, lang, err.status)
 
 
 async def _shop(request: web.Request) -> str:
@@ -115,9 +117,11 @@ async def claim_page(request: web.Request) -> web.Response:
     """``GET /c/{token}``: check the code (genuine, unexpired, not yet claimed or voided), then
     offer one button that claims it."""
     token = request.match_info["token"]
+    lang = customer_language(request)
     done = _claimed_view(request, token)
     if done is not None:  # the answer to this phone's own POST, after its redirect (once)
-        resp = _html(render_claim_done(done, extra=email_form("/card/email", have_card=False)))
+        extra = email_form("/card/email", have_card=False, lang=lang)
+        resp = html_page(request, render_claim_done(done, lang, extra=extra), lang)
         resp.del_cookie(CLAIMED_COOKIE, path=request.path)
         return resp
     store = request.app[STORE]
@@ -128,8 +132,9 @@ async def claim_page(request: web.Request) -> web.Response:
         _count_guess(request, client, err)
         return await _problem_page(request, err)
     shop = await _shop(request)
-    have_card = email_form(f"{request.path}/email", have_card=True)
-    return _html(render_claim_offer(verified.stamps, request.path, business=shop, extra=have_card))
+    have_card = email_form(f"{request.path}/email", have_card=True, lang=lang)
+    html = render_claim_offer(verified.stamps, request.path, lang, business=shop, extra=have_card)
+    return html_page(request, html, lang)
 
 
 async def claim_page_post(request: web.Request) -> web.Response:

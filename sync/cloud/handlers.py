@@ -16,6 +16,7 @@ from sync.cloud.http import (
     METRICS,
     READER,
     RNG,
+    SETTINGS,
     STORE,
     int_param,
     now,
@@ -86,19 +87,21 @@ async def get_state(request: web.Request) -> web.Response:
     cursor = int_param(request.query.get("cursor"), "cursor", default=0)
     assert cursor is not None and who.branch_id is not None
     store = request.app[STORE]
-    tags = etags(request.headers.get("If-None-Match", ""))
+    # the business's language is the cloud's setting, not the database's: it rides on the tag
+    language = request.app[SETTINGS].cloud.language
+    tags = _without_language(etags(request.headers.get("If-None-Match", "")), language)
     if tags:
         tag = await store.state_unchanged(who, cursor, tags)
         if tag is not None:
             request.app[METRICS].state_pulls.labels("not_modified").inc()
-            return web.Response(status=304, headers={"ETag": tag})
-    state = await store.sync_state(who, cursor)
+            return web.Response(status=304, headers={"ETag": _with_language(tag, language)})
+    state = (await store.sync_state(who, cursor)).model_copy(update={"language": language})
     answer = await json_answer_off_loop(state)
     if not state.cards and not state.more:
-        answer.headers["ETag"] = state_tag(
+        answer.headers["ETag"] = _with_language(state_tag(
             who.branch_id, state.program.version, state.cursor, state.program.shop or "",
             state.country, state.timezone,
-        )  # fmt: skip
+        ), language)  # fmt: skip
     request.app[METRICS].state_pulls.labels("full").inc()
     return answer
 
@@ -109,6 +112,16 @@ def etags(header: str) -> list[str]:
     if not header or len(header) > 1000:
         return []
     return [t.strip().removeprefix("W/") for t in header.split(",")[:20] if t.strip()]
+
+
+def _with_language(tag: str, language: str) -> str:
+    return f'{tag[:-1]}.{language}"'
+
+
+def _without_language(tags: list[str], language: str) -> list[str]:
+    """The store's tags inside those a device sent for this language (others: a full answer)."""
+    end = f'.{language}"'
+    return [t.removesuffix(end) + '"' for t in tags if t.endswith(end)]
 
 
 async def post_customer(request: web.Request) -> web.Response:

@@ -30,6 +30,7 @@ from sync.cloud.http import RNG, SETTINGS, STORE, now, principal, read_body
 from sync.cloud.mail.messages import sign_in_mail
 from sync.cloud.mail.sender import MAILER, add_mail
 from sync.cloud.models import ClaimIn
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import merge as merging
 from sync.cloud.store.identity import CHANNELS, Channel, Identity, Purpose, new_token
 from sync.cloud.ui.identity_page import (
@@ -80,8 +81,8 @@ class MergeOut(BaseModel):
     event_id: str
 
 
-def _html(text: str, status: int = 200) -> web.Response:
-    resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+def _html(request: web.Request, text: str, lang: str, status: int = 200) -> web.Response:
+    resp = html_page(request, text, lang, status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -117,7 +118,8 @@ async def send_link(
     card_code: str | None = None, claim_token: str | None = None, quiet: bool = False,
 ) -> None:  # fmt: skip
     """Mail a one-time link (throttled per client with 429, per address silently; ``quiet``:
-    a client over its limit gets no link and no 429, for answers that must go out whole)."""
+    a client over its limit gets no link and no 429, for answers that must go out whole). The
+    message speaks the language of the page that asked for it (the business's for the API)."""
     throttles = request.app[LINK_THROTTLES]
     if quiet and throttles.clients.retry_after(client_of(request)) > 0:
         return
@@ -135,7 +137,7 @@ async def send_link(
         to_addr=address, business=await request.app[STORE].business_name(business_id),
         purpose=purpose, link=f"{_base(request)}/signin/{token}", minutes=_minutes(request),
         unsubscribe_url=await unsubscribe_url(request, footer_card) if footer_card else None,
-        customer_id=owner[0] if owner else None,
+        customer_id=owner[0] if owner else None, lang=customer_language(request),
     )  # fmt: skip
     at = to_us(now(request))
     await identity.send_link(
@@ -157,51 +159,55 @@ async def _email_of(request: web.Request) -> str | None:
 async def card_email(request: web.Request) -> web.Response:
     """``POST /card/email``: a link that puts the address on this phone's card (or brings the
     address's own card here, merging this one into it)."""
+    lang = customer_language(request)
     code = await card_from_cookie(request)
     email = await _email_of(request)
     if code is None:
-        return _html(render_sign_in_problem("invalid"), 404)
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, 404)
     if email is None:
-        return _html(render_bad_email("/card"), 422)
+        return _html(request, render_bad_email("/card", lang=lang), lang, 422)
     _, business_id, _ = await _identity(request).card_id(code)
     await send_link(request, business_id, email, "attach", card_code=code)
-    return _html(render_link_sent(_minutes(request), "/card"))
+    return _html(request, render_link_sent(_minutes(request), "/card", lang=lang), lang)
 
 
 async def claim_email(request: web.Request) -> web.Response:
     """``POST /c/{token}/email``: "I have a card already" on a receipt's page."""
+    lang = customer_language(request)
     token = request.match_info["token"]
     back = f"/c/{token}"
     email = await _email_of(request)
     if email is None:
-        return _html(render_bad_email(back), 422)
+        return _html(request, render_bad_email(back, lang=lang), lang, 422)
     client = check(request, request.app[GUESSES].claims)
     try:
         _, device = await request.app[STORE].verify_token(token, now(request))
     except StoreError as err:
         if err.code == "invalid":
             request.app[GUESSES].claims.fail(client)
-        return _html(render_sign_in_problem("invalid"), err.status)
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, err.status)
     await send_link(request, device.business_id, email, "claim", claim_token=token.upper())
-    return _html(render_link_sent(_minutes(request), back))
+    return _html(request, render_link_sent(_minutes(request), back, lang=lang), lang)
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
     """``GET /signin/{token}``: one button; the link is not used by looking at it."""
+    lang = customer_language(request)
     token = request.match_info["token"]
     client = check(request, request.app[GUESSES].links)
     try:
         await _identity(request).link_status(token, to_us(now(request)))
     except StoreError as err:
         return _problem(request, client, err)
-    return _html(render_sign_in(request.path))
+    return _html(request, render_sign_in(request.path, lang=lang), lang)
 
 
 def _problem(request: web.Request, client: str, err: StoreError) -> web.Response:
+    lang = customer_language(request)
     if err.code == "invalid":
         request.app[GUESSES].links.fail(client)
     problem = err.code if err.code in ("used", "expired") else "invalid"
-    return _html(render_sign_in_problem(problem), err.status)  # type: ignore[arg-type]
+    return _html(request, render_sign_in_problem(problem, lang=lang), lang, err.status)  # type: ignore[arg-type]
 
 
 async def sign_in(request: web.Request) -> web.Response:
@@ -236,9 +242,10 @@ async def sign_in(request: web.Request) -> web.Response:
 
 async def card_consent(request: web.Request) -> web.Response:
     """``POST /card/consent``: the card page's offers form (unticked: no)."""
+    lang = customer_language(request)
     code = await card_from_cookie(request)
     if code is None:
-        return _html(render_sign_in_problem("invalid"), 404)
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, 404)
     form = await read_form(request)
     identity = _identity(request)
     customer_id, business_id, email = await identity.card_id(code)
@@ -247,7 +254,7 @@ async def card_consent(request: web.Request) -> web.Response:
     ]
     await identity.record_consent(business_id, customer_id, answers, "card_page",
                                   to_us(now(request)))  # fmt: skip
-    raise web.HTTPSeeOther("/card")
+    raise web.HTTPSeeOther("/card?consent=saved#consent")
 
 
 async def _unsubscribe_target(request: web.Request) -> tuple[str, Channel] | None:
@@ -270,24 +277,26 @@ async def _unsubscribe_target(request: web.Request) -> tuple[str, Channel] | Non
 
 async def unsubscribe_page(request: web.Request) -> web.Response:
     """``GET /unsubscribe/...``: a button (a GET changes nothing)."""
+    lang = customer_language(request)
     found = await _unsubscribe_target(request)
     if found is None:
-        return _html(render_sign_in_problem("invalid"), 404)
-    return _html(render_unsubscribe(request.path, found[1], done=False))
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, 404)
+    return _html(request, render_unsubscribe(request.path, found[1], done=False, lang=lang), lang)
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
     """``POST /unsubscribe/...``: withdraw consent for the channel (the page's button, or a
     mail client's one-click ``List-Unsubscribe=One-Click``)."""
+    lang = customer_language(request)
     found = await _unsubscribe_target(request)
     if found is None:
-        return _html(render_sign_in_problem("invalid"), 404)
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, 404)
     code, channel = found
     identity = _identity(request)
     customer_id, business_id, _ = await identity.card_id(code)
     await identity.record_consent(business_id, customer_id, [(channel, False)], "unsubscribe",
                                   to_us(now(request)))  # fmt: skip
-    return _html(render_unsubscribe(request.path, channel, done=True))
+    return _html(request, render_unsubscribe(request.path, channel, done=True, lang=lang), lang)
 
 
 async def post_merge(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@
 """
 
 from datetime import date, timedelta
+from html import escape
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from sync.cloud.http import (
     signed_in_form,
 )
 from sync.cloud.models import CardOut, StatsOut
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import Principal
 from sync.cloud.store.identity import Identity
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
@@ -36,6 +38,8 @@ from sync.cloud.ui.layout import page
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
 from sync.web.http_util import read_form
+from sync.web.locale_format import day, month, number
+from sync.web.texts import t
 from sync.web.throttle import GUESSES, check
 
 DASHBOARD_DAYS = 14
@@ -69,7 +73,7 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
     try:
         card = await request.app[STORE].card(code, now(request), None)
     except NotFound:
-        return _html(render_claim_problem("not_found"), 404)
+        return _not_found(request)
     apple, google = await wallet_links(request, card.card_code)
     view = _card_view(card).model_copy(
         update={
@@ -78,20 +82,27 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
             "business": await request.app[STORE].business_name(card.business_id),
         }
     )
+    lang = customer_language(request)
     identity = Identity(request.app[STORE].db)
     customer_id, _, email = await identity.card_id(card.card_code)
-    extra = (email_form("/card/email", have_card=email is None)
-             + consent_form(email, await identity.consents(customer_id)))  # fmt: skip
-    resp = _html(render_card(view, extra=extra))
+    extra = (email_form("/card/email", have_card=email is None, lang=lang)
+             + consent_form(email, await identity.consents(customer_id), lang,
+                            saved=request.query.get("consent") == "saved"))  # fmt: skip
+    resp = html_page(request, render_card(view, lang, extra=extra), lang)
     keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp
+
+
+def _not_found(request: web.Request) -> web.Response:
+    lang = customer_language(request)
+    return html_page(request, render_claim_problem("not_found", lang), lang, 404)
 
 
 async def my_card(request: web.Request) -> web.Response:
     """``GET /card``: the card this phone keeps (its signed cookie)."""
     code = await card_from_cookie(request)
     if code is None:
-        return _html(render_claim_problem("not_found"), 404)
+        return _not_found(request)
     return await _card_page(request, code)
 
 
@@ -99,21 +110,23 @@ async def card_by_link(request: web.Request) -> web.Response:
     """``GET /card/{card_code}/{sig}``: a card's private link."""
     code, sig = request.match_info["card_code"], request.match_info["sig"]
     if not await verified(request, code, sig):
-        return _html(render_claim_problem("not_found"), 404)
+        return _not_found(request)
     return await _card_page(request, canonical_card_text(code))
 
 
-def _login_page(failed: bool) -> str:
-    problem = '<p class="bad" role="alert">That key is not an admin key.</p>' if failed else ""
+def _login_page(failed: bool, lang: str = "en") -> str:
+    problem = f'<p class="bad" role="alert">{escape(t("login.wrong", lang))}</p>' if failed else ""
     body = (
-        '<section class="card"><h1>Sign in to your figures</h1>'
+        f'<section class="card"><h1>{escape(t("login.title", lang))}</h1>'
         f"{problem}"
-        '<form method="post" action="/dashboard/login"><p><label for="key">Admin key</label>'
+        '<form method="post" action="/dashboard/login"><p><label for="key">'
+        f"{escape(t('login.key', lang))}</label>"
         '<br><input id="key" name="key" type="password" autocomplete="current-password" '
         'required style="font:inherit;padding:8px;width:100%"></p>'
-        '<p><button class="btn" type="submit">Sign in</button></p></form></section>'
+        f'<p><button class="btn" type="submit">{escape(t("login.button", lang))}</button></p>'
+        "</form></section>"
     )
-    return page("Sign in", body)
+    return page(t("login.button", lang), body, lang=lang)
 
 
 async def _admin(request: web.Request, key: str) -> Principal | None:
@@ -137,7 +150,7 @@ async def dashboard_login(request: web.Request) -> web.Response:
     key_hash = await request.app[STORE].admin_key_hash(who.business_id) if who else None
     if who is None or key_hash is None:
         guesses.fail(client)
-        return _html(_login_page(failed=True), 401)
+        return _html(_login_page(failed=True, lang=customer_language(request)), 401)
     value = dashboard_session.mint(who.business_id, key_hash, _now_s(request))
     resp = web.HTTPSeeOther("/dashboard")
     secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
@@ -153,11 +166,11 @@ async def dashboard_logout(request: web.Request) -> web.Response:
     session = await signed_in_form(request)
     form = await read_form(request)
     if session is None:
-        return _html(_login_page(failed=False), 403)
+        return _html(_login_page(failed=False, lang=customer_language(request)), 403)
     try:
         check_form_token(request, session[1], form.get(FORM_TOKEN_FIELD, ""))
     except Forbidden:
-        return _html(_login_page(failed=False), 403)
+        return _html(_login_page(failed=False, lang=customer_language(request)), 403)
     resp = web.HTTPSeeOther("/dashboard")
     resp.del_cookie(ADMIN_COOKIE, path="/")
     raise resp
@@ -206,7 +219,7 @@ async def dashboard(request: web.Request) -> web.Response:
         session = await signed_in_form(request)
         who, csrf = session if session is not None else (None, "")
     if who is None:
-        return _html(_login_page(failed=False), 401)
+        return _html(_login_page(failed=False, lang=customer_language(request)), 401)
     store = request.app[STORE]
     rows: list[DayFigures] = []
     alerts: dict[str, tuple[int, int]] = {}
@@ -222,13 +235,21 @@ async def dashboard(request: web.Request) -> web.Response:
         stats = await store.stats(who, branch.branch_id, first, last)
         rows += _rows(stats, branch.name)
         alerts[branch.name] = (stats.redeem_conflicts, stats.voided_reward_checks)
-    period = f"{first} to {last}" if first and last else ""
+    lang = customer_language(request)
+    period = (
+        t("dash.period", lang, first=day(first, lang), last=day(last, lang))
+        if first and last
+        else ""
+    )
     name = await store.business_name(who.business_id)
     use = await store.plan_usage(who.business_id, now(request))
-    limit = "unlimited" if use.ops_limit is None else str(use.ops_limit)
-    plan = f"Plan {use.plan}: {use.ops_used} of {limit} card operations in {use.month}" + (
-        f", {use.over_by} over (till stamps were still given)" if use.over_by else ""
-    )
+    limit = t("dash.unlimited", lang) if use.ops_limit is None else number(use.ops_limit, lang)
+    plan = t(
+        "dash.plan", lang, plan=use.plan, used=number(use.ops_used, lang), limit=limit,
+        month=month(use.month, lang),
+    )  # fmt: skip
+    if use.over_by:
+        plan += t("dash.plan.over", lang, over=number(use.over_by, lang))
     view = DashboardView(
         business=name,
         period=period,
@@ -237,8 +258,9 @@ async def dashboard(request: web.Request) -> web.Response:
         plan=plan,
         alerts=alerts,
         csrf=csrf,
+        lang=lang,
     )
-    return _html(render_dashboard(view))
+    return html_page(request, render_dashboard(view), lang)
 
 
 def add_page_routes(app: web.Application) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # CustomerRef and the limits live in their own modules; callers may still name them from here.
 from sync.contract.customers import CustomerRef as CustomerRef
+from sync.contract.languages import DEFAULT_LANGUAGE, Language
 from sync.contract.limits import MAX_BATCH as MAX_BATCH
 from sync.contract.limits import MAX_STAMPS_PER_ORDER, RuleName
 from sync.contract.limits import Email as Email
@@ -277,6 +278,7 @@ class SyncState(BaseModel):
     branch_id: str
     program: ProgramState
     timezone: str = "UTC"
+    language: Language = DEFAULT_LANGUAGE  # the business's; receipts print in it
     country: str | None = None
     """The business's country (ISO 3166 alpha-2): the till reads typed phone numbers in it."""
     cards: list[CardState]

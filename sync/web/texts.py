@@ -1,184 +1,132 @@
-"""Every sentence of the cloud's pages and of the agent's kiosk, staff and pairing pages, in one
-place, ready for translation.
+"""Every sentence a person reads (pages, receipts, mails), from the message catalogues under
+``sync/web/locales/<lang>/LC_MESSAGES/messages.po``.
 
-Pages call ``t(key, lang, **values)``; a language that lacks a key falls back to English.
+Code calls ``t(key, lang, **values)``: the ``msgid`` is the key, the ``msgstr`` the sentence with
+``{names}`` filled in. A plural entry (``msgid_plural``) takes ``n`` and picks its form by the
+language's own rule (Polish and Ukrainian have three); ``plural(key, n, lang)`` says the same.
+A language that lacks an entry falls back to English.
+
+The ``.po`` files are compiled in memory when this module is imported (Babel writes the ``.mo``
+bytes, the standard library's ``gettext`` reads them), so nothing is built before the agent or
+the cloud runs, and no file is read on the event loop.
 """
 
+import gettext
+import io
+from html import escape
+from pathlib import Path
 from string import Formatter
 
+from babel.core import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from sync.contract.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+
+
+Entries = dict[str, str | tuple[str, ...]]  # a language's sentences by key (plural: the forms)
+
+
+def _compile(lang: str) -> tuple[gettext.GNUTranslations, Entries]:
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    entries: Entries = {}
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        key = message.id[0] if isinstance(message.id, tuple | list) else message.id
+        text = message.string
+        entries[key] = tuple(text) if isinstance(text, tuple | list) else str(text or "")
+    return gettext.GNUTranslations(mo), entries
+
+
+def _load() -> tuple[
+    dict[str, gettext.GNUTranslations], dict[str, dict[str, str | tuple[str, ...]]]
+]:
+    translations: dict[str, gettext.GNUTranslations] = {}
+    entries: dict[str, dict[str, str | tuple[str, ...]]] = {}
+    for lang in LANGUAGES:
+        translations[lang], entries[lang] = _compile(lang)
+    for lang in LANGUAGES[1:]:
+        translations[lang].add_fallback(translations[DEFAULT_LANGUAGE])
+    return translations, entries
+
+
+_TRANSLATIONS, CATALOGUES = _load()
+for _lang in LANGUAGES:  # CLDR's plural rules and names, read from disk now, not on the loop
+    Locale.parse(_lang).plural_form(1)
+    Locale.parse(_lang).get_display_name(_lang)
+# The keys the code may ask for (English is complete by definition) and which of them are plural.
+KEYS: frozenset[str] = frozenset(CATALOGUES[DEFAULT_LANGUAGE])
+PLURAL_KEYS: frozenset[str] = frozenset(
+    k for k, v in CATALOGUES[DEFAULT_LANGUAGE].items() if isinstance(v, tuple)
+)
+# The singular sentences by language and key (what the page tests and scripts list).
 TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "brand": "Stamp card",
-        "claim.title": "Your stamps",
-        "claim.added.one": "1 stamp added to your card",
-        "claim.added.many": "{n} stamps added to your card",
-        "claim.progress": "{balance} of {goal} stamps",
-        "claim.to_go.one": "1 more stamp to your reward",
-        "claim.to_go.many": "{n} more stamps to your reward",
-        "claim.keep": "This card is saved on this phone. Your next receipt lands on the same card.",
-        "claim.open_card": "Show my card",
-        "wallet.apple": "Add to Apple Wallet",
-        "wallet.google": "Save to Google Wallet",
-        "wallet.hint": "Keep the card in your phone's wallet: show it at the till, and the "
-        "stamps update by themselves.",
-        "claim.button": "Collect my stamps",
-        "claim.offer.title": "Collect your stamps",
-        "claim.offer.one": "1 stamp for your card",
-        "claim.offer.many": "{n} stamps for your card",
-        "claim.complete.title": "Card complete: {goal} of {goal} stamps",
-        "claim.complete.many": "This receipt filled {n} cards.",
-        "claim.new_card": "Your new card",
-        "claim.carried.one": "1 stamp carried over to your new card",
-        "claim.carried.many": "{n} stamps carried over to your new card",
-        "reward.reached": "You reached your reward!",
-        "reward.gift": "Your gift: {name}. Show this screen at the counter.",
-        "reward.gift.code": "The cashier scans this code or types it in at the till.",
-        "reward.voucher": "Your voucher: {name}",
-        "reward.voucher.code": "Redeem code",
-        "reward.voucher.valid": "Valid until {date}",
-        "reward.lottery.won": "Lucky draw: you won {name}!",
-        "reward.lottery.try": "Lucky draw: you get another try on your next reward.",
-        "reward.lottery.none": "Lucky draw: no prize this time. Your next card starts now.",
-        "error.already_claimed.title": "Already claimed",
-        "error.already_claimed.body": "The stamps of this receipt are already on a card. "
-        "Each receipt can be used once.",
-        "error.expired.title": "This receipt has expired",
-        "error.expired.body": "Receipt codes can be used for a limited time after the purchase. "
-        "Ask at the counter next time and we will stamp your card directly.",
-        "error.invalid.title": "We cannot read this receipt",
-        "error.invalid.body": "This code is not a valid receipt of ours. If you typed it, "
-        "check it; otherwise ask at the counter.",
-        "error.voided.title": "This purchase was cancelled",
-        "error.voided.body": "The purchase on this receipt was refunded or cancelled, "
-        "so it carries no stamps.",
-        "error.not_found.title": "Card not found",
-        "error.not_found.body": "This card link does not exist. Scan a receipt to start a card.",
-        "card.title": "Your card",
-        "card.show": "Show this code at the till",
-        "card.number": "Card number",
-        "rewards.more.one": "1 more reward is on your card.",
-        "rewards.more.many": "{n} more rewards are on your card.",
-        "card.balance": "{balance} of {goal} stamps",
-        "card.vouchers": "Your vouchers",
-        "card.no_vouchers": "No vouchers yet.",
-        "card.col.reward": "Reward",
-        "card.col.code": "Code",
-        "card.col.state": "State",
-        "voucher.issued": "not active yet",
-        "voucher.active": "ready to use",
-        "voucher.redeemed": "used",
-        "voucher.expired": "expired",
-        "stamp.filled": "stamp",
-        "stamp.empty": "empty slot",
-        # Customers who own their card (issue #19): mail, sign-in links, consent.
-        "mail.signin.subject": "Your stamp card at {business}",
-        "mail.signin.body": "Hello,\n\nsomeone (we hope you) asked to {action} at {business}."
-        "\n\nOpen this link on your phone to do it:\n{link}\n\nThe link works once, for {minutes} "
-        "minutes. If it was not you, ignore this message: nothing changes without the link.",
-        "mail.signin.action.attach": "keep a stamp card under this email address",
-        "mail.signin.action.claim": "add the stamps of a receipt to the card of this address",
-        "mail.footer": "\n\n--\nYou get this message because this address was given for a stamp "
-        "card. Offers by email: only if you said yes on your card page. To say no to them: {url}",
-        "email.title": "Your email",
-        "email.hint": "Give your email to open this card on any phone, or to get back a card "
-        "you already have. We send you a link; nothing changes until you open it.",
-        "email.label": "Email address",
-        "email.button": "Send me the link",
-        "email.have_card": "I have a card already",
-        "email.sent.title": "Check your inbox",
-        "email.sent.body": "If the address can receive mail, a link is on its way. Open it "
-        "within {minutes} minutes on the phone that should keep the card.",
-        "email.bad": "That does not look like an email address.",
-        "email.verified": "Email confirmed: {email}",
-        "signin.title": "Open your stamp card",
-        "signin.body": "Press the button to finish on this phone.",
-        "signin.button": "Continue",
-        "signin.used.title": "This link was used already",
-        "signin.used.body": "Each link works once. Ask for a new one on the card page.",
-        "signin.expired.title": "This link has expired",
-        "signin.expired.body": "Links work for a short time. Ask for a new one on the card page.",
-        "signin.invalid.title": "We do not know this link",
-        "signin.invalid.body": "Check that the whole link was opened, or ask for a new one.",
-        "consent.title": "Offers",
-        "consent.email": "Send me offers by email",
-        "consent.wallet": "Send me offers as Wallet notifications",
-        "consent.hint": "You can change your mind here at any time, and every message has a "
-        "link to say no.",
-        "consent.save": "Save my choice",
-        "consent.saved": "Your choice is saved.",
-        "consent.needs_email": "Confirm your email first to get offers by email.",
-        "unsubscribe.title": "No more offers",
-        "unsubscribe.body": "Press the button and we send no more offers to {channel}.",
-        "unsubscribe.button": "No more offers",
-        "unsubscribe.done": "Done: no more offers. Your card and its stamps stay as they are.",
-        "unsubscribe.channel.email": "this email address",
-        "unsubscribe.channel.wallet": "this card's Wallet pass",
-        # The agent's pages for phones and tablets (agent/pages/).
-        "pair.title": "Pair this device",
-        "pair.hint": "Enter the pairing code shown on the agent's status page.",
-        "pair.code": "Pairing code",
-        "pair.name": "Name of this device (optional)",
-        "pair.button": "Pair",
-        "pair.revoked": "This device was unpaired. Ask for a new pairing code.",
-        "pair.wrong_role": "This device is paired for another page. Pair it again for this one.",
-        "kiosk.title": "Collect a stamp",
-        "kiosk.hint": "Hold your card's code up to the camera",
-        "kiosk.or_type": "or type your six-digit card number",
-        "kiosk.number": "Card number",
-        "kiosk.submit": "Stamp my card",
-        "kiosk.camera": "Camera view",
-        "kiosk.busy": "One moment…",
-        "kiosk.added.one": "1 stamp added",
-        "kiosk.added.many": "{n} stamps added",
-        "kiosk.progress": "{balance} of {goal} stamps",
-        "kiosk.reward": "You reached your reward! Show this screen at the counter.",
-        "kiosk.cooldown.title": "Already stamped",
-        "kiosk.cooldown": "This card got its stamp on this visit. Next stamp in {time}.",
-        "kiosk.unknown.title": "Card not found",
-        "kiosk.unknown": "We do not know this card. Please ask at the counter.",
-        "kiosk.offline": "Saved. The stamp reaches your card as soon as we are back online.",
-        "kiosk.receipt.title": "This is a receipt",
-        "kiosk.receipt": "Open the receipt's code with your phone's camera to collect its stamps.",
-        "kiosk.invalid.title": "Not a card",
-        "kiosk.invalid": "This code is not one of our cards. Show your stamp card's code.",
-        "kiosk.error.title": "Not saved",
-        "kiosk.error": "Something went wrong. Please ask at the counter.",
-        "kiosk.no_camera": "The camera is not available. Type your card number instead.",
-        "staff.title": "Staff scanner",
-        "staff.scan": "Scan a card",
-        "staff.search.title": "Find a customer",
-        "staff.search": "Card number, email or name",
-        "staff.find": "Find",
-        "staff.camera": "Camera",
-        "staff.torch": "Light",
-        "staff.found.none": "No customer found.",
-        "staff.card": "Card",
-        "staff.balance": "{balance} of {goal} stamps",
-        "staff.till": "Till",
-        "staff.attach": "Add to the till's next check",
-        "staff.attached": "Added: the card goes to the next check of {till}.",
-        "staff.stamp": "Stamp a visit",
-        "staff.redeem": "Redeem a reward",
-        "staff.redeem.code": "Reward code",
-        "staff.redeem.missing": "Rewards are redeemed at the till on this agent version.",
-        "staff.choose": "Choose",
-        "staff.offline": "From this agent's offline cache",
-    }
+    lang: {k: v for k, v in entries.items() if isinstance(v, str) and v}
+    for lang, entries in CATALOGUES.items()
 }
 
 
-def t(key: str, lang: str = "en", **values: object) -> str:
-    """The sentence for ``key`` with ``values`` filled in."""
-    table = TEXTS.get(lang, TEXTS["en"])
-    text = table.get(key) or TEXTS["en"][key]
+def supported(lang: str | None) -> str | None:
+    """``lang`` (``de``, ``de-AT``, ``pl_PL``) as one of ``LANGUAGES``, or None."""
+    if not lang:
+        return None
+    base = lang.strip().replace("_", "-").split("-", 1)[0].lower()
+    return base if base in LANGUAGES else None
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The sentence for ``key`` in ``lang`` with ``values`` filled in (``n`` picks a plural)."""
+    if key not in KEYS:
+        raise KeyError(key)
+    tr = _TRANSLATIONS.get(supported(lang) or DEFAULT_LANGUAGE, _TRANSLATIONS[DEFAULT_LANGUAGE])
+    if key in PLURAL_KEYS:
+        n = values.get("n", 1)
+        text = tr.ngettext(key, key, n if isinstance(n, int) else 2)
+    else:
+        text = tr.gettext(key)
     return text.format(**values) if values else text
 
 
-def plural(base: str, n: int, lang: str = "en", **values: object) -> str:
-    """``base.one`` for 1, ``base.many`` otherwise."""
-    return t(f"{base}.{'one' if n == 1 else 'many'}", lang, n=n, **values)
+def markup(key: str, lang: str = DEFAULT_LANGUAGE, count: int | None = None, **html: str) -> str:
+    """The sentence for ``key`` escaped as HTML, with ``html`` (already safe markup, such as a
+    ``<strong>`` around a figure) filled in; ``count`` picks a plural form."""
+    if key not in KEYS:
+        raise KeyError(key)
+    tr = _TRANSLATIONS.get(supported(lang) or DEFAULT_LANGUAGE, _TRANSLATIONS[DEFAULT_LANGUAGE])
+    if key in PLURAL_KEYS:
+        text = tr.ngettext(key, key, 1 if count is None else count)
+    else:
+        text = tr.gettext(key)
+    return escape(text).format(**html)
 
 
-def placeholders(key: str) -> set[str]:
-    """The ``{names}`` a sentence needs (for translators' checks)."""
-    return {f for _, f, _, _ in Formatter().parse(TEXTS["en"][key]) if f}
+def plural(key: str, n: int, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The plural entry ``key`` for ``n`` (``{n}`` filled in)."""
+    return t(key, lang, n=n, **values)
+
+
+def plural_forms(key: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """A plural entry's sentences by CLDR category (``one``, ``few``, ``many``, ``other``), for
+    scripts that choose with ``Intl.PluralRules``."""
+    code = supported(lang) or DEFAULT_LANGUAGE
+    locale = Locale.parse(code)
+    tr = _TRANSLATIONS[code]
+    forms: dict[str, str] = {}
+    for n in range(0, 112):
+        forms.setdefault(locale.plural_form(n), tr.ngettext(key, key, n))
+    forms.setdefault("other", tr.ngettext(key, key, 5))
+    return forms
+
+
+def placeholders(key: str, lang: str = DEFAULT_LANGUAGE) -> set[str]:
+    """The ``{names}`` an entry's sentences need (all plural forms together)."""
+    value = CATALOGUES[lang].get(key, "")
+    texts = value if isinstance(value, tuple) else (value,)
+    return {f for text in texts for _, f, _, _ in Formatter().parse(text) if f}

@@ -92,7 +92,7 @@ async def test_given_wrong_codes_then_the_code_burns_after_the_allowed_tries(
         resp = await agent.post("/pair", data={"code": wrong}, allow_redirects=False)
         assert resp.status == 403
     resp = await agent.post("/pair", data={"code": code}, allow_redirects=False)
-    assert resp.status == 403 and "no pairing code is open" in await resp.text()
+    assert resp.status == 403 and "No pairing code is open" in await resp.text()
 
 
 async def test_given_a_token_then_a_device_passes_only_on_its_own_routes(

@@ -24,6 +24,12 @@ STATUS: dict[str, dict[int, int]] = {
     "error": {1: 0x1E, 2: 0x52, 4: 0x12},
 }
 _ONE_ARG_ESC = set(b"!-EGJMadtpR{V")
+# ESC t n -> the characters an Epson TM-T20II prints for bytes 0x80-0xFF (its manual's table).
+EPSON_CODE_PAGES: dict[int, str] = {
+    0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865", 16: "cp1252", 17: "cp866",
+    18: "cp852", 19: "cp858", 34: "cp855", 39: "iso8859_2", 40: "iso8859_15", 44: "cp1125",
+    45: "cp1250", 46: "cp1251",
+}  # fmt: skip
 PAPER_DOTS = 576  # 80 mm paper at 203 dpi; a 58 mm printer has 384
 LINE_DOTS = 30  # default line spacing of a TM-T20 (3.75 mm), the smallest Epson default
 GLYPH_W, GLYPH_H = 12, 24  # font A
@@ -57,12 +63,20 @@ class FakeReceipt:
 
     @property
     def text(self) -> str:
-        """The printable text, lines joined with newlines."""
-        return "".join(
-            c.data.decode("cp858", "replace") if c.name == "TEXT" else "\n"
-            for c in self.commands
-            if c.name in ("TEXT", "LF")
-        )
+        """The printable text, lines joined with newlines, each byte read in the code page
+        ``ESC t`` selected last (as an Epson TM-T20 shows it; page 0, CP437, after ``ESC @``)."""
+        out = []
+        codec = EPSON_CODE_PAGES[0]
+        for c in self.commands:
+            if c.name == "ESC @":
+                codec = EPSON_CODE_PAGES[0]
+            elif c.name == "ESC t":
+                codec = EPSON_CODE_PAGES.get(c.args[0], "ascii")
+            elif c.name == "TEXT":
+                out.append(c.data.decode(codec, "replace"))
+            elif c.name == "LF":
+                out.append("\n")
+        return "".join(out)
 
     @property
     def code_page(self) -> int | None:

@@ -45,7 +45,7 @@ async def test_given_paper_out_then_the_page_shows_the_failure_and_retry_prints(
     page = await browser.new_page(**PHONE)
     await page.goto(str(agent.make_url("/")))
     section = page.locator("#printer")
-    assert "paper_out" in await section.inner_text()
+    assert "paper out" in await section.inner_text()  # the state in words
     await page.screenshot(path=str(artifacts_dir / "agent-status-print-failed.png"), full_page=True)
 
     printer.mode = "ok"  # paper reloaded
@@ -55,5 +55,5 @@ async def test_given_paper_out_then_the_page_shows_the_failure_and_retry_prints(
     assert receipts[-1].qr_payloads == [order["claim"]["url"]]
     await page.wait_for_load_state()
     await page.reload()
-    assert "confirmed" in await page.locator("#printer").inner_text()
+    assert "printed" in await page.locator("#printer").inner_text()
     await page.close()

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from tests.agent.conftest import AgentFactory
@@ -58,7 +59,8 @@ async def test_given_checks_and_a_failed_print_then_the_status_page_reads_well(
     orders = page.locator("#orders")
     assert "At (Europe/Berlin)" in await orders.locator("th").all_inner_texts()
     cells = await orders.locator("tbody tr").first.locator("td").all_inner_texts()
-    assert cells[0] == LONG_ID and cells[-1] == berlin.strftime("%Y-%m-%d %H:%M")
+    shown = format_datetime(berlin, "short", locale="en")  # Berlin time as CLDR English writes it
+    assert cells[0] == LONG_ID and cells[-1] == shown
     assert "(Europe/Berlin)" in await page.inner_text("#updated")
     for th in await page.locator("th").all_inner_texts():
         assert th.strip(), "an empty column header"

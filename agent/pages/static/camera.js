@@ -11,6 +11,13 @@ export function fill(text, values) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ''));
 }
 
+// A plural sentence: the catalogue's forms by CLDR category, chosen by the page's language.
+export function count(forms, n) {
+  const lang = document.documentElement.lang || 'en';
+  const which = new Intl.PluralRules(lang).select(n);
+  return fill(forms[which] || forms.other, {n});
+}
+
 function loadScript(src) {
   return new Promise((resolve, reject) => {
     const s = document.createElement('script');
@@ -131,9 +138,10 @@ export function drawStamps(box, balance, goal, label) {
 
 export function timeLeft(seconds) {
   const s = Math.max(1, Math.ceil(seconds));
-  if (s < 60) return s + ' s';
-  const m = Math.ceil(s / 60);
-  return m + ' min';
+  const lang = document.documentElement.lang || 'en';
+  const unit = (u, v) => new Intl.NumberFormat(lang, {style: 'unit', unit: u}).format(v);
+  if (s < 60) return unit('second', s);
+  return unit('minute', Math.ceil(s / 60));
 }
 
 window.stampedgeTimings = window.stampedgeTimings || [];

@@ -1,6 +1,6 @@
 // The self-service kiosk: the camera always on; a card's code (or a typed number) is stamped
 // through POST /v1/scans (kiosk mode) and the answer is shown large, then the page resets.
-import {texts, fill, loadDecoder, startCamera, scanLoop, postJSON, drawStamps, timeLeft}
+import {texts, fill, count, loadDecoder, startCamera, scanLoop, postJSON, drawStamps, timeLeft}
   from './camera.js';
 
 const T = texts();
@@ -44,8 +44,7 @@ function render(status, body) {
   const outcome = body && body.outcome;
   if (outcome === 'stamped') {
     const known = body.balance != null && body.goal;
-    const added = fill(T[body.stamps === 1 ? 'kiosk.added.one' : 'kiosk.added.many'],
-                       {n: body.stamps});
+    const added = count(T['kiosk.added'], body.stamps);
     const text = known ? fill(T['kiosk.progress'], body) : T['kiosk.offline'];
     show(body.reward_reached ? 'good reward' : 'good', added, text,
          body.reward_reached ? T['kiosk.reward'] : '', known ? body : null);

@@ -1,6 +1,6 @@
 // The staff scanner: scan or search a card, see it, then add it to a till's next check, stamp a
 // visit (Manual mode) or redeem a reward. The camera is the staff's choice (rear by default).
-import {texts, fill, loadDecoder, startCamera, cameras, scanLoop, postJSON, drawStamps}
+import {texts, fill, count, loadDecoder, startCamera, cameras, scanLoop, postJSON, drawStamps}
   from './camera.js';
 
 const T = texts();
@@ -63,10 +63,16 @@ async function act(body, url = '/v1/scans') {
   const b = res.body || {};
   const ok = res.status < 300;
   let text = (b.error && b.error.message) || b.message || (ok ? '' : T['kiosk.error']);
+  // the agent's messages are for integrators: the reasons staff meet most are in the catalogue
+  const known = {unknown_card: T['kiosk.unknown'], receipt_qr: T['kiosk.receipt'],
+                 throttled: T['kiosk.cooldown.title'], unknown_reward: T['staff.reward.unknown'],
+                 already_redeemed: T['staff.reward.used'], expired: T['staff.reward.expired']};
+  const why = b.reason || (b.error && b.error.code);
+  if (why && known[why]) text = known[why];
   if (ok && b.outcome === 'pending') {
     text = fill(T['staff.attached'], {till: body.till || '-'});
   } else if (ok && b.outcome === 'stamped') {
-    text = fill(T[b.stamps === 1 ? 'kiosk.added.one' : 'kiosk.added.many'], {n: b.stamps});
+    text = count(T['kiosk.added'], b.stamps);
     if (b.balance != null && b.goal) {
       text += ' · ' + fill(T['staff.balance'], b);
       drawStamps($('card-stamps'), b.balance, b.goal, fill(T['staff.balance'], b));

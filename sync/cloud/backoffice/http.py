@@ -28,6 +28,7 @@ from sync.cloud.http import (
     read_body,
     signed_in,
 )
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import Principal
 from sync.cloud.ui.claim_page import (
     ClaimView,
@@ -38,6 +39,7 @@ from sync.cloud.ui.claim_page import (
 from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.web.http_util import json_answer
+from sync.web.texts import t
 
 _PROBLEMS = {"already_claimed", "expired", "invalid"}
 
@@ -153,9 +155,16 @@ def _html(text: str, status: int = 200) -> web.Response:
     return resp
 
 
-def _problem(err: StoreError) -> web.Response:
+def _problem(request: web.Request, err: StoreError) -> web.Response:
     problem = err.code if err.code in _PROBLEMS else "invalid"
-    return _html(render_claim_problem(problem), status=err.status)  # type: ignore[arg-type]
+    lang = customer_language(request)
+    page_html = render_claim_problem(problem, lang)  # type: ignore[arg-type]
+    return _no_store(html_page(request, page_html, lang, err.status))
+
+
+def _no_store(resp: web.Response) -> web.Response:
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 async def type_code_page(request: web.Request) -> web.Response:
@@ -165,48 +174,53 @@ async def type_code_page(request: web.Request) -> web.Response:
     code = codes.canonical(typed[:40]) if typed else None
     if code is not None:
         raise web.HTTPSeeOther(f"/I/{code}")
+    lang = customer_language(request)
     problem = (
-        '<p class="bad" role="alert">That is not a code: 10 letters and digits, like '
-        "AB3DE-7GH9K.</p>"
-        if typed
-        else ""
+        f'<p class="bad" role="alert">{escape(t("insert.not_a_code", lang))}</p>' if typed else ""
     )
+    title = t("insert.type.title", lang)
     body = (
-        '<section class="card" id="type-code"><h1>Type your code</h1>' + problem
-        + '<form method="get" action="/I"><p><label for="code">The code under the QR</label>'
+        f'<section class="card" id="type-code"><h1>{escape(title)}</h1>' + problem
+        + '<form method="get" action="/I"><p><label for="code">'
+        f'{escape(t("insert.type.label", lang))}</label>'
         '<br><input id="code" name="code" autocomplete="off" autocapitalize="characters" '
         'maxlength="20" required style="font:inherit;padding:8px;width:100%"></p>'
-        '<p><button class="btn" type="submit">Continue</button></p></form></section>'
+        f'<p><button class="btn" type="submit">{escape(t("insert.continue", lang))}</button></p>'
+        "</form></section>"
     )  # fmt: skip
-    return _html(page("Type your code", body), 422 if typed else 200)
+    html = page(title, body, lang=lang, langs=True)
+    return _no_store(html_page(request, html, lang, 422 if typed else 200))
 
 
 async def insert_page(request: web.Request) -> web.Response:
     """``GET /I/{code}``: check the code, offer one button (a GET never claims)."""
     code = codes.canonical(request.match_info["code"])
+    lang = customer_language(request)
     if code is None:
-        return _html(render_claim_problem("invalid"), 404)
+        return _no_store(html_page(request, render_claim_problem("invalid", lang), lang, 404))
     try:
         kind, stamps, title = await request.app[STORE].code_status(code, now(request))
     except StoreError as err:
-        return _problem(err)
+        return _problem(request, err)
     if kind == "stamps":
-        return _html(render_claim_offer(stamps, request.path))
+        return _no_store(html_page(request, render_claim_offer(stamps, request.path, lang), lang))
     body = (
         '<section class="card" id="offer">'
-        f"<h1>{escape(title)}</h1><p>A voucher for your card.</p>"
+        f"<h1>{escape(title)}</h1><p>{escape(t('insert.voucher', lang))}</p>"
         f'<form method="post" action="{escape(request.path)}">'
-        '<button class="btn" type="submit" id="claim">Collect my voucher</button>'
-        "</form></section>"
+        '<button class="btn" type="submit" id="claim">'
+        f"{escape(t('insert.collect', lang))}</button></form></section>"
     )
-    return _html(page("Collect your voucher", body))
+    html = page(t("insert.collect.title", lang), body, lang=lang, langs=True)
+    return _no_store(html_page(request, html, lang))
 
 
 async def insert_page_post(request: web.Request) -> web.Response:
     """``POST /I/{code}`` (the page's button): claim onto this phone's card or a new one."""
     code = codes.canonical(request.match_info["code"])
+    lang = customer_language(request)
     if code is None:
-        return _html(render_claim_problem("invalid"), 404)
+        return _no_store(html_page(request, render_claim_problem("invalid", lang), lang, 404))
     store = request.app[STORE]
     kept = await card_from_cookie(request)
     ref = CustomerRef(card=kept) if kept else None
@@ -214,7 +228,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
     try:  # a card this phone kept that is gone: a new card
         out = await store.claim_code(code, ref, at, request.app[RNG])
     except StoreError as err:
-        return _problem(err)
+        return _problem(request, err)
     card = await store.card(out.card_code, at, None)
     view = ClaimView(
         stamps_added=out.stamps, balance=out.balance, goal=out.goal,
@@ -222,7 +236,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
         business=await store.business_name(card.business_id),
         rewards=reward_views(out.rewards),
     )  # fmt: skip
-    resp = _html(render_claim_done(view), status=201)
+    resp = _no_store(html_page(request, render_claim_done(view, lang), lang, 201))
     keep_card(request, resp, await cookie_value(request, out.card_code))
     return resp
 

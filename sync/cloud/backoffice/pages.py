@@ -6,7 +6,6 @@ and is refused from another origin (``sync.cloud.http.check_form_token``, as the
 
 from decimal import Decimal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -24,6 +23,7 @@ from sync.cloud.http import (
     signed_in_form,
 )
 from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import Principal
 from sync.cloud.ui.backoffice import (
     EXAMPLE_TOTAL,
@@ -36,6 +36,8 @@ from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.contract.program import stamps_for
 from sync.web.http_util import read_form
+from sync.web.locale_format import moment, money
+from sync.web.texts import plural, t
 
 _OPTIONAL = ("min_total", "max_stamps_per_order", "lottery_budget", "voucher_valid_days")
 _EDITED = (
@@ -58,10 +60,11 @@ def _signed_out() -> web.Response:
     return _html(page("Sign in", body), 401)
 
 
-def example(program: ProgramConfig) -> str:
+def example(program: ProgramConfig, lang: str = "en") -> str:
     """The worked example shown before saving: what a EUR 23.50 check earns."""
     n = stamps_for(program.rules(), Decimal(EXAMPLE_TOTAL))
-    return f"A {program.currency} {EXAMPLE_TOTAL} check earns {n} stamp{'' if n == 1 else 's'}."
+    total = money(Decimal(EXAMPLE_TOTAL), program.currency, lang)
+    return plural("bo.example", n, lang, total=total)
 
 
 def _values(program: ProgramConfig) -> dict[str, str]:
@@ -69,18 +72,19 @@ def _values(program: ProgramConfig) -> dict[str, str]:
     return {k: "" if dumped.get(k) is None else str(dumped[k]) for k in _EDITED}
 
 
-def _edit(branch: BranchOut, note: str = "") -> BranchEdit:
-    return BranchEdit(branch, _values(branch.program), example(branch.program), note=note)
+def _edit(branch: BranchOut, lang: str, note: str = "") -> BranchEdit:
+    return BranchEdit(branch, _values(branch.program), example(branch.program, lang), note=note)
 
 
 async def _view(
     request: web.Request, who: Principal, token: str, **extra: object
 ) -> BackOfficeView:
     store, at = request.app[STORE], now(request)
+    lang = customer_language(request)
     branches = await store.branches(who.business_id)
     edits: list[BranchEdit] = extra.pop("edits", None) or [  # type: ignore[assignment]
-        _edit(b, "Saved: each till picks the new program up at its next sync."
-              if request.query.get("saved") == str(b.branch_id) else "")
+        _edit(b, lang, t("bo.saved", lang) if request.query.get("saved") == str(b.branch_id)
+              else "")
         for b in branches
     ]  # fmt: skip
     zones = {b.branch_id: (b.name, b.timezone) for b in branches}
@@ -89,7 +93,7 @@ async def _view(
     for d in await store.devices(who.business_id):
         name, tz = zones.get(d.branch_id, ("?", "UTC"))
         last = seen.get(d.device_id)
-        shown = last.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if last else "never"
+        shown = moment(last, lang, tz) if last else t("bo.never", lang)
         rows.append(DeviceRow(d, name, shown))
     public = request.app[SETTINGS].cloud.public_url
     batches = await store.batches(who.business_id, at, public)
@@ -100,7 +104,7 @@ async def _view(
     return BackOfficeView(
         business=await store.business_name(who.business_id), csrf=token,
         plan=await store.plan_usage(who.business_id, at), branches=edits, devices=rows,
-        batches=batches, new_batch=new_batch, **extra,  # type: ignore[arg-type]
+        batches=batches, new_batch=new_batch, lang=lang, **extra,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -109,7 +113,10 @@ async def backoffice(request: web.Request) -> web.Response:
     signed = await signed_in_form(request)
     if signed is None:
         return _signed_out()
-    return _html(render_backoffice(await _view(request, *signed)))
+    view = await _view(request, *signed)
+    resp = html_page(request, render_backoffice(view), view.lang)  # keeps a ?lang= choice
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 async def _form(request: web.Request) -> tuple[Principal, str, dict[str, str]] | None:
@@ -133,11 +140,12 @@ async def post_program(request: web.Request) -> web.Response:
     who, token, form = got
     store = request.app[STORE]
     raw = request.match_info["id"]
+    lang = customer_language(request)
     branches = await store.branches(who.business_id)
     branch = next((b for b in branches if str(b.branch_id) == raw), None)
     if branch is None:
-        return _html(render_backoffice(await _view(request, who, token,
-                                                   problem="No such branch.")), 404)  # fmt: skip
+        view = await _view(request, who, token, problem=t("bo.no_branch", lang))
+        return _html(render_backoffice(view), 404)
     data = branch.program.model_dump(mode="json")
     for name in _EDITED:
         text = form.get(name, "").strip()
@@ -150,14 +158,14 @@ async def post_program(request: web.Request) -> web.Response:
         program = ProgramConfig.model_validate(data)
     except ValidationError as err:
         errors = {str(e["loc"][0]) if e["loc"] else "": e["msg"] for e in err.errors()}
-        edit = BranchEdit(branch, typed, "Fix the fields marked below to see the example.",
-                          errors={**errors, "": "The program was not saved."})  # fmt: skip
-        edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
+        edit = BranchEdit(branch, typed, t("bo.fix_fields", lang),
+                          errors={**errors, "": t("bo.not_saved", lang)})  # fmt: skip
+        edits = [edit if b.branch_id == branch.branch_id else _edit(b, lang) for b in branches]
         return _html(render_backoffice(await _view(request, who, token, edits=edits)), 422)
     if form.get("action") == "preview":
-        edit = BranchEdit(branch, typed, example(program),
-                          note="Not saved yet: press Save program to use it.")  # fmt: skip
-        edits = [edit if b.branch_id == branch.branch_id else _edit(b) for b in branches]
+        edit = BranchEdit(branch, typed, example(program, lang),
+                          note=t("bo.not_saved_yet", lang))  # fmt: skip
+        edits = [edit if b.branch_id == branch.branch_id else _edit(b, lang) for b in branches]
         return _html(render_backoffice(await _view(request, who, token, edits=edits)))
     await store.set_program(who.business_id, branch.branch_id, program)
     return _see_other(f"/backoffice?saved={branch.branch_id}#program-{branch.branch_id}")
@@ -178,7 +186,8 @@ async def post_key(request: web.Request) -> web.Response:
     label = form.get("label", "").strip()
     branch = form.get("branch_id", "")
     if not label or len(label) > 200 or not branch.isdigit() or len(branch) > 18:
-        view = await _view(request, who, token, problem="Give the key a name and a branch.")
+        problem = t("bo.key.missing", customer_language(request))
+        view = await _view(request, who, token, problem=problem)
         return _html(render_backoffice(view), 422)
     store = request.app[STORE]
     try:
@@ -243,13 +252,14 @@ async def post_voucher(request: web.Request) -> web.Response:
     if wanted:
         found = await store.find_customers(who, wanted[:200]) if len(wanted) <= 200 else []
         if len(found) != 1:
+            lang = customer_language(request)
             text = (
-                f"No customer matches {wanted!r}." if not found
-                else f"{len(found)} customers match {wanted!r}: type their email or card number."
+                t("bo.customer.none", lang, wanted=wanted) if not found
+                else t("bo.customer.many", lang, n=len(found), wanted=wanted)
             )  # fmt: skip
             return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
         ref = CustomerRef(card=found[0].card_code)
-        owner = found[0].name or found[0].email or f"card {found[0].number}"
+        owner = found[0].name or found[0].email or found[0].number
     try:
         body = VoucherIn.model_validate(
             {k: form[k] for k in ("title", "valid_days") if form.get(k)} | {"customer": ref}

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sync.cloud.ui.layout import page
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
+from sync.web.locale_format import day
 from sync.web.page_table import scroll_table
 
 # The card page lists this many vouchers at most: a page stays small whatever a card holds.
@@ -61,13 +62,28 @@ def wallet_buttons(apple_url: str | None, google_url: str | None, lang: str = "e
     )
 
 
+VOUCHER_STATES: dict[str, str] = {
+    "issued": "voucher.issued",
+    "active": "voucher.active",
+    "redeemed": "voucher.redeemed",
+    "expired": "voucher.expired",
+}
+
+
+def _voucher_state(v: VoucherView, lang: str) -> str:
+    state = t(VOUCHER_STATES[v.state], lang)
+    if v.valid_until is not None and v.state in ("issued", "active"):
+        state += ", " + t("voucher.valid", lang, date=day(v.valid_until, lang))
+    return state
+
+
 def render_card(view: CardView, lang: str = "en", extra: str = "") -> str:
     """The card page (``extra``: more sections, already escaped)."""
     rows = [
         [
             escape(v.name),
             f'<code class="vcode">{escape(v.code)}</code>',
-            escape(t(f"voucher.{v.state}", lang)),
+            escape(_voucher_state(v, lang)),
         ]
         for v in view.vouchers[:VOUCHERS_SHOWN]
     ]
@@ -106,4 +122,4 @@ def render_card(view: CardView, lang: str = "en", extra: str = "") -> str:
         + wallet_buttons(view.apple_wallet_url, view.google_wallet_url, lang)
         + extra
     )
-    return page(t("card.title", lang), body, lang=lang)
+    return page(t("card.title", lang), body, lang=lang, langs=True)

@@ -11,6 +11,7 @@ from sync.cloud.ui.card_page import wallet_buttons
 from sync.cloud.ui.layout import page, shop_banner
 from sync.cloud.ui.svg import qr_svg, stamp_row
 from sync.cloud.ui.texts import plural, t
+from sync.web.locale_format import day
 
 # A claim page draws at most this many rewards (each voucher is a QR drawing): one receipt
 # reaching thousands of rewards must not build megabytes of HTML.
@@ -23,6 +24,14 @@ PROBLEM_STATUS: dict[str, int] = {
     "invalid": 404,
     "voided": 410,
     "not_found": 404,
+}
+# The title and the sentence saying each problem (keys written out: the catalogue test finds them).
+PROBLEM_TEXTS: dict[str, tuple[str, str]] = {
+    "already_claimed": ("error.already_claimed.title", "error.already_claimed.body"),
+    "expired": ("error.expired.title", "error.expired.body"),
+    "invalid": ("error.invalid.title", "error.invalid.body"),
+    "voided": ("error.voided.title", "error.voided.body"),
+    "not_found": ("error.not_found.title", "error.not_found.body"),
 }
 
 
@@ -104,7 +113,7 @@ def _reward(r: RewardView, lang: str) -> str:
         if r.valid_until:
             parts.append(
                 f'<p class="mute">'
-                f"{escape(t('reward.voucher.valid', lang, date=r.valid_until.isoformat()))}</p>"
+                f"{escape(t('reward.voucher.valid', lang, date=day(r.valid_until, lang)))}</p>"
             )
     parts.append("</section>")
     return "".join(parts)
@@ -160,7 +169,7 @@ def render_claim_done(view: ClaimView, lang: str = "en", extra: str = "") -> str
         f'<p><a class="btn" href="{escape(view.card_url)}">{escape(t("claim.open_card", lang))}'
         "</a></p>" + extra
     )
-    return page(t("claim.title", lang), body, lang=lang)
+    return page(t("claim.title", lang), body, lang=lang, langs=True)
 
 
 def render_claim_offer(
@@ -175,7 +184,7 @@ def render_claim_offer(
         f'<button class="btn" type="submit" id="claim">{escape(t("claim.button", lang))}</button>'
         "</form></section>" + extra
     )
-    return page(t("claim.offer.title", lang), body, lang=lang)
+    return page(t("claim.offer.title", lang), body, lang=lang, langs=True)
 
 
 def render_claim_problem(
@@ -191,7 +200,7 @@ def render_claim_problem(
     body = (
         shop_banner(business, lang)
         + f'<section class="card" id="problem" data-problem="{problem}">'
-        f"<h1>{escape(t(f'error.{problem}.title', lang))}</h1>"
-        f"<p>{escape(t(f'error.{problem}.body', lang))}</p></section>{link}"
+        f"<h1>{escape(t(PROBLEM_TEXTS[problem][0], lang))}</h1>"
+        f"<p>{escape(t(PROBLEM_TEXTS[problem][1], lang))}</p></section>{link}"
     )
-    return page(t(f"error.{problem}.title", lang), body, lang=lang)
+    return page(t(PROBLEM_TEXTS[problem][0], lang), body, lang=lang, langs=True)

@@ -11,6 +11,17 @@ from sync.cloud.ui.texts import t
 
 SignInProblem = Literal["used", "expired", "invalid"]
 _INPUT = 'style="font:inherit;padding:10px;width:100%;min-height:48px"'
+# The catalogue keys by problem and channel, spelled whole so the catalogue test finds them.
+SIGN_IN_TEXTS: dict[str, tuple[str, str]] = {
+    "used": ("signin.used.title", "signin.used.body"),
+    "expired": ("signin.expired.title", "signin.expired.body"),
+    "invalid": ("signin.invalid.title", "signin.invalid.body"),
+}
+CONSENT_TEXTS: dict[str, str] = {"email": "consent.email", "wallet": "consent.wallet"}
+CHANNEL_TEXTS: dict[str, str] = {
+    "email": "unsubscribe.channel.email",
+    "wallet": "unsubscribe.channel.wallet",
+}
 
 
 def email_form(action: str, *, have_card: bool, lang: str = "en") -> str:
@@ -28,9 +39,11 @@ def email_form(action: str, *, have_card: bool, lang: str = "en") -> str:
     )
 
 
-def consent_form(email: str | None, answers: Mapping[str, bool], lang: str = "en") -> str:
+def consent_form(
+    email: str | None, answers: Mapping[str, bool], lang: str = "en", *, saved: bool = False
+) -> str:
     """Marketing consent per channel, off until the customer ticks it; email offers need a
-    verified address."""
+    verified address (``saved``: just after the customer saved the form)."""
     boxes = []
     for channel in ("email", "wallet"):
         disabled = channel == "email" and not email
@@ -39,7 +52,7 @@ def consent_form(email: str | None, answers: Mapping[str, bool], lang: str = "en
             f'<p><input type="checkbox" name="{channel}" value="yes" id="consent-{channel}"'
             f'{checked}{" disabled" if disabled else ""} style="width:24px;height:24px;'
             f'vertical-align:middle"> <label for="consent-{channel}">'
-            f"{escape(t(f'consent.{channel}', lang))}</label></p>"
+            f"{escape(t(CONSENT_TEXTS[channel], lang))}</label></p>"
         )
     needs = "" if email else f'<p class="mute">{escape(t("consent.needs_email", lang))}</p>'
     verified = (
@@ -47,9 +60,14 @@ def consent_form(email: str | None, answers: Mapping[str, bool], lang: str = "en
         if email
         else ""
     )
+    done = (
+        f'<p id="consent-saved" role="status">{escape(t("consent.saved", lang))}</p>'
+        if saved
+        else ""
+    )
     return (
         f'<section class="card" id="consent"><h2>{escape(t("consent.title", lang))}</h2>'
-        f"{verified}"
+        f"{verified}{done}"
         '<form method="post" action="/card/consent">'
         + "".join(boxes)
         + needs
@@ -87,22 +105,23 @@ def render_sign_in(action: str, lang: str = "en") -> str:
         f'<form method="post" action="{escape(action)}"><button class="btn" type="submit" '
         f'id="continue">{escape(t("signin.button", lang))}</button></form></section>'
     )
-    return page(t("signin.title", lang), body, lang=lang)
+    return page(t("signin.title", lang), body, lang=lang, langs=True)
 
 
 def render_sign_in_problem(problem: SignInProblem, lang: str = "en") -> str:
     """A link that was used, expired or never existed."""
+    title, text = SIGN_IN_TEXTS[problem]
     body = (
         f'<section class="card" id="problem" data-problem="{problem}">'
-        f"<h1>{escape(t(f'signin.{problem}.title', lang))}</h1>"
-        f"<p>{escape(t(f'signin.{problem}.body', lang))}</p></section>"
+        f"<h1>{escape(t(title, lang))}</h1>"
+        f"<p>{escape(t(text, lang))}</p></section>"
     )
-    return page(t(f"signin.{problem}.title", lang), body, lang=lang)
+    return page(t(title, lang), body, lang=lang)
 
 
 def render_unsubscribe(action: str, channel: str, done: bool, lang: str = "en") -> str:
     """ "No more offers" from a message's link: a button, then the answer."""
-    what = t(f"unsubscribe.channel.{channel}", lang)
+    what = t(CHANNEL_TEXTS[channel], lang)
     inner = (
         f'<p id="unsubscribed">{escape(t("unsubscribe.done", lang))}</p>'
         if done
@@ -114,4 +133,4 @@ def render_unsubscribe(action: str, channel: str, done: bool, lang: str = "en") 
         f'<section class="card" id="no-offers"><h1>{escape(t("unsubscribe.title", lang))}</h1>'
         f"{inner}</section>"
     )
-    return page(t("unsubscribe.title", lang), body, lang=lang)
+    return page(t("unsubscribe.title", lang), body, lang=lang, langs=True)

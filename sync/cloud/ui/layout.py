@@ -2,6 +2,7 @@
 
 from html import escape
 
+from sync.web.language import switcher
 from sync.web.page_table import TABLE_CSS
 from sync.web.texts import t
 
@@ -9,7 +10,7 @@ CSS = (
     """
 :root{--ink:#141414;--mute:#4d4d4d;--brand:#0b5d3b;--brand-ink:#fff;--bad:#9b1c1c;
 --line:#d6d6d6;--bg:#f6f4ef;--card:#fff;--fresh:#c2410c}
-*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
+*{box-sizing:border-box}select,input{max-width:100%}html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);font:17px/1.5 system-ui,-apple-system,
 "Segoe UI",Roboto,sans-serif}main{max-width:480px;margin:0 auto;padding:16px}
 main.wide{max-width:1100px}
@@ -36,8 +37,11 @@ padding:6px 8px;border-bottom:1px solid var(--line)}th{background:#efece4}
 .scroll{overflow-x:auto}.scroll:focus-visible{outline:3px solid #1a4fd1}
 .vcode{font:700 1rem/1.3 ui-monospace,Menlo,Consolas,monospace}
 .grid{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,
-minmax(300px,1fr))}.chart{max-width:100%;height:auto}
+minmax(min(300px,100%),1fr))}.chart{max-width:100%;height:auto}
 .chartbox{overflow-x:auto}
+.langs ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 14px;padding:0;margin:4px 0 10px;
+font-size:.95rem}.langs a{display:inline-block;padding:10px 0;min-height:44px}
+.langs strong{display:inline-block;padding:10px 0}
 """
     + TABLE_CSS
     + """
@@ -46,9 +50,14 @@ minmax(300px,1fr))}.chart{max-width:100%;height:auto}
 )
 
 
-def page(title: str, body: str, *, lang: str = "en", wide: bool = False) -> str:
-    """A whole HTML document around ``body`` (already escaped by the caller)."""
+def page(
+    title: str, body: str, *, lang: str = "en", wide: bool = False, langs: bool = False
+) -> str:
+    """A whole HTML document around ``body`` (already escaped by the caller); ``langs``: a
+    customer page, with the language switcher on top."""
     cls = ' class="wide"' if wide else ""
+    if langs:
+        body = switcher(lang) + body
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

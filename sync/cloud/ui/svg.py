@@ -92,15 +92,16 @@ def bar_chart(title: str, labels: list[str], series: list[Series], *, height: in
             )
         parts.append(
             f'<text x="{x0}" y="{height - 18}" font-size="10" fill="#444">'
-            f"{escape(label[-5:])}</text>"
+            f"{escape(label[-6:])}</text>"
         )
-    for si, s in enumerate(series):
-        x = 36 + si * 110
+    x = 36
+    for s in series:
         parts.append(
             f'<rect x="{x}" y="{height - 11}" width="10" height="10" fill="{s.color}"/>'
             f'<text x="{x + 14}" y="{height - 2}" font-size="11" fill="#222">'
             f"{escape(s.name)}</text>"
         )
+        x += 14 + len(s.name) * 7 + 16  # the next legend entry after this one's name
     parts.append("</svg>")
     return "".join(parts)
 

@@ -369,6 +369,52 @@ async def test_given_a_client_past_its_link_limit_then_its_claims_still_answer_2
         assert await tx.fetchval("SELECT COUNT(*) FROM mail_outbox") == 10
 
 
+async def test_given_customers_languages_then_the_forms_the_mail_and_the_link_pages_speak_them(
+    mailed: Mailed,
+) -> None:
+    """Given a phone whose browser asks for Polish, when it claims a receipt and gives its email,
+    then the card page's email and offers forms, the "check your inbox" answer and the mail are
+    Polish; the link opened on a phone that picked Ukrainian (?lang=uk, then the cookie) shows
+    its button in Ukrainian; after saving the offers the card says so; and the "no more offers"
+    page opened by a German browser is German."""
+    polish = {"Accept-Language": "pl-PL, en;q=0.5"}
+    async with _phone() as first, _phone() as second:
+        resp = await first.post(mailed.url(f"/c/{mailed.token('LANG-1', 2)}"), headers=polish)
+        assert resp.status == 200 and "Twój e-mail" in await resp.text()
+        card = await (await first.get(mailed.url("/card"), headers=polish)).text()
+        assert '<html lang="pl">' in card and "Wyślij mi link" in card and "Oferty" in card
+        asked = await first.post(mailed.url("/card/email"), data={"email": "ola@example.com"},
+                                 headers=polish)  # fmt: skip
+        sent = await asked.text()
+        assert asked.status == 200 and '<html lang="pl">' in sent
+        assert "Sprawdź skrzynkę odbiorczą" in sent and "Check your inbox" not in sent
+        [msg] = await mailed.smtp.sink.wait_for(1)
+        assert msg["Subject"].startswith("Twoja karta z pieczątkami w ")
+        body = msg.get_content()
+        assert "Otwórz ten link w telefonie" in body and "przypisać kartę" in body
+        assert "Hello" not in body and "Otrzymujesz tę wiadomość" in body
+        path = link_in(msg)
+        picked = await second.get(mailed.url(path + "?lang=uk"), headers=polish)
+        shown = await picked.text()
+        assert '<html lang="uk">' in shown and ">Продовжити<" in shown
+        assert picked.cookies["stampedge_lang"].value == "uk"
+        again = await (await second.get(mailed.url(path), headers=polish)).text()
+        assert '<html lang="uk">' in again
+        await second.post(mailed.url(path))
+        saved = await second.post(mailed.url("/card/consent"), data={"wallet": "yes"})
+        page = await saved.text()
+        assert (
+            saved.status == 200 and 'id="consent-saved"' in page and "Ваш вибір збережено." in page
+        )
+        assert "ola@example.com" in page and "Електронну адресу підтверджено" in page
+    url = msg["List-Unsubscribe"].strip("<>")
+    german = {"Accept-Language": "de-DE"}
+    shown = await mailed.http.get("/" + url.split("/", 3)[3], headers=german)
+    text = await shown.text()
+    assert shown.status == 200 and '<html lang="de">' in text
+    assert "keine Angebote mehr an diese E-Mail-Adresse" in text
+
+
 async def test_given_a_verified_customer_with_a_merged_card_when_erased_then_nothing_names_them(
     mailed: Mailed,
 ) -> None:
