@@ -232,6 +232,8 @@ _PAGE_ROUTES: list[_PageRoute] = [
     # customers who own their card (issue #19, ``identity_http.py``): each answer a page
     ("POST", "/card/email", "Mail a sign-in link to this address (recovery or attach)",
      _pages(200, 404, 422, 429, error=(403,)), ("email",), _NO_QUERY),
+    ("POST", "/card/phone", "The phone the till finds this card by (empty removes it)",
+     _pages(404, 409, 422, redirect=303, error=(403,)), ("phone",), _NO_QUERY),
     ("POST", "/card/consent", "Save this card's marketing consent", _pages(404, redirect=303,
      error=(403,)), ("email", "wallet"), _NO_QUERY),
     ("POST", "/c/{token}/email", "Give an email on the claim page: a sign-in link is mailed",

@@ -35,6 +35,7 @@ from sync.cloud.store import merge as merging
 from sync.cloud.store.identity import CHANNELS, Channel, Identity, Purpose, new_token
 from sync.cloud.ui.identity_page import (
     render_bad_email,
+    render_bad_phone,
     render_link_sent,
     render_sign_in,
     render_sign_in_problem,
@@ -169,6 +170,23 @@ async def card_email(request: web.Request) -> web.Response:
     _, business_id, _ = await _identity(request).card_id(code)
     await send_link(request, business_id, email, "attach", card_code=code)
     return _html(request, render_link_sent(_minutes(request), "/card", lang=lang), lang)
+
+
+async def card_phone(request: web.Request) -> web.Response:
+    """``POST /card/phone``: the phone the till can find this phone's card by."""
+    lang = customer_language(request)
+    code = await card_from_cookie(request)
+    form = await read_form(request)
+    if code is None:
+        return _html(request, render_sign_in_problem("invalid", lang=lang), lang, 404)
+    identity = _identity(request)
+    customer_id, business_id, _ = await identity.card_id(code)
+    try:
+        await identity.set_phone(business_id, customer_id, form.get("phone", "")[:40])
+    except StoreError as err:
+        taken = err.code == "phone_taken"
+        return _html(request, render_bad_phone(taken, lang=lang), lang, err.status)
+    raise web.HTTPSeeOther("/card?phone=saved")
 
 
 async def claim_email(request: web.Request) -> web.Response:
@@ -325,6 +343,7 @@ def add_identity_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/card/email", card_email)
     r.add_post("/card/consent", card_consent)
+    r.add_post("/card/phone", card_phone)
     for prefix in ("/c", "/C"):
         r.add_post(prefix + "/{token}/email", claim_email)
     r.add_get("/signin/{token}", sign_in_page)

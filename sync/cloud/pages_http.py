@@ -33,7 +33,7 @@ from sync.cloud.store.identity import Identity
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
-from sync.cloud.ui.identity_page import consent_form, email_form
+from sync.cloud.ui.identity_page import consent_form, email_form, phone_form
 from sync.cloud.ui.layout import page
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
@@ -85,9 +85,11 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
     lang = customer_language(request)
     identity = Identity(request.app[STORE].db)
     customer_id, _, email = await identity.card_id(card.card_code)
+    saved = request.query.get
     extra = (email_form("/card/email", have_card=email is None, lang=lang)
              + consent_form(email, await identity.consents(customer_id), lang,
-                            saved=request.query.get("consent") == "saved"))  # fmt: skip
+                            saved=saved("consent") == "saved")
+             + phone_form(card.phone, lang, saved=saved("phone") == "saved"))  # fmt: skip
     resp = html_page(request, render_card(view, lang, extra=extra), lang)
     keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp

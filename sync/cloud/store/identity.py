@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sync.cloud.errors import Conflict, Gone, NotFound
+from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.store import mail_outbox, merge
 from sync.cloud.store.book_io import next_seq
+from sync.cloud.store.customers import country_of
 from sync.cloud.store.db import Db
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
+from sync.contract.phones import PhoneError, canonical_phone
 
 Purpose = Literal["attach", "claim"]
 Channel = Literal["email", "wallet"]
@@ -106,6 +108,32 @@ class Identity:
         if row is None:
             raise NotFound("no card with this code", code="unknown_card", field="card_code")
         return int(row["id"]), int(row["business_id"]), row["email"]
+
+    async def set_phone(self, business_id: int, customer_id: int, typed: str) -> str | None:
+        """Put the phone typed on the card page on the card (E.164, read in the business's
+        country; an empty field removes it). The card's sequence moves, so tills learn it with
+        their next state pull and find the card by that phone offline."""
+        async with self._db.write(business_id) as tx:
+            phone = None
+            if typed.strip():
+                try:
+                    phone = canonical_phone(typed, await country_of(tx, business_id))
+                except PhoneError as err:
+                    raise InvalidInput(str(err), field="phone", code="invalid_phone") from None
+                holder = await tx.fetchval(
+                    "SELECT id FROM customers WHERE business_id = ? AND phone = ?",
+                    business_id, phone,
+                )  # fmt: skip
+                if holder is not None and int(holder) != customer_id:
+                    raise Conflict(
+                        "another card has this phone number", code="phone_taken", field="phone"
+                    )
+            seq = await next_seq(tx, business_id, 1)
+            await tx.execute(
+                "UPDATE customers SET phone = ?, updated_seq = ? WHERE id = ?",
+                phone, seq, customer_id,
+            )  # fmt: skip
+        return phone
 
     async def send_link(
         self, business_id: int, email: str, purpose: Purpose, token: str, mail: Mail,

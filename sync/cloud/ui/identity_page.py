@@ -77,6 +77,34 @@ def consent_form(
     )
 
 
+def phone_form(phone: str | None, lang: str = "en", *, saved: bool = False) -> str:
+    """The phone section: a number the till can find the card by (empty removes it)."""
+    done = (
+        f'<p id="phone-saved" role="status">{escape(t("phone.saved", lang))}</p>' if saved else ""
+    )
+    return (
+        f'<section class="card" id="phone"><h2>{escape(t("phone.title", lang))}</h2>{done}'
+        f'<p class="mute">{escape(t("phone.hint", lang))}</p>'
+        '<form method="post" action="/card/phone">'
+        f'<p><label for="phone-number">{escape(t("phone.label", lang))}</label><br>'
+        f'<input id="phone-number" name="phone" type="tel" autocomplete="tel" maxlength="40" '
+        f'value="{escape(phone or "")}" {_INPUT}></p>'
+        f'<p><button class="btn" type="submit" id="save-phone">{escape(t("phone.button", lang))}'
+        "</button></p></form></section>"
+    )
+
+
+def render_bad_phone(taken: bool, lang: str = "en") -> str:
+    """A number that cannot be one, or that is another card's."""
+    text = t("phone.taken", lang) if taken else t("phone.bad", lang)
+    body = (
+        f'<section class="card" id="problem"><h1>{escape(t("phone.title", lang))}</h1>'
+        f'<p class="bad" role="alert">{escape(text)}</p></section>'
+        f'<p><a href="/card">{escape(t("claim.open_card", lang))}</a></p>'
+    )
+    return page(t("phone.title", lang), body, lang=lang)
+
+
 def render_link_sent(minutes: int, back: str, lang: str = "en") -> str:
     """After asking for a link: the same answer whether or not the address has a card."""
     body = (

@@ -4,6 +4,8 @@ card (an unknown phone enrols a new customer); the tills are told the country an
 
 from typing import Any
 
+import aiohttp
+
 from tests.clock import Clock
 from tests.sync.cloud.conftest import Cloud, event, order, start_cloud
 
@@ -114,3 +116,38 @@ async def test_the_api_channel_reads_a_crms_phone_in_the_business_country(cloud:
                                                     "customer": {"phone": "030 12"}},
                                 headers=cloud.admin())  # fmt: skip
     assert bad.status == 422 and (await bad.json())["error"]["field"] == "customer.phone"
+
+
+async def test_a_phone_given_on_the_card_page_finds_the_card_at_the_till(cloud: Cloud) -> None:
+    """Given a German shop and a phone holding its card, when the customer types
+    ``030 1234567`` on the card page, then the page says it is saved and shows it in E.164, the
+    owner's look-up and the tills' sync state find the card by it; the same number from another
+    card's phone is refused (409) and a number that is none is refused (422), both as pages."""
+    await _german_shop(cloud)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:  # fmt: skip
+        for session, order_id in ((phone, "P-1"), (other, "P-2")):
+            claimed = await session.post(cloud.http.make_url(f"/c/{cloud.token(order_id, 1)}"))
+            assert claimed.status == 200, await claimed.text()
+        page = await (await phone.get(cloud.http.make_url("/card"))).text()
+        assert 'id="phone-number"' in page and 'action="/card/phone"' in page
+        saved = await phone.post(
+            cloud.http.make_url("/card/phone"), data={"phone": "030 1234567"},
+            allow_redirects=False,
+        )  # fmt: skip
+        assert saved.status == 303 and saved.headers["Location"] == "/card?phone=saved"
+        page = await (await phone.get(cloud.http.make_url("/card?phone=saved"))).text()
+        assert 'id="phone-saved"' in page and 'value="+49301234567"' in page
+
+        url = cloud.http.make_url("/card/phone")
+        taken = await other.post(url, data={"phone": "+4930 1234567"})
+        assert taken.status == 409 and 'role="alert"' in await taken.text()
+        bad = await other.post(url, data={"phone": "12"})
+        assert bad.status == 422 and 'role="alert"' in await bad.text()
+
+    [found] = await _find(cloud, "030 1234567")
+    assert found["phone"] == "+49301234567"
+    state = await (await cloud.http.get("/v1/sync/state", headers=cloud.device())).json()
+    assert [c["phone"] for c in state["cards"] if c["customer_id"] == found["customer_id"]] == [
+        "+49301234567"
+    ]
