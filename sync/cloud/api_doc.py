@@ -152,6 +152,14 @@ OPERATIONS = [
     Operation("POST", "/v1/cards/{card_code}/merge", "Merge this card into another of the same "
               "person (admin); its code stays an alias", {200: MergeOut, 403: _E, 404: _E,
               409: _E, 422: _E}, request=MergeIn, tags=("customers",)),
+    Operation("POST", "/card/export", "The customer's own data as a JSON download "
+              "(the phone's card cookie, a verified email; a form post)",
+              {200: CustomerExport, 401: "text/html", 403: "text/html"}, auth=False,
+              tags=("customers",)),
+    Operation("POST", "/card/erase", "Erase the phone's card and its customer's data "
+              "(the card cookie, a verified email, the form's confirm=yes)",
+              {200: "text/html", 401: "text/html", 403: "text/html", 422: "text/html"},
+              auth=False, tags=("customers",)),
     Operation("GET", "/signin/{token}", "The page a mailed sign-in link opens (one button; "
               "its POST spends the link)", {200: "text/html", 404: "text/html",
               409: "text/html", 410: "text/html"}, auth=False, tags=("customers",)),

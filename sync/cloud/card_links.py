@@ -77,3 +77,9 @@ def keep_card(request: web.Request, resp: web.StreamResponse, value: str) -> Non
     resp.set_cookie(
         CARD_COOKIE, value, max_age=2 * 365 * 86400, httponly=True, samesite="Lax", secure=secure
     )
+
+
+def forget_card(request: web.Request, resp: web.StreamResponse) -> None:
+    """Make the phone forget its card cookie (after the card was erased)."""
+    secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
+    resp.del_cookie(CARD_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)

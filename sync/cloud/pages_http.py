@@ -35,6 +35,7 @@ from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
 from sync.cloud.ui.identity_page import consent_form, email_form, phone_form
 from sync.cloud.ui.layout import page
+from sync.cloud.ui.privacy_page import privacy_forms
 from sync.cloud.wallet.links import wallet_links
 from sync.contract.card_code import canonical_card_text
 from sync.web.http_util import read_form
@@ -89,7 +90,8 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
     extra = (email_form("/card/email", have_card=email is None, lang=lang)
              + consent_form(email, await identity.consents(customer_id), lang,
                             saved=saved("consent") == "saved")
-             + phone_form(card.phone, lang, saved=saved("phone") == "saved"))  # fmt: skip
+             + phone_form(card.phone, lang, saved=saved("phone") == "saved")
+             + (privacy_forms(lang) if email else ""))  # fmt: skip
     resp = html_page(request, render_card(view, lang, extra=extra), lang)
     keep_card(request, resp, await cookie_value(request, card.card_code))
     return resp

@@ -485,19 +485,19 @@ class Store:
         return [customers.customer_out(c, goal) for c in found]
 
     async def export_customer(
-        self, who: Principal, customer_id: int, now: datetime
+        self, business_id: int, customer_id: int, now: datetime
     ) -> privacy.CustomerExport:
         """Everything kept about one customer of the business (``privacy.export``)."""
         async with self.db.read() as tx:
-            return await privacy.export(tx, who.business_id, customer_id, now)
+            return await privacy.export(tx, business_id, customer_id, now)
 
     async def erase_customer(
-        self, who: Principal, customer_id: int, now: datetime, requested_by: str
+        self, business_id: int, customer_id: int, now: datetime, requested_by: str
     ) -> privacy.ErasureOut:
         """Erase one customer's personal data (``privacy.erase``), then make the overwritten
         rows unreadable from the database's files; idempotent."""
-        async with self.db.write(who.business_id) as tx:
-            out = await privacy.erase(tx, who.business_id, customer_id, now, requested_by)
+        async with self.db.write(business_id) as tx:
+            out = await privacy.erase(tx, business_id, customer_id, now, requested_by)
         await self.db.forget_old_versions()
         return out
 

@@ -3,12 +3,8 @@ through a real local SMTP server: verified email by a one-time link, recovery on
 phone, the 202 ``confirm_by_email`` claim finished by the link, consent and "no more offers"."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp.test_utils import TestClient
 
 from sync.cloud.book import to_us
 from sync.cloud.store import Store
@@ -17,59 +13,11 @@ from sync.contract import claim_token
 from tests.clock import Clock
 from tests.conftest import free_port
 from tests.sync.cloud.conftest import card_sig
-from tests.sync.cloud.mail_sink import SmtpSink, link_in, mail_cloud, smtp
+from tests.sync.cloud.mail_sink import Mailed, SmtpSink, link_in, mail_cloud, mailed, smtp
+from tests.sync.cloud.mail_sink import claim_on as _claim_on
+from tests.sync.cloud.mail_sink import phone as _phone
 
-__all__ = ["smtp"]
-
-
-class Mailed:
-    """The app, its business and the SMTP sink."""
-
-    def __init__(self, http: TestClient[Any, Any], link: dict[str, Any], smtp: SmtpSink,
-                 store: Store, clock: Clock) -> None:  # fmt: skip
-        self.http, self.link, self.smtp, self.store, self.clock = http, link, smtp, store, clock
-
-    def url(self, path: str) -> str:
-        return str(self.http.make_url(path))
-
-    def token(self, order_id: str, stamps: int) -> str:
-        text, _ = claim_token.mint(
-            secret=self.link["device_secret"], device_id=self.link["device_id"],
-            order_id=order_id, stamps=stamps, now=self.clock.now, ttl_hours=24,
-        )  # fmt: skip
-        return text
-
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.link['admin_key']}"}
-
-    async def card(self, code: str) -> Any:
-        resp = await self.http.get(f"/v1/cards/{code}", headers=self.admin())
-        assert resp.status == 200, await resp.text()
-        return await resp.json()
-
-
-@pytest.fixture
-async def mailed(store: Store, clock: Clock, smtp: SmtpSink) -> AsyncIterator[Mailed]:
-    http, link = await mail_cloud(store, clock, smtp.port)
-    try:
-        yield Mailed(http, link, smtp, store, clock)
-    finally:
-        await http.close()
-
-
-def _phone() -> aiohttp.ClientSession:
-    """A phone of its own: its own cookies (IP hosts allowed, as a browser on a LAN)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-
-async def _claim_on(phone: aiohttp.ClientSession, m: Mailed, order_id: str, stamps: int) -> str:
-    """Claim a receipt with the phone's button; the card code its page shows."""
-    resp = await phone.post(m.url(f"/c/{m.token(order_id, stamps)}"))
-    assert resp.status == 200, await resp.text()
-    card = await phone.get(m.url("/card"))
-    text = await card.text()
-    start = text.index('id="card-code">') + len('id="card-code">')
-    return text[start : text.index("<", start)]
+__all__ = ["mailed", "smtp"]
 
 
 async def _ask_link(phone: aiohttp.ClientSession, m: Mailed, email: str) -> str:
