@@ -9,6 +9,11 @@ from sync.cloud.ui.layout import page
 from sync.cloud.ui.texts import t
 
 Refusal = Literal["no_card", "unverified", "unconfirmed"]
+_REFUSALS: dict[Refusal, tuple[str, str]] = {  # the keys spelled out: the catalogues' checks
+    "no_card": ("privacy.no_card.title", "privacy.no_card.body"),
+    "unverified": ("privacy.unverified.title", "privacy.unverified.body"),
+    "unconfirmed": ("privacy.unconfirmed.title", "privacy.unconfirmed.body"),
+}
 _BOX = 'style="width:24px;height:24px;vertical-align:middle"'
 
 
@@ -45,10 +50,10 @@ def render_refused(problem: Refusal, lang: str = "en") -> str:
         if problem != "no_card"
         else ""
     )
+    title, text = (t(key, lang) for key in _REFUSALS[problem])
     body = (
         f'<section class="card" id="problem" data-problem="{problem}">'
-        f"<h1>{escape(t(f'privacy.{problem}.title', lang))}</h1>"
-        f'<p class="bad" role="alert">{escape(t(f"privacy.{problem}.body", lang))}</p>'
+        f'<h1>{escape(title)}</h1><p class="bad" role="alert">{escape(text)}</p>'
         f"</section>{back}"
     )
-    return page(t(f"privacy.{problem}.title", lang), body, lang=lang)
+    return page(title, body, lang=lang)
