@@ -18,7 +18,7 @@ from sync.cloud.errors import NotFound
 from sync.cloud.http import STORE, int_param, now, principal
 from sync.cloud.store.identity import Identity
 from sync.cloud.ui.privacy_page import Refusal, render_erased, render_refused
-from sync.web.http_util import json_answer
+from sync.web.http_util import json_answer, read_form
 
 EXPORT_FILENAME = "my-stamp-card.json"
 
@@ -87,7 +87,7 @@ async def card_erase(request: web.Request) -> web.Response:
     found = await _verified_card(request)
     if isinstance(found, str):
         return _refused(found)
-    form = await request.post()
+    form = await read_form(request)
     if form.get("confirm") != "yes":
         return _page(render_refused("unconfirmed"), 422)
     await request.app[STORE].erase_customer(*found, now(request), requested_by="customer")
