@@ -16,6 +16,7 @@ from aiohttp import web
 from sync.cloud.card_links import card_from_cookie, forget_card
 from sync.cloud.errors import NotFound
 from sync.cloud.http import STORE, int_param, now, principal
+from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store.identity import Identity
 from sync.cloud.ui.privacy_page import Refusal, render_erased, render_refused
 from sync.web.http_util import json_answer, read_form
@@ -50,14 +51,16 @@ async def delete_customer(request: web.Request) -> web.Response:
     return json_answer(out)
 
 
-def _page(text: str, status: int = 200) -> web.Response:
-    resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+def _page(request: web.Request, text: str, lang: str, status: int = 200) -> web.Response:
+    resp = html_page(request, text, lang, status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
-def _refused(problem: Refusal) -> web.Response:
-    return _page(render_refused(problem), 401 if problem == "no_card" else 403)
+def _refused(request: web.Request, problem: Refusal) -> web.Response:
+    lang = customer_language(request)
+    status = {"no_card": 401, "unverified": 403, "unconfirmed": 422}[problem]
+    return _page(request, render_refused(problem, lang), lang, status)
 
 
 async def _verified_card(request: web.Request) -> tuple[int, int] | Refusal:
@@ -73,7 +76,7 @@ async def card_export(request: web.Request) -> web.Response:
     """``POST /card/export``: the customer's own data, the owner's export as a download."""
     found = await _verified_card(request)
     if isinstance(found, str):
-        return _refused(found)
+        return _refused(request, found)
     out = await request.app[STORE].export_customer(*found, now(request))
     resp = json_answer(out)
     resp.headers["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
@@ -86,12 +89,13 @@ async def card_erase(request: web.Request) -> web.Response:
     its person, as the owner's ``DELETE`` would, and forget the card on this phone."""
     found = await _verified_card(request)
     if isinstance(found, str):
-        return _refused(found)
+        return _refused(request, found)
     form = await read_form(request)
     if form.get("confirm") != "yes":
-        return _page(render_refused("unconfirmed"), 422)
+        return _refused(request, "unconfirmed")
     await request.app[STORE].erase_customer(*found, now(request), requested_by="customer")
-    resp = _page(render_erased())
+    lang = customer_language(request)
+    resp = _page(request, render_erased(lang), lang)
     forget_card(request, resp)
     return resp
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from sync.web.texts import t
 from tests.sync.cloud.conftest import card_sig
 from tests.sync.cloud.mail_sink import Mailed, claim_on, link_in, mailed, phone, smtp
 
@@ -198,3 +199,22 @@ async def test_given_the_cards_private_link_when_it_has_a_verified_email_then_th
         page = await (await mine.get(mailed.url(f"/card/{code}/{sig}"))).text()
     assert 'action="/card/export"' in page and 'action="/card/erase"' in page
     assert 'name="confirm" value="yes" id="erase-confirm" required' in page
+
+
+async def test_given_a_german_or_ukrainian_phone_then_the_forms_and_refusals_speak_its_language(
+    mailed: Mailed,
+) -> None:
+    """Given a verified phone whose browser asks for German, then the card page's data section
+    is in German; given a Ukrainian phone without a card, when it asks to erase, then the 401
+    page is in Ukrainian."""
+    async with phone() as mine, phone() as other:
+        await _verified_phone(mailed, mine)
+        page = await mine.get(mailed.url("/card"), headers={"Accept-Language": "de-DE,de;q=0.9"})
+        text = await page.text()
+        assert "Meine Daten herunterladen" in text and "Download my data" not in text
+        resp = await other.post(
+            mailed.url("/card/erase"), data=CONFIRM, headers={"Accept-Language": "uk"}
+        )
+        ukrainian = t("privacy.no_card.title", "uk")
+        assert ukrainian != t("privacy.no_card.title", "en")
+        assert resp.status == 401 and ukrainian in await resp.text()
