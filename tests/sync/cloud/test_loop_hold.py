@@ -11,7 +11,7 @@ from sync.contract.limits import EMAIL_MAX_LEN, MAX_BATCH, MAX_STAMPS_PER_CHECK
 from tests.clock import START
 from tests.loop_hold import recording
 from tests.openapi_check import json_operations
-from tests.sync.cloud.conftest import Cloud
+from tests.sync.cloud.conftest import Cloud, card_sig
 from tests.sync.cloud.test_poster_webhook import ACCOUNT, SECRET, webhook
 
 BIG_EMAIL = "e" * (EMAIL_MAX_LEN - len("@example.com") - 4) + "{n:04d}@example.com"
@@ -103,6 +103,20 @@ async def test_given_the_largest_valid_inputs_then_every_json_route_answers_and_
         hook = f"/integrations/poster/{cloud.link['business_id']}/webhook"
         await call("POST", "/integrations/poster/{business_id}/webhook", hook, 200,
                    json=webhook(7, obj="client", data="x" * 1000))  # fmt: skip
+        cid = made["customer_id"]
+        await call("GET", "/v1/customers/{id}/export", f"/v1/customers/{cid}/export", 200,
+                   headers=admin)  # fmt: skip
+        # the customer's own download: the card's cookie, its email verified (the owner's)
+        http.session.cookie_jar.update_cookies(
+            {"stampedge_card": f"{card}.{await card_sig(cloud.store, card)}"}
+        )
+        await call("POST", "/card/export", "/card/export", 200)
+        other = await call("POST", "/v1/customers", "/v1/customers", 201, headers=admin,
+                           json={"name": NAME})  # fmt: skip
+        await call("POST", "/v1/cards/{card_code}/merge",
+                   f"/v1/cards/{other['card_code']}/merge", 200, headers=admin,
+                   json={"into": card})  # fmt: skip
+        await call("DELETE", "/v1/customers/{id}", f"/v1/customers/{cid}", 200, headers=admin)
         await call("POST", "/v1/admin-key", "/v1/admin-key", 201, headers=admin)
     wanted = {op.replace("{", "").replace("}", "") for op in json_operations(doc)}
     got = {d.replace("/", "_").replace("{", "").replace("}", "").replace("-", "_")
