@@ -96,13 +96,17 @@ def phone_form(phone: str | None, lang: str = "en", *, saved: bool = False) -> s
 
 def render_bad_phone(taken: bool, lang: str = "en") -> str:
     """A number that cannot be one, or that is another card's."""
-    text = t("phone.taken", lang) if taken else t("phone.bad", lang)
+    return _refusal("phone.title", "phone.taken" if taken else "phone.bad", "/card", lang)
+
+
+def _refusal(title: str, text: str, back: str, lang: str) -> str:
+    """A form's answer that was refused: the section's title, why (an alert), the way back."""
     body = (
-        f'<section class="card" id="problem"><h1>{escape(t("phone.title", lang))}</h1>'
-        f'<p class="bad" role="alert">{escape(text)}</p></section>'
-        f'<p><a href="/card">{escape(t("claim.open_card", lang))}</a></p>'
+        f'<section class="card" id="problem"><h1>{escape(t(title, lang))}</h1>'
+        f'<p class="bad" role="alert">{escape(t(text, lang))}</p></section>'
+        f'<p><a href="{escape(back)}">{escape(t("claim.open_card", lang))}</a></p>'
     )
-    return page(t("phone.title", lang), body, lang=lang)
+    return page(t(title, lang), body, lang=lang)
 
 
 def render_link_sent(minutes: int, back: str, lang: str = "en") -> str:
@@ -117,12 +121,7 @@ def render_link_sent(minutes: int, back: str, lang: str = "en") -> str:
 
 def render_bad_email(back: str, lang: str = "en") -> str:
     """An address that cannot be one."""
-    body = (
-        f'<section class="card" id="problem"><h1>{escape(t("email.title", lang))}</h1>'
-        f'<p class="bad" role="alert">{escape(t("email.bad", lang))}</p></section>'
-        f'<p><a href="{escape(back)}">{escape(t("claim.open_card", lang))}</a></p>'
-    )
-    return page(t("email.title", lang), body, lang=lang)
+    return _refusal("email.title", "email.bad", back, lang)
 
 
 def render_sign_in(action: str, lang: str = "en") -> str:
