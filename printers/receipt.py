@@ -41,8 +41,10 @@ from sync.web.texts import plural, t
 INIT = ESC + b"@"
 ALIGN_LEFT = ESC + b"a\x00"
 CUT = GS + b"VB\x03"  # feed to the cutter (+3 lines' worth) and partial cut
-FONT_PX = 22  # the raster receipt's type size: about 42 characters on 80 mm paper
+FONT_PX = 22  # the raster receipt's type size: about 50 Latin or 44 Cyrillic letters on 80 mm
+MIN_FONT_PX = 14  # a line wider than the paper shrinks down to this size before it is cut
 LINE_PX = 28  # one line of it, with the accents of capitals (Ż, Й) and the descenders
+MARGIN_PX = 8
 
 
 class Receipt(BaseModel):
@@ -222,7 +224,7 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     from PIL import Image, ImageDraw
 
     width = caps.paper_dots - caps.paper_dots % 8
-    font = receipt_font()
+    sizes: dict[int, ImageFont.FreeTypeFont] = {}
     head, body = text_lines(receipt, settings)
     qr_img: Image.Image | None = None
     if receipt.claim_url:
@@ -240,10 +242,19 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     draw = ImageDraw.Draw(img)
     y = 8
 
+    def fitted(text: str) -> "ImageFont.FreeTypeFont":
+        # 58 mm paper holds ~29 Cyrillic letters at full size: a longer line is drawn smaller
+        for size in range(FONT_PX, MIN_FONT_PX - 1, -1):
+            font = sizes[size] = sizes.get(size) or receipt_font(size)
+            if draw.textlength(text, font=font) <= width - 2 * MARGIN_PX:
+                break
+        return font
+
     def put(text: str, *, center: bool) -> None:
         nonlocal y
+        font = fitted(text)
         w = draw.textlength(text, font=font)
-        x = (width - w) / 2 if center else 8
+        x = (width - w) / 2 if center else MARGIN_PX
         draw.text((x, y), text, font=font, fill=0)
         y += line_h
 

@@ -19,6 +19,7 @@ from printers.receipt import (
     Receipt,
     build_star,
     footer_text,
+    render_image,
     tail_lines,
     text_lines,
 )
@@ -111,3 +112,21 @@ def test_given_a_star_printer_when_a_receipt_in_lang_is_rastered_then_every_lett
     missing = _glyph(NOT_A_CHARACTER)
     letters = {ch for line in [*centred, *body] for ch in line if not ch.isspace()}
     assert sorted(ch for ch in letters if _glyph(ch) == missing) == []
+
+
+def test_given_58mm_paper_when_a_ukrainian_line_is_too_wide_then_it_is_drawn_smaller_not_cut(
+    artifacts_dir: Path,
+) -> None:
+    """Given a POS-5890 (58 mm, 384 dots) and a Ukrainian receipt whose footer "Скануйте, щоб
+    отримати печатки" is wider than the paper at full size, when its picture is drawn (the
+    file printer's preview, a raster job), then no ink touches the paper's side margins."""
+    settings = PrinterSettings(profile="POS-5890")
+    caps = capabilities(settings)
+    receipt = _receipt("uk")
+    footer = footer_text(settings, "uk")
+    font = ImageFont.truetype(str(fonts.REGULAR), FONT_PX)
+    assert font.getlength(footer) > caps.paper_dots - 16  # the premise: too wide at 22 px
+    img = render_image(receipt, settings, caps).convert("L")
+    img.save(artifacts_dir / "receipt-58mm-uk.png")
+    for x in (*range(4), *range(img.width - 4, img.width)):
+        assert img.crop((x, 0, x + 1, img.height)).getextrema() == (255, 255), x
