@@ -1,18 +1,21 @@
 """What goes on paper for one order, as bytes (pure): text, the QR footer, the cut.
 
 ESC/POS printers get text plus the QR in the profile's mode; Star raster printers (and the file
-printer's PNG preview) get the same layout drawn as a 1-bit image.
+printer's PNG preview) get the same layout drawn as a 1-bit image, in the bundled DejaVu Sans
+(``sync.web.fonts``: Polish and Cyrillic letters, which Pillow's default font lacks).
 """
 
+import io
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:  # PIL is loaded when a receipt is drawn, not with the agent (~4 MB)
-    from PIL import Image
+    from PIL import Image, ImageFont
 
 from config.agent import PrinterSettings
 from printers.code_pages import CodePage, encode
@@ -31,12 +34,17 @@ from printers.escpos_qr import (
 )
 from printers.profile import Capabilities
 from sync.contract.languages import DEFAULT_LANGUAGE, Language
+from sync.web import fonts
 from sync.web.locale_format import day, moment, money
 from sync.web.texts import plural, t
 
 INIT = ESC + b"@"
 ALIGN_LEFT = ESC + b"a\x00"
 CUT = GS + b"VB\x03"  # feed to the cutter (+3 lines' worth) and partial cut
+FONT_PX = 22  # the raster receipt's type size: about 50 Latin or 44 Cyrillic letters on 80 mm
+MIN_FONT_PX = 14  # a line wider than the paper shrinks down to this size before it is cut
+LINE_PX = 28  # one line of it, with the accents of capitals (Ż, Й) and the descenders
+MARGIN_PX = 8
 
 
 class Receipt(BaseModel):
@@ -197,12 +205,26 @@ def build_escpos(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     return bytes(out)
 
 
+@lru_cache(maxsize=1)
+def _font_file() -> bytes:
+    return fonts.REGULAR.read_bytes()
+
+
+def receipt_font(size: int = FONT_PX) -> "ImageFont.FreeTypeFont":
+    """The raster receipt's typeface at ``size`` pixels (blocking: the first call reads the
+    file; draw receipts in a worker thread). A new face per call: FreeType faces are not
+    shared between the threads that draw receipts and previews."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(io.BytesIO(_font_file()), size)
+
+
 def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities) -> "Image.Image":
     """The receipt drawn as a 1-bit image as wide as the paper (Star printers, PNG preview)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     width = caps.paper_dots - caps.paper_dots % 8
-    font = ImageFont.load_default(size=22)
+    sizes: dict[int, ImageFont.FreeTypeFont] = {}
     head, body = text_lines(receipt, settings)
     qr_img: Image.Image | None = None
     if receipt.claim_url:
@@ -211,7 +233,7 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
         side = len(rows)
         qr_img = Image.frombytes("1", (len(rows[0]) * 8, side), b"".join(rows))
         qr_img = qr_img.crop((0, 0, side, side)).point(lambda v: 255 - v)
-    line_h = 28
+    line_h = LINE_PX
     tail = tail_lines(receipt)
     footer = [footer_text(settings, receipt.language)] if receipt.claim_url else []
     n_lines = len(head) + len(body) + len(footer) + len(tail)
@@ -220,10 +242,19 @@ def render_image(receipt: Receipt, settings: PrinterSettings, caps: Capabilities
     draw = ImageDraw.Draw(img)
     y = 8
 
+    def fitted(text: str) -> "ImageFont.FreeTypeFont":
+        # 58 mm paper holds ~29 Cyrillic letters at full size: a longer line is drawn smaller
+        for size in range(FONT_PX, MIN_FONT_PX - 1, -1):
+            font = sizes[size] = sizes.get(size) or receipt_font(size)
+            if draw.textlength(text, font=font) <= width - 2 * MARGIN_PX:
+                break
+        return font
+
     def put(text: str, *, center: bool) -> None:
         nonlocal y
+        font = fitted(text)
         w = draw.textlength(text, font=font)
-        x = (width - w) / 2 if center else 8
+        x = (width - w) / 2 if center else MARGIN_PX
         draw.text((x, y), text, font=font, fill=0)
         y += line_h
 

@@ -13,7 +13,14 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from sync.cloud.backoffice import codes, prints
-from sync.cloud.backoffice.models import BatchIn, BatchList, BatchOut, InsertClaimIn, VoucherIn
+from sync.cloud.backoffice.models import (
+    BatchIn,
+    BatchList,
+    BatchOut,
+    InsertClaimIn,
+    VoucherIn,
+    gift_titled,
+)
 from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card
 from sync.cloud.claims_http import reward_views
 from sync.cloud.errors import InvalidInput, NotFound, StoreError, Unauthorized
@@ -30,6 +37,7 @@ from sync.cloud.http import (
 )
 from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import Principal
+from sync.cloud.ui.backoffice import gives
 from sync.cloud.ui.claim_page import (
     ClaimView,
     render_claim_done,
@@ -39,6 +47,7 @@ from sync.cloud.ui.claim_page import (
 from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.web.http_util import json_answer
+from sync.web.locale_format import day
 from sync.web.texts import t
 
 _PROBLEMS = {"already_claimed", "expired", "invalid"}
@@ -63,7 +72,7 @@ def _public_url(request: web.Request) -> str:
 async def post_batch(request: web.Request) -> web.Response:
     """``POST /v1/vouchers/batch``: N single-use codes (402 ``plan_limit`` past the plan)."""
     who = await admin_principal(request)
-    body = await read_body(request, BatchIn)
+    body = gift_titled(await read_body(request, BatchIn), customer_language(request))
     out = await request.app[STORE].create_batch(who, body, now(request), _public_url(request))
     return json_answer(out, status=201)
 
@@ -71,7 +80,7 @@ async def post_batch(request: web.Request) -> web.Response:
 async def post_voucher(request: web.Request) -> web.Response:
     """``POST /v1/vouchers``: one code, sent as a link or put on a customer's card at once."""
     who = await admin_principal(request)
-    body = await read_body(request, VoucherIn)
+    body = gift_titled(await read_body(request, VoucherIn), customer_language(request))
     out, _ = await request.app[STORE].create_voucher(
         who, body, now(request), _public_url(request), request.app[RNG]
     )
@@ -85,19 +94,15 @@ async def get_batches(request: web.Request) -> web.Response:
     return json_answer(BatchList(batches=found))
 
 
-def _print_codes(batch: BatchOut) -> list[prints.PrintCode]:
-    worth = (
-        f"{batch.stamps} stamp{'s' if batch.stamps != 1 else ''}"
-        if batch.kind == "stamps"
-        else "voucher"
-    )
-    detail = f"{worth} · use by {batch.expires_at.date().isoformat()}"
+def _print_codes(batch: BatchOut, lang: str) -> list[prints.PrintCode]:
+    detail = t("print.detail", lang, gives=gives(batch, lang), date=day(batch.expires_at, lang))
     return [prints.PrintCode(c.code, c.url, batch.title, detail) for c in batch.codes]
 
 
 async def get_batch_file(request: web.Request) -> web.Response:
     """``GET /v1/vouchers/batch/{id}.pdf|.csv|.escpos``: the batch ready to print
-    (``?layout=labels|flyers`` for the PDF)."""
+    (``?layout=labels|flyers`` for the PDF), its words in the back office pages' language
+    (``?lang=``, the pages' cookie, ``Accept-Language``, else the business's)."""
     who = await admin_principal(request)
     batch_id = int_param(request.match_info["id"], "id")
     if batch_id is None or not 1 <= batch_id < 2**62:
@@ -109,7 +114,8 @@ async def get_batch_file(request: web.Request) -> web.Response:
     store = request.app[STORE]
     batch = await store.batch(who.business_id, batch_id, now(request), _public_url(request))
     shop = await store.business_name(who.business_id)
-    items = _print_codes(batch)
+    lang = customer_language(request)
+    items = _print_codes(batch, lang)
     name = f"batch-{batch_id}"
     if fmt == "csv":
         extra = [
@@ -118,11 +124,13 @@ async def get_batch_file(request: web.Request) -> web.Response:
         body = prints.csv_text(items, extra).encode()
         ctype = "text/csv"
     elif fmt == "pdf":
-        body = await asyncio.to_thread(prints.pdf, items, layout, shop)  # type: ignore[arg-type]
+        body = await asyncio.to_thread(prints.pdf, items, layout, shop, lang)  # type: ignore[arg-type]
         ctype, name = "application/pdf", f"{name}-{layout}"
         await store.mark_printed(who.business_id, batch_id)
     else:
-        body = prints.escpos(items, shop)
+        # ASCII only: the cloud may not import printers/' code pages, so the ticket's words
+        # stay English rather than turn into question marks
+        body = prints.escpos(_print_codes(batch, "en"), shop)
         ctype = "application/octet-stream"
         await store.mark_printed(who.business_id, batch_id)
     return web.Response(

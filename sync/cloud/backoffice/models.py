@@ -1,11 +1,12 @@
 """Pydantic models of the back office's API: vouchers, batches and their figures, the plan."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sync.contract.customers import CustomerRef
+from sync.web.texts import t
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 MAX_BATCH = 1000
@@ -37,6 +38,17 @@ class VoucherIn(_In):
     valid_days: int = Field(default=30, ge=1, le=3650)
     branch: int | None = Field(default=None, ge=1, le=2**62)
     customer: CustomerRef | None = None
+
+
+_Titled = TypeVar("_Titled", BatchIn, VoucherIn)
+
+
+def gift_titled(body: _Titled, lang: str) -> _Titled:
+    """``body``, titled "A gift from us" in ``lang`` when it names no title of its own (the
+    title is printed on the codes and shown on the customer's card)."""
+    if "title" in body.model_fields_set:
+        return body
+    return body.model_copy(update={"title": t("bo.gift_title", lang)})
 
 
 class CodeOut(BaseModel):

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
-from sync.cloud.backoffice.models import BatchIn, VoucherIn
+from sync.cloud.backoffice.models import BatchIn, VoucherIn, gift_titled
 from sync.cloud.errors import StoreError
 from sync.cloud.http import (
     ADMIN_COOKIE,
@@ -225,7 +225,7 @@ async def post_batch(request: web.Request) -> web.Response:
     who, token, form = got
     fields = {k: form[k] for k in ("count", "kind", "stamps", "title", "valid_days") if form.get(k)}
     try:
-        body = BatchIn.model_validate(fields)
+        body = gift_titled(BatchIn.model_validate(fields), customer_language(request))
         out = await request.app[STORE].create_batch(
             who, body, now(request), request.app[SETTINGS].cloud.public_url
         )
@@ -261,8 +261,11 @@ async def post_voucher(request: web.Request) -> web.Response:
         ref = CustomerRef(card=found[0].card_code)
         owner = found[0].name or found[0].email or found[0].number
     try:
-        body = VoucherIn.model_validate(
-            {k: form[k] for k in ("title", "valid_days") if form.get(k)} | {"customer": ref}
+        body = gift_titled(
+            VoucherIn.model_validate(
+                {k: form[k] for k in ("title", "valid_days") if form.get(k)} | {"customer": ref}
+            ),
+            customer_language(request),
         )
         out, _ = await store.create_voucher(
             who, body, at, request.app[SETTINGS].cloud.public_url, request.app[RNG]

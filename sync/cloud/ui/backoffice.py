@@ -247,7 +247,8 @@ def _voucher(csrf: str, new: BatchOut | None, owner: str, lang: str) -> str:
     )  # fmt: skip
 
 
-def _gives(b: BatchOut, lang: str) -> str:
+def gives(b: BatchOut, lang: str) -> str:
+    """What each code of a batch gives, in ``lang``: "3 pieczątki", "ваучер"."""
     return (
         plural("bo.batch.stamps", b.stamps, lang)
         if b.kind == "stamps"
@@ -263,7 +264,7 @@ def _batches(batches: list[BatchOut], csrf: str, new: BatchOut | None, lang: str
         made = f'<p class="lead" role="status" id="batch-made">{escape(text)}</p>'
     rows = "".join(
         f'<tr data-batch="{b.batch_id}"><td>{b.batch_id}</td><td>{escape(b.title)}</td>'
-        f"<td>{escape(_gives(b, lang))}</td>"
+        f"<td>{escape(gives(b, lang))}</td>"
         f"<td>{number(b.count, lang)}</td><td>{number(b.printed, lang)}</td>"
         f"<td>{number(b.claimed, lang)}</td><td>{number(b.redeemed, lang)}</td>"
         f"<td>{percent(b.conversion, lang)}</td><td>{escape(day(b.expires_at, lang))}</td>"
