@@ -1,6 +1,7 @@
 """The bundled typeface (``sync.web.fonts``): every letter of every catalogue has a glyph in
 both weights, and a wheel built from this tree carries the files and their licence."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -54,8 +55,16 @@ def test_given_a_wheel_built_from_the_tree_then_it_carries_the_fonts_and_licence
 ) -> None:
     """Given ``pip wheel`` of this tree, then the wheel holds both font files byte for byte and
     the licence: an installed cloud or agent does not need a system font."""
+    # built from a copy: setuptools leaves its build/ folder in the tree it builds
+    tree = tmp_path / "tree"
+    shutil.copytree(
+        REPO, tree,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "var", "tests", "*.egg-info", "__pycache__"
+        ),
+    )  # fmt: skip
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(tree)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     [wheel] = tmp_path.glob("stampedge-*.whl")
