@@ -11,9 +11,9 @@ from functools import lru_cache
 from typing import Any
 
 from config.agent import PrinterSettings
-from printers.code_pages import CodePage, page_for, python_codec
 from printers.errors import PrinterConfigError
 from printers.escpos_qr import QrMode
+from sync.web.code_pages import CodePage, page_for, python_codec
 
 _STAR_RASTER_MODELS = re.compile(r"^(star[-_ ]?)?tsp1\d\d", re.IGNORECASE)
 _DEFAULT_PAPER_DOTS = 576

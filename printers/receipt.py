@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # PIL is loaded when a receipt is drawn, not with the agent (
     from PIL import Image, ImageFont
 
 from config.agent import PrinterSettings
-from printers.code_pages import CodePage, encode
 from printers.escpos_qr import (
     ALIGN_CENTER,
     ESC,
@@ -35,6 +34,7 @@ from printers.escpos_qr import (
 from printers.profile import Capabilities
 from sync.contract.languages import DEFAULT_LANGUAGE, Language
 from sync.web import fonts
+from sync.web.code_pages import CodePage, encode
 from sync.web.locale_format import day, moment, money
 from sync.web.texts import plural, t
 

@@ -128,9 +128,7 @@ async def get_batch_file(request: web.Request) -> web.Response:
         ctype, name = "application/pdf", f"{name}-{layout}"
         await store.mark_printed(who.business_id, batch_id)
     else:
-        # ASCII only: the cloud may not import printers/' code pages, so the ticket's words
-        # stay English rather than turn into question marks
-        body = prints.escpos(_print_codes(batch, "en"), shop)
+        body = prints.escpos(items, shop, lang)
         ctype = "application/octet-stream"
         await store.mark_printed(who.business_id, batch_id)
     return web.Response(

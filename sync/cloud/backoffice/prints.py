@@ -7,8 +7,10 @@
   The fonts are read once, by the first PDF: build PDFs in a worker thread.
 - CSV: one row per code, for a mail merge or a print shop.
 - ESC/POS: one ticket per code for a receipt printer: native ``GS ( k`` QR (model 2), the code
-  in large type, a cut. Built here because the cloud may not import ``printers/`` (the
-  import-linter contract); the few commands are the standard ones.
+  in large type, a cut, its words in the language's code page (``sync.web.code_pages``, among
+  the pages Epson-compatible printers share; a letter the page lacks is replaced sensibly).
+  Built here because the cloud may not import ``printers/`` (the import-linter contract); the
+  few commands are the standard ones.
 """
 
 import csv
@@ -29,7 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from sync.cloud.backoffice.codes import display
 from sync.contract.languages import DEFAULT_LANGUAGE
-from sync.web import fonts
+from sync.web import code_pages, fonts
 from sync.web.texts import t
 
 Layout = Literal["labels", "flyers"]
@@ -163,20 +165,23 @@ def _qr_escpos(data: bytes) -> bytes:
     )  # fmt: skip
 
 
-def _ascii(text: str) -> bytes:
-    return text.encode("ascii", "replace")
+def escpos(codes: Sequence[PrintCode], shop: str = "", language: str = DEFAULT_LANGUAGE) -> bytes:
+    """One receipt-printer ticket per code: shop, title, QR, code, cut; the words in the code
+    page that prints ``language`` (and the titles' own letters) best."""
+    words = shop + "".join(item.title + item.detail for item in codes)
+    page = code_pages.page_for(language, code_pages.COMMON_PAGES, "CP437", words)
 
+    def text(value: str) -> bytes:
+        return code_pages.encode(value, page.codec)[0]
 
-def escpos(codes: Sequence[PrintCode], shop: str = "") -> bytes:
-    """One receipt-printer ticket per code: shop, title, QR, code, cut."""
-    job = bytearray(ESC + b"@")
+    job = bytearray(ESC + b"@" + ESC + b"t" + bytes([page.number]))
     for item in codes:
         job += ESC + b"a\x01"  # centre
         if shop:
-            job += _ascii(shop) + b"\n"
-        job += ESC + b"E\x01" + _ascii(item.title) + b"\n" + ESC + b"E\x00"
-        job += _ascii(item.detail) + b"\n\n"
+            job += text(shop) + b"\n"
+        job += ESC + b"E\x01" + text(item.title) + b"\n" + ESC + b"E\x00"
+        job += text(item.detail) + b"\n\n"
         job += _qr_escpos(item.url.encode("ascii"))
-        job += b"\n" + GS + b"!\x11" + _ascii(display(item.code)) + b"\n" + GS + b"!\x00"
+        job += b"\n" + GS + b"!\x11" + text(display(item.code)) + b"\n" + GS + b"!\x00"
         job += b"\n\n\n" + GS + b"V\x42\x00"  # feed and partial cut
     return bytes(job)

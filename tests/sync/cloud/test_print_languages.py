@@ -13,7 +13,9 @@ import pytest
 
 from sync.cloud.backoffice import codes
 from sync.cloud.store import Store
+from sync.web import code_pages
 from tests.clock import Clock
+from tests.fakes.escpos_printer import EPSON_CODE_PAGES, EscposParser, FakeReceipt
 from tests.pages.languages import english_left
 from tests.sync.cloud.conftest import Cloud, start_cloud
 from tests.sync.cloud.pdf_codes import first_page_png, pdf_fonts, pdf_text, qr_texts
@@ -129,3 +131,25 @@ async def test_given_a_batch_made_in_a_language_without_a_title_then_the_gift_ti
     assert (await _batch(shop, "pl"))["title"] == "Prezent od nas"
     assert (await _batch(shop, "uk"))["title"] == "Подарунок від нас"
     assert (await _batch(shop, "uk", title="Free coffee"))["title"] == "Free coffee"
+
+
+@pytest.mark.parametrize(("lang", "page"), [("de", 19), ("pl", 45), ("uk", 46)])
+async def test_given_a_language_when_a_batch_is_printed_as_tickets_then_the_printer_reads_it(
+    shop: Cloud, lang: str, page: int
+) -> None:
+    """Given a batch made in German, Polish or Ukrainian, when its ESC/POS tickets are
+    downloaded in that language, then the job selects a page of that language (``ESC t``:
+    CP858, CP1250, CP1251 as Epson numbers them: the pages that also hold the middle dot) and
+    an Epson printer shows the catalogue's words letter for letter (``ż``, ``ó``, Cyrillic),
+    the shop's name as the page can print it, not English or ``?``."""
+    batch = await _batch(shop, lang)
+    resp = await shop.http.get(
+        f"/v1/vouchers/batch/{batch['batch_id']}.escpos?lang={lang}", headers=shop.admin()
+    )
+    assert resp.status == 200
+    ticket = FakeReceipt(commands=EscposParser().feed(await resp.read()))
+    assert ticket.code_page == page
+    text, codec = ticket.text, EPSON_CODE_PAGES[page]
+    shop_on_paper = code_pages.encode(SHOP, codec)[0].decode(codec)  # "Róża": ż only on pl's
+    assert shop_on_paper in text and EXPECTED[lang][0] in text and EXPECTED[lang][1] in text
+    assert "?" not in text and english_left(text, lang, (shop_on_paper,)) == [], text

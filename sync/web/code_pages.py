@@ -1,5 +1,6 @@
 # ruff: noqa: RUF001 - a transliteration table is made of Cyrillic letters that look Latin
-"""Which ESC/POS code page prints a language, and its text as bytes of that page (pure).
+"""Which ESC/POS code page prints a language, and its text as bytes of that page (pure; here
+in ``sync.web`` so that the agent's receipts and the cloud's voucher tickets share it).
 
 A printer shows the bytes after ``ESC t n`` in code page ``n``. For each language the pages
 that can hold its letters are tried, among those the printer's profile lists, and the one
@@ -22,6 +23,13 @@ LANGUAGE_PAGES: dict[str, tuple[str, ...]] = {
     "pl": ("CP852", "CP1250", "ISO_8859-2"),
     "uk": ("CP866", "CP1251", "CP1125", "CP855"),
 }
+# The pages python-escpos's ``default`` profile lists, with Epson's ``ESC t`` numbers (the same
+# on the TM-T20II and TM-T88V): for a job built for no particular printer (the back office's
+# voucher tickets).
+COMMON_PAGES: dict[str, int] = {
+    "CP437": 0, "CP850": 2, "CP1252": 16, "CP866": 17, "CP852": 18, "CP858": 19,
+    "ISO_8859-2": 39, "ISO_8859-15": 40, "CP1250": 45, "CP1251": 46,
+}  # fmt: skip
 # The letters a language's text needs (the coverage a page is judged by).
 ALPHABETS: dict[str, str] = {
     "en": "£",
