@@ -49,6 +49,7 @@ from sync.cloud.store.db import Db
 from sync.cloud.store.group_commit import GroupCommit, Job, apply_in
 from sync.cloud.store.ingest import BatchPipeline
 from sync.cloud.store.key_cache import KEYS_CHANNEL, KeyCache
+from sync.cloud.store.off_loop import OffLoop
 from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
@@ -84,13 +85,14 @@ class Store:
         self._claims = ClaimQueue(db)
         # SQLite: batches go through the write pipeline (``ingest.py``); PostgreSQL: those of
         # concurrent requests share transactions (``group_commit.py``)
-        self._batches = BatchPipeline(db) if isinstance(db, SqliteDb) else None
+        self._off = OffLoop()  # a big batch's CPU steps leave the event loop (``off_loop.py``)
+        self._batches = BatchPipeline(db, self._off) if isinstance(db, SqliteDb) else None
         self._groups: GroupCommit | None = None
         if db.dialect == "postgresql":
             from sync.cloud.store.postgres import PgDb  # asyncpg only where it is used
 
             assert isinstance(db, PgDb)
-            self._groups = GroupCommit(db, db.wrote)
+            self._groups = GroupCommit(db, db.wrote, self._off)
 
     @property
     def dialect(self) -> str:
@@ -133,6 +135,7 @@ class Store:
             await self._batches.close()
         if self._groups is not None:
             await self._groups.close()
+        await self._off.close()
         await self.db.close()
 
     async def ping(self) -> None:
@@ -305,7 +308,7 @@ class Store:
             return await self._groups.submit(who, items, keys, now, rng, caused)
         job = Job(who, items, keys, now, rng, asyncio.get_running_loop().create_future())
         async with self.db.write(who.business_id) as tx:
-            outcomes = await apply_in(tx, job)
+            outcomes = await apply_in(tx, job, self._off)
         if caused is not None:
             caused.update(job.caused)
         self.db.wrote(job.applied)
