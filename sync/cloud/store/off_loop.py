@@ -1,17 +1,23 @@
-"""A batch's pure, CPU-heavy steps (building its book, the ledger rules, the rows to write) run
-off the event loop once the batch is big enough for the hop to pay (issue #14: no handler may
-hold the loop more than a few milliseconds).
+"""A batch's pure, CPU-heavy steps (building its book, the ledger rules, the rows to write, the
+answer) run off the event loop once the batch is big enough for the hop to pay (issue #14: no
+handler may hold the loop more than a few milliseconds).
 
-A full batch of 500 events held the cloud's loop 232 ms (SQLite) / 550 ms (PostgreSQL) in
-``tests/sync/cloud/test_loop_hold.py`` (debug-mode timings, 2026-12-07): every other request
-waited behind it. Here those steps go to one ``WorkerThread`` per store; the loop only awaits
-them. A fleet's batch of 1-3 events stays on the loop: its work is smaller than the hop (the
-hand-off, the thread's wake-up, and the GIL changing hands twice). ``OFF_LOOP_EVENTS`` is where
-the hop starts paying, measured by ``bench/off_loop_hop.py`` (``bench/README.md``).
+The largest batch ``tests/sync/cloud/test_loop_hold.py`` sends (500 checks, each reaching the
+goal fifty times) held the cloud's loop 488-521 ms on SQLite and 307-336 ms on PostgreSQL; with
+these steps on one ``WorkerThread`` per store, 12-37 ms and 22-26 ms (two paired runs each,
+2026-12-08, asyncio debug timings on a loaded machine; what is left is mostly reading the body,
+done in a helper process when the cloud runs as a service). A fleet's batch of 1-3 events
+stays on the loop: for it the hop costs the loop more CPU than the work it would move, and
+adds latency. ``OFF_LOOP_EVENTS`` is where that turns, from ``bench/off_loop_hop.py``
+(``bench/README.md``): from 16 events the loop spends less on the hop than the work, and a
+batch just below it holds the loop at most a few milliseconds even with every check reaching
+the goal many times over.
 
 A book handed to the thread is held by it alone: the coroutine that owns the book awaits the
 thread's answer before it touches the book again, and no other task has a reference to it.
-The thread runs one job at a time, in the order they were handed over.
+The thread runs one job at a time, in the order they were handed over. (The app's random
+generator, which a book draws reward codes from, is shared; ``random.Random`` draws are safe
+from two threads, only their interleaving, never fixed anyway, changes.)
 """
 
 from collections.abc import Callable
