@@ -239,8 +239,12 @@ class PgDb(Db):
 
     async def _connect_listener(self) -> None:
         conn = await asyncpg.connect(self._dsn)
-        for channel in self._channels:
-            await conn.add_listener(channel, self._on_notify)
+        try:
+            for channel in self._channels:
+                await conn.add_listener(channel, self._on_notify)
+        except BaseException:
+            await conn.close()
+            raise
         conn.add_termination_listener(self._on_lost)
         self._listener = conn
         for _, trusted in self._channels.values():
