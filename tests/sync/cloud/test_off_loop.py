@@ -4,9 +4,11 @@
 import asyncio
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from sync.cloud import ledger
 from sync.cloud.book import Book
@@ -14,6 +16,7 @@ from sync.cloud.records import Incoming
 from sync.contract.limits import MAX_BATCH
 from tests.clock import START
 from tests.sync.cloud.conftest import Cloud
+from tests.sync.cloud.test_ingest_pipeline import _batches, _rows, _run, _world, streams
 
 
 def _checks(card: str, n: int) -> list[dict[str, Any]]:
@@ -72,3 +75,30 @@ async def test_given_a_full_batch_then_its_ledger_rules_run_off_the_loop_while_t
     assert served_meanwhile
     got = await cloud.http.get(f"/v1/cards/{card}", headers=cloud.admin())
     assert (await got.json())["balance"] == (MAX_BATCH + 2) * 3 % 10
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(streams)
+def test_given_every_batch_off_the_loop_then_the_pipeline_writes_what_one_by_one_does(
+    tmp_path: Path, stream: list[list[tuple[str, int, int, int]]]
+) -> None:
+    """Given any stream of batches (``test_ingest_pipeline``'s), when they are sent at once to
+    a SQLite store whose ledger steps all run on the ledger thread (even a one-event batch's),
+    then the outcomes and every row written are those of the same batches sent one by one
+    on the loop: the hop keeps the pipeline's order and carry-over."""
+
+    async def check() -> None:
+        results = []
+        for off_loop in (False, True):
+            store, devices, cards = await _world(tmp_path / f"{uuid.uuid4().hex}.db")
+            if off_loop:
+                store.off_loop.min_events = 1
+            try:
+                outcomes = await _run(store, devices, _batches(stream, cards), together=off_loop)
+                results.append((outcomes, await _rows(store, cards)))
+            finally:
+                await store.close()
+        assert results[1] == results[0]
+
+    asyncio.run(check())
