@@ -33,6 +33,7 @@ from sync.cloud.metrics import CloudMetrics
 from sync.cloud.pages_http import add_page_routes
 from sync.cloud.poster_webhook import add_poster_routes
 from sync.cloud.privacy_http import add_privacy_routes
+from sync.cloud.shared_throttles import shared_throttles_ctx
 from sync.cloud.store import Store, open_store
 from sync.web.caching import cacheable, gzip_large_json
 from sync.web.guard import GuardPolicy, install_guard
@@ -144,6 +145,7 @@ def build_cloud_app(
                 await app[STORE].close()
 
         app.cleanup_ctx.append(_store_lifecycle)
+    app.cleanup_ctx.append(shared_throttles_ctx)  # after the store's: it listens on its db
     app.cleanup_ctx.append(housekeeping_ctx)
     app.on_startup.append(load_phone_metadata)
     r = app.router

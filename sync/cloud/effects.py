@@ -58,3 +58,15 @@ def result_json(
     elif replayed and status is EventStatus.DUPLICATE and eid in replayed:
         out["effects"] = replayed[eid]
     return out
+
+
+def batch_answer(
+    outcomes: list[tuple[str, EventStatus, str | None]],
+    caused: dict[str, Caused],
+    replayed: dict[str, dict[str, Any]] | None,
+) -> bytes:
+    """The whole ``BatchResult`` as JSON bytes (the same as ``BatchResult.model_dump_json()``,
+    without a model per event): an event that credited a card adds its ``effects``."""
+    return orjson.dumps(
+        {"results": [result_json(eid, st, why, caused, replayed) for eid, st, why in outcomes]}
+    )

@@ -3,14 +3,13 @@
 import time
 from collections import Counter
 
-import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.cloud import ledger
 from sync.cloud.book import Caused
 from sync.cloud.card_links import verified
-from sync.cloud.effects import result_json
+from sync.cloud.effects import batch_answer
 from sync.cloud.errors import InvalidInput, StoreError, Unauthorized
 from sync.cloud.http import (
     METRICS,
@@ -67,12 +66,11 @@ async def post_events(request: web.Request) -> web.Response:
     metrics.batch_seconds.observe(time.perf_counter() - started)
     for status, n in Counter(status for _, status, _ in outcomes).items():
         metrics.events.labels(status.value).inc(n)
-    # the same JSON as ``BatchResult.model_dump_json()``, without a model per event (an
-    # event that credited a card adds its ``effects``)
-    replayed = await request.app[STORE].replayed_effects(who, items, outcomes)
-    body = orjson.dumps(
-        {"results": [result_json(eid, st, why, caused, replayed) for eid, st, why in outcomes]}
-    )
+    store = request.app[STORE]
+    replayed = await store.replayed_effects(who, items, outcomes)
+    # a big batch's answer (a reward per goal reached) is built off the loop, as its ledger
+    # work was (``off_loop.py``)
+    body = await store.off_loop.run(len(items), batch_answer, outcomes, caused, replayed)
     return web.Response(body=body, content_type="application/json")
 
 

@@ -1,5 +1,5 @@
 """The cloud's housekeeping task: retention rounds, a minute after start and then hourly
-(issue #19)."""
+(issues #19 and #14)."""
 
 import asyncio
 import logging
@@ -18,12 +18,17 @@ FIRST_S = 60.0  # the first round waits until start-up's own work (and its load)
 
 
 async def housekeeping_round(app: web.Application) -> int:
-    """One retention round: spent and expired receipt QRs (``store.retention``)."""
+    """One retention round: spent and expired receipt QRs (``store.retention``), and the
+    signed-out dashboard sessions that have expired anyway (``store.sessions``); rows gone."""
     days = app[SETTINGS].cloud.claim_retention_days
-    n = await app[STORE].prune_claims(app[CLOCK](), days)
+    now = app[CLOCK]()
+    n = await app[STORE].prune_claims(now, days)
     if n:
         log.info("retention: deleted %d receipt QR(s) expired over %g day(s) ago", n, days)
-    return n
+    ended = await app[STORE].sweep_sessions(now)
+    if ended:
+        log.info("retention: forgot %d signed-out session(s) that have expired", ended)
+    return n + ended
 
 
 async def _run(app: web.Application) -> None:

@@ -125,14 +125,37 @@ async def signed_in(request: web.Request) -> tuple[Principal, str, str] | None:
     """The business of a valid session cookie, the cookie's value and the admin-key hash it was
     signed under (the dashboard and the back office share it); ``None`` when there is none."""
     value = request.cookies.get(ADMIN_COOKIE, "")
-    business_id = dashboard_session.business_of(value) if 0 < len(value) <= 200 else None
-    if business_id is None:
+    session = dashboard_session.parse(value) if 0 < len(value) <= 200 else None
+    if session is None:
         return None
-    key_hash = await request.app[STORE].admin_key_hash(business_id)
+    state = await request.app[STORE].session_state(session.business_id, session.nonce)
     now_s = int(now(request).timestamp())
-    if key_hash is None or not dashboard_session.verify(value, key_hash, now_s):
+    if state is None or not dashboard_session.verify(value, state.key_hash, now_s):
         return None
-    return Principal("admin", business_id), value, key_hash
+    if dashboard_session.ended(
+        session, signed_out=state.signed_out, sessions_after_s=state.sessions_after_s
+    ):
+        return None  # signed out (on this browser or everywhere): a copied cookie too
+    return Principal("admin", session.business_id), value, state.key_hash
+
+
+async def sign_out(request: web.Request, *, everywhere: bool) -> web.HTTPSeeOther:
+    """End the request's session on the server (a copy of its cookie stops working too) and,
+    ``everywhere``, every session of its business; the redirect that clears the cookie. The
+    caller has checked the form's CSRF token."""
+    session = dashboard_session.parse(request.cookies.get(ADMIN_COOKIE, ""))
+    if session is not None:
+        store = request.app[STORE]
+        await store.end_session(session.business_id, session.nonce, session.expires_s)
+        if everywhere:
+            await store.end_all_sessions(session.business_id, int(now(request).timestamp()))
+    resp = web.HTTPSeeOther("/dashboard")
+    resp.del_cookie(ADMIN_COOKIE, path="/")
+    return resp
+
+
+# The field whose value "1" makes a sign-out form end every session of the business.
+EVERYWHERE_FIELD = "everywhere"
 
 
 # The hidden field every signed-in form (dashboard, back office) carries; a name, not a secret.

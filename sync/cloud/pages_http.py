@@ -5,7 +5,8 @@
   under a key only the cloud knows), which also puts the card on the phone that opens it.
 - ``GET /dashboard`` shows each branch's figures per day and per device; the owner signs in
   once with the business's admin key; a same-site, HTTP-only cookie keeps a signed session
-  that expires (and ends when the admin key is rotated or on sign-out), never the key.
+  that expires (and ends when the admin key is rotated or on sign-out, on the server: a copy
+  of the cookie too; "sign out everywhere" ends every session of the business), never the key.
 """
 
 from datetime import date, timedelta
@@ -19,11 +20,13 @@ from sync.cloud.card_links import card_from_cookie, cookie_value, keep_card, ver
 from sync.cloud.errors import Forbidden, NotFound, StoreError, Unauthorized
 from sync.cloud.http import (
     ADMIN_COOKIE,
+    EVERYWHERE_FIELD,
     FORM_TOKEN_FIELD,
     SETTINGS,
     STORE,
     check_form_token,
     now,
+    sign_out,
     signed_in_form,
 )
 from sync.cloud.models import CardOut, StatsOut
@@ -151,11 +154,13 @@ async def dashboard_login(request: web.Request) -> web.Response:
     form = await read_form(request)
     key = form.get("key", "").strip()
     who = await _admin(request, key)
-    key_hash = await request.app[STORE].admin_key_hash(who.business_id) if who else None
-    if who is None or key_hash is None:
+    state = await request.app[STORE].session_state(who.business_id) if who else None
+    if who is None or state is None:
         guesses.fail(client)
         return _html(_login_page(failed=True, lang=customer_language(request)), 401)
-    value = dashboard_session.mint(who.business_id, key_hash, _now_s(request))
+    value = dashboard_session.mint_after(
+        who.business_id, state.key_hash, _now_s(request), state.sessions_after_s
+    )
     resp = web.HTTPSeeOther("/dashboard")
     secure = request.app[SETTINGS].cloud.public_url.startswith("https://")
     resp.set_cookie(
@@ -166,7 +171,8 @@ async def dashboard_login(request: web.Request) -> web.Response:
 
 
 async def dashboard_logout(request: web.Request) -> web.Response:
-    """``POST /dashboard/logout`` (the page's button, with its CSRF token): forget the session."""
+    """``POST /dashboard/logout`` (the page's buttons, with its CSRF token): end the session on
+    the server, or with ``everywhere=1`` every session of the business (``http.sign_out``)."""
     session = await signed_in_form(request)
     form = await read_form(request)
     if session is None:
@@ -175,9 +181,7 @@ async def dashboard_logout(request: web.Request) -> web.Response:
         check_form_token(request, session[1], form.get(FORM_TOKEN_FIELD, ""))
     except Forbidden:
         return _html(_login_page(failed=False, lang=customer_language(request)), 403)
-    resp = web.HTTPSeeOther("/dashboard")
-    resp.del_cookie(ADMIN_COOKIE, path="/")
-    raise resp
+    raise await sign_out(request, everywhere=form.get(EVERYWHERE_FIELD) == "1")
 
 
 def _now_s(request: web.Request) -> int:

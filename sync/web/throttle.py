@@ -8,6 +8,11 @@ shop's till is never slowed by its own traffic.
 
 Pure bookkeeping over a clock passed in; memory is bounded by ``max_clients`` (the oldest
 client is forgotten first) and by ``limit`` timestamps per client.
+
+Several processes behind one load balancer count separately, but a block is shared: when a
+client is blocked here, ``on_block`` is told (the cloud sends it to its other processes,
+``sync/cloud/shared_throttles.py``), and a block heard from elsewhere (``block``) refuses the
+client here too until it ends. ``Guesses.heard``/``Guesses.share`` carry them as text.
 """
 
 import math
@@ -35,9 +40,15 @@ class Throttle:
         self._clock = clock
         self._max = max_clients
         self._fails: dict[str, deque[float]] = {}
+        self._blocked: dict[str, float] = {}  # client -> end of a block heard from elsewhere
+        # told (client, seconds) when a client becomes blocked here
+        self.on_block: Callable[[str, float], None] | None = None
 
     def retry_after(self, client: str) -> float:
         """Seconds until ``client`` may try again (0: it may now)."""
+        return max(self._own_wait(client), self._heard_wait(client))
+
+    def _own_wait(self, client: str) -> float:
         fails = self._fails.get(client)
         if fails is None:
             return 0.0
@@ -51,8 +62,18 @@ class Throttle:
             return 0.0
         return fails[0] + self.window_s - now
 
+    def _heard_wait(self, client: str) -> float:
+        until = self._blocked.get(client)
+        if until is None:
+            return 0.0
+        wait = until - self._clock()
+        if wait <= 0:
+            del self._blocked[client]
+            return 0.0
+        return wait
+
     def fail(self, client: str) -> None:
-        """Count one failed attempt of ``client``."""
+        """Count one failed attempt of ``client``; if that blocks it, tell ``on_block``."""
         fails = self._fails.pop(client, None)
         if fails is None:
             fails = deque(maxlen=self.limit)
@@ -60,6 +81,17 @@ class Throttle:
                 del self._fails[next(iter(self._fails))]
         fails.append(self._clock())
         self._fails[client] = fails  # (re)inserted last: the oldest client is forgotten first
+        if self.on_block is not None and len(fails) >= self.limit:
+            self.on_block(client, self._own_wait(client))
+
+    def block(self, client: str, seconds: float) -> None:
+        """Refuse ``client`` for ``seconds`` (a block heard from another process)."""
+        if not 0 < seconds <= self.window_s:
+            return
+        self._blocked.pop(client, None)
+        while len(self._blocked) >= self._max:
+            del self._blocked[next(iter(self._blocked))]
+        self._blocked[client] = self._clock() + seconds
 
     def check(self, client: str) -> None:
         """Raise 429 (``Retry-After`` in whole seconds) if ``client`` is over its limit."""
@@ -78,6 +110,44 @@ class Guesses:
     claims: Throttle = field(default_factory=lambda: Throttle(20, 300.0))  # receipt tokens
     lookups: Throttle = field(default_factory=lambda: Throttle(60, 300.0))  # misses of ?q=
     forwarded_for: bool = False  # behind a reverse proxy that sets X-Forwarded-For
+    heard_blocks: int = 0  # blocks heard from other processes (``/metrics``)
+
+    def by_name(self) -> dict[str, Throttle]:
+        """Each throttle by its field's name (the name a shared block travels under)."""
+        return {"keys": self.keys, "sign_in": self.sign_in, "links": self.links,
+                "claims": self.claims, "lookups": self.lookups}  # fmt: skip
+
+    def share(self, send: Callable[[str], None] | None) -> None:
+        """Hand every block made here to ``send`` as text (``heard`` reads it); ``None``
+        stops."""
+        for name, throttle in self.by_name().items():
+            throttle.on_block = None if send is None else _sender(name, send)
+
+    def heard(self, text: str) -> None:
+        """A block made by another process (``share``'s text): refuse the client here too
+        until it ends. Text that is not one is ignored."""
+        name, _, rest = text.partition(" ")
+        seconds, _, client = rest.partition(" ")
+        throttle = self.by_name().get(name)
+        try:
+            wait = float(seconds)
+        except ValueError:
+            return
+        if throttle is not None and client and math.isfinite(wait):
+            throttle.block(client, wait)
+            self.heard_blocks += 1
+
+
+MAX_SHARED = 4000  # characters of a shared block (a notification's payload is at most 8000 bytes)
+
+
+def _sender(name: str, send: Callable[[str], None]) -> Callable[[str, float], None]:
+    def on_block(client: str, seconds: float) -> None:
+        text = f"{name} {seconds:.3f} {client}"
+        if len(text) <= MAX_SHARED:  # a longer "client" is an X-Forwarded-For made to be one
+            send(text)
+
+    return on_block
 
 
 GUESSES = web.AppKey("guesses", Guesses)

@@ -14,12 +14,14 @@ from sync.cloud.backoffice.models import BatchIn, VoucherIn, gift_titled
 from sync.cloud.errors import StoreError
 from sync.cloud.http import (
     ADMIN_COOKIE,
+    EVERYWHERE_FIELD,
     FORM_TOKEN_FIELD,
     RNG,
     SETTINGS,
     STORE,
     check_form_token,
     now,
+    sign_out,
     signed_in_form,
 )
 from sync.cloud.models import BranchOut, DeviceOut, ProgramConfig
@@ -282,12 +284,14 @@ async def post_voucher(request: web.Request) -> web.Response:
 
 
 async def post_logout(request: web.Request) -> web.Response:
-    """``POST /backoffice/logout``: forget the sign-in on this browser."""
+    """``POST /backoffice/logout``: end this browser's session on the server, or with
+    ``everywhere=1`` every session of the business (``http.sign_out``)."""
     got = await _form(request)
-    del got
-    resp = web.HTTPSeeOther("/dashboard")
-    resp.del_cookie(ADMIN_COOKIE, path="/")
-    raise resp
+    if got is None:  # no session to end: only the cookie goes
+        resp = web.HTTPSeeOther("/dashboard")
+        resp.del_cookie(ADMIN_COOKIE, path="/")
+        raise resp
+    raise await sign_out(request, everywhere=got[2].get(EVERYWHERE_FIELD) == "1")
 
 
 def add_backoffice_pages(app: web.Application) -> None:

@@ -2,7 +2,8 @@
 together, the book made from their rows, and the few follow-up reads those rows lead to.
 
 Split in steps so that the SQLite pipeline (``ingest.py``) can queue a batch's reads early and
-work the rows later; ``load_batch`` does all of it at once on any backend.
+work the rows later, and so that a big batch's pure step (``batch_book``) can run off the event
+loop (``off_loop.py``) on either backend (``group_commit.apply_in``).
 """
 
 import random
@@ -87,15 +88,3 @@ async def enrol(
             )
         )
         known.add(customer)
-
-
-async def load_batch(
-    tx: Tx, *, business_id: int, branch_id: int, device_id: int | None, now: datetime,
-    rng: random.Random, keys: BatchKeys, items: list[Incoming],
-) -> Book:  # fmt: skip
-    """The whole book for a batch, enrolled customers included."""
-    rows = await tx.fetch_each(batch_queries(tx, business_id, branch_id, keys))
-    book = batch_book(rows, branch_id=branch_id, device_id=device_id, now=now, rng=rng)
-    await complete_batch(tx, book, business_id, keys)
-    await enrol(tx, book, business_id, items, keys)
-    return book

@@ -352,7 +352,12 @@ def flush_plan(book: Book, business_id: int, applied: Sequence[Applied] = ()) ->
 
 async def flush(tx: Tx, book: Book, business_id: int, applied: Sequence[Applied] = ()) -> None:
     """Write the book's changes (``flush_plan``)."""
-    plan = flush_plan(book, business_id, applied)
+    await write_plan(tx, flush_plan(book, business_id, applied))
+
+
+async def write_plan(tx: Tx, plan: FlushPlan) -> None:
+    """Write a ``flush_plan``'s rows."""
+    business_id = plan.business_id
     # the dirty cards' sync sequence numbers (the next ones of the business) come back with
     # the writes; a second UPDATE of the same rows would cost PostgreSQL new row versions
     reserve = [(NEXT_SEQ, (len(plan.cards), business_id))] if plan.cards else []

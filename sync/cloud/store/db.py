@@ -114,6 +114,11 @@ class Db(abc.ABC):
         del channel, heard, trusted
         return False
 
+    async def notify(self, channel: str, payload: str) -> None:  # noqa: B027 (see below)
+        """Tell every process listening on ``channel`` (``listen``) now, outside any
+        transaction (PostgreSQL: ``pg_notify``); a backend other processes cannot listen to
+        does nothing."""
+
     @abc.abstractmethod
     async def migrate(self, migrations: Sequence[Sequence[str]]) -> int:
         """Apply the migrations not yet applied (version = index + 1); the schema version."""

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sync.cloud import ledger
@@ -32,6 +33,7 @@ from sync.cloud.book import Caused
 from sync.cloud.records import BatchKeys, Incoming
 from sync.cloud.store import batch_io, book_io
 from sync.cloud.store.db import Tx
+from sync.cloud.store.off_loop import OffLoop, apply_and_plan
 from sync.cloud.store.tenancy import Principal
 
 if TYPE_CHECKING:  # asyncpg is imported only where PostgreSQL is used (``store.open_db``)
@@ -55,17 +57,22 @@ class Job:
     applied: int = 0
 
 
-async def apply_in(tx: Tx, job: Job) -> list[ledger.Outcome]:
+async def apply_in(tx: Tx, job: Job, off: OffLoop) -> list[ledger.Outcome]:
     """Apply one batch inside ``tx`` (which holds its business's lock); its outcomes. What it
-    caused goes into ``job.caused``, kept only once the transaction commits."""
+    caused goes into ``job.caused``, kept only once the transaction commits. A big batch's CPU
+    steps run on ``off``'s thread (``off_loop.py``), awaited one at a time."""
     who = job.who
     assert who.branch_id is not None
-    book = await batch_io.load_batch(
-        tx, business_id=who.business_id, branch_id=who.branch_id, device_id=who.device_id,
-        now=job.now, rng=job.rng, keys=job.keys, items=job.items,
+    events, business_id = len(job.items), who.business_id
+    rows = await tx.fetch_each(batch_io.batch_queries(tx, business_id, who.branch_id, job.keys))
+    book = await off.run(
+        events, partial(batch_io.batch_book, branch_id=who.branch_id, device_id=who.device_id,
+                        now=job.now, rng=job.rng), rows,
     )  # fmt: skip
-    outcomes, applied = ledger.apply_batch(book, job.items)
-    await book_io.flush(tx, book, who.business_id, applied)
+    await batch_io.complete_batch(tx, book, business_id, job.keys)
+    await batch_io.enrol(tx, book, business_id, job.items, job.keys)
+    outcomes, applied, plan = await off.run(events, apply_and_plan, book, job.items, business_id)
+    await book_io.write_plan(tx, plan)
     job.caused = dict(book.caused)
     job.applied = len(applied)
     return outcomes
@@ -74,8 +81,9 @@ async def apply_in(tx: Tx, job: Job) -> list[ledger.Outcome]:
 class GroupCommit:
     """Batches of concurrent requests applied in shared transactions; ``submit`` answers each."""
 
-    def __init__(self, db: "PgDb", on_commit: Callable[[int], None]) -> None:
+    def __init__(self, db: "PgDb", on_commit: Callable[[int], None], off: OffLoop) -> None:
         self._db = db
+        self._off = off
         self._on_commit = on_commit  # ledger rows committed (``Db.wrote``)
         self._queue: deque[Job] = deque()
         self._busy = 0
@@ -145,7 +153,7 @@ class GroupCommit:
     async def _commit(self, group: list[Job]) -> list[list[ledger.Outcome]]:
         businesses = sorted({job.who.business_id for job in group})
         async with self._db.write_all(businesses) as tx:
-            outcomes = [await apply_in(tx, job) for job in group]
+            outcomes = [await apply_in(tx, job, self._off) for job in group]
         self.groups += 1
         self.grouped += len(group)
         self._on_commit(sum(job.applied for job in group))

@@ -18,6 +18,10 @@ reads later (the follow-up reads of ``batch_io.complete_batch``, new customers) 
 this batch's writes and sees them. So each batch sees exactly what it would see one after
 another: the same outcomes, rows and figures (``tests/cloud/test_ingest_pipeline.py``).
 
+A big batch's CPU steps (its book with the carry-over, then the ledger rules and the rows to
+write) run on the store's ledger thread (``off_loop.py``), awaited here one at a time: the
+order above is unchanged, and the loop serves other requests meanwhile.
+
 A group of batches commits together (one fsync); their answers go out when that commit is on
 disk. A step that fails breaks the pipeline (``sqlite.Pipeline``): nothing queued after it
 commits, and every batch not yet committed fails and is sent again by its agent.
@@ -39,6 +43,7 @@ from sync.cloud.book import Book, Card, Caused
 from sync.cloud.records import BatchKeys, Incoming, batch_keys
 from sync.cloud.store import batch_io, book_io
 from sync.cloud.store.db import Params, Row
+from sync.cloud.store.off_loop import OffLoop, apply_and_plan
 from sync.cloud.store.sqlite import Pipeline, SqliteDb
 from sync.cloud.store.sqlite_thread import write_many
 from sync.cloud.store.tenancy import Principal
@@ -73,8 +78,9 @@ class Job:
 class BatchPipeline:
     """Applies batches through ``SqliteDb.pipeline``; ``submit`` answers each batch."""
 
-    def __init__(self, db: SqliteDb) -> None:
+    def __init__(self, db: SqliteDb, off: OffLoop | None = None) -> None:
         self._db = db
+        self._off = off or OffLoop()
         self._queue: deque[Job] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._arrival: asyncio.Future[None] | None = None  # set when a batch is submitted
@@ -151,20 +157,19 @@ class BatchPipeline:
         while job is not None:
             assert job.rows is not None
             rows = await job.rows
-            book = job.book = batch_io.batch_book(
-                rows, branch_id=_branch(job), device_id=job.who.device_id, now=job.now,
-                rng=job.rng,
-            )  # fmt: skip
-            if job.after is not None:
-                assert job.after.book is not None
-                carry_over(book, job.after.book, job.keys, job.business_id, job.after.business_id)
+            # the CPU steps of a big batch run on the ledger thread (``off_loop.py``); this
+            # task awaits each, so nothing here touches the book meanwhile
+            events = len(job.items)
+            book = job.book = await self._off.run(events, _book_of, job, rows)
             nxt = self._take(pipe, taken, job)  # its reads go before this job's writes
             await batch_io.complete_batch(pipe.tx, book, job.business_id, job.keys)
             await batch_io.enrol(pipe.tx, book, job.business_id, job.items, job.keys)
-            job.outcomes, applied = ledger.apply_batch(book, job.items)
+            job.outcomes, _, plan = await self._off.run(
+                events, apply_and_plan, book, job.items, job.business_id
+            )
             if job.caused is not None:
                 job.caused.update(book.caused)
-            pipe.submit(partial(_write, book_io.flush_plan(book, job.business_id, applied)))
+            pipe.submit(partial(_write, plan))
             group.append(job)
             if nxt is None:
                 nxt = self._take(pipe, taken, None)  # its reads go after this job's writes
@@ -190,6 +195,18 @@ class BatchPipeline:
             finally:
                 self._arrival = None
         return bool(self._queue)
+
+
+def _book_of(job: Job, rows: list[list[Row]]) -> Book:
+    """The job's book from its rows, with what the batch before it holds carried over (pure:
+    may run on the ledger thread; ``job.after``'s book is no longer changed by then)."""
+    book = batch_io.batch_book(
+        rows, branch_id=_branch(job), device_id=job.who.device_id, now=job.now, rng=job.rng
+    )
+    if job.after is not None:
+        assert job.after.book is not None
+        carry_over(book, job.after.book, job.keys, job.business_id, job.after.business_id)
+    return book
 
 
 def _branch(job: Job) -> int:

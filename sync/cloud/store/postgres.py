@@ -186,6 +186,8 @@ class PgDb(Db):
         self._pool = pool
         self._dsn = dsn
         self._listener: asyncpg.Connection | None = None
+        # channel -> (heard, trusted) of each ``listen``
+        self._channels: dict[str, tuple[Callable[[str], None], Callable[[bool], None]]] = {}
         self._relisten: asyncio.Task[None] | None = None
         self._closing = False
         self._written = 0
@@ -212,37 +214,55 @@ class PgDb(Db):
     async def listen(
         self, channel: str, heard: Callable[[str], None], trusted: Callable[[bool], None]
     ) -> bool:
-        """``LISTEN`` on a connection of its own (not the pool's); when it is lost,
-        ``trusted(False)`` at once and a new one every ``RELISTEN_S`` until one listens."""
+        """``LISTEN`` on a connection of its own (not the pool's), shared by every channel
+        listened to; when it is lost, ``trusted(False)`` at once for each channel and a new one
+        every ``RELISTEN_S`` until one listens to them all again."""
+        self._channels[channel] = (heard, trusted)
+        if self._listener is None:
+            await self._connect_listener()
+        else:
+            await self._listener.add_listener(channel, self._on_notify)
+            trusted(True)
+        return True
 
-        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            heard(payload)
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        found = self._channels.get(channel)
+        if found is not None:
+            found[0](payload)
 
-        def on_lost(_conn: Any) -> None:
+    def _on_lost(self, _conn: Any) -> None:
+        for _, trusted in self._channels.values():
             trusted(False)
-            self._listener = None
-            if not self._closing:
-                self._relisten = asyncio.get_running_loop().create_task(again())
+        self._listener = None
+        if not self._closing:
+            self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
 
-        async def connect() -> None:
-            conn = await asyncpg.connect(self._dsn)
-            await conn.add_listener(channel, on_notify)
-            conn.add_termination_listener(on_lost)
-            self._listener = conn
+    async def _connect_listener(self) -> None:
+        conn = await asyncpg.connect(self._dsn)
+        try:
+            for channel in self._channels:
+                await conn.add_listener(channel, self._on_notify)
+        except BaseException:
+            await conn.close()
+            raise
+        conn.add_termination_listener(self._on_lost)
+        self._listener = conn
+        for _, trusted in self._channels.values():
             trusted(True)
 
-        async def again() -> None:
-            while not self._closing:
-                await asyncio.sleep(RELISTEN_S)
-                try:
-                    await connect()
-                except (asyncpg.PostgresError, OSError) as err:
-                    log.warning("listening for key changes failed again: %s", err)
-                else:
-                    return
+    async def _listen_again(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(RELISTEN_S)
+            try:
+                await self._connect_listener()
+            except (asyncpg.PostgresError, OSError) as err:
+                log.warning("listening for other processes' changes failed again: %s", err)
+            else:
+                return
 
-        await connect()
-        return True
+    async def notify(self, channel: str, payload: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     @asynccontextmanager
     async def write(self, business_id: int) -> AsyncIterator[Tx]:

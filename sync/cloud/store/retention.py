@@ -5,7 +5,8 @@ still be claimed, and a little after, for a customer who asks why theirs was ref
 token has been expired for ``claim_retention_days`` the token is refused by its own expiry
 (``claim_token.verify``) whether or not the row is there, so the row goes; the figures keep
 their counts (``tallies``). Dashboard sessions are signed cookies that end by themselves
-(``dashboard_session``): the cloud stores none, so there is nothing to prune for them.
+(``dashboard_session``); the cloud keeps only the nonces of those signed out, until they would
+have expired (``sessions.sweep_ended``).
 """
 
 from sync.cloud.store.db import Tx

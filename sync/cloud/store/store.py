@@ -41,6 +41,7 @@ from sync.cloud.store import (
     privacy,
     replay,
     retention,
+    sessions,
     tenancy,
     vouchers,
 )
@@ -49,6 +50,8 @@ from sync.cloud.store.db import Db
 from sync.cloud.store.group_commit import GroupCommit, Job, apply_in
 from sync.cloud.store.ingest import BatchPipeline
 from sync.cloud.store.key_cache import KEYS_CHANNEL, KeyCache
+from sync.cloud.store.off_loop import OffLoop
+from sync.cloud.store.sessions import SessionState
 from sync.cloud.store.sqlite import SqliteDb
 from sync.cloud.store.tenancy import DeviceInfo, Principal
 from sync.contract import claim_token
@@ -84,13 +87,14 @@ class Store:
         self._claims = ClaimQueue(db)
         # SQLite: batches go through the write pipeline (``ingest.py``); PostgreSQL: those of
         # concurrent requests share transactions (``group_commit.py``)
-        self._batches = BatchPipeline(db) if isinstance(db, SqliteDb) else None
+        self.off_loop = OffLoop()  # a big batch's CPU steps leave the event loop (``off_loop.py``)
+        self._batches = BatchPipeline(db, self.off_loop) if isinstance(db, SqliteDb) else None
         self._groups: GroupCommit | None = None
         if db.dialect == "postgresql":
             from sync.cloud.store.postgres import PgDb  # asyncpg only where it is used
 
             assert isinstance(db, PgDb)
-            self._groups = GroupCommit(db, db.wrote)
+            self._groups = GroupCommit(db, db.wrote, self.off_loop)
 
     @property
     def dialect(self) -> str:
@@ -133,6 +137,7 @@ class Store:
             await self._batches.close()
         if self._groups is not None:
             await self._groups.close()
+        await self.off_loop.close()
         await self.db.close()
 
     async def ping(self) -> None:
@@ -210,13 +215,22 @@ class Store:
         async with self.db.write(int(row["business_id"]) if row else 0) as tx:
             return await tenancy.card_link_key(tx, card_code)
 
-    async def admin_key_hash(self, business_id: int) -> str | None:
-        """The business's current admin-key hash (dashboard sessions are signed under it)."""
+    async def session_state(self, business_id: int, nonce: str = "") -> SessionState | None:
+        """What checking a dashboard session of the business needs: its admin-key hash (the
+        sessions are signed under it), its last "sign out everywhere" and whether ``nonce``
+        was signed out (``sessions.py``)."""
         async with self.db.read() as tx:
-            row = await tx.fetchrow(
-                "SELECT admin_key_hash FROM businesses WHERE id = ?", business_id
-            )
-        return str(row["admin_key_hash"]) if row is not None and row["admin_key_hash"] else None
+            return await sessions.session_state(tx, business_id, nonce)
+
+    async def end_session(self, business_id: int, nonce: str, expires_s: int) -> None:
+        """Sign one dashboard session out (until it would have expired)."""
+        async with self.db.write(business_id) as tx:
+            await sessions.end_session(tx, business_id, nonce, expires_s)
+
+    async def end_all_sessions(self, business_id: int, now_s: int) -> None:
+        """Sign out every dashboard session of the business issued up to ``now_s``."""
+        async with self.db.write(business_id) as tx:
+            await sessions.end_all_sessions(tx, business_id, now_s)
 
     async def authenticate(self, key: str) -> Principal:
         """Who the key belongs to (``Unauthorized`` if nobody); a key found current is not
@@ -305,7 +319,7 @@ class Store:
             return await self._groups.submit(who, items, keys, now, rng, caused)
         job = Job(who, items, keys, now, rng, asyncio.get_running_loop().create_future())
         async with self.db.write(who.business_id) as tx:
-            outcomes = await apply_in(tx, job)
+            outcomes = await apply_in(tx, job, self.off_loop)
         if caused is not None:
             caused.update(job.caused)
         self.db.wrote(job.applied)
@@ -515,6 +529,17 @@ class Store:
                 total += n
                 if n < retention.BATCH:
                     break
+        return total
+
+    async def sweep_sessions(self, now: datetime) -> int:
+        """Delete the signed-out sessions of every business that have expired by ``now``
+        (``sessions.sweep_ended``); how many went."""
+        async with self.db.read() as tx:
+            businesses = [int(r["id"]) for r in await tx.fetch("SELECT id FROM businesses")]
+        total = 0
+        for business_id in businesses:
+            async with self.db.write(business_id) as tx:
+                total += await sessions.sweep_ended(tx, business_id, int(now.timestamp()))
         return total
 
     async def card(self, code: str, now: datetime, who: Principal | None) -> CardOut:

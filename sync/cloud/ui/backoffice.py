@@ -329,7 +329,9 @@ def render_backoffice(view: BackOfficeView) -> str:
         f'{escape(t("bo.figures", lang))}</a> · '
         f'<a href="/backoffice">{escape(t("dash.backoffice", lang))}</a></p>'
         f'<form method="post" action="/backoffice/logout">{_hidden(view.csrf)}'
-        f'<button class="btn" type="submit">{escape(t("dash.sign_out", lang))}</button>'
+        f'<button class="btn" type="submit">{escape(t("dash.sign_out", lang))}</button> '
+        '<button class="btn" type="submit" name="everywhere" value="1">'
+        f'{escape(t("dash.sign_out_everywhere", lang))}</button>'
         "</form></nav>"
         + problem
         + _plan(view.plan, lang)

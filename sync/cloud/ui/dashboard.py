@@ -194,7 +194,9 @@ def render_dashboard(view: DashboardView) -> str:
         '<form method="post" action="/dashboard/logout">'
         f'<input type="hidden" name="csrf" aria-label="{escape(t("dash.form_token", lang))}" '
         f'value="{escape(view.csrf)}"><button class="btn" type="submit" id="sign-out">'
-        f"{escape(t('dash.sign_out', lang))}</button></form>"
+        f"{escape(t('dash.sign_out', lang))}</button> "
+        '<button class="btn" type="submit" name="everywhere" value="1" id="sign-out-everywhere">'
+        f"{escape(t('dash.sign_out_everywhere', lang))}</button></form>"
         if view.csrf
         else ""
     )
