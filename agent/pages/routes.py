@@ -15,7 +15,7 @@ from aiohttp.typedefs import Middleware
 
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer
-from agent.http.state import DB, DEVICE, DEVICE_PROBLEM, PAIRING, SETTINGS
+from agent.http.state import DB, DEVICE, DEVICE_PROBLEM, PAIRING, PROGRAM, SETTINGS
 from agent.pages.html import render_pair_page
 from agent.pages.kiosk_page import render_kiosk_page
 from agent.pages.pairing import COOKIE, ROLES, PairingBook, PairingRefused, Role
@@ -96,7 +96,7 @@ PAIR_PROBLEMS: dict[str, str] = {"no_code": "pair.no_code", "wrong_code": "pair.
 
 def _lang(request: web.Request) -> str:
     """The branch's language (these pages are the shop's tablets and phones)."""
-    return request.app[SETTINGS].agent.language
+    return request.app[PROGRAM].language
 
 
 def _unpaired(request: web.Request) -> web.Response:
