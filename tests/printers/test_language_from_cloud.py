@@ -2,59 +2,25 @@
 receipts read back from the fake printer's bytes in the page's code page, and the agent's pages;
 kept across a restart while the cloud is down; ``agent.language`` in the config wins over it."""
 
-import asyncio
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from agent.http.state import PROGRAM
-from config import load_cloud_settings
-from sync.cloud.app import build_cloud_app
-from sync.cloud.provision import init_business
-from sync.cloud.store import open_store
+from tests.agent.real_cloud import RealCloud, real_cloud, synced
 from tests.conftest import free_port
 from tests.fakes.escpos_printer import TcpFakePrinter
 from tests.printers.conftest import AgentFactory, place, printer_section, wait_job
 
-PolishCloud = tuple[str, dict[str, Any]]
-
 
 @pytest.fixture
-async def polish_cloud(tmp_path: Path) -> AsyncIterator[PolishCloud]:
-    """A real cloud whose business speaks Polish (``[cloud] language = "pl"``): its URL and
-    the branch's device link."""
-    store = await open_store(f"sqlite:///{tmp_path / 'cloud.db'}")
-    link = await init_business(store, business="Kawiarnia", branch="Rynek", rule="per_order",
-                               step=Decimal("10"), goal=10)  # fmt: skip
-    settings = load_cloud_settings(
-        None, {"cloud": {"database": "sqlite:///unused.db", "language": "pl"}}
-    )
-    cloud: TestClient[Any, Any] = TestClient(TestServer(build_cloud_app(settings, store=store)))
-    await cloud.start_server()
-    try:
-        yield str(cloud.make_url("")).rstrip("/"), link
-    finally:
-        await cloud.close()
-        await store.close()
-
-
-def _link(url: str, link: dict[str, Any]) -> dict[str, Any]:
-    return {"url": url, "device_key": link["device_key"],
-            "device_secret": link["device_secret"], "claim_base_url": url + "/C/",
-            "max_backoff_s": 0.2}  # fmt: skip
-
-
-async def _synced(agent: TestClient[Any, Any]) -> None:
-    program = agent.server.app[PROGRAM]
-    for _ in range(400):  # the state pull runs at start
-        if program.version is not None:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the agent never pulled the cloud's state")
+async def polish_cloud(tmp_path: Path) -> AsyncIterator[RealCloud]:
+    """A real cloud whose business speaks Polish (``[cloud] language = "pl"``)."""
+    async with real_cloud(tmp_path, business="Kawiarnia", language="pl") as cloud:
+        yield cloud
 
 
 async def _printed(agent: TestClient[Any, Any], printer: TcpFakePrinter, order_id: str) -> str:
@@ -67,15 +33,14 @@ async def _printed(agent: TestClient[Any, Any], printer: TcpFakePrinter, order_i
 
 
 async def test_given_a_polish_business_when_the_agent_syncs_then_receipts_and_pages_are_polish(
-    make_agent: AgentFactory, printer: TcpFakePrinter, polish_cloud: PolishCloud
+    make_agent: AgentFactory, printer: TcpFakePrinter, polish_cloud: RealCloud
 ) -> None:
     """Given a cloud whose business speaks Polish and an agent with no ``agent.language``, when
     it has synced, then a check's receipt is Polish (in a page with its letters) and its status
     and pairing pages are Polish; and restarted while the cloud is unreachable, it still speaks
     Polish."""
-    url, link = polish_cloud
-    agent = await make_agent(printer=printer_section(printer), cloud=_link(url, link))
-    await _synced(agent)
+    agent = await make_agent(printer=printer_section(printer), cloud=polish_cloud.agent_section())
+    await synced(agent)
     text = await _printed(agent, printer, "PL-1")
     assert "Zamówienie PL-1" in text and "Zeskanuj po pieczątki" in text, text
     status = await (await agent.get("/")).text()
@@ -85,7 +50,8 @@ async def test_given_a_polish_business_when_the_agent_syncs_then_receipts_and_pa
     await agent.close()
 
     offline = await make_agent(
-        printer=printer_section(printer), cloud=_link(f"http://127.0.0.1:{free_port()}", link)
+        printer=printer_section(printer),
+        cloud=polish_cloud.agent_section(f"http://127.0.0.1:{free_port()}"),
     )
     assert offline.server.app[PROGRAM].language == "pl"
     assert "Zamówienie PL-2" in await _printed(offline, printer, "PL-2")
@@ -94,15 +60,16 @@ async def test_given_a_polish_business_when_the_agent_syncs_then_receipts_and_pa
 
 
 async def test_given_agent_language_set_when_the_business_is_polish_then_german_wins(
-    make_agent: AgentFactory, printer: TcpFakePrinter, polish_cloud: PolishCloud
+    make_agent: AgentFactory, printer: TcpFakePrinter, polish_cloud: RealCloud
 ) -> None:
     """Given a Polish business and ``agent.language = "de"`` in the agent's config, when the
     agent has synced, then its receipt and pages are German."""
-    url, link = polish_cloud
     agent = await make_agent(
-        agent={"language": "de"}, printer=printer_section(printer), cloud=_link(url, link)
+        agent={"language": "de"},
+        printer=printer_section(printer),
+        cloud=polish_cloud.agent_section(),
     )
-    await _synced(agent)
+    await synced(agent)
     answer = await place(agent, "DE-1")
     assert (await wait_job(agent, answer["print"]["job_id"]))["status"] == "confirmed"
     [receipt] = await printer.wait_receipts(1)
