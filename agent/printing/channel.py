@@ -87,7 +87,9 @@ class PrinterChannel:
     @property
     def language(self) -> Language:
         """The branch's language for receipts (see ``ProgramSource.language``)."""
-        return self.program.language if self.program is not None else DEFAULT_LANGUAGE
+        if self.program is not None:
+            return self.program.language
+        return self.settings.agent.language or DEFAULT_LANGUAGE
 
     @property
     def enabled(self) -> bool:

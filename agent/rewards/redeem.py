@@ -122,13 +122,15 @@ class RedeemService:
         client: CloudClient | None,
         *,
         clock: Callable[[], datetime],
-        language: Callable[[], Language] = lambda: DEFAULT_LANGUAGE,
+        language: Callable[[], Language] | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.allow_offline = settings.agent.offline_redeem == "allow"
-        self._language = language  # the branch's, of the receipt lines
+        configured = settings.agent.language or DEFAULT_LANGUAGE
+        # the branch's (ProgramSource.language), of the receipt lines
+        self._language = language or (lambda: configured)
         self.timeout_s = settings.agent.redeem_timeout_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._waiting: dict[str, list[RedeemAnswer]] = {}  # till -> redeemed, check to come
