@@ -185,6 +185,7 @@ def _pages(*html: int, redirect: int | None = None, error: tuple[int, ...] = ())
 
 _CLAIM = _pages(200, 404, 409, 410)
 _CLAIMED = _pages(404, 409, 410, 429, redirect=303)
+_INSERTED = _pages(404, 409, 410, redirect=303)  # codes are not throttled like receipt tokens
 _FORM = _pages(401, redirect=303, error=(403, 422))  # 401: the sign-in page (no session)
 _NO_QUERY: dict[str, dict[str, Any]] = {}
 _CODE_QUERY = {"code": {"required": False, "schema": {"type": "string"}}}
@@ -209,11 +210,11 @@ _PAGE_ROUTES: list[_PageRoute] = [
      _NO_QUERY),
     ("POST", "/C/{token}", "The claim page's button (upper-case form)", _CLAIMED, (), _NO_QUERY),
     ("POST", "/I/{code}", "The insert page's button: claim onto this phone's card, then back "
-     "to the page", _CLAIMED, (), _NO_QUERY),
+     "to the page", _INSERTED, (), _NO_QUERY),
     ("GET", "/i", "The code-typing page (lower-case form)", _pages(200, 422, redirect=303),
      None, _CODE_QUERY),
     ("GET", "/i/{code}", "The insert page (lower-case form)", _CLAIM, None, _NO_QUERY),
-    ("POST", "/i/{code}", "The insert page's button (lower-case form)", _CLAIMED, (),
+    ("POST", "/i/{code}", "The insert page's button (lower-case form)", _INSERTED, (),
      _NO_QUERY),
     ("GET", "/card", "This phone's card (kept in a cookie), or how to find it", _pages(200, 404),
      None, _NO_QUERY),
