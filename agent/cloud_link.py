@@ -3,7 +3,8 @@
 ``install_sync`` adds one ``cleanup_ctx`` (after the database's, so it stops before the database
 closes). Housekeeping always runs; the uploader, the state pull and the online customer look-up
 run when ``cloud.url`` and ``cloud.device_key`` are both set. The last program the cloud sent is
-applied at start-up from the database, so a restart while offline keeps it.
+applied at start-up from the database, so a restart while offline keeps it (and the business's
+language with it).
 """
 
 import asyncio
@@ -34,7 +35,7 @@ from sync.edge.client import CloudAuthError, CloudClient, CloudUnreachable
 from sync.edge.errors import SyncError
 from sync.edge.housekeeping import run_housekeeping
 from sync.edge.lookup import CloudLookup
-from sync.edge.state_pull import StatePuller, saved_program
+from sync.edge.state_pull import StatePuller, saved_language, saved_program
 from sync.edge.uploader import LINK_ERRORS, Outcome, Uploader
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
     if saved is not None:
         app[PROGRAM].update(saved)
         log.info("stamping by the cloud's last program (v%d) until the next pull", saved.version)
+    app[PROGRAM].cloud_language = await saved_language(db)
     parts.tasks.append(
         asyncio.create_task(
             run_housekeeping(
@@ -152,6 +154,7 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
             backoff=Backoff(cap=link.max_backoff_s),
             on_ok=pull_ok,
             on_fail=pull_failed,
+            apply_language=app[PROGRAM].take_language,
         )
         app[RUNTIME].customer_lookup = CloudLookup(client, timeout_s=min(2.0, link.timeout_s))
         parts.tasks.append(asyncio.create_task(parts.uploader.run(), name="uploader"))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.listen import Listening, is_loopback
-from sync.contract.languages import DEFAULT_LANGUAGE, Language
+from sync.contract.languages import Language
 from sync.contract.limits import MAX_BATCH, BatchSize
 from sync.contract.program import Program, Step
 
@@ -26,8 +26,9 @@ class AgentSection(_Section, Listening):
     data_dir: Path = Path("./var/agent")
     mode: Literal["receipt_qr", "identified"] = "receipt_qr"
     branch_timezone: str = "UTC"
-    # the branch's language: receipts, the status, kiosk, staff and pairing pages
-    language: Language = DEFAULT_LANGUAGE
+    # the branch's language: receipts, the status, kiosk, staff and pairing pages; unset: the
+    # business's language as the cloud last sent it (English until the first sync)
+    language: Language | None = None
     claim_ttl_hours: int = Field(default=24 * 30, ge=1, le=65535)
     autopilot_window_s: float = Field(default=120.0, gt=0)
     kiosk_cooldown_s: float = Field(default=600.0, ge=0)
@@ -149,7 +150,8 @@ class PrinterSettings(_Section):
     status_timeout_s: float = Field(default=0.5, gt=0)
     job_ttl_s: float = Field(default=3600.0, gt=0)
     header: str = ""
-    footer_text: str = ""  # the line above the QR; empty: "Scan for your stamps" in agent.language
+    # the line above the QR; empty: "Scan for your stamps" in the branch's language
+    footer_text: str = ""
     code_page: str = "CP858"  # python-escpos profile code page name; CP437 if the model lacks it
     require_status: bool = True  # a printer that stays silent to DLE EOT fails the job (no_answer)
     status_poll_s: float = Field(default=60.0, ge=0)  # idle status check for /health; 0 = off

@@ -20,6 +20,7 @@ from printers.errors import PrinterConfigError
 from printers.profile import capabilities
 from printers.selftest import print_direct, self_test_receipt
 from printers.service import query_status
+from sync.contract.languages import DEFAULT_LANGUAGE
 
 FINAL = ("confirmed", "failed", "stale", "sent")
 
@@ -65,7 +66,9 @@ async def run_test(settings: AgentSettings, *, direct: bool, wait_s: float = 15.
     if conn is None:
         print('stampedge: no printer configured ([printer] kind = "none")', file=sys.stderr)
         return 2
-    receipt = self_test_receipt(settings, caps, conn, datetime.now(UTC))
+    # with no agent running, only the config is read: its language, else English
+    lang = settings.agent.language or DEFAULT_LANGUAGE
+    receipt = self_test_receipt(settings, caps, conn, datetime.now(UTC), lang)
     result = await print_direct(settings, caps, conn, receipt)
     print(json.dumps({"via": "direct", **result}, indent=2, default=str))
     return 0 if result["status"] == "confirmed" else 1

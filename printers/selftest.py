@@ -18,6 +18,7 @@ from printers.errors import PrinterUnavailable
 from printers.profile import Capabilities
 from printers.receipt import Receipt, build_job, render_image
 from printers.status import PROBLEM_STATES
+from sync.contract.languages import Language
 from sync.web.language import language_name
 from sync.web.texts import t
 
@@ -37,12 +38,15 @@ def agent_url(settings: AgentSettings) -> str:
 
 
 def self_test_receipt(
-    settings: AgentSettings, caps: Capabilities, conn: Connection | None, now: datetime
+    settings: AgentSettings,
+    caps: Capabilities,
+    conn: Connection | None,
+    now: datetime,
+    lang: Language,
 ) -> Receipt:
-    """What ``stampedge printer test`` and the status page's button print."""
+    """What ``stampedge printer test`` and the status page's button print, in ``lang``."""
     url = agent_url(settings)
     p = settings.printer
-    lang = settings.agent.language
     printer = f"{p.kind} {conn.describe() if conn else ''}".rstrip()
     return Receipt(
         order_id="self-test",

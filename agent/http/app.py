@@ -73,7 +73,7 @@ def _auth_middleware(token: str) -> Middleware:
             if not hmac.compare_digest(given_token, token.encode()):
                 guesses.fail(client)
                 return _html(
-                    render_login_page(failed=True, lang=request.app[SETTINGS].agent.language), 401
+                    render_login_page(failed=True, lang=request.app[PROGRAM].language), 401
                 )
             resp = web.HTTPSeeOther("/")
             resp.set_cookie(COOKIE, cookie_value, httponly=True, samesite="Strict")
@@ -88,9 +88,7 @@ def _auth_middleware(token: str) -> Middleware:
         if client:
             guesses.fail(client)  # a wrong token or cookie is a guess
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-            return _html(
-                render_login_page(failed=False, lang=request.app[SETTINGS].agent.language), 401
-            )
+            return _html(render_login_page(failed=False, lang=request.app[PROGRAM].language), 401)
         return error_response(
             401, "unauthorized", "this agent needs 'Authorization: Bearer <agent.token>'"
         )
@@ -134,7 +132,7 @@ def build_app(
     app[METRICS] = AgentMetrics()
     app[CLOUD] = CloudStatus()
     app[RUNTIME] = Runtime(started_at=time.time())
-    app[PROGRAM] = ProgramSource(program_from_settings(settings.program))
+    app[PROGRAM] = ProgramSource(program_from_settings(settings.program), settings.agent.language)
     app[RESULTS] = ResultStore(webhook=bool(settings.pos.webhook_url))
     app[CLOCK] = clock
 

@@ -207,7 +207,7 @@ async def status_page(request: web.Request) -> web.StreamResponse:
         pairing=await _pairing_section(request, tz),
         tz=tz,
         now=datetime.now(UTC),
-        lang=app[SETTINGS].agent.language,
+        lang=app[PROGRAM].language,
     )
     return web.Response(text=render_status_page(view), content_type="text/html")
 
@@ -231,7 +231,7 @@ async def _pairing_section(request: web.Request, tz: ZoneInfo) -> str:
         sessions=book.sessions(),
         scans={r["source"]: r["n"] for r in counts},
         tz=tz,
-        lang=app[SETTINGS].agent.language,
+        lang=app[PROGRAM].language,
     )
     # the pairing QR is drawn by pure-Python qrcode (and its first use imports it): a thread
     return await asyncio.to_thread(render_pairing_section, view)

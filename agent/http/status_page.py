@@ -106,7 +106,7 @@ class StatusView:
     pairing: str = ""  # the "Phones and tablets" section, already rendered (agent.pages)
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the branch's, for people
     now: datetime | None = None  # when the page was made (shown as "updated at")
-    lang: str = "en"  # the branch's (agent.language)
+    lang: str = "en"  # the branch's (ProgramSource.language)
 
 
 _KINDS = {

@@ -38,13 +38,20 @@ def page(
 <body class="{escape(body_class)}">{body}{block}</body></html>"""
 
 
+def shop_banner(shop: str, element_id: str = "shop") -> str:
+    """The shop's name (as the cloud sends it) atop a page a customer or cashier sees; nothing
+    before the cloud has said it."""
+    return f'<p class="shop" id="{element_id}">{escape(shop)}</p>' if shop else ""
+
+
 def render_pair_page(
-    *, code: str = "", problem: str = "", status: str = "", lang: str = "en"
+    *, code: str = "", problem: str = "", status: str = "", lang: str = "en", shop: str = ""
 ) -> str:
     """The only thing an unpaired device sees: enter the code from the status page."""
     note = f'<p class="problem" role="alert">{escape(problem)}</p>' if problem else ""
     info = f'<p class="notice" role="status">{escape(status)}</p>' if status else ""
-    body = f"""<main class="pair"><h1>{escape(t("pair.title", lang))}</h1>{info}{note}
+    head = f"{shop_banner(shop)}<h1>{escape(t('pair.title', lang))}</h1>"
+    body = f"""<main class="pair">{head}{info}{note}
 <p>{escape(t("pair.hint", lang))}</p>
 <form method="post" action="/pair">
 <p><label for="code">{escape(t("pair.code", lang))}</label>

@@ -2,19 +2,21 @@
 
 The camera is always on; a card's QR (or a typed six-digit number) goes to ``POST /v1/scans`` in
 ``kiosk`` mode, and the answer is shown large and in plain words, then the page resets itself.
-There are no links: the customer cannot leave it.
+There are no links: the customer cannot leave it. The shop's name heads the page and every
+answer shown over it.
 """
 
 from html import escape
 
-from agent.pages.html import page, texts_json
+from agent.pages.html import page, shop_banner, texts_json
 from sync.web.texts import t
 
 
-def render_kiosk_page(*, device_name: str, lang: str = "en") -> str:
-    """The kiosk page for the paired device ``device_name``."""
+def render_kiosk_page(*, device_name: str, lang: str = "en", shop: str = "") -> str:
+    """The kiosk page for the paired device ``device_name`` of the shop ``shop``."""
     body = f"""<main class="kiosk" data-device="{escape(device_name)}">
-<h1 id="title">{escape(t("kiosk.title", lang))}</h1>
+<header class="kiosk-head">{shop_banner(shop)}<h1 id="title">{escape(t("kiosk.title", lang))}</h1>
+</header>
 <div class="camera"><video id="video" muted playsinline autoplay
  aria-label="{escape(t("kiosk.camera", lang))}"></video>
 <p class="hint">{escape(t("kiosk.hint", lang))}</p></div>
@@ -25,7 +27,7 @@ def render_kiosk_page(*, device_name: str, lang: str = "en") -> str:
 <button type="submit">{escape(t("kiosk.submit", lang))}</button></div>
 <p id="camera-note" class="note" role="status"></p></form>
 <section id="result" class="result" role="status" aria-live="assertive" hidden>
-<h2 id="result-title"></h2><p id="result-text" class="big"></p>
+{shop_banner(shop, "result-shop")}<h2 id="result-title"></h2><p id="result-text" class="big"></p>
 <div id="result-stamps" class="stamps"></div><p id="result-detail" class="detail"></p>
 </section></main>"""
     return page(

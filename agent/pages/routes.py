@@ -15,7 +15,7 @@ from aiohttp.typedefs import Middleware
 
 from agent.http.handlers import Handler, add_routes
 from agent.http.models import ErrorAnswer
-from agent.http.state import DB, DEVICE, DEVICE_PROBLEM, PAIRING, SETTINGS
+from agent.http.state import DB, DEVICE, DEVICE_PROBLEM, PAIRING, PROGRAM, SETTINGS
 from agent.pages.html import render_pair_page
 from agent.pages.kiosk_page import render_kiosk_page
 from agent.pages.pairing import COOKIE, ROLES, PairingBook, PairingRefused, Role
@@ -96,7 +96,7 @@ PAIR_PROBLEMS: dict[str, str] = {"no_code": "pair.no_code", "wrong_code": "pair.
 
 def _lang(request: web.Request) -> str:
     """The branch's language (these pages are the shop's tablets and phones)."""
-    return request.app[SETTINGS].agent.language
+    return request.app[PROGRAM].language
 
 
 def _unpaired(request: web.Request) -> web.Response:
@@ -106,7 +106,8 @@ def _unpaired(request: web.Request) -> web.Response:
         status = t("pair.revoked", _lang(request))
     elif problem == "wrong_device_role":
         status = t("pair.wrong_role", _lang(request))
-    resp = _html(render_pair_page(status=status, lang=_lang(request)), 401)
+    shop = request.app[PROGRAM].shop
+    resp = _html(render_pair_page(status=status, lang=_lang(request), shop=shop), 401)
     if problem == "device_revoked":
         resp.del_cookie(COOKIE, path="/")
     return resp
@@ -143,7 +144,8 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
     session = request.get(DEVICE)
     if session is None:
         return _unpaired(request)
-    return _html(render_kiosk_page(device_name=session.name, lang=_lang(request)))
+    shop = request.app[PROGRAM].shop
+    return _html(render_kiosk_page(device_name=session.name, lang=_lang(request), shop=shop))
 
 
 async def staff_page(request: web.Request) -> web.StreamResponse:

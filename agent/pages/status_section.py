@@ -29,7 +29,7 @@ class PairingView:
     sessions: list[DeviceSession]
     scans: dict[str, int] = field(default_factory=dict)
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the branch's
-    lang: str = "en"  # the branch's (agent.language)
+    lang: str = "en"  # the branch's (ProgramSource.language)
 
 
 def render_pairing_section(view: PairingView) -> str:

@@ -33,7 +33,7 @@ from printers.qr_export import MAX_SCALE, qr_escpos, qr_png, qr_svg
 from printers.receipt import Receipt
 from printers.selftest import self_test_receipt
 from printers.service import PrintService
-from sync.contract.languages import Language
+from sync.contract.languages import DEFAULT_LANGUAGE, Language
 from sync.edge.outbox import Stmt
 from sync.web.caching import cacheable
 from sync.web.http_util import json_answer
@@ -85,6 +85,13 @@ class PrinterChannel:
         return self.program.shop if self.program is not None else ""
 
     @property
+    def language(self) -> Language:
+        """The branch's language for receipts (see ``ProgramSource.language``)."""
+        if self.program is not None:
+            return self.program.language
+        return self.settings.agent.language or DEFAULT_LANGUAGE
+
+    @property
     def enabled(self) -> bool:
         return self.service.enabled
 
@@ -98,7 +105,7 @@ class PrinterChannel:
     ) -> tuple[PrintInfo, list[Stmt]]:
         """The order's receipt job, committed with the order (pure: no I/O here)."""
         view, stmt = self.service.plan(
-            receipt_for(answer, self.tz, lines, self.shop, self.settings.agent.language),
+            receipt_for(answer, self.tz, lines, self.shop, self.language),
             "order",
             now=now,
             not_after=expires_at,
@@ -126,7 +133,7 @@ class PrinterChannel:
         """The self-test: the agent's address, the printer model and QR mode, a QR to the page."""
         service = self.service
         receipt = self_test_receipt(
-            self.settings, service.caps, service.connection, now.astimezone(self.tz)
+            self.settings, service.caps, service.connection, now.astimezone(self.tz), self.language
         )
         return receipt.model_copy(update={"shop": self.shop})
 
@@ -215,8 +222,7 @@ async def reprint_order(request: web.Request) -> web.StreamResponse:
     if voided:
         raise Conflict(f"order {answer.order_id} was voided", field="order_id", code="voided")
     not_after = answer.claim.expires_at if answer.claim else None
-    language = channel.settings.agent.language
-    receipt = receipt_for(answer, channel.tz, shop=channel.shop, language=language)
+    receipt = receipt_for(answer, channel.tz, shop=channel.shop, language=channel.language)
     view = await channel.service.enqueue(receipt, "reprint", not_after)
     return json_answer(view, 202)
 

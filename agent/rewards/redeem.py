@@ -35,6 +35,7 @@ from config import AgentSettings
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.contract.events import CustomerRef, EventType, OpenReward, RedeemPayload
+from sync.contract.languages import DEFAULT_LANGUAGE, Language
 from sync.contract.reward_code import normalize_reward_code
 from sync.edge.client import (
     CloudAnswered,
@@ -121,12 +122,15 @@ class RedeemService:
         client: CloudClient | None,
         *,
         clock: Callable[[], datetime],
+        language: Callable[[], Language] | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.allow_offline = settings.agent.offline_redeem == "allow"
-        self.language = settings.agent.language  # of the receipt lines
+        configured = settings.agent.language or DEFAULT_LANGUAGE
+        # the branch's (ProgramSource.language), of the receipt lines
+        self._language = language or (lambda: configured)
         self.timeout_s = settings.agent.redeem_timeout_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._waiting: dict[str, list[RedeemAnswer]] = {}  # till -> redeemed, check to come
@@ -158,7 +162,7 @@ class RedeemService:
                     (order_id, on_check.model_dump_json(), answer.code),
                 )
             )
-        return stmts, [receipt_line(a, self.language) for a in taken]
+        return stmts, [receipt_line(a, self._language()) for a in taken]
 
     def put_back(self, till: str | None) -> None:
         """The check was not recorded: its redemptions wait for the next one again."""
@@ -185,7 +189,8 @@ class RedeemService:
             if reward.valid_from <= now and (
                 reward.valid_until is None or now < reward.valid_until
             ):
-                out.append(t("receipt.ready", self.language, title=reward.title, code=reward.code))
+                lang = self._language()
+                out.append(t("receipt.ready", lang, title=reward.title, code=reward.code))
         return out
 
     @contextmanager

@@ -94,7 +94,9 @@ def install_rewards(app: web.Application) -> None:
 
     async def rewards_ctx(app: web.Application) -> AsyncIterator[None]:
         client = app[SYNC].client
-        redeem = app[REDEEM] = RedeemService(app[SETTINGS], app[DB], client, clock=app[CLOCK])
+        redeem = app[REDEEM] = RedeemService(
+            app[SETTINGS], app[DB], client, clock=app[CLOCK], language=lambda: app[PROGRAM].language
+        )
         await redeem.load_waiting()
         app[ORDERS].rewards = redeem
         scanning = app[SCANNING].service

@@ -185,7 +185,7 @@ def _pages(*html: int, redirect: int | None = None, error: tuple[int, ...] = ())
 
 _CLAIM = _pages(200, 404, 409, 410)
 _CLAIMED = _pages(404, 409, 410, 429, redirect=303)
-_INSERTED = _pages(201, 404, 409, 410)
+_INSERTED = _pages(404, 409, 410, redirect=303)  # codes are not throttled like receipt tokens
 _FORM = _pages(401, redirect=303, error=(403, 422))  # 401: the sign-in page (no session)
 _NO_QUERY: dict[str, dict[str, Any]] = {}
 _CODE_QUERY = {"code": {"required": False, "schema": {"type": "string"}}}
@@ -209,8 +209,8 @@ _PAGE_ROUTES: list[_PageRoute] = [
     ("GET", "/C/{token}", "The claim page (the upper-case form a QR carries)", _CLAIM, None,
      _NO_QUERY),
     ("POST", "/C/{token}", "The claim page's button (upper-case form)", _CLAIMED, (), _NO_QUERY),
-    ("POST", "/I/{code}", "The insert page's button: claim onto this phone's card", _INSERTED,
-     (), _NO_QUERY),
+    ("POST", "/I/{code}", "The insert page's button: claim onto this phone's card, then back "
+     "to the page", _INSERTED, (), _NO_QUERY),
     ("GET", "/i", "The code-typing page (lower-case form)", _pages(200, 422, redirect=303),
      None, _CODE_QUERY),
     ("GET", "/i/{code}", "The insert page (lower-case form)", _CLAIM, None, _NO_QUERY),

@@ -7,6 +7,7 @@ phone keeps its card code in a cookie after the first claim, so later receipts l
 
 import base64
 import json
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -118,12 +119,12 @@ async def claim_page(request: web.Request) -> web.Response:
     offer one button that claims it."""
     token = request.match_info["token"]
     lang = customer_language(request)
-    done = _claimed_view(request, token)
+    done = claimed_view(request, token)
     if done is not None:  # the answer to this phone's own POST, after its redirect (once)
         extra = email_form("/card/email", have_card=False, lang=lang)
-        resp = html_page(request, render_claim_done(done, lang, extra=extra), lang)
-        resp.del_cookie(CLAIMED_COOKIE, path=request.path)
-        return resp
+        return forget_result(
+            request, html_page(request, render_claim_done(done, lang, extra=extra), lang)
+        )
     store = request.app[STORE]
     client = check(request, request.app[GUESSES].claims)
     try:
@@ -169,13 +170,19 @@ async def claim_page_post(request: web.Request) -> web.Response:
         rewards=reward_views(out.rewards[:REWARDS_SHOWN]),
         more_rewards=max(0, len(out.rewards) - REWARDS_SHOWN),
     )  # fmt: skip
-    # POST-redirect-GET: a refresh of the answer never posts again. What the claim gave rides
-    # to the next GET in a short-lived cookie on this page's path (shown to this phone, once).
+    await redirect_to_result(request, request.match_info["token"], view, out.card_code)
+
+
+async def redirect_to_result(
+    request: web.Request, key: str, view: ClaimView, card_code: str
+) -> NoReturn:
+    """POST-redirect-GET after a claim (of receipt token or code ``key``): a refresh of the
+    answer never posts again. What the claim gave rides to the next GET in a short-lived
+    cookie on this page's path (shown to this phone, once: see ``claimed_view``); the phone
+    keeps ``card_code``."""
     resp = web.HTTPSeeOther(request.path)
-    keep_card(request, resp, await cookie_value(request, out.card_code))
-    flash = json.dumps(
-        {"t": request.match_info["token"].upper(), "v": view.model_dump(mode="json")}
-    )
+    keep_card(request, resp, await cookie_value(request, card_code))
+    flash = json.dumps({"t": key.upper(), "v": view.model_dump(mode="json")})
     resp.set_cookie(
         CLAIMED_COOKIE, base64.urlsafe_b64encode(flash.encode()).decode(), max_age=600,
         path=request.path, httponly=True, samesite="Lax",
@@ -184,15 +191,22 @@ async def claim_page_post(request: web.Request) -> web.Response:
     raise resp
 
 
-def _claimed_view(request: web.Request, token: str) -> ClaimView | None:
-    """The result of this phone's claim of ``token``, if it just made it."""
+def claimed_view(request: web.Request, key: str) -> ClaimView | None:
+    """The result of this phone's claim of ``key`` (``redirect_to_result``), if it just made it."""
     raw = request.cookies.get(CLAIMED_COOKIE, "")
     if not raw or len(raw) > 4096:
         return None
     try:
         flash = json.loads(base64.urlsafe_b64decode(raw.encode()))
-        if flash.get("t") != token.upper():
+        if flash.get("t") != key.upper():
             return None
         return ClaimView.model_validate(flash["v"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def forget_result(request: web.Request, resp: web.Response) -> web.Response:
+    """Drop the claim's result cookie once its page was shown (a refresh shows the code's
+    state from then on)."""
+    resp.del_cookie(CLAIMED_COOKIE, path=request.path)
+    return resp

@@ -36,7 +36,12 @@ from sync.cloud.store.identity import Identity
 from sync.cloud.ui.card_page import CardView, VoucherView, render_card
 from sync.cloud.ui.claim_page import render_claim_problem
 from sync.cloud.ui.dashboard import DashboardView, DayFigures, render_dashboard
-from sync.cloud.ui.identity_page import consent_form, email_form, phone_form
+from sync.cloud.ui.identity_page import (
+    consent_form,
+    email_form,
+    phone_form,
+    verified_email_section,
+)
 from sync.cloud.ui.layout import page
 from sync.cloud.ui.privacy_page import privacy_forms
 from sync.cloud.wallet.links import wallet_links
@@ -90,7 +95,8 @@ async def _card_page(request: web.Request, code: str) -> web.Response:
     identity = Identity(request.app[STORE].db)
     customer_id, _, email = await identity.card_id(card.card_code)
     saved = request.query.get
-    extra = (email_form("/card/email", have_card=email is None, lang=lang)
+    extra = ((verified_email_section(email, "/card/email", lang) if email
+              else email_form("/card/email", have_card=True, lang=lang))
              + consent_form(email, await identity.consents(customer_id), lang,
                             saved=saved("consent") == "saved")
              + phone_form(card.phone, lang, saved=saved("phone") == "saved")

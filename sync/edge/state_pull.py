@@ -5,7 +5,8 @@
 next pull sends back, and while nothing changed the cloud answers ``304``. Each page is stored in
 one short write: the cards, the new cursor and the program, so a crash never leaves a cursor ahead
 of the cards it covers. The program is also kept in the ``kv`` table so an agent restarted while
-offline stamps by the last program the cloud sent, not by the config file's default.
+offline stamps by the last program the cloud sent, not by the config file's default; the
+business's language likewise, so its receipts and pages keep speaking it.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
 from sync.contract.events import CardState, ProgramState
+from sync.contract.languages import LANGUAGES, Language
 from sync.edge.backoff import Backoff
 from sync.edge.client import CloudClient, CloudRefused
 from sync.edge.erasure import forget_customers
@@ -31,6 +33,7 @@ PROGRAM_KEY = "cloud.program"
 CURSOR_KEY = "cloud.cursor"
 ZONE_KEY = "cloud.timezone"  # the branch's IANA time zone as the cloud keeps it
 COUNTRY_KEY = "cloud.country"  # the business's country: typed phone numbers are read in it
+LANGUAGE_KEY = "cloud.language"  # the business's language: receipts and pages unless configured
 MAX_PAGES = 1000  # a guard against a cloud that always says ``more``
 
 UPSERT_CARD = (
@@ -104,6 +107,12 @@ async def saved_program(db: Storage) -> ProgramState | None:
     return ProgramState.model_validate(raw) if raw else None
 
 
+async def saved_language(db: Storage) -> Language | None:
+    """The business's language the cloud last sent (None before the first pull)."""
+    found = await kv_get(db, LANGUAGE_KEY)
+    return next((lang for lang in LANGUAGES if lang == found), None)
+
+
 async def saved_zone(db: Storage) -> str | None:
     """The branch's time zone the cloud last sent (None before the first pull)."""
     name = await kv_get(db, ZONE_KEY)
@@ -124,6 +133,7 @@ class StatePuller:
         min_gap_s: float = 0.5,
         on_ok: Callable[[], None] | None = None,
         on_fail: Callable[[SyncError], None] | None = None,
+        apply_language: Callable[[Language], None] | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -133,6 +143,7 @@ class StatePuller:
         self.min_gap_s = min_gap_s
         self.on_ok = on_ok
         self.on_fail = on_fail
+        self.apply_language = apply_language
         self.pulled = asyncio.Event()  # set after every successful pull
         # The ``ETag`` of the last answer without cards and the cursor it left: sent back as
         # ``If-None-Match`` while the cursor is still that, so an unchanged state costs the
@@ -175,8 +186,11 @@ class StatePuller:
                     kv_set(PROGRAM_KEY, program),
                     kv_set(ZONE_KEY, state.timezone),
                     kv_set(COUNTRY_KEY, state.country),
+                    kv_set(LANGUAGE_KEY, state.language),
                 ]
             )
+            if self.apply_language is not None:
+                self.apply_language(state.language)
             if self.apply_program(state.program):
                 log.info(
                     "program now %s v%d from the cloud", state.program.rule, state.program.version

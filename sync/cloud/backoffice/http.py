@@ -21,8 +21,8 @@ from sync.cloud.backoffice.models import (
     VoucherIn,
     gift_titled,
 )
-from sync.cloud.card_links import card_from_cookie, card_link, cookie_value, keep_card
-from sync.cloud.claims_http import reward_views
+from sync.cloud.card_links import card_from_cookie, card_link
+from sync.cloud.claims_http import claimed_view, forget_result, redirect_to_result, reward_views
 from sync.cloud.errors import InvalidInput, NotFound, StoreError, Unauthorized
 from sync.cloud.http import (
     RNG,
@@ -161,10 +161,14 @@ def _html(text: str, status: int = 200) -> web.Response:
     return resp
 
 
-def _problem(request: web.Request, err: StoreError) -> web.Response:
+async def _problem(request: web.Request, err: StoreError) -> web.Response:
+    """Why the code cannot be claimed; a refresh after this phone's claim (already claimed)
+    leads to the card it keeps."""
     problem = err.code if err.code in _PROBLEMS else "invalid"
     lang = customer_language(request)
-    page_html = render_claim_problem(problem, lang)  # type: ignore[arg-type]
+    keeps_card = problem == "already_claimed" and await card_from_cookie(request) is not None
+    card_url = "/card" if keeps_card else ""
+    page_html = render_claim_problem(problem, lang, card_url=card_url)  # type: ignore[arg-type]
     return _no_store(html_page(request, page_html, lang, err.status))
 
 
@@ -199,15 +203,20 @@ async def type_code_page(request: web.Request) -> web.Response:
 
 
 async def insert_page(request: web.Request) -> web.Response:
-    """``GET /I/{code}``: check the code, offer one button (a GET never claims)."""
+    """``GET /I/{code}``: check the code, offer one button (a GET never claims); right after
+    this phone's claim (its POST's redirect), what the claim gave, once."""
     code = codes.canonical(request.match_info["code"])
     lang = customer_language(request)
     if code is None:
         return _no_store(html_page(request, render_claim_problem("invalid", lang), lang, 404))
+    done = claimed_view(request, code)
+    if done is not None:
+        resp = html_page(request, render_claim_done(done, lang), lang)
+        return _no_store(forget_result(request, resp))
     try:
         kind, stamps, title = await request.app[STORE].code_status(code, now(request))
     except StoreError as err:
-        return _problem(request, err)
+        return await _problem(request, err)
     if kind == "stamps":
         return _no_store(html_page(request, render_claim_offer(stamps, request.path, lang), lang))
     body = (
@@ -222,7 +231,8 @@ async def insert_page(request: web.Request) -> web.Response:
 
 
 async def insert_page_post(request: web.Request) -> web.Response:
-    """``POST /I/{code}`` (the page's button): claim onto this phone's card or a new one."""
+    """``POST /I/{code}`` (the page's button): claim onto this phone's card or a new one, then
+    303 to the page (POST-redirect-GET: a refresh never claims again)."""
     code = codes.canonical(request.match_info["code"])
     lang = customer_language(request)
     if code is None:
@@ -234,7 +244,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
     try:  # a card this phone kept that is gone: a new card
         out = await store.claim_code(code, ref, at, request.app[RNG])
     except StoreError as err:
-        return _problem(request, err)
+        return await _problem(request, err)
     card = await store.card(out.card_code, at, None)
     view = ClaimView(
         stamps_added=out.stamps, balance=out.balance, goal=out.goal,
@@ -242,9 +252,7 @@ async def insert_page_post(request: web.Request) -> web.Response:
         business=await store.business_name(card.business_id),
         rewards=reward_views(out.rewards),
     )  # fmt: skip
-    resp = _no_store(html_page(request, render_claim_done(view, lang), lang, 201))
-    keep_card(request, resp, await cookie_value(request, out.card_code))
-    return resp
+    await redirect_to_result(request, code, view, out.card_code)
 
 
 async def get_plan(request: web.Request) -> web.Response:

@@ -29,11 +29,13 @@ from sync.cloud.page_language import customer_language, html_page
 from sync.cloud.store import Principal
 from sync.cloud.ui.backoffice import (
     EXAMPLE_TOTAL,
+    PROGRAM_LABELS,
     BackOfficeView,
     BranchEdit,
     DeviceRow,
     render_backoffice,
 )
+from sync.cloud.ui.form_errors import form_errors
 from sync.cloud.ui.layout import page
 from sync.contract.customers import CustomerRef
 from sync.contract.program import stamps_for
@@ -46,6 +48,19 @@ _EDITED = (
     "rule", "step", "stamps_per_order", "min_total", "max_stamps_per_order", "goal", "currency",
     "reward", "reward_name", "voucher_valid_days", "activation_delay_hours", "lottery_budget",
 )  # fmt: skip
+
+
+# the batch and voucher forms' fields and their labels' catalogue keys (for their errors)
+_BATCH_LABELS = {"count": "bo.batch.count", "kind": "bo.batch.kind", "stamps": "bo.batch.per_code",
+                 "title": "bo.batch.title", "valid_days": "bo.valid_days"}  # fmt: skip
+_VOUCHER_LABELS = {"customer": "bo.voucher.for", "title": "bo.voucher.gives",
+                   "valid_days": "bo.valid_days"}  # fmt: skip
+
+
+def _first_error(err: ValidationError, label_keys: dict[str, str], lang: str) -> str:
+    """A refused form's first error as a sentence in ``lang``."""
+    labels = {name: t(key, lang) for name, key in label_keys.items()}
+    return next(iter(form_errors(err, labels, lang).values()))
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -159,7 +174,8 @@ async def post_program(request: web.Request) -> web.Response:
     try:
         program = ProgramConfig.model_validate(data)
     except ValidationError as err:
-        errors = {str(e["loc"][0]) if e["loc"] else "": e["msg"] for e in err.errors()}
+        labels = {name: t(key, lang) for name, key in PROGRAM_LABELS.items()}
+        errors = form_errors(err, labels, lang)
         edit = BranchEdit(branch, typed, t("bo.fix_fields", lang),
                           errors={**errors, "": t("bo.not_saved", lang)})  # fmt: skip
         edits = [edit if b.branch_id == branch.branch_id else _edit(b, lang) for b in branches]
@@ -232,8 +248,7 @@ async def post_batch(request: web.Request) -> web.Response:
             who, body, now(request), request.app[SETTINGS].cloud.public_url
         )
     except ValidationError as err:
-        first = err.errors()[0]
-        text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
+        text = _first_error(err, _BATCH_LABELS, customer_language(request))
         return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
     except StoreError as err:
         return _html(render_backoffice(await _view(request, who, token, problem=err.message)),
@@ -273,8 +288,7 @@ async def post_voucher(request: web.Request) -> web.Response:
             who, body, at, request.app[SETTINGS].cloud.public_url, request.app[RNG]
         )
     except ValidationError as err:
-        first = err.errors()[0]
-        text = f"{first['loc'][0] if first['loc'] else 'form'}: {first['msg']}"
+        text = _first_error(err, _VOUCHER_LABELS, customer_language(request))
         return _html(render_backoffice(await _view(request, who, token, problem=text)), 422)
     except StoreError as err:
         return _html(render_backoffice(await _view(request, who, token, problem=err.message)),

@@ -54,6 +54,16 @@ class BackOfficeView:
     lang: str = "en"  # the business's language (or the one the owner picked)
 
 
+# The program form's fields and the catalogue keys of their labels (its error sentences name them).
+PROGRAM_LABELS: dict[str, str] = {
+    "rule": "bo.rule", "step": "bo.step", "stamps_per_order": "bo.stamps_per_order",
+    "min_total": "bo.min_total", "max_stamps_per_order": "bo.max_stamps", "goal": "bo.goal",
+    "currency": "bo.currency", "reward": "bo.reward", "reward_name": "bo.reward_name",
+    "voucher_valid_days": "bo.voucher_days", "activation_delay_hours": "bo.activation",
+    "lottery_budget": "bo.lottery_budget",
+}  # fmt: skip
+
+
 def _hidden(csrf: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
 
@@ -95,6 +105,9 @@ def _program(edit: BranchEdit, csrf: str, lang: str) -> str:
     def tx(key: str) -> str:
         return t(key, lang)
 
+    def label(name: str) -> str:
+        return t(PROGRAM_LABELS[name], lang)
+
     version = t("bo.program.version", lang, zone=b.timezone, version=b.program_version)
 
     return (
@@ -104,25 +117,25 @@ def _program(edit: BranchEdit, csrf: str, lang: str) -> str:
         + (f'<p class="bad" role="alert">{escape(general)}</p>' if general else "")
         + (f'<p class="note" role="status">{escape(edit.note)}</p>' if edit.note else "")
         + f'<form method="post" action="/backoffice/program/{bid}">{_hidden(csrf)}'
-        + _select(bid, "rule", tx("bo.rule"), v.get("rule", "by_amount"),
+        + _select(bid, "rule", label("rule"), v.get("rule", "by_amount"),
                   [("per_order", tx("bo.rule.per_order")), ("by_amount", tx("bo.rule.by_amount"))])
-        + _field(bid, "step", tx("bo.step"), v.get("step", ""), e, hint=tx("bo.step.hint"))
-        + _field(bid, "stamps_per_order", tx("bo.stamps_per_order"),
+        + _field(bid, "step", label("step"), v.get("step", ""), e, hint=tx("bo.step.hint"))
+        + _field(bid, "stamps_per_order", label("stamps_per_order"),
                  v.get("stamps_per_order", ""), e, kind="number")
-        + _field(bid, "min_total", tx("bo.min_total"), v.get("min_total", ""), e)
-        + _field(bid, "max_stamps_per_order", tx("bo.max_stamps"),
+        + _field(bid, "min_total", label("min_total"), v.get("min_total", ""), e)
+        + _field(bid, "max_stamps_per_order", label("max_stamps_per_order"),
                  v.get("max_stamps_per_order", ""), e, kind="number")
-        + _field(bid, "goal", tx("bo.goal"), v.get("goal", ""), e, kind="number")
-        + _field(bid, "currency", tx("bo.currency"), v.get("currency", ""), e)
-        + _select(bid, "reward", tx("bo.reward"), v.get("reward", "gift"),
+        + _field(bid, "goal", label("goal"), v.get("goal", ""), e, kind="number")
+        + _field(bid, "currency", label("currency"), v.get("currency", ""), e)
+        + _select(bid, "reward", label("reward"), v.get("reward", "gift"),
                   [("gift", tx("bo.reward.gift")), ("voucher", tx("bo.reward.voucher")),
                    ("lottery", tx("bo.reward.lottery"))])
-        + _field(bid, "reward_name", tx("bo.reward_name"), v.get("reward_name", ""), e)
-        + _field(bid, "voucher_valid_days", tx("bo.voucher_days"),
+        + _field(bid, "reward_name", label("reward_name"), v.get("reward_name", ""), e)
+        + _field(bid, "voucher_valid_days", label("voucher_valid_days"),
                  v.get("voucher_valid_days", ""), e, kind="number")
-        + _field(bid, "activation_delay_hours", tx("bo.activation"),
+        + _field(bid, "activation_delay_hours", label("activation_delay_hours"),
                  v.get("activation_delay_hours", ""), e, kind="number")
-        + _field(bid, "lottery_budget", tx("bo.lottery_budget"),
+        + _field(bid, "lottery_budget", label("lottery_budget"),
                  v.get("lottery_budget", ""), e, kind="number")
         + f'<p class="lead example" id="example-{bid}" aria-live="polite">{escape(edit.example)}'
         "</p>"

@@ -30,12 +30,32 @@ def email_form(action: str, *, have_card: bool, lang: str = "en") -> str:
     return (
         f'<section class="card" id="email"><h2>{escape(head)}</h2>'
         f'<p class="mute">{escape(t("email.hint", lang))}</p>'
+        + _email_fields(action, lang)
+        + "</section>"
+    )
+
+
+def verified_email_section(email: str, action: str, lang: str = "en") -> str:
+    """The email section of a card whose address is verified: the address (as the consent
+    section shows it) and, folded, the form that changes it (a link to the new address)."""
+    return (
+        f'<section class="card" id="email"><h2>{escape(t("email.title", lang))}</h2>'
+        f'<p id="email-current">{escape(t("email.verified", lang, email=email))}</p>'
+        f'<details id="email-change"><summary>{escape(t("email.change", lang))}</summary>'
+        f'<p class="mute">{escape(t("email.change_hint", lang))}</p>'
+        + _email_fields(action, lang)
+        + "</details></section>"
+    )
+
+
+def _email_fields(action: str, lang: str) -> str:
+    return (
         f'<form method="post" action="{escape(action)}">'
         f'<p><label for="email-address">{escape(t("email.label", lang))}</label><br>'
         f'<input id="email-address" name="email" type="email" autocomplete="email" required '
         f'maxlength="254" {_INPUT}></p>'
         f'<p><button class="btn" type="submit" id="send-link">{escape(t("email.button", lang))}'
-        "</button></p></form></section>"
+        "</button></p></form>"
     )
 
 

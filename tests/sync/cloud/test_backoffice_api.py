@@ -5,6 +5,7 @@ receipt QR, and each batch's printed, claimed and redeemed counts."""
 import asyncio
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +97,15 @@ async def test_an_insert_lands_once_on_a_new_card_and_expires(cloud: Cloud) -> N
 
 
 async def test_claim_page_offers_then_claims_with_the_shop_name(cloud: Cloud) -> None:
-    """Given an insert, GET /I/{code} only offers (claims nothing), POST claims it and shows
-    the shop's name, and a second POST says already claimed."""
+    """Given an insert, GET /I/{code} only offers (claims nothing), POST claims it and (after
+    its redirect) shows the shop's name, and a second POST says already claimed."""
     batch = await _batch(cloud, count=1, kind="stamps", stamps=1)
     url = batch["codes"][0]["url"]
     path = url[url.index("/I/") :]
     offer = await cloud.http.get(path)
     assert offer.status == 200 and 'id="claim"' in await offer.text()
-    done = await cloud.http.post(path)
-    assert done.status == 201
+    done = await cloud.http.post(path)  # the 303 followed
+    assert done.status == 200 and done.history[0].status == 303
     assert "Cafe" in await done.text()
     twice = await cloud.http.post(path)
     assert twice.status == 409 and 'data-problem="already_claimed"' in await twice.text()
@@ -119,6 +120,31 @@ async def test_claim_page_offers_then_claims_with_the_shop_name(cloud: Cloud) ->
     assert typed.status == 303 and typed.headers["Location"] == f"/I/{code}"
     wrong = await cloud.http.get("/I", params={"code": "hello"})
     assert wrong.status == 422 and "not a code" in await wrong.text()
+
+
+async def test_an_insert_claim_redirects_to_a_page_a_refresh_does_not_claim_again(
+    cloud: Cloud,
+) -> None:
+    """Given an insert worth 3 stamps, when the phone presses the button, then the POST answers
+    303 to the code's page; that GET shows the 3 stamps added; a second GET (a refresh) shows
+    the code already claimed with a way to this phone's card, and the card holds 3 stamps."""
+    batch = await _batch(cloud, count=1, kind="stamps", stamps=3)
+    code = batch["codes"][0]["code"]
+    path = f"/I/{code}"
+    posted = await cloud.http.post(path, allow_redirects=False)
+    assert posted.status == 303 and posted.headers["Location"] == path
+    shown = await cloud.http.get(posted.headers["Location"])
+    html = await shown.text()
+    assert shown.status == 200 and 'id="added"' in html and "3 stamps" in html, html
+    assert 'id="claim"' not in html
+    card_code = re.search(r'href="[^"]*/card/([^/"]+)/', html)
+    assert card_code is not None
+    again = await cloud.http.get(path)
+    text = await again.text()
+    assert again.status == 409 and 'data-problem="already_claimed"' in text
+    assert 'href="/card"' in text and 'id="added"' not in text
+    card = await cloud.card(card_code.group(1))
+    assert card["balance"] == 3
 
 
 async def test_voucher_batch_counts_claimed_redeemed_and_conversion(cloud: Cloud) -> None:
