@@ -481,7 +481,7 @@ class Store:
                     phone = canonical_phone(phone, await customers.country_of(tx, who.business_id))
                 except PhoneError as err:
                     raise InvalidInput(str(err), field="phone") from err
-                if await customers.phone_taken(tx, who.business_id, phone):
+                if await customers.phone_holder(tx, who.business_id, phone) is not None:
                     raise Conflict(
                         "a customer with this phone exists", code="phone_taken", field="phone"
                     )
