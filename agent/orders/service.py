@@ -384,7 +384,7 @@ class OrderService:
         self, order_id: str, till: str | None, stamps: int, now: datetime
     ) -> tuple[str, str, datetime]:
         """The receipt QR's claim URL, its order reference and its expiry."""
-        token, ref, expires_at = claim_token.mint_lean(
+        token, claim = claim_token.mint(
             secret=self._secret,
             device_id=self._device_id,
             order_id=order_id,
@@ -394,7 +394,7 @@ class OrderService:
             ttl_hours=self.settings.agent.claim_ttl_hours,
         )
         url = claim_token.claim_url(self._claim_base, token, uppercase=self._uppercase)
-        return url, ref, expires_at
+        return url, claim.order_ref, claim.expires_at
 
     async def view(self, order_id: str, till: str | None = None) -> OrderView:
         """A recorded check as ``POST`` answered it (as it is now) and its void, if any."""

@@ -132,12 +132,14 @@ def test_the_stored_answer_and_the_hashed_payload_are_the_standard_encoders_text
     assert canonical_json_plain(payload) == canonical_json(payload)
 
 
-def test_the_lean_mint_says_what_the_token_says() -> None:
+def test_the_minted_claim_says_what_the_token_says() -> None:
     secret = "a-device-secret-of-some-length"
-    text, ref, expires = claim_token.mint_lean(
+    text, minted = claim_token.mint(
         secret=secret, device_id=7, order_id="a-1", stamps=2, now=NOW, ttl_hours=720
     )
+    ref, expires = minted.order_ref, minted.expires_at
     claim = claim_token.verify(text, secret=secret, now=NOW)
+    assert claim == minted
     assert (claim.order_ref, claim.expires_at, claim.stamps) == (ref, expires, 2)
     assert ref == claim_token.order_ref("a-1")
 

@@ -1,10 +1,10 @@
 """The mail sender: a task in the app's ``cleanup_ctx`` that empties the outbox through SMTP.
 
 It wakes when this process queued a message, and polls every ``POLL_S`` for messages another
-process queued or a retry that fell due. Each message is sent on a worker thread (``smtplib``
-blocks); a slow or absent server delays only this task, never a request. A failure is retried
-with exponential backoff (tenacity's ``wait_exponential``: 30 s, 60 s ... up to an hour) until
-``mail_outbox.MAX_ATTEMPTS``.
+process queued or a retry that fell due (the loop: ``drain_loop.DrainLoop``). Each message is
+sent on a worker thread (``smtplib`` blocks); a slow or absent server delays only this task,
+never a request. A failure is retried with exponential backoff (tenacity's
+``wait_exponential``: 30 s, 60 s ... up to an hour) until ``mail_outbox.MAX_ATTEMPTS``.
 """
 
 import asyncio
@@ -21,6 +21,7 @@ from tenacity import RetryCallState, Retrying, wait_exponential
 
 from config.cloud import MailSection
 from sync.cloud.book import to_us
+from sync.cloud.drain_loop import DrainLoop
 from sync.cloud.http import CLOCK, SETTINGS, STORE
 from sync.cloud.mail.smtp import MailError, send_blocking
 from sync.cloud.store import mail_outbox
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 5.0
 BATCH = 50
+# with no server configured, due messages stay due: the wait must not fall to nothing
+MIN_WAIT_S = 0.05
 BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 
@@ -63,35 +66,30 @@ class MailSender:
         self._db: Db | None = None  # the store's, once the app has opened it (``run``)
         self._section = section
         self._clock = clock
-        self._wake = asyncio.Event()
         self._tls = ssl.create_default_context()
+        self._loop = DrainLoop(
+            "mail sender", self.step, self._next_due_us, lambda: to_us(self._clock()),
+            poll_s=POLL_S, min_wait_s=MIN_WAIT_S,
+        )  # fmt: skip
         self.sent = 0
+
+    @property
+    def idle(self) -> bool:
+        """Waiting for a message or the timer (between steps)."""
+        return self._loop.idle
 
     def wake(self) -> None:
         """A message was queued: look now."""
-        self._wake.set()
+        self._loop.wake()
 
     async def run(self, db: Db) -> None:
         """Send due messages of ``db``'s outbox, forever."""
         self._db = db
-        while True:
-            try:
-                busy = await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # logged, not swallowed: a database hiccup must not stop the
-                # sender for good; the outbox keeps every message
-                log.exception("mail sender: a step failed; trying again shortly")
-                busy = False
-            if busy:
-                continue
-            wait = POLL_S
-            due = await mail_outbox.next_due_us(db)
-            if due is not None:
-                wait = min(wait, max(0.05, (due - to_us(self._clock())) / 1e6))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            self._wake.clear()
+        await self._loop.run()
+
+    async def _next_due_us(self) -> int | None:
+        assert self._db is not None, "run() gives the sender its database"
+        return await mail_outbox.next_due_us(self._db)
 
     async def step(self) -> bool:
         """Send what is due now; ``True`` if a full batch went (more may be waiting)."""

@@ -86,12 +86,13 @@ async def email_taken(tx: Tx, business_id: int, email: str) -> bool:
     return found is not None
 
 
-async def phone_taken(tx: Tx, business_id: int, phone: str) -> bool:
-    """True if a customer of the business already has this phone (E.164)."""
+async def phone_holder(tx: Tx, business_id: int, phone: str) -> int | None:
+    """The id of the business's customer that has this phone (E.164), if any (a phone is
+    unique in a business: ``customers_phone``)."""
     found = await tx.fetchval(
-        "SELECT 1 FROM customers WHERE business_id = ? AND phone = ?", business_id, phone
+        "SELECT id FROM customers WHERE business_id = ? AND phone = ?", business_id, phone
     )
-    return found is not None
+    return None if found is None else int(found)
 
 
 async def country_of(tx: Tx, business_id: int) -> str | None:

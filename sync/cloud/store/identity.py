@@ -25,7 +25,7 @@ from typing import Literal
 from sync.cloud.errors import Conflict, Gone, InvalidInput, NotFound
 from sync.cloud.store import mail_outbox, merge
 from sync.cloud.store.book_io import next_seq
-from sync.cloud.store.customers import country_of
+from sync.cloud.store.customers import country_of, phone_holder
 from sync.cloud.store.db import Db
 from sync.contract.card_code import canonical_card_text
 from sync.contract.customers import canonical_email
@@ -120,11 +120,8 @@ class Identity:
                     phone = canonical_phone(typed, await country_of(tx, business_id))
                 except PhoneError as err:
                     raise InvalidInput(str(err), field="phone", code="invalid_phone") from None
-                holder = await tx.fetchval(
-                    "SELECT id FROM customers WHERE business_id = ? AND phone = ?",
-                    business_id, phone,
-                )  # fmt: skip
-                if holder is not None and int(holder) != customer_id:
+                holder = await phone_holder(tx, business_id, phone)
+                if holder is not None and holder != customer_id:
                     raise Conflict(
                         "another card has this phone number", code="phone_taken", field="phone"
                     )

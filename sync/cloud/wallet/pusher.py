@@ -10,10 +10,10 @@ went through (and was not queued again meanwhile), otherwise it is retried with 
 device token APNs calls unregistered is dropped.
 
 The worker wakes when this process wrote something, and polls every ``POLL_S`` for changes
-other processes made on the same database. A voucher that becomes usable or expires by the
-clock writes nothing: every ``SWEEP_S`` the passes with such a reward are queued too. Due rows
-are leased to the worker that took them, so cloud processes sharing a PostgreSQL database do
-not push the same change twice.
+other processes made on the same database (the loop: ``drain_loop.DrainLoop``). A voucher that
+becomes usable or expires by the clock writes nothing: every ``SWEEP_S`` the passes with such a
+reward are queued too. Due rows are leased to the worker that took them, so cloud processes
+sharing a PostgreSQL database do not push the same change twice.
 """
 
 import asyncio
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sync.cloud.book import to_us
+from sync.cloud.drain_loop import DrainLoop
 from sync.cloud.store import Store
 from sync.cloud.wallet import google_objects, passes_db
 from sync.cloud.wallet.apns import ApnsClient
@@ -30,7 +31,6 @@ from sync.cloud.wallet.google_api import GoogleWalletApi
 from sync.cloud.wallet.pass_json import PassContent
 from sync.cloud.wallet.passes_db import PassRow, PushRow
 from sync.cloud.wallet.service import Wallet, next_updated_us, now_us
-from sync.web.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ MAX_ATTEMPTS = 12
 LEASE_S = 60.0  # a batch's rows are this worker's for so long (then back to the queue)
 SWEEP_S = 60.0  # rewards that start or expire by the clock are looked for this often
 BACKOFF_CAP_S = 600.0
+ERROR_PAUSE_S = 1.0  # after a failed step: one bad pass must not spin the worker
 
 
 def backoff_s(attempts: int) -> float:
@@ -64,42 +65,26 @@ class Pusher:
         self._clock = clock
         self._apns = apns
         self._google = google
-        self._wake = asyncio.Event()
         self.pushes_sent = 0
-        self.idle = False  # waiting for a change (between steps)
         apple = wallet.settings.apple
         self.delay_us = (apple.push_delay_ms if apple else 250) * 1000
+        self._loop = DrainLoop(
+            "wallet push worker", self.step, lambda: passes_db.next_due_us(store.db), now_us,
+            poll_s=POLL_S, error_pause_s=ERROR_PAUSE_S,
+        )  # fmt: skip
+
+    @property
+    def idle(self) -> bool:
+        """Waiting for a change (between steps)."""
+        return self._loop.idle
 
     def wake(self) -> None:
         """Something was written: look for changes now."""
-        self._wake.set()
+        self._loop.wake()
 
     async def run(self) -> None:
         """Queue changes and push, forever."""
-        while True:
-            try:
-                busy = await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # logged, not swallowed: one bad pass or a database hiccup
-                # must not stop every later push; the queue keeps the work
-                log.exception("wallet push worker: a step failed; trying again shortly")
-                busy = False
-                await asyncio.sleep(1.0)
-            if busy:
-                continue
-            due = await passes_db.next_due_us(self._store.db)
-            wait = POLL_S
-            if due is not None:
-                wait = min(wait, max(0.0, (due - now_us()) / 1e6))
-            self.idle = True
-            try:
-                # not asyncio.wait_for: on 3.11 a wake and the shutdown's cancel in the same
-                # moment lost the cancel, and the shutdown waited for this task forever
-                await wait_set(self._wake, wait)
-            finally:
-                self.idle = False
-            self._wake.clear()
+        await self._loop.run()
 
     async def step(self) -> bool:
         """Queue the changed cards, push what is due; ``True`` if a full batch was pushed."""

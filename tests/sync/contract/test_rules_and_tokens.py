@@ -85,6 +85,27 @@ def test_token_round_trip_says_device_order_stamps_and_expiry() -> None:
     assert verify(text.lower(), secret=SECRET, now=NOW).stamps == 3
 
 
+# Minted by the release before ``mint_lean`` was folded into ``mint`` (device 7, check 1001,
+# 3 stamps, at NOW, 30 days): receipts printed then are still in customers' pockets.
+OLD_TOKENS = {
+    "till-2": "AEAAAAAHYYQOS7TIKFTRUAADNMCCVQAC2BWPXHUUL4FYD6RJ",
+    None: "AEAAAAAH7ZTV7Z5K52BQWAADNMCCVQAC2A46I4TTVBZWVHEK",  # the till-less form
+}
+
+
+@pytest.mark.parametrize("till", list(OLD_TOKENS))
+def test_given_a_token_of_the_last_release_then_it_verifies_and_is_minted_alike(
+    till: str | None,
+) -> None:
+    old = OLD_TOKENS[till]
+    claim = verify(old, secret=SECRET, now=NOW + timedelta(days=29))
+    assert (claim.device_id, claim.stamps) == (7, 3)
+    assert claim.order_ref == order_ref("1001", till)
+    text, minted = mint(secret=SECRET, device_id=7, order_id="1001", stamps=3, now=NOW,
+                        ttl_hours=720, till=till)  # fmt: skip
+    assert text == old and minted == claim
+
+
 def test_claim_url_stays_in_qr_alphanumeric_mode_and_under_80_characters() -> None:
     # The token is 48 characters, which leaves 31 for the base URL (scheme and path included).
     base = "https://stamps.examplecafe.eu/c/"[:31]
