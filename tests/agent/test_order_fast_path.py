@@ -85,8 +85,12 @@ def test_a_body_is_read_as_pydantic_reads_it_or_refused_with_422(body: dict[str,
         assert read_order(body) == expected
 
 
-# what a ``Till`` may hold (no control characters: the contract refuses them on both ends)
-TILL_CHARS = st.characters(exclude_characters=[chr(c) for c in range(32)] + ["\x7f"])
+# what a ``Till`` may hold (no control characters: the contract refuses them on both ends; no
+# lone surrogate: no UTF-8 text holds one, and the model refuses it - the body reader's test
+# above sends one)
+TILL_CHARS = st.characters(
+    exclude_categories=("Cs",), exclude_characters=[chr(c) for c in range(32)] + ["\x7f"]
+)
 
 
 @settings(max_examples=300)
