@@ -6,7 +6,8 @@ the ledger entries, the rewards, the checks and receipt QRs the card was credite
 void takes its stamps back from the merged card), claimed codes and Wallet passes (an old pass
 shows the merged card from its next update). The old card's row stays as an alias
 (``customers.merged_into``): its code, number and signed link lead to the merged card, at the
-till too (``book_io.card_queries``); its email moves to the merged card if that has none.
+till too (``book_io.card_queries``); its email and phone move to the merged card if that has
+none (else they are let go: an alias holding a phone kept the person from giving it again).
 Consent is not moved: the merged card keeps its own choices (a merge never says yes for anyone).
 The merge itself is a ledger event (``card.merged`` in ``events``) and a zero-stamp ledger
 entry of kind ``merge`` on the merged card.
@@ -47,7 +48,7 @@ async def _card(tx: Tx, business_id: int, code: str, field: str) -> Row:
     except CardCodeError:
         raise NotFound("no card with this code", code="unknown_card", field=field) from None
     row = await tx.fetchrow(
-        "SELECT id, card_code, email, name, balance, merged_into FROM customers "
+        "SELECT id, card_code, email, phone, name, balance, merged_into FROM customers "
         "WHERE business_id = ? AND card_code = ?",
         business_id, canonical,
     )  # fmt: skip
@@ -64,7 +65,8 @@ async def merge(tx: Tx, business_id: int, source: str, target: str, now_us: int,
     dst = await _card(tx, business_id, target, "into")
     if dst["merged_into"] is not None:  # the target was merged itself: into where it went
         dst = await tx.fetchrow(
-            "SELECT id, card_code, email, name, balance, merged_into FROM customers WHERE id = ?",
+            "SELECT id, card_code, email, phone, name, balance, merged_into FROM customers "
+            "WHERE id = ?",
             int(dst["merged_into"]),
         )
         assert dst is not None
@@ -76,16 +78,16 @@ async def merge(tx: Tx, business_id: int, source: str, target: str, now_us: int,
     moved = int(src["balance"])
     rewards = int(await tx.fetchval("SELECT COUNT(*) FROM rewards WHERE customer_id = ?", src_id))
     seq = await next_seq(tx, business_id, 2)
-    # the source lets go of its email first: an address is unique in the business
+    # the source lets go of its email and phone first: each is unique in the business
     await tx.execute(
-        "UPDATE customers SET balance = 0, email = NULL, merged_into = ?, updated_seq = ? "
-        "WHERE id = ?",
+        "UPDATE customers SET balance = 0, email = NULL, phone = NULL, merged_into = ?, "
+        "updated_seq = ? WHERE id = ?",
         dst_id, seq, src_id,
     )  # fmt: skip
     await tx.execute(
         "UPDATE customers SET balance = balance + ?, email = COALESCE(email, ?), "
-        "name = COALESCE(name, ?), updated_seq = ? WHERE id = ?",
-        moved, src["email"], src["name"], seq + 1, dst_id,
+        "phone = COALESCE(phone, ?), name = COALESCE(name, ?), updated_seq = ? WHERE id = ?",
+        moved, src["email"], src["phone"], src["name"], seq + 1, dst_id,
     )  # fmt: skip
     # cards merged into the source earlier now lead straight to the target
     await tx.execute("UPDATE customers SET merged_into = ? WHERE merged_into = ?", dst_id, src_id)

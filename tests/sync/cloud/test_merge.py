@@ -94,6 +94,34 @@ async def test_given_bad_merges_then_they_are_refused_and_nothing_changes(cloud:
     assert again.status == 409 and (await again.json())["error"]["code"] == "already_merged"
 
 
+async def _with_phone(cloud: Cloud, phone: str) -> Any:
+    resp = await cloud.http.post("/v1/customers", json={"phone": phone}, headers=cloud.admin())
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def test_given_a_card_with_a_phone_when_merged_then_the_phone_goes_with_the_person(
+    cloud: Cloud,
+) -> None:
+    """Given card A holding a phone merged into card B without one, then B holds the phone (the
+    tills are told so) and a check by that phone credits B; given C's phone merged into D that
+    has its own, then D keeps its own and C's phone is free again (it was held by an alias:
+    nobody could give it again, 409)."""
+    a, b = await _with_phone(cloud, "+49 30 1234567"), await cloud.customer()
+    assert (await _merge(cloud, a["card_code"], b["card_code"])).status == 200
+    state = await cloud.http.get("/v1/sync/state", params={"cursor": "0"}, headers=cloud.device())
+    phones = {c["card_code"]: c.get("phone") for c in (await state.json())["cards"]}
+    assert phones[b["card_code"]] == "+49301234567" and phones[a["card_code"]] is None
+    assert (await _stamp(cloud, {"phone": "+49301234567"}, 2))["status"] == "applied"
+    assert (await cloud.card(b["card_code"]))["balance"] == 2
+    c, d = await _with_phone(cloud, "+4940555123"), await _with_phone(cloud, "+33123456789")
+    assert (await _merge(cloud, c["card_code"], d["card_code"])).status == 200
+    async with cloud.store.db.read() as tx:
+        kept = await tx.fetchval("SELECT phone FROM customers WHERE card_code = ?", d["card_code"])
+    assert kept == "+33123456789"
+    assert (await _with_phone(cloud, "+49 40 555123"))["phone"] == "+4940555123"
+
+
 # -- the property: over random ledgers and merges, the sum of balances and the rewards stay --
 
 ops = st.lists(
