@@ -48,12 +48,53 @@ async def test_given_a_card_or_program_change_then_the_old_etag_gets_the_full_st
     status, new_tag, body = await _state(cloud, cursor, tag)
     state = json.loads(body)
     assert status == 200 and [c["card_code"] for c in state["cards"]] == [card["card_code"]]
-    assert new_tag == ""  # an answer with cards has no tag
+    assert new_tag not in ("", tag)  # the answer with cards names the cursor it leaves
     cursor = state["cursor"]
     status, tag, _ = await _state(cloud, cursor)
-    assert (await _state(cloud, cursor, tag))[0] == 304
+    assert tag == new_tag and (await _state(cloud, cursor, tag))[0] == 304
     await cloud.set_program(rule="per_order", stamps_per_order=2, goal=8)
     status, changed, body = await _state(cloud, cursor, tag)
     assert status == 200 and json.loads(body)["program"]["goal"] == 8 and changed != tag
     status, _, _ = await _state(cloud, 0, changed)  # the tag names another cursor
     assert status == 200
+
+
+async def test_given_an_answer_with_cards_when_nothing_changed_since_then_its_tag_gets_304(
+    cloud: Cloud,
+) -> None:
+    """Given a till whose last pull brought cards (a quiet shop: a check now and then), when it
+    pulls again at the cursor that answer left, with that answer's tag, and no card or program
+    changed, then the answer is a 304 (a till used to need a second, full pull first); once a
+    card changes, the same tag gets the card."""
+    import json
+
+    await cloud.customer("ann@example.com")
+    status, tag, body = await _state(cloud, 0)
+    state = json.loads(body)
+    assert status == 200 and len(state["cards"]) == 1 and tag
+    assert await _state(cloud, state["cursor"], tag) == (304, tag, b"")
+    card = await cloud.customer("bea@example.com")
+    status, _, body = await _state(cloud, state["cursor"], tag)
+    assert status == 200
+    assert [c["card_code"] for c in json.loads(body)["cards"]] == [card["card_code"]]
+
+
+async def test_given_a_tag_made_in_one_language_then_another_language_gets_the_full_state(
+    cloud: Cloud,
+) -> None:
+    """Given the tag of an unchanged state in English, when the business's language is German
+    (the cloud's setting, not the database's), then the tag no longer names the state: the
+    device is sent the full state in German, with a tag of its own."""
+    from sync.cloud.store.figures import tag_of
+    from sync.cloud.store.tenancy import Principal
+
+    link = cloud.link
+    who = Principal("device", link["business_id"], link["branch_id"], link["device_id"])
+    state = await cloud.store.sync_state(who, 0, "en", [])
+    assert not isinstance(state, str)
+    tag = tag_of(state)
+    assert tag is not None
+    assert await cloud.store.sync_state(who, state.cursor, "en", [tag]) == tag
+    german = await cloud.store.sync_state(who, state.cursor, "de", [tag])
+    assert not isinstance(german, str) and german.language == "de"
+    assert tag_of(german) not in (None, tag)
