@@ -248,6 +248,20 @@ def begin_locked(business_ids: Sequence[int]) -> str:
     )
 
 
+@asynccontextmanager
+async def _transaction(conn: asyncpg.Connection, begin: str) -> AsyncIterator[None]:
+    """``begin`` (a ``BEGIN; ...`` text), then ``COMMIT``, or ``ROLLBACK`` on any error."""
+    await conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            # (failing, the pool's release rolls back or drops the connection)
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
 async def _keep_session(_conn: asyncpg.Connection) -> None:
     """The pool's reset on release: nothing beyond asyncpg's own (which rolls back a
     transaction left open and drops listeners).
@@ -359,21 +373,34 @@ class PgDb(Db):
 
     @asynccontextmanager
     async def write_all(self, business_ids: Sequence[int]) -> AsyncIterator[Tx]:
-        """``write`` for several businesses at once (``group_commit.py``): their locks taken in
-        ascending order, in one statement, so two such transactions never deadlock.
+        """``write`` for several businesses at once: their locks taken in ascending order, in
+        one statement, so two such transactions never deadlock.
 
         ``BEGIN`` and the locks go in one round trip (``begin_locked``), and the transaction
         ends with ``COMMIT`` or, on any error, ``ROLLBACK``."""
-        async with self._pool.acquire() as conn:
-            await conn.execute(begin_locked(business_ids))
-            try:
-                yield PgTx(conn)
-            except BaseException:
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                    # (failing, the pool's release rolls back or drops the connection)
-                    await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+        async with self._pool.acquire() as conn, _transaction(conn, begin_locked(business_ids)):
+            yield PgTx(conn)
+
+    @asynccontextmanager
+    async def write_some(self, business_ids: Sequence[int]) -> AsyncIterator[tuple[Tx, set[int]]]:
+        """A transaction for the first of ``business_ids`` (waiting for its lock) and for those
+        of the others whose lock nobody holds now (never waiting for them); the ids it holds.
+
+        ``group_commit.py``'s groups: with ``write_all`` two groups that shared one business
+        waited for each other whole, and under load every group shares some business with
+        another, so the groups of all processes ran one at a time (``bench/README.md``).
+        Here a transaction waits only while it holds no lock, so none waits in a cycle."""
+        first, rest = business_ids[0], sorted(set(business_ids) - {business_ids[0]})
+        async with self._pool.acquire() as conn, _transaction(conn, begin_locked([first])):
+            held = {first}
+            if rest:
+                got = await conn.fetchval(
+                    "SELECT array_agg(b) FROM unnest($1::bigint[]) AS b "
+                    "WHERE pg_try_advisory_xact_lock(b)",
+                    rest,
+                )
+                held.update(got or ())
+            yield PgTx(conn), held
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
