@@ -1,6 +1,10 @@
 """``GET /v1/sync/state`` with ``ETag`` / ``If-None-Match``: an unchanged state costs a 304, and
 any change to what the device would be sent (a card, the program) gives the full answer again."""
 
+from typing import Any
+
+import pytest
+
 from tests.sync.cloud.conftest import Cloud
 from tests.sync.cloud.test_key_cache import counter
 
@@ -98,3 +102,33 @@ async def test_given_a_tag_made_in_one_language_then_another_language_gets_the_f
     german = await cloud.store.sync_state(who, state.cursor, "de", [tag])
     assert not isinstance(german, str) and german.language == "de"
     assert tag_of(german) not in (None, tag)
+
+
+async def test_given_a_small_state_then_it_is_written_on_the_loop_and_a_large_one_off_it(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a state of a few cards, when a till pulls it, then its JSON is written on the loop
+    (no worker thread's hand-off per pull); given more cards than ``SMALL_STATE``, in a worker
+    thread, so a large page never holds the loop."""
+    import asyncio
+    import json
+
+    from sync.cloud.handlers import SMALL_STATE
+
+    dumped: list[str] = []
+    real = asyncio.to_thread
+
+    async def spy(func: Any, /, *args: Any, **kw: Any) -> Any:
+        dumped.append(getattr(func, "__name__", ""))
+        return await real(func, *args, **kw)
+
+    monkeypatch.setattr(asyncio, "to_thread", spy)
+    await cloud.customer("ann@example.com")
+    status, _, body = await _state(cloud, 0)
+    assert status == 200 and len(json.loads(body)["cards"]) == 1
+    assert "model_dump_json" not in dumped
+    for i in range(SMALL_STATE):
+        await cloud.customer(f"c{i}@example.com")
+    status, _, body = await _state(cloud, 0)
+    assert status == 200 and len(json.loads(body)["cards"]) == SMALL_STATE + 1
+    assert "model_dump_json" in dumped
