@@ -34,9 +34,13 @@ async def floor(request: web.Request) -> web.Response:
         return web.json_response({"error": "unknown key"}, status=401)
     body = orjson.loads(await request.read())
     await request.app[POOL].execute(
-        "INSERT INTO floor_events (device_id, body) VALUES ($1, $2)", device, orjson.dumps(body)
+        "INSERT INTO floor_events (device_id, body) VALUES ($1, $2)",
+        device,
+        orjson.dumps(body).decode(),
     )
-    return web.Response(body=orjson.dumps({"ok": True}), content_type="application/json")
+    return web.Response(
+        body=orjson.dumps({"ok": True}), status=201, content_type="application/json"
+    )
 
 
 async def health(request: web.Request) -> web.Response:
