@@ -26,6 +26,9 @@ from sync.contract.claim_token import ClaimToken
 from sync.contract.customers import CustomerRef, canonical_email
 
 MAX_GROUP = 128
+# Claim transactions at once per process (the pool's other connections serve batches, state
+# pulls and key look-ups). One at a time, a claim waited for every group taken before it.
+GROUPS_AT_ONCE = 3
 CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}
 CLAIM_TEXT = {
     "already_claimed": "this receipt was already claimed",
@@ -72,15 +75,25 @@ class ClaimQueue:
             groups: dict[tuple[int, int], list[Want]] = defaultdict(list)
             for w in taken:
                 groups[(w.device.business_id, w.device.branch_id)].append(w)
-            for (business_id, branch_id), wants in groups.items():
-                try:
-                    await self._run(business_id, branch_id, wants)
-                except BaseException as err:
-                    for w in wants:
-                        if not w.fut.done():
-                            w.fut.set_exception(err)
-                    if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                        raise
+            # branches' groups at once (each under its own business's lock): one business
+            # whose lock is held elsewhere no longer holds up every other business's claims
+            slots = asyncio.Semaphore(GROUPS_AT_ONCE)
+            await asyncio.gather(
+                *(self._settle(slots, b, branch, wants) for (b, branch), wants in groups.items())
+            )
+
+    async def _settle(
+        self, slots: asyncio.Semaphore, business_id: int, branch_id: int, wants: list[Want]
+    ) -> None:
+        async with slots:
+            try:
+                await self._run(business_id, branch_id, wants)
+            except BaseException as err:
+                for w in wants:
+                    if not w.fut.done():
+                        w.fut.set_exception(err)
+                if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
 
     async def _run(self, business_id: int, branch_id: int, wants: list[Want]) -> None:
         refs = [_ref(w.body) for w in wants]

@@ -84,3 +84,48 @@ async def test_given_a_business_locked_elsewhere_then_a_group_commits_its_other_
     count = "SELECT business_id, count(*) FROM events GROUP BY business_id"
     assert dict(await watch.fetch(count)) == {a.business_id: 1, b.business_id: 1}
     await watch.close()
+
+
+async def test_given_a_business_locked_elsewhere_then_other_businesses_claims_go_through(
+    fresh_pg_dsn: str,
+) -> None:
+    """Given business A's lock held by another transaction, when a phone claims a receipt of A
+    and another one of B at the same time, then B's claim is made while A's lock is still held
+    (the claim queue used to run one business's group after another, so B waited for A), and
+    A's once it is free."""
+    from sync.cloud.models import ClaimIn
+    from sync.contract import claim_token
+
+    store = await open_store(fresh_pg_dsn)
+    other = await asyncpg.connect(fresh_pg_dsn)
+    watch = await asyncpg.connect(fresh_pg_dsn)
+    try:
+        now, rng = datetime.now(UTC), random.Random(1)
+        tokens, businesses = [], []
+        for name in ("A", "B"):
+            link = await init_business(store, business=name, branch="M", rule="per_order")
+            token, _ = claim_token.mint(
+                secret=link["device_secret"], device_id=link["device_id"],
+                order_id=f"{name}-1", stamps=2, now=now, ttl_hours=24,
+            )  # fmt: skip
+            tokens.append(token)
+            businesses.append(link["business_id"])
+        holding = other.transaction()
+        await holding.start()
+        try:
+            await other.execute("SELECT pg_advisory_xact_lock($1)", businesses[0])
+            body = ClaimIn(email="ann@example.com")
+            for_a = asyncio.ensure_future(store.claim(tokens[0], body, now, rng))
+            for_b = asyncio.ensure_future(store.claim(tokens[1], body, now, rng))
+            await _until(for_a, watch)  # A's claim waits for its business's lock
+            assert not for_a.done()
+            # (a guard against a hang, not a measure: B's claim needs nothing A holds)
+            made = await asyncio.wait_for(asyncio.shield(for_b), timeout=20)
+            assert made.stamps == 2 and not for_a.done()
+        finally:
+            await holding.rollback()
+        assert (await for_a).stamps == 2
+    finally:
+        await other.close()
+        await watch.close()
+        await store.close()
