@@ -11,7 +11,6 @@ in two groups: the second sees the first's commit).
 
 import asyncio
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,19 +75,24 @@ class ClaimQueue:
 
     async def _drain(self) -> None:
         while self._queue:
-            taken, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-            groups: dict[tuple[int, int], list[Want]] = defaultdict(list)
-            for w in taken:
-                groups[(w.device.business_id, w.device.branch_id)].append(w)
-            for (business_id, branch_id), wants in groups.items():
-                try:
-                    await self._run(business_id, branch_id, wants)
-                except BaseException as err:
-                    for w in wants:
-                        if not w.fut.done():
-                            w.fut.set_exception(err)
-                    if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                        raise
+            # the first waiting claim's branch and its others (up to MAX_GROUP), in arrival
+            # order; the other branches' claims stay queued for the other workers
+            first = self._queue[0].device
+            key = (first.business_id, first.branch_id)
+            wants: list[Want] = []
+            rest: list[Want] = []
+            for w in self._queue:
+                mine = len(wants) < MAX_GROUP and (w.device.business_id, w.device.branch_id) == key
+                (wants if mine else rest).append(w)
+            self._queue = rest
+            try:
+                await self._run(*key, wants)
+            except BaseException as err:
+                for w in wants:
+                    if not w.fut.done():
+                        w.fut.set_exception(err)
+                if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
 
     async def _run(self, business_id: int, branch_id: int, wants: list[Want]) -> None:
         refs = [_ref(w.body) for w in wants]
