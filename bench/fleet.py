@@ -360,17 +360,24 @@ async def batch_anchor(base: str, till: Till, batches: int, cloud_pids: list[int
         return (proc_cpu_s(cloud_pids) - cpu0) / (batches * 500) * 1e6
 
 
-async def empty_anchor(requests: int, connections: int) -> float:
-    """An empty aiohttp handler's CPU µs per request under this client."""
+async def empty_anchor(requests: int, connections: int, floor_dsn: str | None = None) -> float:
+    """An empty aiohttp handler's CPU µs per request under this client; with ``floor_dsn``,
+    the floor's (``bench/empty_server.py --floor``: a cached key check and one insert committed
+    on that PostgreSQL database), its PostgreSQL backends' CPU not counted, as the cloud's is
+    not."""
     port = free_port()
-    proc = spawn(["bench/empty_server.py", str(port)])
+    floor = ["--floor", floor_dsn] if floor_dsn else []
+    proc = spawn(["bench/empty_server.py", str(port), *floor])
+    body = json.dumps({"events": [{"id": str(uuid.uuid4()), "type": "order.recorded"}]})
+    headers = {"Authorization": "Bearer sk_1_floor", "Content-Type": "application/json"}
     try:
         await wait_ready(f"http://127.0.0.1:{port}/health")
         url = f"http://127.0.0.1:{port}/v1/orders"
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as s:
 
             async def one() -> None:
-                async with s.post(url, data=b"{}") as resp:
+                async with s.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 201, await resp.text()
                     await resp.read()
 
             cpu0 = proc_cpu_s([proc.pid])
@@ -440,10 +447,12 @@ async def main() -> None:
             await wait_ready(base + "/health")
         pids = [p for proc in procs for p in tree_pids(proc.pid)]
         empty_us = await empty_anchor(3000, args.connections)
+        floor_us = await empty_anchor(3000, args.connections, url) if args.db != "sqlite" else None
         batch_us = await batch_anchor(bases[0], tills[0], 6, pids)
         rows, verdict = [], "every step held"
         for n in steps:
             pids = [p for proc in procs for p in tree_pids(proc.pid)]
+            print(f"step: {n} tills, cloud pids {pids}", file=sys.stderr, flush=True)
             step, wall, cloud_cpu, own = await run_step(
                 tills[:n], args.seconds, args.interval, args.connections, pids, args.pull_interval
             )
@@ -464,6 +473,7 @@ async def main() -> None:
                     f"{per_req:,.0f}",
                     f"{per_ev:,.0f}",
                     f"{per_req / empty_us:.1f}x",
+                    f"{per_req / floor_us:.1f}x" if floor_us else "n/a",
                     f"{per_ev / batch_us:.1f}x",
                     f"{cloud_cpu / wall:.2f}",
                     f"{own / wall:.2f}",
@@ -487,7 +497,13 @@ async def main() -> None:
         )
         print(
             f"anchors, same run: empty aiohttp handler {empty_us:,.0f} µs CPU a request; "
-            f"this cloud with 500-event batches {batch_us:,.1f} µs CPU an event\n"
+            + (
+                f"floor (cached key check + one PostgreSQL insert committed) {floor_us:,.0f} µs "
+                f"CPU a request ({floor_us / empty_us:.1f}x the empty handler); "
+                if floor_us
+                else ""
+            )
+            + f"this cloud with 500-event batches {batch_us:,.1f} µs CPU an event\n"
         )
         print(
             table(
@@ -503,6 +519,7 @@ async def main() -> None:
                     "cloud µs CPU/request",
                     "cloud µs CPU/event",
                     "request / empty handler",
+                    "request / floor",
                     "event / 500-batch event",
                     "cloud cores",
                     "client cores",

@@ -25,7 +25,7 @@ from sync.cloud.http import (
     refuse_unstorable_json,
 )
 from sync.cloud.models import CustomerIn, CustomerList, StampIn
-from sync.cloud.store.figures import state_tag
+from sync.cloud.store.figures import tag_of
 from sync.contract.events import EventBatch
 from sync.web.http_util import json_answer, json_answer_off_loop
 from sync.web.throttle import GUESSES, check
@@ -74,32 +74,35 @@ async def post_events(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+# Cards and rewards up to which a state answer is written on the loop: a worker thread's
+# hand-off (a future, a wake-up, the GIL passed back and forth) costs more than writing a few
+# dozen cards' JSON; it was 9% of a cloud process's samples under bench/fleet.py (2026-12-08).
+SMALL_STATE = 50
+
+
 async def get_state(request: web.Request) -> web.Response:
     """``GET /v1/sync/state?cursor=N``: the branch's program and cards changed since ``N``.
 
-    An answer without cards carries an ``ETag`` (``figures.state_tag``); asked again with it in
-    ``If-None-Match`` and the same cursor while nothing changed, the answer is ``304`` after one
-    indexed look-up instead of the program, the cards and the rewards.
+    An answer that leaves the device with nothing more to fetch carries an ``ETag``
+    (``figures.state_tag``); asked again with it in ``If-None-Match`` at the cursor it left
+    while nothing the device would be sent changed, the answer is ``304`` after one indexed
+    look-up instead of the program, the cards and the rewards.
     """
     who = await principal(request, need="device")
     cursor = int_param(request.query.get("cursor"), "cursor", default=0)
-    assert cursor is not None and who.branch_id is not None
-    store = request.app[STORE]
-    # the business's language is the cloud's setting, not the database's: it rides on the tag
+    assert cursor is not None
+    # the business's language is the cloud's setting, not the database's: the tag covers it
     language = request.app[SETTINGS].cloud.language
-    tags = _without_language(etags(request.headers.get("If-None-Match", "")), language)
-    if tags:
-        tag = await store.state_unchanged(who, cursor, tags)
-        if tag is not None:
-            request.app[METRICS].state_pulls.labels("not_modified").inc()
-            return web.Response(status=304, headers={"ETag": _with_language(tag, language)})
-    state = (await store.sync_state(who, cursor)).model_copy(update={"language": language})
-    answer = await json_answer_off_loop(state)
-    if not state.cards and not state.more:
-        answer.headers["ETag"] = _with_language(state_tag(
-            who.branch_id, state.program.version, state.cursor, state.program.shop or "",
-            state.country, state.timezone,
-        ), language)  # fmt: skip
+    tags = etags(request.headers.get("If-None-Match", ""))
+    state = await request.app[STORE].sync_state(who, cursor, language, tags)
+    if isinstance(state, str):
+        request.app[METRICS].state_pulls.labels("not_modified").inc()
+        return web.Response(status=304, headers={"ETag": state})
+    small = len(state.cards) + sum(len(c.rewards) for c in state.cards) <= SMALL_STATE
+    answer = json_answer(state) if small else await json_answer_off_loop(state)
+    tag = tag_of(state)
+    if tag is not None:
+        answer.headers["ETag"] = tag
     request.app[METRICS].state_pulls.labels("full").inc()
     return answer
 
@@ -110,16 +113,6 @@ def etags(header: str) -> list[str]:
     if not header or len(header) > 1000:
         return []
     return [t.strip().removeprefix("W/") for t in header.split(",")[:20] if t.strip()]
-
-
-def _with_language(tag: str, language: str) -> str:
-    return f'{tag[:-1]}.{language}"'
-
-
-def _without_language(tags: list[str], language: str) -> list[str]:
-    """The store's tags inside those a device sent for this language (others: a full answer)."""
-    end = f'.{language}"'
-    return [t.removesuffix(end) + '"' for t in tags if t.endswith(end)]
 
 
 async def post_customer(request: web.Request) -> web.Response:

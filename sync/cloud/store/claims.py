@@ -5,11 +5,12 @@ statements under the business's write lock, so claims queue behind each other; h
 claims arrived while the previous group ran go through together: one look-up of their QRs and
 cards, one insert of their new cards, one flush. Each claim still succeeds or fails on its own,
 in arrival order (the second claim of one token in a group sees the first as already made).
+Up to ``WORKERS`` groups run at once, each under its business's lock (two claims of one token
+in two groups: the second sees the first's commit).
 """
 
 import asyncio
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,9 @@ from sync.contract.claim_token import ClaimToken
 from sync.contract.customers import CustomerRef, canonical_email
 
 MAX_GROUP = 128
+# Claim transactions at once per process (the pool's other connections serve batches, state
+# pulls and key look-ups). With one worker, a claim waited for every group taken before it.
+WORKERS = 3
 CLAIM_STATUS = {"already_claimed": Conflict, "voided": Gone, "expired": Gone}
 CLAIM_TEXT = {
     "already_claimed": "this receipt was already claimed",
@@ -54,7 +58,7 @@ class ClaimQueue:
     def __init__(self, db: Db) -> None:
         self._db = db
         self._queue: list[Want] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
 
     async def submit(self, token: ClaimToken, device: DeviceInfo, body: ClaimIn,
                      now: datetime, rng: random.Random) -> ClaimOut:  # fmt: skip
@@ -62,25 +66,33 @@ class ClaimQueue:
         loop = asyncio.get_running_loop()
         want = Want(token, device, body, now, rng, loop.create_future())
         self._queue.append(want)
-        if self._worker is None or self._worker.done():
-            self._worker = loop.create_task(self._drain())
+        self._workers = {w for w in self._workers if not w.done()}
+        if len(self._workers) < WORKERS:
+            # another worker while those running wait (for a business's lock held elsewhere,
+            # a slow commit): one busy business no longer holds up every other's claims
+            self._workers.add(loop.create_task(self._drain()))
         return await asyncio.shield(want.fut)
 
     async def _drain(self) -> None:
         while self._queue:
-            taken, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-            groups: dict[tuple[int, int], list[Want]] = defaultdict(list)
-            for w in taken:
-                groups[(w.device.business_id, w.device.branch_id)].append(w)
-            for (business_id, branch_id), wants in groups.items():
-                try:
-                    await self._run(business_id, branch_id, wants)
-                except BaseException as err:
-                    for w in wants:
-                        if not w.fut.done():
-                            w.fut.set_exception(err)
-                    if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                        raise
+            # the first waiting claim's branch and its others (up to MAX_GROUP), in arrival
+            # order; the other branches' claims stay queued for the other workers
+            first = self._queue[0].device
+            key = (first.business_id, first.branch_id)
+            wants: list[Want] = []
+            rest: list[Want] = []
+            for w in self._queue:
+                mine = len(wants) < MAX_GROUP and (w.device.business_id, w.device.branch_id) == key
+                (wants if mine else rest).append(w)
+            self._queue = rest
+            try:
+                await self._run(*key, wants)
+            except BaseException as err:
+                for w in wants:
+                    if not w.fut.done():
+                        w.fut.set_exception(err)
+                if isinstance(err, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
 
     async def _run(self, business_id: int, branch_id: int, wants: list[Want]) -> None:
         refs = [_ref(w.body) for w in wants]

@@ -6,10 +6,11 @@ import zlib
 from datetime import date
 
 from sync.cloud.book import TALLIES
+from sync.cloud.errors import NotFound
 from sync.cloud.figures import Fact, day_bounds, tally
 from sync.cloud.models import DeviceStats, StatsOut
 from sync.cloud.store import tenancy
-from sync.cloud.store.customers import OFF_LOOP_ROWS, country_of, from_us
+from sync.cloud.store.customers import OFF_LOOP_ROWS, from_us
 from sync.cloud.store.db import Row, Tx
 from sync.contract.events import CardState, OpenReward, SyncState
 
@@ -17,37 +18,63 @@ PAGE = 500
 
 
 def state_tag(
-    branch_id: int, program_version: int, cursor: int, shop: str, country: str | None, tz: str
+    branch_id: int,
+    program_version: int,
+    cursor: int,
+    shop: str,
+    country: str | None,
+    tz: str,
+    language: str,
 ) -> str:
-    """The ``ETag`` of a sync state without cards: its program and its cursor, the business's
-    card sequence, say all there is in it (a card change moves that sequence, a program change
-    its version), with the shop's name, country and time zone (which move neither) folded in."""
-    rest = zlib.crc32(f"{shop}\x00{country or ''}\x00{tz}".encode())
+    """The ``ETag`` of a sync state that leaves a device at ``cursor`` with nothing more to
+    fetch: its program and its cursor, the business's card sequence, say all a later answer at
+    that cursor would hold (a card change moves that sequence, a program change its version),
+    with the shop's name, country, time zone and language (which move neither) folded in."""
+    rest = zlib.crc32(f"{shop}\x00{country or ''}\x00{tz}\x00{language}".encode())
     return f'"{branch_id}.{program_version}.{cursor}.{rest:08x}"'
 
 
-async def current_tag(tx: Tx, business_id: int, branch_id: int) -> tuple[str, int] | None:
-    """The ``state_tag`` an up-to-date device would hold now and the card sequence it names,
-    in one indexed look-up (``None`` for a branch not of this business)."""
-    row = await tx.fetchrow(
-        "SELECT b.program_version, c.card_seq, u.name, u.country, b.timezone FROM branches b "
-        "JOIN counters c ON c.business_id = b.business_id JOIN businesses u "
-        "ON u.id = b.business_id WHERE b.id = ? AND b.business_id = ?",
-        branch_id, business_id,
-    )  # fmt: skip
-    if row is None:
+def tag_of(state: SyncState) -> str | None:
+    """The ``state_tag`` of an answer (``None`` while more pages follow): a device that comes
+    back at its cursor with it gets a 304 until something it would be sent changes."""
+    if state.more:
         return None
-    seq = int(row["card_seq"])
-    country = str(row["country"]) if row["country"] else None
-    tag = state_tag(
-        branch_id, int(row["program_version"]), seq, str(row["name"]), country, row["timezone"]
-    )
-    return tag, seq
+    return state_tag(
+        int(state.branch_id), state.program.version, state.cursor, state.program.shop or "",
+        state.country, state.timezone, state.language,
+    )  # fmt: skip
 
 
-async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> SyncState:
-    """The branch's program and the business's cards changed after ``cursor``."""
-    branch = await tenancy.get_branch(tx, business_id, branch_id)
+# The branch (every column ``tenancy.branch_of`` reads), the shop's name and country and the
+# business's card sequence: one indexed look-up, all a 304 needs.
+_HEAD = (
+    "SELECT b.*, u.name AS shop, u.country AS country, c.card_seq AS card_seq FROM branches b "
+    "JOIN counters c ON c.business_id = b.business_id JOIN businesses u ON u.id = b.business_id "
+    "WHERE b.id = ? AND b.business_id = ?"
+)
+
+
+async def sync_state(
+    tx: Tx, business_id: int, branch_id: int, cursor: int, language: str, tags: list[str]
+) -> SyncState | str:
+    """The branch's program and the business's cards changed after ``cursor``, in the
+    business's ``language``; or the one of ``tags`` (``If-None-Match``) that still names it
+    (nothing changed: the answer is a 304).
+
+    One round trip for a 304, two for an answer without cards, three with cards. The card
+    sequence is read before the cards: an answer without cards leaves the device at a sequence
+    every card up to which it has seen (cards change with the sequence, in one transaction)."""
+    head = await tx.fetchrow(_HEAD, branch_id, business_id)
+    if head is None:
+        raise NotFound("no such branch in this business", field="branch")
+    branch = tenancy.branch_of(head)
+    shop, seq = str(head["shop"]), int(head["card_seq"])
+    country = str(head["country"]) if head["country"] else None
+    version = branch.program_version
+    if tags and seq == cursor:
+        tag = state_tag(branch_id, version, seq, shop, country, branch.timezone, language)
+        if tag in tags:
+            return tag
     # a card merged into another (``merge.py``) is sent with the balance it went into: a till
     # that scans the old code offline shows that, and its check credits the merged card
     rows = await tx.fetch(
@@ -75,21 +102,14 @@ async def sync_state(tx: Tx, business_id: int, branch_id: int, cursor: int) -> S
         )
         for r in page
     ]
-    if cards:
-        new_cursor = cards[-1].updated_seq
-    else:
-        new_cursor = int(
-            await tx.fetchval("SELECT card_seq FROM counters WHERE business_id = ?", business_id)
-        )
     return SyncState(
         branch_id=str(branch_id),
-        program=branch.program.state(branch.program_version).model_copy(
-            update={"shop": await tenancy.business_name(tx, business_id)}
-        ),
+        program=branch.program.state(version).model_copy(update={"shop": shop}),
         timezone=branch.timezone,
-        country=await country_of(tx, business_id),
+        country=country,
+        language=language,
         cards=cards,
-        cursor=new_cursor,
+        cursor=cards[-1].updated_seq if cards else seq,
         more=len(rows) > PAGE,
     )
 

@@ -5,8 +5,9 @@ A fleet of tills sends a few events at a time, so a request's own work is small 
 transaction's fixed costs (a pooled connection, ``BEGIN``, the business's advisory lock and
 above all the commit's WAL flush) are most of it. Here up to ``WORKERS`` transactions run at
 once; a batch that arrives while they are all busy waits, and the next free one takes every
-batch waiting (at most ``MAX_GROUP``): one transaction that locks all their businesses (in
-ascending order, so two groups, or a group and a single write, never deadlock), applies the
+batch waiting (at most ``MAX_GROUP``): one transaction that waits for the first batch's
+business's lock and takes those of the others' businesses that nobody holds (``write_some``;
+the batches of a business locked elsewhere go back to the head of the queue), applies the
 batches one after another exactly as they would be applied alone (each sees what those before
 it wrote) and commits once. When the cloud is quiet a batch goes alone and at once.
 
@@ -134,30 +135,37 @@ class GroupCommit:
 
     async def _run(self, group: list[Job]) -> None:
         try:
-            outcomes = await self._commit(group)
+            done = await self._commit(group)
         except Exception as err:  # noqa: BLE001 (each batch is tried again alone, below)
             if len(group) == 1:
                 _fail(group[0], err)
                 return
             for job in group:
-                await self._run([job])
+                if job not in self._queue:  # (one put back for later is tried there)
+                    await self._run([job])
             return
         except BaseException as err:  # cancelled (the store closing): nobody waits forever
             for job in group:
                 _fail(job, err)
             raise
-        for job, out in zip(group, outcomes, strict=True):
+        for job, out in done:
             if not job.fut.done():
                 job.fut.set_result(out)
 
-    async def _commit(self, group: list[Job]) -> list[list[ledger.Outcome]]:
-        businesses = sorted({job.who.business_id for job in group})
-        async with self._db.write_all(businesses) as tx:
-            outcomes = [await apply_in(tx, job, self._off) for job in group]
+    async def _commit(self, group: list[Job]) -> list[tuple[Job, list[ledger.Outcome]]]:
+        """The group's batches whose business's lock it got, applied and committed; the others
+        go back to the head of the queue (``PgDb.write_some``: a group waits only for the
+        first batch's business, never while it holds a lock)."""
+        first = group[0].who.business_id
+        businesses = [first, *sorted({job.who.business_id for job in group} - {first})]
+        async with self._db.write_some(businesses) as (tx, held):
+            ready = [job for job in group if job.who.business_id in held]
+            self._queue.extendleft(reversed([job for job in group if job not in ready]))
+            done = [(job, await apply_in(tx, job, self._off)) for job in ready]
         self.groups += 1
-        self.grouped += len(group)
-        self._on_commit(sum(job.applied for job in group))
-        return outcomes
+        self.grouped += len(ready)
+        self._on_commit(sum(job.applied for job in ready))
+        return done
 
 
 def _fail(job: Job, err: BaseException) -> None:

@@ -13,21 +13,16 @@ from sync.contract.events import SyncState
 class FigureOps(StoreBase):
     """The tills' sync state and the owner's figures."""
 
-    async def sync_state(self, who: Principal, cursor: int) -> SyncState:
-        """The device's branch program and the cards changed after ``cursor``."""
+    async def sync_state(
+        self, who: Principal, cursor: int, language: str, tags: list[str]
+    ) -> SyncState | str:
+        """The device's branch program and the cards changed after ``cursor``; or the tag among
+        ``tags`` (``If-None-Match``) that still names it, for a 304 (``figures.sync_state``)."""
         assert who.branch_id is not None
         async with self.db.read() as tx:
-            return await figures.sync_state(tx, who.business_id, who.branch_id, cursor)
-
-    async def state_unchanged(self, who: Principal, cursor: int, tags: list[str]) -> str | None:
-        """The tag among ``tags`` (``If-None-Match``) that still names the device's sync state
-        at ``cursor`` (nothing changed: the answer is a 304), else ``None``."""
-        assert who.branch_id is not None
-        async with self.db.read() as tx:
-            now = await figures.current_tag(tx, who.business_id, who.branch_id)
-        if now is None or now[1] != cursor or now[0] not in tags:
-            return None
-        return now[0]
+            return await figures.sync_state(
+                tx, who.business_id, who.branch_id, cursor, language, tags
+            )
 
     async def stats(self, who: Principal, branch_id: int, first: date, last: date) -> StatsOut:
         """The branch's figures per day and per device."""

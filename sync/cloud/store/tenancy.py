@@ -79,7 +79,8 @@ async def rotate_admin_key(tx: Tx, business_id: int) -> str:
     return admin_key
 
 
-def _branch(row: Row) -> BranchOut:
+def branch_of(row: Row) -> BranchOut:
+    """The branch of a ``branches`` row."""
     return BranchOut(
         branch_id=int(row["id"]),
         business_id=int(row["business_id"]),
@@ -100,7 +101,7 @@ async def create_branch(
         business_id, name, timezone, program.model_dump_json(), now_us,
     )  # fmt: skip
     assert row is not None
-    return _branch(row)
+    return branch_of(row)
 
 
 async def get_branch(tx: Tx, business_id: int, branch_id: int) -> BranchOut:
@@ -110,13 +111,13 @@ async def get_branch(tx: Tx, business_id: int, branch_id: int) -> BranchOut:
     )
     if row is None:
         raise NotFound("no such branch in this business", field="branch")
-    return _branch(row)
+    return branch_of(row)
 
 
 async def list_branches(tx: Tx, business_id: int) -> list[BranchOut]:
     """The business's branches, oldest first."""
     rows = await tx.fetch("SELECT * FROM branches WHERE business_id = ? ORDER BY id", business_id)
-    return [_branch(r) for r in rows]
+    return [branch_of(r) for r in rows]
 
 
 async def set_program(

@@ -19,7 +19,7 @@ async def test_given_an_unchanged_state_then_the_next_pull_is_a_304_and_a_change
 ) -> None:
     """Given an agent that pulled the cloud's state, when it pulls again with nothing changed,
     then the cloud answers 304 (its metrics say so) and the cache and cursor stay; when a card
-    is made in the cloud, then the next pull stores it."""
+    is made in the cloud, then the next pull stores it, and the pulls after it are 304s."""
     store = await open_store(f"sqlite:///{tmp_path / 'cloud.db'}")
     http, link = await start_cloud(store, Clock())
     client = CloudClient(str(http.make_url("")).rstrip("/"), link["device_key"], timeout_s=5.0)
@@ -41,10 +41,13 @@ async def test_given_an_unchanged_state_then_the_next_pull_is_a_304_and_a_change
         assert await puller.pull_once() == 1
         row = await outbox.fetchone("SELECT email FROM cards")
         assert row is not None and row["email"] == "ann@example.com"
-        assert await puller.pull_once() == 0  # full again: the answer with the card had no tag
+        # a 304 at once: the answer with the card carried a tag naming the cursor it left (it
+        # used to have none, and the next pull was a full answer)
+        assert await puller.pull_once() == 0
         assert await puller.pull_once() == 0
         metrics = await (await http.get("/metrics")).text()
-        assert counter(metrics, pulls, '{result="not_modified"}') == 2
+        assert counter(metrics, pulls, '{result="not_modified"}') == 3
+        assert counter(metrics, pulls, '{result="full"}') == 2
     finally:
         await client.close()
         await http.close()
