@@ -8,16 +8,24 @@ released with the transaction, also when a process dies mid-way.
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from functools import lru_cache
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
 from sync.cloud.store.db import Db, Params, Row, Tx
+from sync.cloud.store.pg_text import (
+    INSERT_RE,
+    UPDATE_RE,
+    begin_locked,
+    json_column,
+    numbered,
+    reads_together,
+    renumbered,
+    written_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +35,7 @@ _MIGRATION_LOCK = 0x5354_4D50  # "STMP": one migrating process at a time
 # each time its total doubles.
 ANALYZE_FIRST = 5_000
 _LEDGER_TABLES = "events, orders, receipt_qrs, entries, customers, rewards, tallies"
-_QMARK = re.compile(r"\?")
-_INSERT = re.compile(r"^(INSERT INTO \w+ \([^)]*\)) VALUES \(([^()]*)\)(.*)$", re.DOTALL)
-_UPDATE = re.compile(r"^UPDATE (\w+) SET (.*) WHERE (.*)$", re.DOTALL)
 _BULK: dict[str, str | None] = {}  # single-row statement -> its one-statement form (JSON rows)
-
-
-@lru_cache(maxsize=512)
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as ``$1, $2, ...`` (our SQL has no ``?`` inside literals)."""
-    counter = iter(range(1, 10_000))
-    return _QMARK.sub(lambda _: f"${next(counter)}", sql)
 
 
 class PgTx(Tx):
@@ -53,13 +51,13 @@ class PgTx(Tx):
         return list(values)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return list(await self._conn.fetch(_numbered(sql), *args))
+        return list(await self._conn.fetch(numbered(sql), *args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._conn.fetchrow(_numbered(sql), *args)
+        return await self._conn.fetchrow(numbered(sql), *args)
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_numbered(sql), *args)
+        await self._conn.execute(numbered(sql), *args)
 
     async def pipeline(
         self, fetches: Sequence[tuple[str, Params]], writes: Sequence[tuple[str, Sequence[Params]]]
@@ -70,7 +68,7 @@ class PgTx(Tx):
         combined = await self._one_statement(fetches, writes)
         if combined is not None:
             return combined
-        together = _together(tuple(sql for sql, _ in fetches)) if len(fetches) > 1 else None
+        together = reads_together(tuple(sql for sql, _ in fetches)) if len(fetches) > 1 else None
         if together is None:
             rows = [await self.fetch(sql, *args) for sql, args in fetches]
         else:
@@ -95,10 +93,10 @@ class PgTx(Tx):
         writes = [(sql, rows) for sql, rows in writes if rows]
         if len(fetches) > 1 or len(writes) + len(fetches) < 2:
             return None
-        tables = [_written(sql) for sql, _ in writes]
+        tables = [written_table(sql) for sql, _ in writes]
         if None in tables or len(set(tables)) != len(tables):
             return None
-        if fetches and _written(fetches[0][0]) in tables:
+        if fetches and written_table(fetches[0][0]) in tables:
             return None
         parts: list[str] = []
         params: list[Any] = []
@@ -113,11 +111,11 @@ class PgTx(Tx):
                     return None
             else:
                 values = [list(column) for column in zip(*rows, strict=True)]
-            parts.append(_renumbered(bulk, len(params)))
+            parts.append(renumbered(bulk, len(params)))
             params.extend(values)
         last = "SELECT 1"
         if fetches:
-            last = _renumbered(_numbered(fetches[0][0]), len(params))
+            last = renumbered(numbered(fetches[0][0]), len(params))
             params.extend(fetches[0][1])
         ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
         got = await self._conn.fetch(f"WITH {ctes} {last}", *params)
@@ -150,23 +148,23 @@ class PgTx(Tx):
             else:
                 await self._conn.execute(bulk, data)
                 return
-        await self._conn.executemany(_numbered(sql), rows)
+        await self._conn.executemany(numbered(sql), rows)
 
     async def _bulk(self, sql: str) -> str | None:
         if sql in _BULK:
             return _BULK[sql]
-        match = _INSERT.match(sql.strip())
+        match = INSERT_RE.match(sql.strip())
         plan = None
-        update = _UPDATE.match(sql.strip())
+        update = UPDATE_RE.match(sql.strip())
         if update is not None:
             plan = await self._bulk_update(sql, *update.groups())
         elif match is not None:
             head, values, tail = match.groups()
             items = [v.strip() for v in values.split(",")]
-            stmt = await self._conn.prepare(_numbered(sql))
+            stmt = await self._conn.prepare(numbered(sql))
             types = [t.name for t in stmt.get_parameters()]
             pos = iter(range(len(types)))
-            exprs = [_column(next(pos), types) if item == "?" else item for item in items]
+            exprs = [json_column(next(pos), types) if item == "?" else item for item in items]
             plan = (  # our own SQL text and server-reported type names, no outside input
                 f"{head} SELECT {', '.join(exprs)} FROM jsonb_array_elements($1::jsonb) AS e"  # noqa: S608
                 f"{tail}"
@@ -181,7 +179,7 @@ class PgTx(Tx):
         ]
         if any(len(p) != 2 or p[1].strip() != "?" for p in pairs):
             return None
-        stmt = await self._conn.prepare(_numbered(sql))
+        stmt = await self._conn.prepare(numbered(sql))
         types = [t.name for t in stmt.get_parameters()]
         cols = [p[0].strip() for p in pairs]
         n_set = len(sets.split(","))
@@ -192,60 +190,6 @@ class PgTx(Tx):
         # (arrays, not JSON: the planner sees how many rows an array holds and looks each one
         # up by its key; it takes a JSON set for 100 rows and may scan the table instead)
         return f"UPDATE {table} SET {assign} FROM unnest({params}) AS u({names}) WHERE {match}"  # noqa: S608
-
-
-_SELECT = re.compile(r"^SELECT ((?:\w+, )*\w+) FROM ", re.DOTALL)
-_WRITTEN = re.compile(r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.IGNORECASE)
-_PARAM = re.compile(r"\$(\d+)")
-
-
-def _written(sql: str) -> str | None:
-    """The table a single ``INSERT``, ``UPDATE`` or ``DELETE`` writes (``None``: not one)."""
-    found = _WRITTEN.match(sql)
-    return found.group(1).lower() if found else None
-
-
-def _renumbered(sql: str, offset: int) -> str:
-    """``$n`` placeholders as ``$(n + offset)``."""
-    return _PARAM.sub(lambda m: f"${int(m.group(1)) + offset}", sql) if offset else sql
-
-
-@lru_cache(maxsize=128)
-def _together(queries: tuple[str, ...]) -> str | None:
-    """``queries`` (``?`` parameters in turn) as one statement of one row: each query's rows
-    as the JSON text of an array of arrays; ``None`` if one of them is not a plain
-    ``SELECT a, b FROM ...`` (its columns named as the JSON array needs them).
-
-    A small sync batch asks five to seven such reads before anything else (``batch_io``): one
-    round trip instead of one each. ``bench/fleet.py`` at a fixed load (1,000 tills, 2026-12-07,
-    loaded machine): the cloud's CPU per request 1,277 -> 1,173 µs (``bench/README.md``)."""
-    parts = []
-    for sql in queries:
-        columns = _SELECT.match(sql)
-        if columns is None:
-            return None
-        parts.append(
-            f"(SELECT coalesce(json_agg(json_build_array({columns.group(1)})), '[]')::text "  # noqa: S608
-            f"FROM ({sql}) AS q)"
-        )
-    return _numbered("SELECT " + ", ".join(parts))
-
-
-def begin_locked(business_ids: Sequence[int]) -> str:
-    """``BEGIN`` and the businesses' advisory locks (ascending, so two writers never deadlock)
-    as one simple-protocol text: one round trip where a transaction object and a parameterised
-    lock statement take two. The ids are ours (integers), written as integer literals.
-
-    With the pool's reset (``_keep_session``) it takes a small batch's round trips from 11 to
-    9 (``tests/sync/cloud/test_pg_round_trips.py``)."""
-    ids = sorted({int(b) for b in business_ids})
-    if len(ids) == 1:
-        return f"BEGIN; SELECT pg_advisory_xact_lock({ids[0]})"
-    listed = ",".join(str(b) for b in ids)
-    return (  # integers only: nothing from outside is spelled into the text
-        "BEGIN; SELECT count(pg_advisory_xact_lock(b)) FROM "  # noqa: S608
-        f"(SELECT b FROM unnest('{{{listed}}}'::bigint[]) AS b ORDER BY b OFFSET 0) AS s"
-    )
 
 
 @asynccontextmanager
@@ -270,12 +214,6 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     round trip on every release: the store holds no session state to undo (its locks are
     ``xact`` locks, it listens on a connection of its own, opens no cursor outside a
     transaction and sets nothing after connecting)."""
-
-
-def _column(i: int, types: list[str]) -> str:
-    """Column ``i`` of a row sent as a JSON array (``executemany``), as the parameter's type:
-    ``->>`` gives a string's text, a number's digits or NULL for null."""
-    return f"(e->>{i})::{types[i]}"
 
 
 class PgDb(Db):
