@@ -6,15 +6,32 @@ work the rows later, and so that a big batch's pure step (``batch_book``) can ru
 loop (``off_loop.py``) on either backend (``group_commit.apply_in``).
 """
 
+import asyncio
 import random
+from dataclasses import dataclass
 from datetime import datetime
 
+from sync.cloud import ledger
 from sync.cloud.book import Book
 from sync.cloud.models import ProgramConfig
 from sync.cloud.records import BatchKeys, Incoming
 from sync.cloud.store import book_io
 from sync.cloud.store.db import Params, Row, Tx
+from sync.cloud.store.tenancy import Principal
 from sync.contract.events import EventType
+
+
+@dataclass(eq=False)
+class BatchJob:
+    """One request's batch of events, waiting for its outcomes (the SQLite pipeline's and the
+    PostgreSQL group commit's jobs add what each needs)."""
+
+    who: Principal
+    items: list[Incoming]
+    keys: BatchKeys
+    now: datetime
+    rng: random.Random
+    fut: "asyncio.Future[list[ledger.Outcome]]"
 
 
 def batch_queries(tx: Tx, business_id: int, branch_id: int, keys: BatchKeys) -> list[

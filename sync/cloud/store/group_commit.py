@@ -45,15 +45,9 @@ MAX_GROUP = 64  # batches in one transaction
 
 
 @dataclass(eq=False)
-class Job:
+class Job(batch_io.BatchJob):
     """One request's batch, waiting for the commit that holds it."""
 
-    who: Principal
-    items: list[Incoming]
-    keys: BatchKeys
-    now: datetime
-    rng: random.Random
-    fut: "asyncio.Future[list[ledger.Outcome]]"
     caused: dict[str, Caused] = field(default_factory=dict)
     applied: int = 0
 

@@ -54,15 +54,9 @@ MAX_RUN = 64  # batches before the writer is handed to others waiting for it
 
 
 @dataclass(eq=False)
-class Job:
+class Job(batch_io.BatchJob):
     """One batch in the pipeline."""
 
-    who: Principal
-    items: list[Incoming]
-    keys: BatchKeys
-    now: datetime
-    rng: random.Random
-    fut: "asyncio.Future[list[ledger.Outcome]]"
     rows: "asyncio.Future[list[list[Row]]] | None" = None
     after: "Job | None" = None  # read before this job's writes were queued: carry over from it
     book: Book | None = None
